@@ -1,0 +1,44 @@
+import { expect, test, type Page } from '@playwright/test';
+
+/** Tiny configuration: SwiftShader WebGPU runs on the CPU here. */
+async function chooseTinyRun(page: Page) {
+  await page.getByLabel('Encoder').selectOption('convnet-tiny');
+  await page.getByLabel('Image size').selectOption('16');
+  const batch = page.getByLabel('Batch size');
+  await batch.fill('16');
+  await batch.press('Enter');
+}
+
+function stepCount(page: Page) {
+  return page.getByTestId('step-counter');
+}
+
+test('trains BYOL on the built-in data on WebGPU, charts fill, pause stops the steps', async ({ page }) => {
+  await page.goto('/');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect(status.getByLabel('Backend')).toContainText('WebGPU');
+
+  await chooseTinyRun(page);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect(status).toContainText('Training');
+  await expect.poll(async () => Number(await stepCount(page).textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(3);
+
+  const lossChart = page.getByRole('figure', { name: 'Loss' });
+  const stdChart = page.getByRole('figure', { name: 'Collapse detection' });
+  await expect.poll(async () => Number(await lossChart.getAttribute('data-point-count'))).toBeGreaterThan(0);
+  await expect.poll(async () => Number(await stdChart.getAttribute('data-point-count'))).toBeGreaterThan(0);
+  await expect(lossChart.locator('path.recharts-line-curve')).toHaveCount(1);
+
+  const stepTime = await status.getByLabel('Step time').textContent();
+  console.log(`e2e configuration (tiny ConvNet, 16 px, batch 16, BYOL): ${stepTime}`);
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const pausedAt = Number(await stepCount(page).textContent());
+  await page.waitForTimeout(3000);
+  expect(Number(await stepCount(page).textContent())).toBe(pausedAt);
+
+  // A single step while paused advances by exactly one.
+  await page.getByRole('button', { name: 'Step' }).click();
+  await expect(stepCount(page)).toHaveText(String(pausedAt + 1));
+});

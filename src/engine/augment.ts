@@ -1,0 +1,190 @@
+/**
+ * Batched augmentations on the device. Parameters (crop boxes, jitter factors, which images get
+ * grayscale/blur/solarisation) are drawn per image on the CPU from a seeded generator and uploaded
+ * as small tensors; all pixel work is a handful of batched ops, so the cost does not grow with the
+ * number of distinct parameter values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from './random';
+
+export interface ViewAugmentation {
+  /** Random resized crop: area fraction and aspect-ratio ranges (torchvision semantics). null: resize only. */
+  crop: { scale: [number, number]; ratio: [number, number] } | null;
+  flipProbability: number;
+  colorJitter: { probability: number; brightness: number; contrast: number; saturation: number; hue: number } | null;
+  grayscaleProbability: number;
+  blur: { probability: number; sigma: [number, number] } | null;
+  solarizeProbability: number;
+}
+
+/** One recipe per view, so asymmetric recipes (BYOL's blur 1.0 / 0.1, solarise 0 / 0.2) are possible. */
+export type AugmentationConfig = [ViewAugmentation, ViewAugmentation];
+
+/** Per-channel statistics the encoder input is standardised with (CIFAR-10's, as solo-learn uses). */
+export const INPUT_MEAN = [0.4914, 0.4822, 0.4465];
+export const INPUT_STD = [0.247, 0.243, 0.261];
+
+export const IDENTITY_VIEW: ViewAugmentation = {
+  crop: null,
+  flipProbability: 0,
+  colorJitter: null,
+  grayscaleProbability: 0,
+  blur: null,
+  solarizeProbability: 0,
+};
+
+/** The SimCLR/BYOL recipe at CIFAR scale; `blur`/`solarize` give the asymmetric BYOL variant. */
+export function standardView(options: { blur?: number; solarize?: number; imageSize: number }): ViewAugmentation {
+  // lightly and solo-learn leave blur out at 32 px and below: a 3-pixel kernel mostly erases the image.
+  const blur = options.imageSize > 32 ? (options.blur ?? 0) : 0;
+  return {
+    crop: { scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
+    flipProbability: 0.5,
+    colorJitter: { probability: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 },
+    grayscaleProbability: 0.2,
+    blur: blur > 0 ? { probability: blur, sigma: [0.1, 2] } : null,
+    solarizeProbability: options.solarize ?? 0,
+  };
+}
+
+/** Crop box in normalised corner coordinates [y1, x1, y2, x2] as tf.image.cropAndResize wants them. */
+export function sampleCropBox(rng: Rng, height: number, width: number, scale: [number, number], ratio: [number, number]): [number, number, number, number] {
+  const area = height * width;
+  const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * rng.uniform(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniform(logRatio[0], logRatio[1]));
+    const w = Math.round(Math.sqrt(targetArea * aspect));
+    const h = Math.round(Math.sqrt(targetArea / aspect));
+    if (w > 0 && h > 0 && w <= width && h <= height) {
+      const top = rng.int(height - h + 1);
+      const left = rng.int(width - w + 1);
+      return pixelBox(top, left, h, w, height, width);
+    }
+  }
+  // Fallback as torchvision: the largest centre crop whose ratio is within range.
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
+  return pixelBox(Math.floor((height - h) / 2), Math.floor((width - w) / 2), h, w, height, width);
+}
+
+function pixelBox(top: number, left: number, h: number, w: number, height: number, width: number): [number, number, number, number] {
+  const ny = (v: number) => (height > 1 ? v / (height - 1) : 0);
+  const nx = (v: number) => (width > 1 ? v / (width - 1) : 0);
+  return [ny(top), nx(left), ny(top + h - 1), nx(left + w - 1)];
+}
+
+/** Row-stochastic Gaussian smoothing matrices [n, size, size], renormalised at the borders. */
+function gaussianMatrices(sigmas: number[], size: number): tf.Tensor3D {
+  const values = new Float32Array(sigmas.length * size * size);
+  sigmas.forEach((sigma, b) => {
+    for (let i = 0; i < size; i++) {
+      let total = 0;
+      const row = b * size * size + i * size;
+      for (let j = 0; j < size; j++) {
+        const w = sigma > 0 ? Math.exp(-((i - j) ** 2) / (2 * sigma * sigma)) : i === j ? 1 : 0;
+        values[row + j] = w;
+        total += w;
+      }
+      for (let j = 0; j < size; j++) values[row + j] /= total;
+    }
+  });
+  return tf.tensor3d(values, [sigmas.length, size, size]);
+}
+
+function grayscale(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), -1, true) as tf.Tensor4D;
+}
+
+/** Per-image scalar parameters as a [n, 1, 1, 1] tensor that broadcasts over pixels. */
+function perImage(values: number[]): tf.Tensor4D {
+  return tf.tensor4d(values, [values.length, 1, 1, 1]);
+}
+
+/** Hue rotation by `angle` (fraction of a turn) as a linear map in YIQ space, one 3×3 matrix per image. */
+function hueMatrices(shifts: number[]): tf.Tensor3D {
+  const values = new Float32Array(shifts.length * 9);
+  shifts.forEach((shift, b) => {
+    const c = Math.cos(2 * Math.PI * shift);
+    const s = Math.sin(2 * Math.PI * shift);
+    // Row-vector convention (pixel · M) of RGB→YIQ, rotate IQ, YIQ→RGB.
+    const m = [
+      0.299 + 0.701 * c + 0.168 * s, 0.299 - 0.299 * c - 0.328 * s, 0.299 - 0.3 * c + 1.25 * s,
+      0.587 - 0.587 * c + 0.33 * s, 0.587 + 0.413 * c + 0.035 * s, 0.587 - 0.588 * c - 1.05 * s,
+      0.114 - 0.114 * c - 0.497 * s, 0.114 - 0.114 * c + 0.292 * s, 0.114 + 0.886 * c - 0.203 * s,
+    ];
+    values.set(m, b * 9);
+  });
+  return tf.tensor3d(values, [shifts.length, 3, 3]);
+}
+
+/**
+ * Augments a batch of images (NHWC, float in [0, 1]) with `view`, producing `outSize`×`outSize`
+ * images still in [0, 1]. Call inside tf.tidy.
+ */
+export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSize: number, rng: Rng): tf.Tensor4D {
+  const [n, height, width] = images.shape;
+  const boxes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
+    // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
+    if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
+    boxes.push(...box);
+  }
+  let x: tf.Tensor = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
+
+  if (view.colorJitter) {
+    const jitter = view.colorJitter;
+    const brightness: number[] = [];
+    const contrast: number[] = [];
+    const saturation: number[] = [];
+    const hue: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const on = rng.bernoulli(jitter.probability);
+      brightness.push(on ? rng.uniform(Math.max(0, 1 - jitter.brightness), 1 + jitter.brightness) : 1);
+      contrast.push(on ? rng.uniform(Math.max(0, 1 - jitter.contrast), 1 + jitter.contrast) : 1);
+      saturation.push(on ? rng.uniform(Math.max(0, 1 - jitter.saturation), 1 + jitter.saturation) : 1);
+      hue.push(on ? rng.uniform(-jitter.hue, jitter.hue) : 0);
+    }
+    x = tf.clipByValue(tf.mul(x, perImage(brightness)), 0, 1);
+    const meanGray = tf.mean(grayscale(x as tf.Tensor4D), [1, 2, 3], true);
+    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, meanGray), perImage(contrast)), meanGray), 0, 1);
+    const gray = grayscale(x as tf.Tensor4D);
+    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, gray), perImage(saturation)), gray), 0, 1);
+    if (jitter.hue > 0) {
+      const rotated = tf.matMul(tf.reshape(x, [n, outSize * outSize, 3]), hueMatrices(hue));
+      x = tf.clipByValue(tf.reshape(rotated, [n, outSize, outSize, 3]), 0, 1);
+    }
+  }
+
+  if (view.grayscaleProbability > 0) {
+    const weights = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.grayscaleProbability) ? 1 : 0)));
+    x = tf.add(x, tf.mul(tf.sub(grayscale(x as tf.Tensor4D), x), weights));
+  }
+
+  if (view.blur && view.blur.probability > 0) {
+    const blur = view.blur;
+    const sigmas = Array.from({ length: n }, () => (rng.bernoulli(blur.probability) ? rng.uniform(blur.sigma[0], blur.sigma[1]) : 0));
+    const kernels = gaussianMatrices(sigmas, outSize);
+    // Separable blur as two batched matrix products: rows, then columns.
+    const rows = tf.reshape(tf.matMul(kernels, tf.reshape(x, [n, outSize, outSize * 3])), [n, outSize, outSize, 3]);
+    const columnsFirst = tf.reshape(tf.transpose(rows, [0, 1, 3, 2]), [n, outSize * 3, outSize]);
+    const blurred = tf.matMul(columnsFirst, kernels, false, true);
+    x = tf.transpose(tf.reshape(blurred, [n, outSize, 3, outSize]), [0, 1, 3, 2]);
+  }
+
+  if (view.solarizeProbability > 0) {
+    const weights = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.solarizeProbability) ? 1 : 0)));
+    const solarized = tf.where(tf.greaterEqual(x, 0.5), tf.sub(1, x), x);
+    x = tf.add(x, tf.mul(tf.sub(solarized, x), weights));
+  }
+  return x as tf.Tensor4D;
+}
+
+/** Standardises [0, 1] images with the per-channel input statistics before the encoder. */
+export function standardize(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.div(tf.sub(x, tf.tensor1d(INPUT_MEAN)), tf.tensor1d(INPUT_STD));
+}

@@ -1,0 +1,39 @@
+/**
+ * Momentum (EMA) targets, as BYOL, MoCo, MoBY and UniGrad use them. The target is always a
+ * separately built network whose variables hold their own copy of the online weights: sharing
+ * the objects (a common bug) would make the "target" just the online network.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Module, Param } from './nn';
+
+/** Copies every parameter and buffer of `source` into the matching variables of `target`. */
+export function copyWeights(source: Module, target: Module): void {
+  const from = [...source.params, ...source.buffers];
+  const to = [...target.params, ...target.buffers];
+  if (from.length !== to.length) throw new Error(`copyWeights: ${from.length} source tensors vs ${to.length} target tensors`);
+  tf.tidy(() => {
+    from.forEach((p, i) => {
+      if (p.variable === to[i].variable) throw new Error(`copyWeights: ${p.name} is shared, not copied`);
+      to[i].variable.assign(p.variable.clone());
+    });
+  });
+}
+
+/** target ← τ·target + (1 − τ)·online for every trainable parameter (BN statistics are the target's own). */
+export function emaUpdate(target: Param[], online: Param[], tau: number): void {
+  if (target.length !== online.length) throw new Error('emaUpdate: parameter lists differ in length');
+  tf.tidy(() => {
+    target.forEach((t, i) => {
+      t.variable.assign(tf.add(tf.mul(t.variable, tau), tf.mul(online[i].variable, 1 - tau)));
+    });
+  });
+}
+
+/**
+ * BYOL's cosine schedule of the target decay: τ_k = 1 − (1 − τ_base)(cos(πk/K) + 1)/2,
+ * from τ_base at step 0 up to 1 at step K.
+ */
+export function cosineTau(baseTau: number, step: number, totalSteps: number): number {
+  const progress = Math.min(Math.max(step / Math.max(totalSteps, 1), 0), 1);
+  return 1 - (1 - baseTau) * (Math.cos(Math.PI * progress) + 1) / 2;
+}

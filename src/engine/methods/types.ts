@@ -1,0 +1,69 @@
+/**
+ * What a method is: the networks it builds, the loss it computes, the state it updates after
+ * each optimizer step, and its defaults. One file per method implements `MethodDefinition`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Backbone } from '../backbones';
+import type { PresetName, TrainConfig } from '../config';
+import type { Module, Param } from '../nn';
+import type { Rng } from '../random';
+
+export type MethodFamily = 'contrastive' | 'asymmetric' | 'decorrelation' | 'hybrid' | 'pretext';
+
+/** Everything the loss may use in one step. Views are augmented and standardised, NHWC. */
+export interface StepInputs {
+  readonly views: [tf.Tensor4D, tf.Tensor4D];
+  /** Dataset index of every image in the batch (NPID's memory bank). */
+  readonly indices: tf.Tensor1D;
+  /** Class labels where the dataset has them (SupCon); null otherwise. */
+  readonly labels: tf.Tensor1D | null;
+}
+
+export interface StepSchedule {
+  readonly step: number;
+  readonly tau: number;
+  readonly temperature: number;
+}
+
+export interface LossOutput {
+  readonly loss: tf.Scalar;
+  /** Named parts of the loss where the method has them (e.g. Barlow on/off-diagonal). */
+  readonly terms: Record<string, tf.Scalar>;
+  /** Projector output of the first view: what collapse detection measures. */
+  readonly embedding: tf.Tensor2D;
+  /** Tensors `afterStep` needs (e.g. MoCo's keys to enqueue). */
+  readonly carry: tf.Tensor[];
+}
+
+export interface MethodContext {
+  readonly config: TrainConfig;
+  readonly rng: Rng;
+  readonly datasetSize: number;
+  readonly numClasses: number;
+}
+
+export interface MethodInstance {
+  /** The online encoder: what is evaluated with kNN and exported. */
+  readonly encoder: Backbone;
+  /** Parameters the optimizer updates. */
+  readonly params: Param[];
+  /** Every module the method owns (online and target), for checkpoints and disposal. */
+  readonly modules: Module[];
+  /** Called inside the gradient tape. */
+  computeLoss(inputs: StepInputs, schedule: StepSchedule): LossOutput;
+  /** Called after the optimizer step, inside tf.tidy: EMA targets, queues, memory banks. */
+  afterStep?(inputs: StepInputs, schedule: StepSchedule, carry: tf.Tensor[]): void;
+  dispose(): void;
+}
+
+export interface MethodDefinition {
+  readonly id: string;
+  readonly label: string;
+  readonly family: MethodFamily;
+  /** One paragraph for the classroom: what it pulls together, what it pushes apart, what stops collapse. */
+  readonly explanation: string;
+  /** Which of the live settings mean something for this method, so the UI shows only those. */
+  readonly uses: { tau: boolean; temperature: boolean; labels: boolean };
+  defaults(preset: PresetName): TrainConfig;
+  create(context: MethodContext): MethodInstance;
+}

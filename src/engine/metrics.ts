@@ -1,0 +1,337 @@
+/**
+ * Representation-quality metrics: kNN accuracy (InstDisc protocol), collapse detectors
+ * (feature std, effective rank) and Wang & Isola's alignment / uniformity.
+ * Everything returns tensors except effectiveRank, whose eigenvalue step runs on the CPU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { l2Normalize } from './losses';
+
+/** Test rows scored against the bank at once: bounds the [chunk, bankSize] similarity matrix. */
+const KNN_CHUNK_ROWS = 256;
+
+/**
+ * Weighted kNN classifier (Wu et al., 2018): cosine similarity of L2-normalised features, the top-k
+ * bank rows (k clamped to the bank size) vote for their label with weight exp(sim / σ).
+ * Returns int32 [numTest] predicted labels. trainLabels: int32 [numTrain].
+ */
+export function knnPredict(
+  trainFeatures: tf.Tensor2D,
+  trainLabels: tf.Tensor1D,
+  testFeatures: tf.Tensor2D,
+  k: number,
+  sigma: number,
+  numClasses: number,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const bank = l2Normalize(trainFeatures);
+    const bankLabels = tf.cast(trainLabels, 'int32');
+    const neighbours = Math.max(1, Math.min(k, bank.shape[0]));
+    const numTest = testFeatures.shape[0];
+    const chunks: tf.Tensor1D[] = [];
+    for (let start = 0; start < numTest; start += KNN_CHUNK_ROWS) {
+      const rows = Math.min(KNN_CHUNK_ROWS, numTest - start);
+      // Each chunk in its own tidy so only its predictions outlive it.
+      chunks.push(
+        tf.tidy(() => {
+          const queries = l2Normalize(tf.slice(testFeatures, [start, 0], [rows, -1]));
+          const similarity = tf.matMul(queries, bank, false, true);
+          const { values, indices } = tf.topk(similarity, neighbours);
+          const weights = tf.exp(tf.div(values, sigma));
+          const votes = tf.oneHot(tf.gather(bankLabels, indices), numClasses).cast('float32');
+          const classScores = tf.sum(tf.mul(votes, tf.expandDims(weights, 2)), 1);
+          return tf.argMax(classScores, 1) as tf.Tensor1D;
+        }),
+      );
+    }
+    if (chunks.length === 0) return tf.zeros([0], 'int32') as tf.Tensor1D;
+    return tf.concat(chunks, 0) as tf.Tensor1D;
+  });
+}
+
+/** Fraction of test rows whose kNN prediction equals testLabels, as a scalar tensor. */
+export function knnAccuracy(
+  trainFeatures: tf.Tensor2D,
+  trainLabels: tf.Tensor1D,
+  testFeatures: tf.Tensor2D,
+  testLabels: tf.Tensor1D,
+  k: number,
+  sigma: number,
+  numClasses: number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const predicted = knnPredict(trainFeatures, trainLabels, testFeatures, k, sigma, numClasses);
+    return tf.mean(tf.equal(predicted, tf.cast(testLabels, 'int32')).cast('float32')) as tf.Scalar;
+  });
+}
+
+/** Accuracy per true class, float [numClasses]; a class with no test rows scores 0. */
+export function perClassAccuracy(predicted: tf.Tensor1D, labels: tf.Tensor1D, numClasses: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const labelOneHot = tf.oneHot(tf.cast(labels, 'int32'), numClasses).cast('float32');
+    const correct = tf.equal(tf.cast(predicted, 'int32'), tf.cast(labels, 'int32')).cast('float32');
+    const correctPerClass = tf.sum(tf.mul(labelOneHot, tf.expandDims(correct, 1)), 0);
+    const countPerClass = tf.sum(labelOneHot, 0);
+    return tf.divNoNan(correctPerClass, countPerClass) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Mean over dimensions of the unbiased per-dimension std (over the batch) of the L2-normalised rows.
+ * About 1/√d when embeddings spread over the sphere, 0 when they collapse to one point. Needs N ≥ 2.
+ */
+export function featureStd(z: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const n = z.shape[0];
+    const unit = l2Normalize(z);
+    const centred = tf.sub(unit, tf.mean(unit, 0, true));
+    const variance = tf.div(tf.sum(tf.square(centred), 0), n - 1);
+    return tf.mean(tf.sqrt(variance)) as tf.Scalar;
+  });
+}
+
+/** Wang & Isola alignment (α = 2): mean over rows of ‖x̂_i − ŷ_i‖². 0 for identical views, 4 at worst. */
+export function alignment(z1: tf.Tensor2D, z2: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(
+    () => tf.mean(tf.sum(tf.squaredDifference(l2Normalize(z1), l2Normalize(z2)), 1)) as tf.Scalar,
+  );
+}
+
+/**
+ * Wang & Isola uniformity (t = 2): log mean over pairs i < j of exp(−2‖x̂_i − x̂_j‖²).
+ * Lower is more uniform; 0 when collapsed, −4 as the limit for a uniform sphere in high d. Needs N ≥ 2.
+ */
+export function uniformity(z: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const n = z.shape[0];
+    const unit = l2Normalize(z);
+    const gram = tf.matMul(unit, unit, false, true);
+    // ‖x − y‖² = 2 − 2x·y for unit rows; clamp the rounding below 0.
+    const squaredDistance = tf.relu(tf.sub(2, tf.mul(2, gram)));
+    const upperPairs = tf.sub(tf.linalg.bandPart(tf.ones([n, n]), 0, -1), tf.eye(n)).cast('bool');
+    // log-sum-exp over the pairs (others masked to a huge negative) stays finite even for tiny means.
+    const pairLogits = tf.where(upperPairs, tf.mul(-2, squaredDistance), tf.fill([n, n], -1e9));
+    const numPairs = (n * (n - 1)) / 2;
+    return tf.sub(tf.logSumExp(pairLogits.reshape([-1])), Math.log(numPairs)) as tf.Scalar;
+  });
+}
+
+export interface PositiveNegativeCosine {
+  /** Mean cos(z1_i, z2_i) over matched pairs. */
+  positive: tf.Scalar;
+  /** Mean cos(z1_i, z2_j) over i ≠ j. */
+  negative: tf.Scalar;
+}
+
+/** Mean cosine of matched pairs vs. non-matched pairs across the two views. Needs N ≥ 2. */
+export function meanPositiveNegativeCosine(z1: tf.Tensor2D, z2: tf.Tensor2D): PositiveNegativeCosine {
+  return tf.tidy(() => {
+    const n = z1.shape[0];
+    const cosine = tf.matMul(l2Normalize(z1), l2Normalize(z2), false, true);
+    const eye = tf.eye(n);
+    const positive = tf.div(tf.sum(tf.mul(cosine, eye)), n) as tf.Scalar;
+    const negative = tf.div(tf.sum(tf.mul(cosine, tf.sub(1, eye))), n * (n - 1)) as tf.Scalar;
+    return { positive, negative };
+  });
+}
+
+function symmetrizedCopy(matrix: ArrayLike<number>, n: number, caller: string): Float64Array {
+  if (matrix.length !== n * n) throw new Error(`${caller}: expected ${n * n} entries, got ${matrix.length}`);
+  const a = new Float64Array(n * n);
+  // Average with the transpose: a Gram matrix from float32 kernels can be off-symmetric by rounding.
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) a[i * n + j] = 0.5 * (matrix[i * n + j] + matrix[j * n + i]);
+  }
+  return a;
+}
+
+/**
+ * Eigenvalues of a symmetric n×n matrix (row-major) by the cyclic Jacobi method, in float64.
+ * Unsorted. Simple and very accurate but ~n³ per sweep with poor memory locality (seconds at
+ * n = 512), so effectiveRank uses symmetricEigenvaluesTridiagonal; this one is the cross-check.
+ */
+export function symmetricEigenvaluesJacobi(matrix: ArrayLike<number>, n: number): Float64Array {
+  const a = symmetrizedCopy(matrix, n, 'symmetricEigenvaluesJacobi');
+  const maxSweeps = 50;
+  for (let sweep = 0; sweep < maxSweeps; sweep++) {
+    let offDiagonal = 0;
+    let diagonal = 0;
+    for (let i = 0; i < n; i++) {
+      diagonal += a[i * n + i] * a[i * n + i];
+      for (let j = i + 1; j < n; j++) offDiagonal += a[i * n + j] * a[i * n + j];
+    }
+    if (offDiagonal === 0 || offDiagonal <= 1e-30 * diagonal) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const app = a[p * n + p];
+        const aqq = a[q * n + q];
+        // Rotation that zeroes a_pq (Numerical Recipes §11.1, smaller root for stability).
+        const theta = (aqq - app) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        a[p * n + p] = app - t * apq;
+        a[q * n + q] = aqq + t * apq;
+        a[p * n + q] = 0;
+        a[q * n + p] = 0;
+        for (let r = 0; r < n; r++) {
+          if (r === p || r === q) continue;
+          const arp = a[r * n + p];
+          const arq = a[r * n + q];
+          const newRp = c * arp - s * arq;
+          const newRq = s * arp + c * arq;
+          a[r * n + p] = newRp;
+          a[p * n + r] = newRp;
+          a[r * n + q] = newRq;
+          a[q * n + r] = newRq;
+        }
+      }
+    }
+  }
+  const eigenvalues = new Float64Array(n);
+  for (let i = 0; i < n; i++) eigenvalues[i] = a[i * n + i];
+  return eigenvalues;
+}
+
+/**
+ * Eigenvalues of a symmetric n×n matrix (row-major), in float64: Householder reduction to
+ * tridiagonal form, then QL with implicit shifts (Numerical Recipes tred2 + tqli, no eigenvectors).
+ * Unsorted. ~(4/3)n³ once instead of Jacobi's n³ per sweep: a fraction of a second at n = 512.
+ */
+export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Float64Array {
+  const z = symmetrizedCopy(matrix, n, 'symmetricEigenvalues');
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return d;
+
+  // Householder: after this, d is the diagonal and e[1..n-1] the sub-diagonal of a similar tridiagonal matrix.
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k < i; k++) scale += Math.abs(z[i * n + k]);
+      if (scale === 0) {
+        e[i] = z[i * n + l];
+      } else {
+        for (let k = 0; k < i; k++) {
+          z[i * n + k] /= scale;
+          h += z[i * n + k] * z[i * n + k];
+        }
+        let f = z[i * n + l];
+        let g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        z[i * n + l] = f - g;
+        f = 0;
+        for (let j = 0; j < i; j++) {
+          g = 0;
+          for (let k = 0; k <= j; k++) g += z[j * n + k] * z[i * n + k];
+          for (let k = j + 1; k < i; k++) g += z[k * n + j] * z[i * n + k];
+          e[j] = g / h;
+          f += e[j] * z[i * n + j];
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j < i; j++) {
+          f = z[i * n + j];
+          g = e[j] - hh * f;
+          e[j] = g;
+          for (let k = 0; k <= j; k++) z[j * n + k] -= f * e[k] + g * z[i * n + k];
+        }
+      }
+    } else {
+      e[i] = z[i * n + l];
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n; i++) d[i] = z[i * n + i];
+
+  // QL with implicit shifts on the tridiagonal matrix.
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  const maxIterations = 60;
+  for (let l = 0; l < n; l++) {
+    let iterations = 0;
+    let m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
+        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
+      }
+      if (m !== l) {
+        if (iterations++ === maxIterations) throw new Error('symmetricEigenvalues: QL did not converge');
+        let g = (d[l + 1] - d[l]) / (2 * e[l]);
+        let r = Math.hypot(g, 1);
+        g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+        let s = 1;
+        let c = 1;
+        let p = 0;
+        let i: number;
+        for (i = m - 1; i >= l; i--) {
+          const f = s * e[i];
+          const b = c * e[i];
+          r = Math.hypot(f, g);
+          e[i + 1] = r;
+          if (r === 0) {
+            // Underflow: the matrix split; restart this l with the smaller block.
+            d[i + 1] -= p;
+            e[m] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1] - p;
+          r = (d[i] - g) * s + 2 * c * b;
+          p = s * r;
+          d[i + 1] = g + p;
+          g = c * r - b;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] -= p;
+        e[l] = g;
+        e[m] = 0;
+      }
+    } while (m !== l);
+  }
+  return d;
+}
+
+/** RankMe from singular values: exp of the entropy of p_k = σ_k / Σσ + 1e-7. 0 for an all-zero matrix. */
+export function effectiveRankFromSingularValues(singularValues: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < singularValues.length; i++) total += singularValues[i];
+  if (!(total > 0)) return 0;
+  let entropy = 0;
+  for (let i = 0; i < singularValues.length; i++) {
+    const p = singularValues[i] / total + 1e-7;
+    entropy -= p * Math.log(p);
+  }
+  return Math.exp(entropy);
+}
+
+/**
+ * RankMe effective rank (Garrido et al., 2023) of an embedding matrix z [N, d], as a plain number.
+ * tfjs has no SVD, so: the smaller Gram matrix (zᵀz or zzᵀ, min(N, d) square) is formed with tf,
+ * downloaded with `await data()` (no dataSync), and its eigenvalues λ found on the CPU in float64
+ * (Householder + QL; the Jacobi routine is kept as a cross-check);
+ * σ = √λ. The matrix is used as given (not normalised or centred), as in the paper.
+ */
+export async function effectiveRank(z: tf.Tensor2D): Promise<number> {
+  const [rows, cols] = z.shape;
+  const size = Math.min(rows, cols);
+  if (size === 0) return 0;
+  const gram = tf.tidy(() => (cols <= rows ? tf.matMul(z, z, true, false) : tf.matMul(z, z, false, true)));
+  let gramValues: Float32Array;
+  try {
+    gramValues = (await gram.data()) as Float32Array;
+  } finally {
+    gram.dispose();
+  }
+  // A diverged run (NaN/Inf embeddings) has no rank; report NaN rather than fail inside QL.
+  if (!gramValues.every(Number.isFinite)) return NaN;
+  const eigenvalues = symmetricEigenvalues(gramValues, size);
+  // Rounding can leave tiny negative eigenvalues of a PSD matrix.
+  const singularValues = Array.from(eigenvalues, (lambda) => Math.sqrt(Math.max(lambda, 0)));
+  return effectiveRankFromSingularValues(singularValues);
+}

@@ -1,0 +1,5 @@
+// Unit tests run the engine in Node on the tfjs CPU backend: same kernels semantics as WebGPU, no GPU needed.
+import * as tf from '@tensorflow/tfjs';
+
+await tf.setBackend('cpu');
+await tf.ready();

@@ -1,0 +1,80 @@
+import { useId } from 'react';
+import type { PresetName } from '../../engine/config';
+import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../engine/presets';
+import { useAppStore } from '../store';
+import { NumberField } from './NumberField';
+
+const IMAGE_SIZES = [16, 32, 64];
+
+/** Choices that define a run: they take effect when Train starts a new one. */
+export function SetupPanel() {
+  const methods = useAppStore((s) => s.methods);
+  const config = useAppStore((s) => s.config);
+  const chooseMethod = useAppStore((s) => s.chooseMethod);
+  const editConfig = useAppStore((s) => s.editConfig);
+  const ids = { dataset: useId(), method: useId(), preset: useId(), model: useId(), size: useId() };
+  if (!config) return <section className="panel" aria-label="Setup" aria-busy="true">Loading methods…</section>;
+  const method = methods.find((m) => m.id === config.method);
+  const backbone = backbonePresetOf(config.backbone);
+
+  return (
+    <section className="panel" aria-labelledby={`${ids.dataset}-title`}>
+      <h2 id={`${ids.dataset}-title`}>Setup</h2>
+      <div className="field">
+        <label htmlFor={ids.dataset}>Dataset</label>
+        <select id={ids.dataset} value="shapes" onChange={() => undefined}>
+          <option value="shapes">Coloured shapes (built in, 6 classes)</option>
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.method}>Method</label>
+        <select id={ids.method} value={config.method} onChange={(e) => chooseMethod(e.target.value, config.preset)}>
+          {methods.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.preset}>Preset</label>
+        <select id={ids.preset} value={config.preset} onChange={(e) => chooseMethod(config.method, e.target.value as PresetName)}>
+          <option value="classroom">Classroom (learns within minutes)</option>
+          <option value="reference">Reference (paper / solo-learn defaults)</option>
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.model}>Encoder</label>
+        <select
+          id={ids.model}
+          value={backbone ?? 'custom'}
+          onChange={(e) => editConfig({ backbone: BACKBONE_PRESETS[e.target.value as BackbonePreset] })}
+        >
+          {backbone === null ? <option value="custom">Custom</option> : null}
+          {(Object.keys(BACKBONE_PRESETS) as BackbonePreset[]).map((name) => (
+            <option key={name} value={name}>
+              {BACKBONE_LABELS[name]}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.size}>Image size</label>
+        <select id={ids.size} value={config.imageSize} onChange={(e) => editConfig({ imageSize: Number(e.target.value) })}>
+          {IMAGE_SIZES.map((s) => (
+            <option key={s} value={s}>
+              {s} px
+            </option>
+          ))}
+        </select>
+      </div>
+      <NumberField label="Total steps" value={config.totalSteps} integer min={1} onCommit={(totalSteps) => editConfig({ totalSteps })} />
+      <NumberField label="Seed" value={config.seed} integer min={0} onCommit={(seed) => editConfig({ seed })} />
+      {method ? (
+        <p className="method-explanation" aria-label={`About ${method.label}`}>
+          {method.explanation}
+        </p>
+      ) : null}
+    </section>
+  );
+}

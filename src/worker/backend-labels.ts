@@ -1,0 +1,18 @@
+/** Backend names and how the UI shows them; no tfjs import, so the page can use it. */
+export type BackendName = 'webgpu' | 'webgl' | 'cpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** GPU adapter description where the backend reports one. */
+  adapter: string | null;
+  /** One line per faster backend that could not be used, e.g. "WebGPU unavailable: no adapter". */
+  fallbackReasons: string[];
+}
+
+export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'cpu'];
+
+const LABELS: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', cpu: 'CPU' };
+
+export function backendLabel(name: BackendName): string {
+  return LABELS[name];
+}
