@@ -62,7 +62,7 @@ export class StorageError extends Error {
   constructor(
     message: string,
     readonly quota: boolean,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'StorageError';
