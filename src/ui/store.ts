@@ -35,6 +35,8 @@ export interface AppState {
   markers: SettingsMarker[];
   settingsError: string | null;
   config: TrainConfig | null;
+  /** Configuration of the run in the worker, live changes included; null before the first run. */
+  runConfig: TrainConfig | null;
   receive(message: FromWorker): void;
   chooseMethod(id: string, preset: PresetName): void;
   editConfig(changes: Partial<TrainConfig>): void;
@@ -64,6 +66,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   markers: [],
   settingsError: null,
   config: null,
+  runConfig: null,
 
   receive(message) {
     switch (message.type) {
@@ -88,7 +91,11 @@ export const useAppStore = create<AppState>()((set, get) => ({
         return;
       }
       case 'settingsApplied':
-        set((s) => ({ settingsError: null, markers: [...s.markers, { step: message.step, label: describeChanges(message.changes) }] }));
+        set((s) => ({
+          settingsError: null,
+          markers: [...s.markers, { step: message.step, label: describeChanges(message.changes) }],
+          runConfig: s.runConfig ? { ...s.runConfig, ...message.changes } : null,
+        }));
         return;
       case 'settingsRejected':
         set({ settingsError: message.message });

@@ -3,6 +3,7 @@
  * sends these and renders what comes back.
  */
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { ExportedEncoder } from '../engine/export';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
@@ -18,7 +19,8 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'reset' }
-  | { type: 'update'; changes: Partial<LiveSettings> };
+  | { type: 'update'; changes: Partial<LiveSettings> }
+  | { type: 'exportEncoder' };
 
 export interface DatasetSummary {
   name: string;
@@ -57,4 +59,11 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'progress'; report: ProgressReport }
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
-  | { type: 'settingsRejected'; message: string };
+  | { type: 'settingsRejected'; message: string }
+  | { type: 'encoderExported'; files: EncoderFiles }
+  | { type: 'exportFailed'; message: string };
+
+/** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
+export interface EncoderFiles extends ExportedEncoder {
+  baseName: string;
+}

@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { shapesDataset } from '../data/shapes';
 import type { DatasetSplits } from '../engine/dataset';
+import { exportEncoder } from '../engine/export';
+import { runFileBaseName } from '../engine/run-names';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { selectBackend } from './backend';
@@ -25,6 +27,8 @@ let looping = false;
 let stopRequest: RunState | null = null;
 let lastReport = { time: 0, step: 0 };
 let backendReady: Promise<unknown> | null = null;
+/** Name of the data the current run trains on, for export metadata. */
+let datasetName: string | null = null;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -141,6 +145,7 @@ async function handle(message: ToWorker): Promise<void> {
       trainer = null;
       setState('loading', 'Preparing data and building the networks…');
       const data = loadDataset(message.dataset, message.config.imageSize);
+      datasetName = data.name;
       post({
         type: 'dataset',
         summary: {
@@ -179,6 +184,9 @@ async function handle(message: ToWorker): Promise<void> {
       trainer?.dispose();
       trainer = null;
       return;
+    case 'exportEncoder':
+      await exportTrainedEncoder();
+      return;
     case 'update':
       if (!trainer) return;
       try {
@@ -188,6 +196,30 @@ async function handle(message: ToWorker): Promise<void> {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
       return;
+  }
+}
+
+/** Builds the LayersModel files between steps; the weights are copied at once, so training may go on meanwhile. */
+async function exportTrainedEncoder(): Promise<void> {
+  if (!trainer) {
+    post({ type: 'exportFailed', message: 'There is no encoder to export yet: start a run first.' });
+    return;
+  }
+  const run = trainer;
+  try {
+    const config = run.settings;
+    const baseName = runFileBaseName(config, run.steps);
+    const files = await exportEncoder(run.method.encoder, config.imageSize, baseName, {
+      generatedBy: 'Siamese Playground',
+      method: run.definition.label,
+      step: run.steps,
+      dataset: datasetName,
+      config,
+    });
+    const message: FromWorker = { type: 'encoderExported', files: { ...files, baseName } };
+    self.postMessage(message, [files.weights]);
+  } catch (error) {
+    post({ type: 'exportFailed', message: `Exporting the encoder failed: ${error instanceof Error ? error.message : String(error)}` });
   }
 }
 
