@@ -115,3 +115,47 @@ test('exports the trained encoder as a LayersModel that loads in Node with the r
   expect(metrics.history).toHaveLength(step);
   expect(metrics.run.config.batchSize).toBe(16);
 });
+
+test('a run is kept across a reload and resumes from its checkpoint; deleting it frees it', async ({ page }) => {
+  // Persistence does not depend on the backend; the CPU backend is the quicker one on this software-rendered GPU.
+  await page.goto(`${TINY_LINK}&backend=cpu`);
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect(status.getByLabel('Backend')).toContainText('CPU');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => Number(await stepCount(page).textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const step = Number(await stepCount(page).textContent());
+
+  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(saved).toHaveCount(1);
+  await expect(saved).toContainText(`checkpoint at step ${step}`);
+
+  await page.reload();
+  await expect(saved).toHaveCount(1);
+  await expect(saved).toContainText(`paused · step ${step} of 300 · checkpoint at step ${step}`);
+  await expect(page.getByRole('figure', { name: 'Loss' })).toHaveAttribute('data-point-count', '0');
+
+  await saved.getByRole('button', { name: /^Open run / }).click();
+  await expect(status).toContainText('Paused');
+  await expect(status).toContainText(`at step ${step}`);
+  await expect(stepCount(page)).toHaveText(String(step));
+  await expect(page.getByRole('figure', { name: 'Loss' })).toHaveAttribute('data-point-count', String(step));
+  await expect(page.getByLabel('Encoder')).toHaveValue('convnet-tiny');
+
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => Number(await stepCount(page).textContent()), { timeout: 90_000 }).toBeGreaterThan(step + 1);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const later = Number(await stepCount(page).textContent());
+  // One point per step, old and new: the resumed run continued the history without gaps or repeats.
+  await expect(page.getByRole('figure', { name: 'Loss' })).toHaveAttribute('data-point-count', String(later));
+  await expect(saved).toContainText(`checkpoint at step ${later}`);
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await saved.getByRole('button', { name: /^Delete run / }).click();
+  await expect(saved).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByText('Runs are kept in this browser')).toBeVisible();
+  await expect(saved).toHaveCount(0);
+});

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { captureCheckpoint, checkpointBytes, restoreCheckpointState, type Checkpoint } from './checkpoint';
+import { captureCheckpoint, restoreCheckpointState } from './checkpoint';
+import { checkpointBytes, type Checkpoint } from './checkpoint-format';
 import type { TrainConfig } from './config';
 import type { MethodInstance } from './methods/types';
 import { createOptimizer } from './optimizers';

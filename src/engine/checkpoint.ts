@@ -11,48 +11,10 @@
  * with `await data()`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type DataStreamState, type SavedTensor } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
 import type { MethodInstance } from './methods/types';
 import type { Optimizer } from './optimizers';
-
-export const CHECKPOINT_FORMAT = 'siamese-playground/checkpoint';
-export const CHECKPOINT_VERSION = 1;
-
-export interface SavedTensor {
-  /** Parameter name (e.g. "online/backbone/conv0/kernel"), or "optimizer/i", "state/i". */
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32' | 'bool';
-  data: ArrayBuffer;
-}
-
-/** Where the trainer is in its data stream. */
-export interface DataStreamState {
-  /** Steps taken: the next step has this index. */
-  step: number;
-  /** Completed passes over the training set. */
-  epoch: number;
-  /** Position in `order` of the next image. */
-  cursor: number;
-  /** This epoch's permutation of the training set (Int32Array). */
-  order: Int32Array;
-  /** States of the batch-order, augmentation and method random generators. */
-  rng: { data: number; augment: number; method: number };
-}
-
-export interface Checkpoint {
-  format: typeof CHECKPOINT_FORMAT;
-  version: typeof CHECKPOINT_VERSION;
-  /** The configuration as it is at the checkpoint, live changes included. */
-  config: TrainConfig;
-  step: number;
-  /** Parameters and buffers of every module the method owns, in `MethodInstance.modules` order. */
-  modules: SavedTensor[];
-  optimizer: { kind: string; iterations: number; state: SavedTensor[] };
-  /** `MethodInstance.state` (queues, memory banks); empty for methods without such state. */
-  methodState: SavedTensor[];
-  stream: Omit<DataStreamState, 'order'> & { order: ArrayBuffer };
-}
 
 /** Whether each TrainConfig key may differ between a checkpoint and the trainer it is restored into. */
 const LIVE_KEYS: Record<keyof LiveSettings, true> = {
@@ -208,10 +170,4 @@ export function restoreCheckpointState(checkpoint: Checkpoint, config: TrainConf
   optimizer.iterations = checkpoint.optimizer.iterations;
   const { stream } = checkpoint;
   return { ...stream, rng: { ...stream.rng }, order: new Int32Array(stream.order.slice(0)) };
-}
-
-/** Bytes of tensor data in a checkpoint: what it costs to store. */
-export function checkpointBytes(checkpoint: Checkpoint): number {
-  const tensors = [...checkpoint.modules, ...checkpoint.optimizer.state, ...checkpoint.methodState];
-  return tensors.reduce((n, t) => n + t.data.byteLength, checkpoint.stream.order.byteLength);
 }

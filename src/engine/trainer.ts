@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
-import { captureCheckpoint, liveSettingsOf, restoreCheckpointState, type Checkpoint } from './checkpoint';
+import { captureCheckpoint, liveSettingsOf, restoreCheckpointState } from './checkpoint';
+import type { Checkpoint } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';

@@ -9,8 +9,7 @@
  *
  * Works wherever IndexedDB exists (page or worker); tests pass fake-indexeddb's factory.
  */
-import type { Checkpoint } from '../engine/checkpoint';
-import { checkpointBytes } from '../engine/checkpoint';
+import { checkpointBytes, type Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import type { MetricMarker, MetricPoint } from '../ui/export';
 import type { DatasetSource, DatasetSummary, RunState } from '../worker/protocol';

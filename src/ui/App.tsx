@@ -2,6 +2,7 @@ import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
+import { RunsPanel } from './components/RunsPanel';
 import { SetupPanel } from './components/SetupPanel';
 import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
@@ -23,6 +24,7 @@ export function App() {
           <SetupPanel />
           <LiveControls />
           <ExportPanel />
+          <RunsPanel />
         </aside>
         <section className="content" aria-label="Live charts">
           <Charts />

@@ -2,6 +2,7 @@
  * The typed messages between the UI and the training worker. The UI never touches tfjs; it only
  * sends these and renders what comes back.
  */
+import type { Checkpoint } from '../engine/checkpoint-format';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
 import type { MethodDefinition } from '../engine/methods/types';
@@ -20,7 +21,12 @@ export type ToWorker =
   | { type: 'step' }
   | { type: 'reset' }
   | { type: 'update'; changes: Partial<LiveSettings> }
-  | { type: 'exportEncoder' };
+  | { type: 'exportEncoder' }
+  /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string };
+
+/** Why the worker sent a checkpoint: every CHECKPOINT_EVERY_STEPS steps, on pause or finish, or after a change while paused. */
+export type CheckpointReason = 'interval' | 'paused' | 'finished' | 'settings';
 
 export interface DatasetSummary {
   name: string;
@@ -61,7 +67,9 @@ export type FromWorker =
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
   | { type: 'settingsRejected'; message: string }
   | { type: 'encoderExported'; files: EncoderFiles }
-  | { type: 'exportFailed'; message: string };
+  | { type: 'exportFailed'; message: string }
+  | { type: 'checkpoint'; checkpoint: Checkpoint; reason: CheckpointReason }
+  | { type: 'checkpointFailed'; message: string };
 
 /** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
 export interface EncoderFiles extends ExportedEncoder {
