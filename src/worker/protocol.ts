@@ -25,9 +25,6 @@ export type ToWorker =
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
   | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string };
 
-/** Why the worker sent a checkpoint: every CHECKPOINT_EVERY_STEPS steps, on pause or finish, or after a change while paused. */
-export type CheckpointReason = 'interval' | 'paused' | 'finished' | 'settings';
-
 export interface DatasetSummary {
   name: string;
   trainCount: number;
@@ -68,7 +65,8 @@ export type FromWorker =
   | { type: 'settingsRejected'; message: string }
   | { type: 'encoderExported'; files: EncoderFiles }
   | { type: 'exportFailed'; message: string }
-  | { type: 'checkpoint'; checkpoint: Checkpoint; reason: CheckpointReason }
+  /** Sent every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
+  | { type: 'checkpoint'; checkpoint: Checkpoint }
   | { type: 'checkpointFailed'; message: string };
 
 /** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */

@@ -13,7 +13,7 @@ import { runFileBaseName } from '../engine/run-names';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { selectBackend } from './backend';
-import type { CheckpointReason, DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
+import type { DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -111,7 +111,7 @@ async function trainLoop(): Promise<void> {
       if (due) await report(run);
       // Always let queued messages (pause, settings) in: on the CPU backend report() never yields to them.
       await yieldToMessages();
-      if (run.steps - lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void postCheckpoint(run, 'interval');
+      if (run.steps - lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void postCheckpoint(run);
     }
     // Whatever stopped the loop, the last steps' numbers reach the charts before the new state does.
     if (trainer) await report(trainer);
@@ -121,7 +121,7 @@ async function trainLoop(): Promise<void> {
     looping = false;
     if (stopRequest) setState(stopRequest);
     stopRequest = null;
-    if (trainer && (state === 'paused' || state === 'finished')) void postCheckpoint(trainer, state);
+    if (trainer && (state === 'paused' || state === 'finished')) void postCheckpoint(trainer);
   }
 }
 
@@ -208,7 +208,7 @@ async function handle(message: ToWorker): Promise<void> {
         trainer.updateSettings(message.changes);
         post({ type: 'settingsApplied', step: trainer.steps, changes: message.changes });
         // While paused no interval checkpoint will come: save now so a reload keeps the change.
-        if (state === 'paused') void postCheckpoint(trainer, 'settings');
+        if (state === 'paused') void postCheckpoint(trainer);
       } catch (error) {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
@@ -217,13 +217,13 @@ async function handle(message: ToWorker): Promise<void> {
 }
 
 /** Sends a checkpoint of `run` to the page, unless the run was replaced while it was read back. */
-async function postCheckpoint(run: Trainer, reason: CheckpointReason): Promise<void> {
+async function postCheckpoint(run: Trainer): Promise<void> {
   if (!lossFinite) return;
   lastCheckpointStep = run.steps;
   try {
     const checkpoint = await run.saveCheckpoint();
     if (run !== trainer) return;
-    const message: FromWorker = { type: 'checkpoint', checkpoint, reason };
+    const message: FromWorker = { type: 'checkpoint', checkpoint };
     self.postMessage(message, checkpointBuffers(checkpoint));
   } catch (error) {
     if (run === trainer) post({ type: 'checkpointFailed', message: `Could not save a checkpoint: ${error instanceof Error ? error.message : String(error)}` });
