@@ -17,6 +17,12 @@ export interface Optimizer {
   step(params: Param[], grads: tf.Tensor[], lr: number): void;
   /** State variables (momentum buffers, moments), for checkpoints and disposal. */
   readonly state: tf.Variable[];
+  /**
+   * Updates applied so far: the rest of the state (AdamW's bias correction 1 − β^t needs it). A plain
+   * number rather than a device variable so the correction is computed in double precision, as
+   * PyTorch does; checkpoints save and restore it alongside `state`.
+   */
+  iterations: number;
   dispose(): void;
 }
 
@@ -30,7 +36,9 @@ function momentumSgd(config: Extract<OptimizerConfig, { kind: 'sgd' | 'lars' }>,
   return {
     config,
     state: buffers,
+    iterations: 0,
     step(params, grads, lr) {
+      this.iterations += 1;
       tf.tidy(() => {
         params.forEach((p, i) => {
           const w = p.variable;
@@ -58,12 +66,12 @@ function larsScale(w: tf.Tensor, g: tf.Tensor, lr: number, config: Extract<Optim
 }
 
 function adamW(config: Extract<OptimizerConfig, { kind: 'adamw' }>, first: tf.Variable[], second: tf.Variable[]): Optimizer {
-  let t = 0;
   return {
     config,
     state: [...first, ...second],
+    iterations: 0,
     step(params, grads, lr) {
-      t += 1;
+      const t = (this.iterations += 1);
       const correction1 = 1 - config.beta1 ** t;
       const correction2 = 1 - config.beta2 ** t;
       tf.tidy(() => {

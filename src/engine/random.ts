@@ -11,6 +11,16 @@ export class Rng {
     this.state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
   }
 
+  /** The generator's whole state, for checkpoints: `setState(getState())` replays the same stream. */
+  getState(): number {
+    return this.state;
+  }
+
+  setState(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new Error(`Invalid random generator state ${state}`);
+    this.state = state;
+  }
+
   /** Uniform in [0, 1) (mulberry32). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
+import { captureCheckpoint, liveSettingsOf, restoreCheckpointState } from './checkpoint';
+import type { Checkpoint } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
@@ -44,6 +46,8 @@ export class Trainer {
   private readonly train: DeviceImages;
   private readonly dataRng: Rng;
   private readonly augmentRng: Rng;
+  /** The generator the method was built with; kept for checkpoints, as a method may draw from it while training. */
+  private readonly methodRng: Rng;
   private order: Int32Array = new Int32Array(0);
   private cursor = 0;
   private epochCount = 0;
@@ -59,7 +63,7 @@ export class Trainer {
     this.config = structuredClone(config);
     // Separate streams: initialisation, batch order and augmentation. Two runs with the same seed see
     // the same images and the same augmentations whatever the method.
-    const initRng = new Rng(config.seed);
+    const initRng = (this.methodRng = new Rng(config.seed));
     this.dataRng = new Rng(config.seed * 7919 + 1);
     this.augmentRng = new Rng(config.seed * 104729 + 2);
     this.method = this.definition.create({
@@ -156,6 +160,41 @@ export class Trainer {
       offset += 2 + p.termNames.length;
       return record;
     });
+  }
+
+  /**
+   * Everything needed to continue this run exactly: weights, buffers, optimizer and method state,
+   * and the data stream. The state is captured when this is called; the read-back is asynchronous.
+   */
+  saveCheckpoint(): Promise<Checkpoint> {
+    return captureCheckpoint(this.config, this.method, this.optimizer, {
+      step: this.stepCount,
+      epoch: this.epochCount,
+      cursor: this.cursor,
+      order: this.order,
+      rng: { data: this.dataRng.getState(), augment: this.augmentRng.getState(), method: this.methodRng.getState() },
+    });
+  }
+
+  /**
+   * Continues from a checkpoint of a run with the same configuration (live settings may differ;
+   * the checkpoint's are applied): the next step is the one that followed the checkpoint. Steps
+   * queued and not yet flushed belong to the abandoned timeline and are dropped.
+   */
+  restoreCheckpoint(checkpoint: Checkpoint): void {
+    const live = liveSettingsOf(checkpoint.config);
+    validateLiveSettings(live, this.data.train.count);
+    const stream = restoreCheckpointState(checkpoint, this.config, this.method, this.optimizer);
+    this.config = { ...this.config, ...live };
+    this.pending.forEach((p) => p.scalars.dispose());
+    this.pending = [];
+    this.stepCount = stream.step;
+    this.epochCount = stream.epoch;
+    this.cursor = stream.cursor;
+    this.order = stream.order;
+    this.dataRng.setState(stream.rng.data);
+    this.augmentRng.setState(stream.rng.augment);
+    this.methodRng.setState(stream.rng.method);
   }
 
   dispose(): void {

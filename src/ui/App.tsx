@@ -1,7 +1,10 @@
 import { Charts } from './components/Charts';
+import { ExportPanel } from './components/ExportPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
+import { RunsPanel } from './components/RunsPanel';
 import { SetupPanel } from './components/SetupPanel';
+import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
 
 export function App() {
@@ -13,12 +16,15 @@ export function App() {
           <p className="tagline">Train self-supervised image encoders in your browser, on your GPU, and watch them learn.</p>
         </div>
         <RunControls />
+        <ShareLink />
       </header>
       <StatusBar />
       <main className="layout">
         <aside className="sidebar">
           <SetupPanel />
           <LiveControls />
+          <ExportPanel />
+          <RunsPanel />
         </aside>
         <section className="content" aria-label="Live charts">
           <Charts />

@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
 import type { DatasetSummary, FromWorker, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
 
@@ -35,6 +36,14 @@ export interface AppState {
   markers: SettingsMarker[];
   settingsError: string | null;
   config: TrainConfig | null;
+  /** Configuration of the run in the worker, live changes included; null before the first run. */
+  runConfig: TrainConfig | null;
+  /** Runs kept in the browser (IndexedDB), oldest first. */
+  savedRuns: StoredRun[];
+  /** The saved run the worker's current run is recorded into. */
+  currentRunId: string | null;
+  /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
+  storageError: string | null;
   receive(message: FromWorker): void;
   chooseMethod(id: string, preset: PresetName): void;
   editConfig(changes: Partial<TrainConfig>): void;
@@ -64,6 +73,10 @@ export const useAppStore = create<AppState>()((set, get) => ({
   markers: [],
   settingsError: null,
   config: null,
+  runConfig: null,
+  savedRuns: [],
+  currentRunId: null,
+  storageError: null,
 
   receive(message) {
     switch (message.type) {
@@ -88,7 +101,11 @@ export const useAppStore = create<AppState>()((set, get) => ({
         return;
       }
       case 'settingsApplied':
-        set((s) => ({ settingsError: null, markers: [...s.markers, { step: message.step, label: describeChanges(message.changes) }] }));
+        set((s) => ({
+          settingsError: null,
+          markers: [...s.markers, { step: message.step, label: describeChanges(message.changes) }],
+          runConfig: s.runConfig ? { ...s.runConfig, ...message.changes } : null,
+        }));
         return;
       case 'settingsRejected':
         set({ settingsError: message.message });

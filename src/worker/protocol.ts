@@ -2,7 +2,9 @@
  * The typed messages between the UI and the training worker. The UI never touches tfjs; it only
  * sends these and renders what comes back.
  */
+import type { Checkpoint } from '../engine/checkpoint-format';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { ExportedEncoder } from '../engine/export';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
@@ -18,7 +20,10 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'reset' }
-  | { type: 'update'; changes: Partial<LiveSettings> };
+  | { type: 'update'; changes: Partial<LiveSettings> }
+  | { type: 'exportEncoder' }
+  /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string };
 
 export interface DatasetSummary {
   name: string;
@@ -57,4 +62,14 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'progress'; report: ProgressReport }
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
-  | { type: 'settingsRejected'; message: string };
+  | { type: 'settingsRejected'; message: string }
+  | { type: 'encoderExported'; files: EncoderFiles }
+  | { type: 'exportFailed'; message: string }
+  /** Sent every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
+  | { type: 'checkpoint'; checkpoint: Checkpoint }
+  | { type: 'checkpointFailed'; message: string };
+
+/** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
+export interface EncoderFiles extends ExportedEncoder {
+  baseName: string;
+}

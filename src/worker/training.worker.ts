@@ -6,7 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { shapesDataset } from '../data/shapes';
+import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { DatasetSplits } from '../engine/dataset';
+import { exportEncoder } from '../engine/export';
+import { runFileBaseName } from '../engine/run-names';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { selectBackend } from './backend';
@@ -17,6 +20,8 @@ declare const self: DedicatedWorkerGlobalScope;
 /** Read back and report at most this often, and at least every this many steps. */
 const REPORT_INTERVAL_MS = 250;
 const MAX_STEPS_PER_REPORT = 20;
+/** A checkpoint goes to the page (which keeps it in IndexedDB) at least this often, and on every pause. */
+const CHECKPOINT_EVERY_STEPS = 100;
 
 let trainer: Trainer | null = null;
 let state: RunState = 'idle';
@@ -25,6 +30,11 @@ let looping = false;
 let stopRequest: RunState | null = null;
 let lastReport = { time: 0, step: 0 };
 let backendReady: Promise<unknown> | null = null;
+/** Name of the data the current run trains on, for export metadata. */
+let datasetName: string | null = null;
+let lastCheckpointStep = 0;
+/** False once a reported loss is NaN or infinite: such weights are not worth a checkpoint. */
+let lossFinite = true;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -73,6 +83,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
   });
   lastReport = { time: now, step: run.steps };
   const bad = records.find((r) => !Number.isFinite(r.loss));
+  lossFinite = !bad;
   if (bad) {
     setState(
       'paused',
@@ -98,7 +109,9 @@ async function trainLoop(): Promise<void> {
       run.step();
       const due = performance.now() - lastReport.time >= REPORT_INTERVAL_MS || run.steps - lastReport.step >= MAX_STEPS_PER_REPORT;
       if (due) await report(run);
-      else await yieldToMessages();
+      // Always let queued messages (pause, settings) in: on the CPU backend report() never yields to them.
+      await yieldToMessages();
+      if (run.steps - lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void postCheckpoint(run);
     }
     // Whatever stopped the loop, the last steps' numbers reach the charts before the new state does.
     if (trainer) await report(trainer);
@@ -108,6 +121,7 @@ async function trainLoop(): Promise<void> {
     looping = false;
     if (stopRequest) setState(stopRequest);
     stopRequest = null;
+    if (trainer && (state === 'paused' || state === 'finished')) void postCheckpoint(trainer);
   }
 }
 
@@ -141,6 +155,7 @@ async function handle(message: ToWorker): Promise<void> {
       trainer = null;
       setState('loading', 'Preparing data and building the networks…');
       const data = loadDataset(message.dataset, message.config.imageSize);
+      datasetName = data.name;
       post({
         type: 'dataset',
         summary: {
@@ -152,6 +167,8 @@ async function handle(message: ToWorker): Promise<void> {
         },
       });
       trainer = new Trainer(message.config, data);
+      lastCheckpointStep = 0;
+      lossFinite = true;
       setState('running');
       void trainLoop();
       return;
@@ -179,15 +196,94 @@ async function handle(message: ToWorker): Promise<void> {
       trainer?.dispose();
       trainer = null;
       return;
+    case 'exportEncoder':
+      await exportTrainedEncoder();
+      return;
+    case 'restore':
+      await restoreRun(message.checkpoint, message.dataset, message.name);
+      return;
     case 'update':
       if (!trainer) return;
       try {
         trainer.updateSettings(message.changes);
         post({ type: 'settingsApplied', step: trainer.steps, changes: message.changes });
+        // While paused no interval checkpoint will come: save now so a reload keeps the change.
+        if (state === 'paused') void postCheckpoint(trainer);
       } catch (error) {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
       return;
+  }
+}
+
+/** Sends a checkpoint of `run` to the page, unless the run was replaced while it was read back. */
+async function postCheckpoint(run: Trainer): Promise<void> {
+  if (!lossFinite) return;
+  lastCheckpointStep = run.steps;
+  try {
+    const checkpoint = await run.saveCheckpoint();
+    if (run !== trainer) return;
+    const message: FromWorker = { type: 'checkpoint', checkpoint };
+    self.postMessage(message, checkpointBuffers(checkpoint));
+  } catch (error) {
+    if (run === trainer) post({ type: 'checkpointFailed', message: `Could not save a checkpoint: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+/** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
+async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: string): Promise<void> {
+  await (backendReady ?? handle({ type: 'init' }));
+  if (looping) stopRequest = 'idle';
+  while (looping) await yieldToMessages();
+  trainer?.dispose();
+  trainer = null;
+  setState('loading', `Loading "${name}" from its checkpoint…`);
+  const config = checkpoint.config;
+  const data = loadDataset(source, config.imageSize);
+  datasetName = data.name;
+  post({
+    type: 'dataset',
+    summary: { name: data.name, trainCount: data.train.count, testCount: data.test?.count ?? 0, classNames: data.classNames, imageSize: data.train.size },
+  });
+  const restored = new Trainer(config, data);
+  try {
+    restored.restoreCheckpoint(checkpoint);
+  } catch (error) {
+    restored.dispose();
+    throw error;
+  }
+  trainer = restored;
+  lastCheckpointStep = restored.steps;
+  lossFinite = true;
+  const memory = tf.memory();
+  post({
+    type: 'progress',
+    report: { records: [], step: restored.steps, epoch: restored.epochs, imagesPerSecond: 0, stepMilliseconds: 0, tensors: memory.numTensors, bytes: memory.numBytes, embeddingDim: restored.embeddingDim },
+  });
+  setState(restored.finished ? 'finished' : 'paused', `Restored "${name}" at step ${restored.steps}.${restored.finished ? '' : ' Press Resume to continue training.'}`);
+}
+
+/** Builds the LayersModel files between steps; the weights are copied at once, so training may go on meanwhile. */
+async function exportTrainedEncoder(): Promise<void> {
+  if (!trainer) {
+    post({ type: 'exportFailed', message: 'There is no encoder to export yet: start a run first.' });
+    return;
+  }
+  const run = trainer;
+  try {
+    const config = run.settings;
+    const baseName = runFileBaseName(config, run.steps);
+    const files = await exportEncoder(run.method.encoder, config.imageSize, baseName, {
+      generatedBy: 'Siamese Playground',
+      method: run.definition.label,
+      step: run.steps,
+      dataset: datasetName,
+      config,
+    });
+    const message: FromWorker = { type: 'encoderExported', files: { ...files, baseName } };
+    self.postMessage(message, [files.weights]);
+  } catch (error) {
+    post({ type: 'exportFailed', message: `Exporting the encoder failed: ${error instanceof Error ? error.message : String(error)}` });
   }
 }
 

@@ -49,6 +49,13 @@ export interface MethodInstance {
   readonly params: Param[];
   /** Every module the method owns (online and target), for checkpoints and disposal. */
   readonly modules: Module[];
+  /**
+   * State that is neither a parameter nor a BatchNorm buffer but must survive a checkpoint: MoCo's and
+   * MoBY's key queues, NPID's memory bank, UniGrad's running correlation matrix. The method owns these
+   * variables (never trainable) and disposes them in `dispose()`; a checkpoint saves and restores their
+   * values in this order.
+   */
+  readonly state?: tf.Variable[];
   /** Called inside the gradient tape. */
   computeLoss(inputs: StepInputs, schedule: StepSchedule): LossOutput;
   /** Called after the optimizer step, inside tf.tidy: EMA targets, queues, memory banks. */

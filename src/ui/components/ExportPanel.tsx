@@ -1,0 +1,74 @@
+import { useState } from 'react';
+import { runFileBaseName } from '../../engine/run-names';
+import { downloadFile } from '../download';
+import { metricsToCsv, metricsToJson } from '../export';
+import { useAppStore } from '../store';
+import { training } from '../worker-client';
+
+/** Downloads of the current run: the trained encoder as a LayersModel, and the metric history. */
+export function ExportPanel() {
+  const runState = useAppStore((s) => s.runState);
+  const history = useAppStore((s) => s.history);
+  const markers = useAppStore((s) => s.markers);
+  const runConfig = useAppStore((s) => s.runConfig);
+  const dataset = useAppStore((s) => s.dataset);
+  const step = useAppStore((s) => s.progress?.step ?? 0);
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const hasModel = runState === 'running' || runState === 'paused' || runState === 'finished';
+  const hasMetrics = history.length > 0 && runConfig !== null;
+
+  const downloadEncoder = async () => {
+    setBusy(true);
+    setError(null);
+    setNotice('Preparing the encoder…');
+    try {
+      const files = await training.exportEncoder();
+      downloadFile(`${files.baseName}.model.json`, files.modelJson, 'application/json');
+      downloadFile(files.weightsFileName, files.weights, 'application/octet-stream');
+      setNotice(`Saved ${files.baseName}.model.json and ${files.weightsFileName}.`);
+    } catch (e) {
+      setNotice(null);
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const downloadMetrics = (format: 'csv' | 'json') => {
+    if (!runConfig) return;
+    const baseName = `${runFileBaseName(runConfig, step)}-metrics`;
+    if (format === 'csv') downloadFile(`${baseName}.csv`, metricsToCsv(history, markers), 'text/csv');
+    else downloadFile(`${baseName}.json`, metricsToJson({ method: runConfig.method, config: runConfig, dataset }, history, markers), 'application/json');
+  };
+
+  return (
+    <section className="panel" aria-labelledby="export-title">
+      <h2 id="export-title">Export</h2>
+      <button type="button" disabled={!hasModel || busy} onClick={() => void downloadEncoder()}>
+        Download encoder (LayersModel)
+      </button>
+      <p className="panel-note">
+        Two files: keep the .model.json and its .weights.bin together and load them with <code>tf.loadLayersModel</code>. The model takes RGB images in [0, 1]
+        and standardises them itself.
+      </p>
+      <div className="button-row">
+        <button type="button" disabled={!hasMetrics} onClick={() => downloadMetrics('csv')}>
+          Download metrics CSV
+        </button>
+        <button type="button" disabled={!hasMetrics} onClick={() => downloadMetrics('json')}>
+          Download metrics JSON
+        </button>
+      </div>
+      <p role="status" className="panel-note">
+        {notice}
+      </p>
+      {error ? (
+        <p role="alert" className="field-error">
+          {error}
+        </p>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+import { useEffect } from 'react';
+import type { StoredRun } from '../../storage/runs-db';
+import { deleteSavedRun, loadSavedRuns } from '../run-keeper';
+import { useAppStore } from '../store';
+import { training } from '../worker-client';
+
+function describeRun(run: StoredRun, isCurrent: boolean): string {
+  // A run recorded as training but not the one in the worker was cut off by a reload or a closed tab.
+  const status = !isCurrent && (run.status === 'running' || run.status === 'loading') ? 'interrupted' : run.status === 'error' ? 'failed' : run.status;
+  const checkpoint = run.checkpointStep === null ? 'no checkpoint yet' : `checkpoint at step ${run.checkpointStep}`;
+  return `${status} · step ${run.step} of ${run.config.totalSteps} · ${checkpoint}`;
+}
+
+/** Runs kept in this browser: reopen one to see its charts and resume it from its checkpoint, or delete it. */
+export function RunsPanel() {
+  const savedRuns = useAppStore((s) => s.savedRuns);
+  const currentRunId = useAppStore((s) => s.currentRunId);
+  const runState = useAppStore((s) => s.runState);
+  const storageError = useAppStore((s) => s.storageError);
+  const workerBusy = runState === 'running' || runState === 'loading';
+
+  useEffect(() => {
+    void loadSavedRuns();
+  }, []);
+
+  return (
+    <section className="panel" aria-labelledby="saved-runs-title">
+      <h2 id="saved-runs-title">Saved runs</h2>
+      {savedRuns.length === 0 ? (
+        <p className="panel-note">Runs are kept in this browser while they train, with a checkpoint on every pause, and come back after a reload.</p>
+      ) : (
+        <ul className="saved-runs" aria-label="Saved runs">
+          {[...savedRuns].reverse().map((run) => {
+            const isCurrent = run.id === currentRunId;
+            return (
+              <li key={run.id} aria-label={run.name} aria-current={isCurrent ? 'true' : undefined}>
+                <span className="saved-run-name">{run.name}</span>
+                <span className="saved-run-detail">{describeRun(run, isCurrent)}</span>
+                <div className="button-row">
+                  <button
+                    type="button"
+                    aria-label={`Open run ${run.name}`}
+                    disabled={isCurrent || workerBusy || run.checkpointStep === null}
+                    title={workerBusy ? 'Pause the current run first' : 'Show its charts and load its checkpoint, ready to resume'}
+                    onClick={() => void training.open(run.id)}
+                  >
+                    Open
+                  </button>
+                  <button type="button" aria-label={`Delete run ${run.name}`} disabled={isCurrent} title={isCurrent ? 'Reset the run first' : undefined} onClick={() => void deleteSavedRun(run.id)}>
+                    Delete
+                  </button>
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {storageError ? (
+        <p role="alert" className="field-error">
+          {storageError}
+        </p>
+      ) : null}
+    </section>
+  );
+}

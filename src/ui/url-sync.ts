@@ -1,0 +1,63 @@
+/**
+ * Keeps the address bar and the setup in step: on load, a link's settings are restored (once the
+ * worker's method catalog, which holds the defaults, has arrived); afterwards every change of the
+ * setup is written back with history.replaceState, so the address is always a link to it.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { TrainConfig } from '../engine/config';
+import type { DatasetSource, MethodSummary } from '../worker/protocol';
+import { useAppStore } from './store';
+import { decodeConfigQuery, encodeConfigQuery, type UrlDefaults } from './url-state';
+
+/** The data the app trains on; the only choice until more datasets arrive. */
+const CURRENT_DATASET: DatasetSource = { kind: 'builtin', id: 'shapes' };
+const BUILTIN_DATASETS: DatasetSource['id'][] = ['shapes'];
+/** Parameters that are not settings but belong in the address (see main.tsx). */
+const PASSED_THROUGH = ['backend'];
+
+function urlDefaults(methods: MethodSummary[]): UrlDefaults {
+  return {
+    methods: methods.map((m) => m.id),
+    defaults: (id, preset) => methods.find((m) => m.id === id)?.defaults[preset],
+    datasets: BUILTIN_DATASETS,
+  };
+}
+
+/** The full address of the app with `config`, keeping the parameters that are not settings. */
+export function linkFor(config: TrainConfig, methods: MethodSummary[]): string | null {
+  const method = methods.find((m) => m.id === config.method);
+  if (!method) return null;
+  const current = new URLSearchParams(location.search);
+  const keep = PASSED_THROUGH.flatMap((key): [string, string][] => {
+    const value = current.get(key);
+    return value === null ? [] : [[key, value]];
+  });
+  const query = encodeConfigQuery(config, method.defaults[config.preset], CURRENT_DATASET, keep);
+  return `${location.origin}${location.pathname}${query}${location.hash}`;
+}
+
+/** Restores the setup from the address once, then mirrors it there. Returns what the link could not restore. */
+export function useUrlSync(): string[] {
+  const methods = useAppStore((s) => s.methods);
+  const config = useAppStore((s) => s.config);
+  const restored = useRef(false);
+  const [messages, setMessages] = useState<string[]>([]);
+
+  useEffect(() => {
+    if (restored.current || methods.length === 0) return;
+    restored.current = true;
+    const decoded = decodeConfigQuery(location.search, urlDefaults(methods));
+    if (decoded.config) useAppStore.setState({ config: decoded.config });
+    setMessages(decoded.messages);
+  }, [methods]);
+
+  useEffect(() => {
+    // Read from the store, not the render: the restore above may have just replaced it.
+    const current = useAppStore.getState().config;
+    if (!restored.current || !current) return;
+    const link = linkFor(current, methods);
+    if (link && link !== location.href) history.replaceState(history.state, '', link);
+  }, [config, methods]);
+
+  return messages;
+}
