@@ -45,7 +45,17 @@ export function sequential(...modules: Module[]): Module {
 }
 
 function makeParam(name: string, role: ParamRole, shape: number[], values: Float32Array, trainable = true): Param {
-  return { name, role, variable: tf.variable(tf.tensor(values, shape), trainable) };
+  return { name, role, variable: variableFrom(tf.tensor(values, shape), trainable) };
+}
+
+/**
+ * A variable holding `initial`'s values; `initial` itself is disposed. (tf.variable shares the data
+ * of its initial tensor, and that tensor would otherwise stay alive after the variable is disposed.)
+ */
+export function variableFrom(initial: tf.Tensor, trainable: boolean): tf.Variable {
+  const variable = tf.variable(initial, trainable);
+  initial.dispose();
+  return variable;
 }
 
 function filled(size: number, value: number): Float32Array {

@@ -4,7 +4,7 @@
  * weight decay and from the trust ratio), and AdamW (decoupled weight decay).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Param } from './nn';
+import { variableFrom, type Param } from './nn';
 
 export type OptimizerConfig =
   | { kind: 'sgd'; momentum: number; weightDecay: number }
@@ -27,7 +27,7 @@ export interface Optimizer {
 }
 
 export function createOptimizer(config: OptimizerConfig, params: Param[]): Optimizer {
-  const zerosLike = () => params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+  const zerosLike = () => params.map((p) => variableFrom(tf.zerosLike(p.variable), false));
   if (config.kind === 'adamw') return adamW(config, zerosLike(), zerosLike());
   return momentumSgd(config, zerosLike());
 }

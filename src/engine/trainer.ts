@@ -57,7 +57,10 @@ export class Trainer {
   constructor(config: TrainConfig, private readonly data: DatasetSplits) {
     this.definition = getMethod(config.method);
     if (this.definition.uses.labels && !data.train.labels) {
-      throw new Error(`${this.definition.label} needs class labels, and "${data.name}" has none. Pick a labelled folder (class sub-folders) or another method.`);
+      throw new Error(
+        `${this.definition.label} is supervised: it needs a class label for every image, and "${data.name}" has none. ` +
+          'Choose a labelled dataset (a folder with one sub-folder per class) or a self-supervised method such as SimCLR.',
+      );
     }
     validateLiveSettings(config, data.train.count);
     this.config = structuredClone(config);
@@ -72,7 +75,7 @@ export class Trainer {
       datasetSize: data.train.count,
       numClasses: data.classNames.length,
     });
-    this.embeddingDim = config.projector.out;
+    this.embeddingDim = this.method.embeddingDim ?? config.projector.out;
     this.optimizer = createOptimizer(config.optimizer, this.method.params);
     this.train = new DeviceImages(data.train);
   }

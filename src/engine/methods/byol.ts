@@ -86,6 +86,7 @@ export const byol: MethodDefinition = {
       encoder: online.backbone,
       params: [...online.module.params, ...predictor.params],
       modules: [online.module, predictor, target.module],
+      emaPairs: [{ online: online.module, target: target.module }],
       computeLoss({ views }) {
         const z1 = online.project(views[0], true);
         const z2 = online.project(views[1], true);

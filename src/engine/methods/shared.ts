@@ -1,9 +1,13 @@
-/** Network pieces several methods build the same way. */
-import type * as tf from '@tensorflow/tfjs';
+/** Network pieces, state and settings several methods build the same way. */
+import * as tf from '@tensorflow/tfjs';
+import { standardView, type AugmentationConfig, type ViewAugmentation } from '../augment';
 import { createBackbone, type Backbone } from '../backbones';
 import type { TrainConfig } from '../config';
+import { copyWeights } from '../ema';
 import { createMlp, type Mlp } from '../heads';
-import { sequential, type Module } from '../nn';
+import { l2Normalize } from '../losses';
+import { sequential, variableFrom, type Module } from '../nn';
+import { BACKBONE_PRESETS } from '../presets';
 import type { Rng } from '../random';
 
 /** A backbone followed by a projector. */
@@ -21,3 +25,114 @@ export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: stri
   const module = sequential(backbone, projector);
   return { backbone, projector, module, project: (x, training) => module.apply(x, training) as tf.Tensor2D };
 }
+
+/**
+ * The momentum (key/target) encoder of MoCo, MoBY and UniGrad: built as its own network, then
+ * overwritten with the online weights, so it shares no variable with the online side.
+ */
+export function createMomentumCopy(online: ProjectedEncoder, config: TrainConfig, rng: Rng, name: string): ProjectedEncoder {
+  const target = createProjectedEncoder(config, rng, name);
+  copyWeights(online.module, target.module);
+  return target;
+}
+
+/** `rows` random unit vectors of width `dim`, drawn on the CPU (normal, then L2-normalised). */
+export function randomUnitRows(rng: Rng, rows: number, dim: number): tf.Tensor2D {
+  const values = new Float32Array(rows * dim);
+  for (let i = 0; i < values.length; i++) values[i] = rng.normal();
+  return tf.tidy(() => l2Normalize(tf.tensor2d(values, [rows, dim])));
+}
+
+/**
+ * A FIFO of unit-length keys (MoCo, MoBY), rows in arrival order: the oldest key is row 0, the newest
+ * the last row. Starts with random unit vectors, as the reference code does. tfjs cannot write into a
+ * tensor in place, so any update rewrites the whole buffer: a shift costs what a ring write would,
+ * needs no pointer, and works for any queue length and batch size.
+ */
+export class KeyQueue {
+  readonly keys: tf.Variable;
+
+  constructor(readonly size: number, dim: number, rng: Rng) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`The key queue needs a whole number of keys of at least 1, got ${size}.`);
+    this.keys = variableFrom(randomUnitRows(rng, size, dim), false);
+  }
+
+  /** Appends a batch of keys (unit rows, oldest first); only the newest `size` keys are kept. */
+  enqueue(batch: tf.Tensor2D): void {
+    tf.tidy(() => {
+      const n = batch.shape[0];
+      const incoming = n >= this.size ? tf.slice(batch, [n - this.size, 0], [this.size, -1]) : batch;
+      const kept = this.size - incoming.shape[0];
+      const next = kept > 0 ? tf.concat([tf.slice(this.keys, [this.size - kept, 0], [kept, -1]), incoming], 0) : incoming;
+      this.keys.assign(next);
+    });
+  }
+
+  dispose(): void {
+    this.keys.dispose();
+  }
+}
+
+/**
+ * A contrastive loss −mean log softmax(positive) split into its two forces: `pull` = −mean positive
+ * logit (s⁺/T; smaller when matching views agree) and `push` = the mean log-sum-exp over all
+ * candidates (smaller when negatives are far). pull + push = loss exactly.
+ */
+export function pullPushTerms(loss: tf.Scalar, meanPositiveLogit: tf.Scalar): Record<string, tf.Scalar> {
+  const pull = tf.neg(meanPositiveLogit) as tf.Scalar;
+  return { pull, push: tf.sub(loss, pull) as tf.Scalar };
+}
+
+/** Mean over rows of cos(a_i, b_i) / temperature. */
+export function meanPositiveLogit(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.Scalar {
+  return tf.tidy(() => tf.div(tf.mean(tf.sum(tf.mul(l2Normalize(a), l2Normalize(b)), 1)), temperature) as tf.Scalar);
+}
+
+/** A view with its colour jitter strengths replaced (solo-learn's recipes differ mostly there). */
+function withJitter(view: ViewAugmentation, brightness: number, contrast: number, saturation: number, hue: number): ViewAugmentation {
+  return { ...view, colorJitter: { probability: 0.8, brightness, contrast, saturation, hue } };
+}
+
+/**
+ * The augmentation recipes of solo-learn's CIFAR configs (scripts/pretrain/cifar/augmentations):
+ * "symmetric" (SimCLR, SupCon: strong jitter 0.8/0.8/0.8/0.2), "symmetric-weak" (MoCo v2+, SimSiam:
+ * 0.4/0.4/0.4/0.1) and "asymmetric" (BYOL, Barlow Twins: 0.4/0.4/0.2/0.1, solarise 0.2 on the second
+ * view). Crops 0.08–1, flip 0.5, grayscale 0.2 in all three; blur is dropped at 32 px by standardView.
+ */
+export function soloAugmentations(recipe: 'symmetric' | 'symmetric-weak' | 'asymmetric', imageSize: number): AugmentationConfig {
+  if (recipe === 'asymmetric') {
+    return [standardView({ blur: 1.0, solarize: 0, imageSize }), standardView({ blur: 0.1, solarize: 0.2, imageSize })];
+  }
+  const view = standardView({ blur: 0.5, imageSize });
+  const jittered = recipe === 'symmetric' ? withJitter(view, 0.8, 0.8, 0.8, 0.2) : withJitter(view, 0.4, 0.4, 0.4, 0.1);
+  return [jittered, jittered];
+}
+
+/** Both views with crops no smaller than `minScale` of the image (milder than 0.08 for short runs). */
+export function withMinCropScale(views: AugmentationConfig, minScale: number): AugmentationConfig {
+  return views.map((view) => (view.crop ? { ...view, crop: { ...view.crop, scale: [minScale, 1] } } : view)) as AugmentationConfig;
+}
+
+/**
+ * The run shape shared by every reference preset: ResNet-18 (CIFAR stem) at 32 px, batch 256,
+ * 1000 epochs of CIFAR-10's 50 000 images (195 steps an epoch) with 10 warm-up epochs, as in
+ * solo-learn's scripts/pretrain/cifar/*.yaml.
+ */
+export const REFERENCE_RUN = {
+  seed: 1,
+  imageSize: 32,
+  batchSize: 256,
+  totalSteps: 195_000,
+  warmupSteps: 1950,
+  backbone: BACKBONE_PRESETS['resnet-18'],
+} satisfies Partial<TrainConfig>;
+
+/** The run shape shared by every classroom preset: a small ConvNet at 32 px, 300 steps. */
+export const CLASSROOM_RUN = {
+  seed: 1,
+  imageSize: 32,
+  batchSize: 128,
+  totalSteps: 300,
+  warmupSteps: 10,
+  backbone: BACKBONE_PRESETS['convnet-small'],
+} satisfies Partial<TrainConfig>;

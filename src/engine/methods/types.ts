@@ -27,9 +27,13 @@ export interface StepSchedule {
 
 export interface LossOutput {
   readonly loss: tf.Scalar;
-  /** Named parts of the loss where the method has them (e.g. Barlow on/off-diagonal). */
+  /**
+   * Named parts of the loss where the method has them (Barlow on/off-diagonal, VICReg's three
+   * terms, a contrastive loss split into its pull on the positive and its push on the negatives).
+   * Each term is already weighted, so the terms add up to `loss`.
+   */
   readonly terms: Record<string, tf.Scalar>;
-  /** Projector output of the first view: what collapse detection measures. */
+  /** Projector output of the first view (backbone features for RotNet): what collapse detection measures. */
   readonly embedding: tf.Tensor2D;
   /** Tensors `afterStep` needs (e.g. MoCo's keys to enqueue). */
   readonly carry: tf.Tensor[];
@@ -50,12 +54,19 @@ export interface MethodInstance {
   /** Every module the method owns (online and target), for checkpoints and disposal. */
   readonly modules: Module[];
   /**
+   * Online/target pairs that `afterStep` moves by EMA. Each target is a separately built copy and is
+   * also listed in `modules`.
+   */
+  readonly emaPairs?: ReadonlyArray<{ readonly online: Module; readonly target: Module }>;
+  /**
    * State that is neither a parameter nor a BatchNorm buffer but must survive a checkpoint: MoCo's and
    * MoBY's key queues, NPID's memory bank, UniGrad's running correlation matrix. The method owns these
    * variables (never trainable) and disposes them in `dispose()`; a checkpoint saves and restores their
    * values in this order.
    */
   readonly state?: tf.Variable[];
+  /** Width of `LossOutput.embedding` when it is not `config.projector.out` (RotNet: backbone features). */
+  readonly embeddingDim?: number;
   /** Called inside the gradient tape. */
   computeLoss(inputs: StepInputs, schedule: StepSchedule): LossOutput;
   /** Called after the optimizer step, inside tf.tidy: EMA targets, queues, memory banks. */

@@ -13,7 +13,8 @@ export function tinyConfig(method: string, overrides: Partial<TrainConfig> = {})
     totalSteps: 50,
     warmupSteps: 2,
     backbone: { kind: 'convnet', widths: [4, 8, 8, 8] },
-    projector: { ...base.projector, hidden: base.projector.hidden.map(() => 16), out: 8 },
+    // Narrower, never wider: RotNet's 4-way classifier head keeps its 4 outputs.
+    projector: { ...base.projector, hidden: base.projector.hidden.map(() => 16), out: Math.min(base.projector.out, 8) },
     predictor: base.predictor ? { ...base.predictor, hidden: base.predictor.hidden.map(() => 16), out: 8 } : null,
     ...overrides,
   };

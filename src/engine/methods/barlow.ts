@@ -1,0 +1,84 @@
+/**
+ * Barlow Twins (Zbontar et al., 2021). The cross-correlation matrix between the batch-standardised
+ * embeddings of the two views is driven towards the identity: diagonal → 1 (invariance), off-diagonal
+ * → 0 (redundancy reduction, weighted by λ).
+ * Reference defaults: solo-learn scripts/pretrain/cifar/barlow.yaml and solo/losses/barlow.py
+ * (projector 2048-2048 → 2048 with BN in the hidden layers, λ = 0.0051, loss scaled by 0.1,
+ * LARS lr 0.3 · bs/256, wd 1e-4, η = 0.02, "asymmetric" augmentations). The paper's own loss has no
+ * scale (options.scale = 1).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PresetName, TrainConfig } from '../config';
+import { barlowTwinsTerms } from '../losses';
+import { disposeModule } from '../nn';
+import { scaledLr } from '../schedules';
+import { CLASSROOM_RUN, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'barlow',
+      preset,
+      projector: { hidden: [2048, 2048], out: 2048 },
+      predictor: null,
+      optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+      learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
+      tau: 0.99,
+      tauSchedule: false,
+      temperature: 0.1,
+      augmentations: soloAugmentations('asymmetric', REFERENCE_RUN.imageSize),
+      options: { lambda: 0.0051, scale: 0.1 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'barlow',
+    preset,
+    projector: { hidden: [512], out: 512 },
+    predictor: null,
+    optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+    learningRate: 0.3,
+    tau: 0.99,
+    tauSchedule: false,
+    temperature: 0.1,
+    augmentations: soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize),
+    options: { lambda: 0.0051, scale: 0.1 },
+  };
+}
+
+export const barlow: MethodDefinition = {
+  id: 'barlow',
+  label: 'Barlow Twins',
+  family: 'decorrelation',
+  explanation:
+    'Barlow Twins standardises each embedding dimension over the batch and computes the correlation of every ' +
+    'dimension of view 1 with every dimension of view 2. It pulls the diagonal to 1 — each feature agrees ' +
+    'across the two views — and pushes the off-diagonal to 0, so different features carry different information. ' +
+    'That redundancy-reduction term (weighted by λ) is what stops collapse: a collapsed embedding has all its ' +
+    'features perfectly correlated. No negatives, no momentum encoder, no predictor.',
+  uses: { tau: false, temperature: false, labels: false },
+  defaults,
+  create({ config, rng }) {
+    const encoder = createProjectedEncoder(config, rng, 'barlow');
+    const lambda = config.options.lambda ?? 0.0051;
+    const scale = config.options.scale ?? 1;
+    return {
+      encoder: encoder.backbone,
+      params: encoder.module.params,
+      modules: [encoder.module],
+      computeLoss({ views }) {
+        const z1 = encoder.project(views[0], true);
+        const z2 = encoder.project(views[1], true);
+        const { onDiagonal, offDiagonal } = barlowTwinsTerms(z1, z2, lambda);
+        const terms = { onDiagonal: tf.mul(scale, onDiagonal) as tf.Scalar, offDiagonal: tf.mul(scale, offDiagonal) as tf.Scalar };
+        const loss = tf.add(terms.onDiagonal, terms.offDiagonal) as tf.Scalar;
+        return { loss, terms, embedding: z1, carry: [] };
+      },
+      dispose() {
+        disposeModule(encoder.module);
+      },
+    };
+  },
+};

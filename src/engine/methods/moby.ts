@@ -1,0 +1,106 @@
+/**
+ * MoBY (Xie et al., 2021, "Self-Supervised Learning with Swin Transformers"): BYOL's asymmetric
+ * online/target networks — online encoder → projector → predictor, target = EMA of encoder and
+ * projector — trained with MoCo's InfoNCE against two queues of target keys, one per view.
+ * Reference defaults: SwinTransformer/Transformer-SSL models/moby.py and configs/moby_swin_tiny.yaml
+ * (projector and predictor 4096 hidden → 256, queue 4096 per view, T = 0.2, momentum 0.99 rising by a
+ * cosine, AdamW lr 1e-3 · bs/512, wd 0.05, the loss is the sum of both directions, BYOL augmentations),
+ * here on the common CIFAR run shape with a ResNet-18 instead of a Swin Transformer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PresetName, TrainConfig } from '../config';
+import { emaUpdate } from '../ema';
+import { createMlp } from '../heads';
+import { infoNCELoss, l2Normalize } from '../losses';
+import { disposeModule } from '../nn';
+import {
+  CLASSROOM_RUN,
+  KeyQueue,
+  REFERENCE_RUN,
+  createMomentumCopy,
+  createProjectedEncoder,
+  meanPositiveLogit,
+  pullPushTerms,
+  soloAugmentations,
+} from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'moby',
+      preset,
+      projector: { hidden: [4096], out: 256 },
+      predictor: { hidden: [4096], out: 256 },
+      optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
+      learningRate: (1e-3 * REFERENCE_RUN.batchSize) / 512,
+      tau: 0.99,
+      tauSchedule: true,
+      temperature: 0.2,
+      augmentations: soloAugmentations('asymmetric', REFERENCE_RUN.imageSize),
+      options: { queueSize: 4096 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'moby',
+    preset,
+    projector: { hidden: [512], out: 128 },
+    predictor: { hidden: [512], out: 128 },
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: 0.1,
+    tau: 0.99,
+    tauSchedule: true,
+    temperature: 0.2,
+    augmentations: soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize),
+    options: { queueSize: 4096 },
+  };
+}
+
+export const moby: MethodDefinition = {
+  id: 'moby',
+  label: 'MoBY',
+  family: 'hybrid',
+  explanation:
+    'MoBY combines BYOL and MoCo. As in BYOL, an online network with an extra predictor head looks at one view and ' +
+    'a momentum copy (τ) looks at the other; as in MoCo, the online prediction is pulled towards the target\'s key ' +
+    'for the same image and pushed away from a queue of keys of earlier images, one queue per view. The ' +
+    'negatives in the queues stop collapse; the asymmetry (predictor, momentum target) adds BYOL\'s stability.',
+  uses: { tau: true, temperature: true, labels: false },
+  defaults,
+  create({ config, rng }) {
+    if (!config.predictor) throw new Error('MoBY needs a predictor head');
+    const online = createProjectedEncoder(config, rng, 'online');
+    const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
+    const target = createMomentumCopy(online, config, rng, 'target');
+    const queueSize = config.options.queueSize ?? 4096;
+    const queues = [0, 1].map(() => new KeyQueue(queueSize, config.projector.out, rng));
+    return {
+      encoder: online.backbone,
+      params: [...online.module.params, ...predictor.params],
+      modules: [online.module, predictor, target.module],
+      emaPairs: [{ online: online.module, target: target.module }],
+      state: queues.map((q) => q.keys),
+      computeLoss({ views }, { temperature }) {
+        const z1 = online.project(views[0], true);
+        const z2 = online.project(views[1], true);
+        const p1 = predictor.apply(z1, true) as tf.Tensor2D;
+        const p2 = predictor.apply(z2, true) as tf.Tensor2D;
+        const k1 = l2Normalize(target.project(views[0], true));
+        const k2 = l2Normalize(target.project(views[1], true));
+        const loss = tf.add(infoNCELoss(p1, k2, queues[1].keys, temperature), infoNCELoss(p2, k1, queues[0].keys, temperature)) as tf.Scalar;
+        const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, carry: [k1, k2] };
+      },
+      afterStep(_inputs, { tau }, keys) {
+        keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
+        emaUpdate(target.module.params, online.module.params, tau);
+      },
+      dispose() {
+        [online.module, predictor, target.module].forEach(disposeModule);
+        queues.forEach((q) => q.dispose());
+      },
+    };
+  },
+};

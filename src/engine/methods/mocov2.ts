@@ -1,0 +1,112 @@
+/**
+ * MoCo v2 (He et al., 2020; Chen et al., 2020). A query encoder learns to match the key that a
+ * momentum (EMA) copy of itself gives for the other view, against a FIFO queue of keys from earlier
+ * batches as negatives (InfoNCE). The symmetric variant (solo-learn's "mocov2plus") scores both
+ * directions, each against the queue of the view its keys come from; keys are enqueued after the loss.
+ * Reference defaults: solo-learn scripts/pretrain/cifar/mocov2plus.yaml and solo/methods/mocov2plus.py
+ * (projector 2048 → 256 as Linear–ReLU–Linear, queue 32 768 per view, T = 0.2, τ 0.99 rising by a
+ * cosine, SGD lr 0.3 · bs/256, wd 1e-4, "symmetric-weak" augmentations).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PresetName, TrainConfig } from '../config';
+import { emaUpdate } from '../ema';
+import { infoNCELoss, l2Normalize } from '../losses';
+import { disposeModule } from '../nn';
+import { scaledLr } from '../schedules';
+import {
+  CLASSROOM_RUN,
+  KeyQueue,
+  REFERENCE_RUN,
+  createMomentumCopy,
+  createProjectedEncoder,
+  meanPositiveLogit,
+  pullPushTerms,
+  soloAugmentations,
+} from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'mocov2',
+      preset,
+      projector: { hidden: [2048], out: 256, hiddenNorm: false },
+      predictor: null,
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+      learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
+      tau: 0.99,
+      tauSchedule: true,
+      temperature: 0.2,
+      augmentations: soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize),
+      options: { queueSize: 32_768, symmetric: 1 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'mocov2',
+    preset,
+    projector: { hidden: [512], out: 128, hiddenNorm: false },
+    predictor: null,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: 0.1,
+    tau: 0.99,
+    tauSchedule: true,
+    temperature: 0.2,
+    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    options: { queueSize: 4096, symmetric: 1 },
+  };
+}
+
+export const mocov2: MethodDefinition = {
+  id: 'mocov2',
+  label: 'MoCo v2',
+  family: 'contrastive',
+  explanation:
+    'MoCo pulls the query (one view through the online encoder) towards its key (the other view through a ' +
+    'slowly moving momentum copy of the encoder) and pushes it away from thousands of keys of earlier batches ' +
+    'kept in a first-in-first-out queue. The queue gives many negatives without a huge batch, and the momentum ' +
+    'encoder (τ) keeps the queued keys consistent with each other. As in SimCLR, the negatives stop collapse.',
+  uses: { tau: true, temperature: true, labels: false },
+  defaults,
+  create({ config, rng }) {
+    const symmetric = (config.options.symmetric ?? 1) !== 0;
+    const online = createProjectedEncoder(config, rng, 'query');
+    const target = createMomentumCopy(online, config, rng, 'key');
+    const queueSize = config.options.queueSize ?? 4096;
+    // One queue per view in the symmetric variant; a single queue of second-view keys otherwise.
+    const queues = (symmetric ? [0, 1] : [1]).map(() => new KeyQueue(queueSize, config.projector.out, rng));
+    const queueOfView = (view: 0 | 1) => (symmetric ? queues[view] : queues[0]);
+    return {
+      encoder: online.backbone,
+      params: online.module.params,
+      modules: [online.module, target.module],
+      emaPairs: [{ online: online.module, target: target.module }],
+      state: queues.map((q) => q.keys),
+      computeLoss({ views }, { temperature }) {
+        const q1 = online.project(views[0], true);
+        const k2 = l2Normalize(target.project(views[1], true));
+        let loss = infoNCELoss(q1, k2, queueOfView(1).keys, temperature);
+        let positive = meanPositiveLogit(q1, k2, temperature);
+        let keys = [k2];
+        if (symmetric) {
+          const q2 = online.project(views[1], true);
+          const k1 = l2Normalize(target.project(views[0], true));
+          loss = tf.div(tf.add(loss, infoNCELoss(q2, k1, queueOfView(0).keys, temperature)), 2) as tf.Scalar;
+          positive = tf.div(tf.add(positive, meanPositiveLogit(q2, k1, temperature)), 2) as tf.Scalar;
+          keys = [k1, k2];
+        }
+        return { loss, terms: pullPushTerms(loss, positive), embedding: q1, carry: keys };
+      },
+      afterStep(_inputs, { tau }, keys) {
+        // Enqueue after the loss: the current batch's keys are negatives only from the next step on.
+        keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
+        emaUpdate(target.module.params, online.module.params, tau);
+      },
+      dispose() {
+        [online.module, target.module].forEach(disposeModule);
+        queues.forEach((q) => q.dispose());
+      },
+    };
+  },
+};

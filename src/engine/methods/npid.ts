@@ -1,0 +1,115 @@
+/**
+ * NPID / Instance Discrimination (Wu et al., 2018). Every training image is its own class. A memory
+ * bank holds one unit-length feature per image; the loss is a softmax over the whole bank (the
+ * "non-parametric" classifier) whose target is the image's own row. After each step the image's row
+ * moves towards its new feature with momentum 0.5 and is re-normalised.
+ * Reference defaults: zhirongw/lemniscate.pytorch, cifar.py with the full softmax (--nce-k 0):
+ * ResNet-18 with a linear 128-d embedding, T = 0.1, bank momentum 0.5, SGD lr 0.03, momentum 0.9,
+ * wd 5e-4, batch 128, 200 epochs; one augmented view per image (crop 0.2–1, grayscale 0.2, colour
+ * jitter 0.4 in all four, no flip). Deviation: the bank starts as random unit vectors (the original
+ * draws uniform values without normalising), so its rows are unit length from the first step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { standardView, type ViewAugmentation } from '../augment';
+import type { PresetName, TrainConfig } from '../config';
+import { l2Normalize, npidLoss } from '../losses';
+import { disposeModule, variableFrom } from '../nn';
+import { BACKBONE_PRESETS } from '../presets';
+import { CLASSROOM_RUN, createProjectedEncoder, pullPushTerms, randomUnitRows, soloAugmentations } from './shared';
+import type { MethodDefinition } from './types';
+
+/** lemniscate.pytorch's CIFAR transform. */
+function npidView(imageSize: number): ViewAugmentation {
+  return {
+    ...standardView({ imageSize }),
+    crop: { scale: [0.2, 1], ratio: [3 / 4, 4 / 3] },
+    flipProbability: 0,
+    colorJitter: { probability: 1, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 },
+  };
+}
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    const imageSize = 32;
+    return {
+      method: 'npid',
+      preset,
+      seed: 1,
+      imageSize,
+      batchSize: 128,
+      totalSteps: 78_200, // 200 epochs of CIFAR-10 at batch 128 (391 steps an epoch)
+      warmupSteps: 0,
+      backbone: BACKBONE_PRESETS['resnet-18'],
+      projector: { hidden: [], out: 128 },
+      predictor: null,
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+      learningRate: 0.03,
+      tau: 0.99,
+      tauSchedule: false,
+      temperature: 0.1,
+      // NPID trains on one view; the second is augmented the same way and left unused.
+      augmentations: [npidView(imageSize), npidView(imageSize)],
+      options: { bankMomentum: 0.5 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'npid',
+    preset,
+    projector: { hidden: [], out: 128 },
+    predictor: null,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    learningRate: 0.1,
+    tau: 0.99,
+    tauSchedule: false,
+    temperature: 0.1,
+    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    options: { bankMomentum: 0.5 },
+  };
+}
+
+export const npid: MethodDefinition = {
+  id: 'npid',
+  label: 'NPID (memory bank)',
+  family: 'contrastive',
+  explanation:
+    'NPID treats every training image as its own class. A memory bank keeps one feature per image; each step ' +
+    'pulls an image\'s new feature towards its own bank entry and pushes it away from the entries of all other ' +
+    'images (a softmax over the whole bank). The bank entry then moves halfway to the new feature. The other ' +
+    'images\' entries are the negatives, and they stop collapse; they are slightly stale, which is what MoCo later fixed.',
+  uses: { tau: false, temperature: true, labels: false },
+  defaults,
+  create({ config, rng, datasetSize }) {
+    const encoder = createProjectedEncoder(config, rng, 'npid');
+    const bank = variableFrom(randomUnitRows(rng, datasetSize, config.projector.out), false);
+    const momentum = config.options.bankMomentum ?? 0.5;
+    return {
+      encoder: encoder.backbone,
+      params: encoder.module.params,
+      modules: [encoder.module],
+      state: [bank],
+      computeLoss({ views, indices }, { temperature }) {
+        const z = encoder.project(views[0], true);
+        const features = l2Normalize(z);
+        const loss = npidLoss(features, bank, indices, temperature);
+        const positive = tf.div(tf.mean(tf.sum(tf.mul(features, tf.gather(bank, indices)), 1)), temperature) as tf.Scalar;
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z, carry: [features] };
+      },
+      afterStep({ indices }, _schedule, [features]) {
+        const n = indices.shape[0];
+        // A batch that straddles two epochs can hold an image twice. Every duplicate writes the row of its
+        // last occurrence, so the scatter gives the same result on every backend.
+        const sameImage = tf.equal(tf.reshape(indices, [n, 1]), tf.reshape(indices, [1, n]));
+        const lastOccurrence = tf.argMax(tf.mul(tf.cast(sameImage, 'int32'), tf.range(1, n + 1, 1, 'int32')), 1);
+        const rowIndices = tf.gather(indices, lastOccurrence);
+        const rows = tf.gather(features, lastOccurrence);
+        const updated = l2Normalize(tf.add(tf.mul(tf.gather(bank, rowIndices), momentum), tf.mul(rows, 1 - momentum)));
+        bank.assign(tf.tensorScatterUpdate(bank, tf.reshape(rowIndices, [n, 1]), updated));
+      },
+      dispose() {
+        disposeModule(encoder.module);
+        bank.dispose();
+      },
+    };
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * SimCLR (Chen et al., 2020). Two views of each image go through one encoder and projector; the
+ * NT-Xent loss makes each view pick out its partner among all 2N − 1 other views of the batch.
+ * Reference defaults: solo-learn scripts/pretrain/cifar/simclr.yaml (projector 2048 → 256 as
+ * Linear–ReLU–Linear, T = 0.2, LARS lr 0.4 · bs/256, wd 1e-4, η = 0.02, "symmetric" augmentations).
+ */
+import type { PresetName, TrainConfig } from '../config';
+import { ntXentLoss } from '../losses';
+import { disposeModule } from '../nn';
+import { scaledLr } from '../schedules';
+import { CLASSROOM_RUN, REFERENCE_RUN, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations } from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'simclr',
+      preset,
+      projector: { hidden: [2048], out: 256, hiddenNorm: false },
+      predictor: null,
+      optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+      learningRate: scaledLr(0.4, REFERENCE_RUN.batchSize),
+      tau: 0.99,
+      tauSchedule: false,
+      temperature: 0.2,
+      augmentations: soloAugmentations('symmetric', REFERENCE_RUN.imageSize),
+      options: {},
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'simclr',
+    preset,
+    projector: { hidden: [512], out: 128, hiddenNorm: false },
+    predictor: null,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: 0.1,
+    tau: 0.99,
+    tauSchedule: false,
+    temperature: 0.2,
+    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    options: {},
+  };
+}
+
+export const simclr: MethodDefinition = {
+  id: 'simclr',
+  label: 'SimCLR',
+  family: 'contrastive',
+  explanation:
+    'SimCLR pulls together the two augmented views of each image and pushes apart the views of every other ' +
+    'image in the batch: each view must pick out its partner among all 2N − 1 others (a softmax over cosine ' +
+    'similarities divided by the temperature). The negatives are what stop collapse: mapping every image to the ' +
+    'same point would make the partner impossible to find. A lower temperature weighs the hardest negatives more.',
+  uses: { tau: false, temperature: true, labels: false },
+  defaults,
+  create({ config, rng }) {
+    const encoder = createProjectedEncoder(config, rng, 'simclr');
+    return {
+      encoder: encoder.backbone,
+      params: encoder.module.params,
+      modules: [encoder.module],
+      computeLoss({ views }, { temperature }) {
+        const z1 = encoder.project(views[0], true);
+        const z2 = encoder.project(views[1], true);
+        const loss = ntXentLoss(z1, z2, temperature);
+        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, carry: [] };
+      },
+      dispose() {
+        disposeModule(encoder.module);
+      },
+    };
+  },
+};

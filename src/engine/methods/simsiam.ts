@@ -1,0 +1,86 @@
+/**
+ * SimSiam (Chen & He, 2021). BYOL without the momentum encoder: both branches share one encoder, a
+ * predictor sits on one side and the other side's projection is treated as a constant (stop-gradient).
+ * `options.stopGradient = 0` removes the stop-gradient, the paper's ablation: training then collapses.
+ * Reference defaults: solo-learn scripts/pretrain/cifar/simsiam.yaml and solo/methods/simsiam.py
+ * (projector 2048-2048-2048 ending in BN without affine, predictor 512 hidden, SGD lr 0.5 · bs/256,
+ * wd 1e-5, "symmetric-weak" augmentations). Deviation: solo-learn keeps the predictor's learning rate
+ * fixed (no cosine decay); here it follows the common schedule.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PresetName, TrainConfig } from '../config';
+import { createMlp } from '../heads';
+import { simSiamLoss } from '../losses';
+import { disposeModule } from '../nn';
+import { scaledLr } from '../schedules';
+import { CLASSROOM_RUN, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'simsiam',
+      preset,
+      projector: { hidden: [2048, 2048], out: 2048, lastNorm: 'plain' },
+      predictor: { hidden: [512], out: 2048 },
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-5 },
+      learningRate: scaledLr(0.5, REFERENCE_RUN.batchSize),
+      tau: 0.99,
+      tauSchedule: false,
+      temperature: 0.1,
+      augmentations: soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize),
+      options: { stopGradient: 1 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'simsiam',
+    preset,
+    projector: { hidden: [512], out: 512, lastNorm: 'plain' },
+    predictor: { hidden: [128], out: 512 },
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: 0.1,
+    tau: 0.99,
+    tauSchedule: false,
+    temperature: 0.1,
+    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    options: { stopGradient: 1 },
+  };
+}
+
+export const simsiam: MethodDefinition = {
+  id: 'simsiam',
+  label: 'SimSiam',
+  family: 'asymmetric',
+  explanation:
+    'SimSiam pulls together two views of the same image: a predictor on one branch learns to output the other ' +
+    'branch\'s projection (negative cosine similarity). It pushes nothing apart and, unlike BYOL, has no momentum ' +
+    'encoder — both branches are the same network. What stops collapse is the stop-gradient: the target ' +
+    'projection is treated as a constant. Turn the stop-gradient off (the ablation) and the embeddings collapse ' +
+    'to a single point within a few hundred steps — watch the feature std fall to 0.',
+  uses: { tau: false, temperature: false, labels: false },
+  defaults,
+  create({ config, rng }) {
+    if (!config.predictor) throw new Error('SimSiam needs a predictor head');
+    const encoder = createProjectedEncoder(config, rng, 'simsiam');
+    const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
+    const stopGradient = (config.options.stopGradient ?? 1) !== 0;
+    return {
+      encoder: encoder.backbone,
+      params: [...encoder.module.params, ...predictor.params],
+      modules: [encoder.module, predictor],
+      computeLoss({ views }) {
+        const z1 = encoder.project(views[0], true);
+        const z2 = encoder.project(views[1], true);
+        const p1 = predictor.apply(z1, true);
+        const p2 = predictor.apply(z2, true);
+        const loss = tf.div(tf.add(simSiamLoss(p1, z2, { stopGradient }), simSiamLoss(p2, z1, { stopGradient })), 2) as tf.Scalar;
+        return { loss, terms: {}, embedding: z1, carry: [] };
+      },
+      dispose() {
+        [encoder.module, predictor].forEach(disposeModule);
+      },
+    };
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * UniGrad (Tao et al., CVPR 2022, "Exploring the Equivalence of Siamese Self-Supervised Learning via
+ * a Unified Gradient Framework"). The gradient of every Siamese loss splits into a positive part
+ * (towards the other view's momentum embedding) and a negative part that pushes the embedding along
+ * the directions the batch already occupies. UniGrad uses that gradient directly:
+ * g = −ẑm(other view) + λ ẑ F, where F is a running average of the momentum embeddings' correlation
+ * matrix F ← ρF + (1 − ρ)(ẑ1mᵀẑ1m + ẑ2mᵀẑ2m)/2N, initialised from the first batch and updated with
+ * the current batch before the loss uses it.
+ * Reference defaults: fundamentalvision/UniGrad configs/unigrad.py and project/pretrainer.py (ImageNet:
+ * projector 2048-2048 → 2048 with BN in the hidden layers, λ = 100, ρ = 0.99, momentum 0.996 rising by
+ * a cosine, SGD lr 0.05 · bs/256, wd 1e-4; MoCo v2 augmentations: crops 0.2–1, jitter 0.4/0.4/0.4/0.1),
+ * here on the common CIFAR run shape.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PresetName, TrainConfig } from '../config';
+import { emaUpdate } from '../ema';
+import { l2Normalize, uniGradCorrelation, uniGradLoss } from '../losses';
+import { disposeModule, variableFrom } from '../nn';
+import { scaledLr } from '../schedules';
+import { CLASSROOM_RUN, REFERENCE_RUN, createMomentumCopy, createProjectedEncoder, soloAugmentations, withMinCropScale } from './shared';
+import type { MethodDefinition } from './types';
+
+function defaults(preset: PresetName): TrainConfig {
+  if (preset === 'reference') {
+    return {
+      ...REFERENCE_RUN,
+      method: 'unigrad',
+      preset,
+      projector: { hidden: [2048, 2048], out: 2048 },
+      predictor: null,
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+      learningRate: scaledLr(0.05, REFERENCE_RUN.batchSize),
+      tau: 0.996,
+      tauSchedule: true,
+      temperature: 0.1,
+      augmentations: withMinCropScale(soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize), 0.2),
+      options: { lambda: 100, rho: 0.99 },
+    };
+  }
+  return {
+    ...CLASSROOM_RUN,
+    method: 'unigrad',
+    preset,
+    projector: { hidden: [512], out: 512 },
+    predictor: null,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: 0.05,
+    tau: 0.99,
+    tauSchedule: true,
+    temperature: 0.1,
+    augmentations: withMinCropScale(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize), 0.2),
+    options: { lambda: 100, rho: 0.99 },
+  };
+}
+
+export const unigrad: MethodDefinition = {
+  id: 'unigrad',
+  label: 'UniGrad',
+  family: 'hybrid',
+  explanation:
+    'UniGrad shows that SimCLR, MoCo, BYOL and Barlow Twins all have gradients of the same shape, and trains ' +
+    'with that gradient directly. It pulls each view\'s embedding towards the other view\'s embedding from a ' +
+    'momentum encoder (τ), and pushes it away from the directions that the whole dataset already occupies, ' +
+    'measured by a running correlation matrix F of the momentum embeddings (weighted by λ). That push against F ' +
+    'spreads the embeddings over the sphere and stops collapse without negative pairs or a predictor.',
+  uses: { tau: true, temperature: false, labels: false },
+  defaults,
+  create({ config, rng }) {
+    const online = createProjectedEncoder(config, rng, 'online');
+    const target = createMomentumCopy(online, config, rng, 'momentum');
+    const d = config.projector.out;
+    const lambda = config.options.lambda ?? 100;
+    const rho = config.options.rho ?? 0.99;
+    const correlation = variableFrom(tf.zeros([d, d]), false);
+    // 0 until the first batch has initialised F, then 1; on the device so a step never waits on a read-back.
+    const correlationReady = variableFrom(tf.scalar(0), false);
+    return {
+      encoder: online.backbone,
+      params: online.module.params,
+      modules: [online.module, target.module],
+      emaPairs: [{ online: online.module, target: target.module }],
+      state: [correlation, correlationReady],
+      computeLoss({ views }) {
+        const z1 = online.project(views[0], true);
+        const z2 = online.project(views[1], true);
+        const z1m = target.project(views[0], true);
+        const z2m = target.project(views[1], true);
+        const batchCorrelation = uniGradCorrelation(null, z1m, z2m, rho);
+        // ρF + (1 − ρ)·batch once F exists, the batch alone on the first step.
+        const keep = tf.mul(correlationReady, rho);
+        const nextCorrelation = tf.add(tf.mul(keep, correlation), tf.mul(tf.sub(1, keep), batchCorrelation)) as tf.Tensor2D;
+        const loss = uniGradLoss(z1, z2, z1m, z2m, nextCorrelation, lambda);
+        const agreement = tf.add(
+          tf.mean(tf.sum(tf.mul(l2Normalize(z1), l2Normalize(z2m)), 1)),
+          tf.mean(tf.sum(tf.mul(l2Normalize(z2), l2Normalize(z1m)), 1)),
+        );
+        const pull = tf.mul(-0.5, agreement) as tf.Scalar;
+        return { loss, terms: { pull, push: tf.sub(loss, pull) as tf.Scalar }, embedding: z1, carry: [nextCorrelation] };
+      },
+      afterStep(_inputs, { tau }, [nextCorrelation]) {
+        correlation.assign(nextCorrelation);
+        correlationReady.assign(tf.scalar(1));
+        emaUpdate(target.module.params, online.module.params, tau);
+      },
+      dispose() {
+        [online.module, target.module].forEach(disposeModule);
+        correlation.dispose();
+        correlationReady.dispose();
+      },
+    };
+  },
+};
