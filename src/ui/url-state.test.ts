@@ -38,6 +38,10 @@ function leaves(value: unknown, path: Path = []): Path[] {
 function changed(value: unknown, path: Path): unknown {
   const name = String(path[path.length - 1]);
   if (typeof value === 'boolean') return !value;
+  if (name === 'lastNorm') {
+    const norms = ['none', 'plain', 'affine'];
+    return norms[(norms.indexOf(String(value)) + 1) % norms.length];
+  }
   if (typeof value === 'number') {
     if (/probability/i.test(name)) return value === 0 ? 0.25 : value / 2;
     return Number.isInteger(value) ? value + 1 : value / 2;

@@ -17,7 +17,7 @@ import { createBackbone } from '../backbones';
 import { createMlp } from '../heads';
 import { disposeModule } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_RUN } from './shared';
+import { CLASSROOM_RUN, sameForBothViews } from './shared';
 import type { MethodDefinition } from './types';
 
 const ROTATIONS = 4;
@@ -46,7 +46,7 @@ function defaults(preset: PresetName): TrainConfig {
       tau: 0.99,
       tauSchedule: false,
       temperature: 0.1,
-      augmentations: [ROTATION_VIEW, ROTATION_VIEW],
+      augmentations: sameForBothViews(structuredClone(ROTATION_VIEW)),
       options: {},
     };
   }
@@ -61,7 +61,7 @@ function defaults(preset: PresetName): TrainConfig {
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,
-    augmentations: [ROTATION_VIEW, ROTATION_VIEW],
+    augmentations: sameForBothViews(structuredClone(ROTATION_VIEW)),
     options: {},
   };
 }

@@ -105,7 +105,12 @@ export function soloAugmentations(recipe: 'symmetric' | 'symmetric-weak' | 'asym
   }
   const view = standardView({ blur: 0.5, imageSize });
   const jittered = recipe === 'symmetric' ? withJitter(view, 0.8, 0.8, 0.8, 0.2) : withJitter(view, 0.4, 0.4, 0.4, 0.1);
-  return [jittered, jittered];
+  return sameForBothViews(jittered);
+}
+
+/** One recipe for both views, as two separate objects so editing one view never edits the other. */
+export function sameForBothViews(view: ViewAugmentation): AugmentationConfig {
+  return [view, structuredClone(view)];
 }
 
 /** Both views with crops no smaller than `minScale` of the image (milder than 0.08 for short runs). */

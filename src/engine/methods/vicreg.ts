@@ -12,14 +12,14 @@ import type { PresetName, TrainConfig } from '../config';
 import { vicregTerms } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, REFERENCE_RUN, createProjectedEncoder, soloAugmentations, withMinCropScale } from './shared';
+import { CLASSROOM_RUN, REFERENCE_RUN, createProjectedEncoder, sameForBothViews, soloAugmentations, withMinCropScale } from './shared';
 import type { MethodDefinition } from './types';
 
 /** vicreg.yaml's augmentations: the asymmetric jitter, crops from 0.2, solarisation 0.1 on both views. */
 function vicregAugmentations(imageSize: number): AugmentationConfig {
   const [first] = withMinCropScale(soloAugmentations('asymmetric', imageSize), 0.2);
   const view = { ...first, solarizeProbability: 0.1 };
-  return [view, view];
+  return sameForBothViews(view);
 }
 
 function defaults(preset: PresetName): TrainConfig {
