@@ -158,6 +158,71 @@ export class Trainer {
     });
   }
 
+  /**
+   * One step with the same effect on the parameters as `step()`, run phase by phase with a device
+   * sync after each, for the benchmark's time split. Per-phase times inside the fused `step()` cannot
+   * be observed without such syncs, so this step is slower than a real one; the forward pass also
+   * runs once on its own (so BatchNorm running statistics move twice) and backward is reported as
+   * (forward + backward) − forward. Its numbers arrive with the next `flush()`, as `step()`'s.
+   */
+  async profileStep(): Promise<StepPhaseTimes> {
+    const times: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    const timed = async (phase: keyof StepPhaseTimes, work: () => tf.Tensor[]) => {
+      const start = performance.now();
+      await readProbe(work());
+      times[phase] = performance.now() - start;
+    };
+    const indices = this.nextBatchIndices();
+    const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
+    const learningRate = this.currentLearningRate();
+    const params = this.method.params;
+    const labels = this.data.train.labels;
+    let views: [tf.Tensor4D, tf.Tensor4D] | undefined;
+    await timed('augment', () => {
+      views = tf.tidy(() => {
+        const raw = this.train.gather(indices);
+        return this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
+      });
+      return views;
+    });
+    const stepInputs: StepInputs = {
+      views: views as [tf.Tensor4D, tf.Tensor4D],
+      indices: tf.tensor1d(indices, 'int32'),
+      labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
+    };
+    const ownedInputs = [...stepInputs.views, stepInputs.indices, ...(stepInputs.labels ? [stepInputs.labels] : [])];
+    let forwardLoss: tf.Tensor | undefined;
+    await timed('forward', () => [(forwardLoss = tf.tidy(() => this.method.computeLoss(stepInputs, schedule).loss))]);
+    forwardLoss?.dispose();
+    let output: LossOutput | undefined;
+    let gradients: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    await timed('backward', () => {
+      gradients = tf.variableGrads(() => {
+        output = this.method.computeLoss(stepInputs, schedule);
+        [output.embedding, ...Object.values(output.terms), ...output.carry].forEach((t) => tf.keep(t));
+        return output.loss;
+      }, variables(params));
+      return Object.values(gradients.grads);
+    });
+    times.backward = Math.max(times.backward - times.forward, 0);
+    const { value, grads } = gradients as { value: tf.Scalar; grads: tf.NamedTensorMap };
+    const out = output as LossOutput;
+    await timed('optimizer', () => {
+      tf.tidy(() => this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate));
+      return variables(params);
+    });
+    await timed('afterStep', () => {
+      tf.tidy(() => this.method.afterStep?.(stepInputs, schedule, out.carry));
+      return this.method.modules.flatMap((m) => variables(m.params));
+    });
+    let scalars: tf.Tensor1D | undefined;
+    await timed('metrics', () => [(scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D))]);
+    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars: scalars as tf.Tensor1D });
+    this.stepCount += 1;
+    [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...ownedInputs].forEach((t) => t.dispose());
+    return times;
+  }
+
   dispose(): void {
     this.pending.forEach((p) => p.scalars.dispose());
     this.pending = [];
@@ -178,6 +243,24 @@ export class Trainer {
     }
     return batch;
   }
+}
+
+/** Milliseconds per phase of one profiled step (`afterStep`: EMA targets, queues, memory banks). */
+export interface StepPhaseTimes {
+  augment: number;
+  forward: number;
+  backward: number;
+  optimizer: number;
+  afterStep: number;
+  metrics: number;
+}
+
+/** Waits until `tensors` are computed, reading back one number of each (device queues run in order). */
+async function readProbe(tensors: tf.Tensor[]): Promise<void> {
+  if (tensors.length === 0) return;
+  const probe = tf.tidy(() => tf.concat(tensors.map((t) => tf.slice(tf.reshape(t, [-1]), 0, 1))));
+  await probe.data();
+  probe.dispose();
 }
 
 /** Refuses settings that cannot work, with a message a user can act on. */

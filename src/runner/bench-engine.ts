@@ -1,0 +1,108 @@
+/**
+ * The benchmark's measurements of the bare engine, on whatever backend tfjs is running: no worker
+ * messages, no charts, just `step()` back to back and one `flush()` at the end. Pure TS over the
+ * engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure the same way.
+ *
+ * Method: kernels are compiled first on a throwaway run (shader warm-up) and the measured run takes
+ * two untimed steps; throughput is then timed over `timedSteps` steps ended by one read-back.
+ * Tensors leaked per step is the change in live tensors across those steps. Kernel counts come
+ * from one extra step. The time split comes from `profiledSteps` separate profiled steps with a
+ * device sync after each phase (see Trainer.profileStep), reported as milliseconds and as shares.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../engine/config';
+import type { DatasetSplits } from '../engine/dataset';
+import { Trainer, type StepPhaseTimes } from '../engine/trainer';
+import { needsWarmUp, warmUpKernels } from '../engine/warmup';
+import type { BackendInfo, BackendName } from '../worker/backend-labels';
+import { countKernels, type KernelCounts } from './kernel-counter';
+
+export interface EngineBenchJob {
+  config: TrainConfig;
+  timedSteps: number;
+  profiledSteps: number;
+}
+
+export interface EngineBenchResult {
+  backend: BackendName;
+  adapter: string | null;
+  /** Compiling kernels on the throwaway warm-up step (0 on the CPU backend). */
+  warmUpMs: number;
+  timedSteps: number;
+  msPerStep: number;
+  stepsPerSecond: number;
+  imagesPerSecond: number;
+  /** Mean milliseconds per phase over the profiled steps. */
+  phases: StepPhaseTimes;
+  /** Sum of the phases: a profiled step, slower than a real one because of its syncs. */
+  profiledMsPerStep: number;
+  perStep: KernelCounts;
+  tensorsLeakedPerStep: number;
+  /** Live tensors and their bytes after the measurements (weights, optimizer state, data). */
+  tensors: number;
+  bytes: number;
+  /** Bytes in GPU buffers/textures in use, and allocated including the backend's reuse pool. */
+  gpuBytes: number | null;
+  gpuBytesAllocated: number | null;
+}
+
+function gpuMemory(): { gpuBytes: number | null; gpuBytesAllocated: number | null } {
+  const memory = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number; numBytesInGPUAllocated?: number };
+  return {
+    gpuBytes: memory.numBytesInGPU ?? null,
+    gpuBytesAllocated: memory.numBytesAllocatedInGPU ?? memory.numBytesInGPUAllocated ?? null,
+  };
+}
+
+export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, backend: BackendInfo): Promise<EngineBenchResult> {
+  const { config, timedSteps, profiledSteps } = job;
+  const warmUpMs = needsWarmUp() ? await warmUpKernels(config, data) : 0;
+  const trainer = new Trainer(config, data);
+  try {
+    for (let i = 0; i < 2; i++) {
+      trainer.step();
+      await trainer.flush();
+    }
+
+    const tensorsBefore = tf.memory().numTensors;
+    const start = performance.now();
+    for (let i = 0; i < timedSteps; i++) trainer.step();
+    const records = await trainer.flush();
+    const elapsed = performance.now() - start;
+    const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
+    const bad = records.find((r) => !Number.isFinite(r.loss));
+    if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
+
+    const { counts } = await countKernels(async () => {
+      trainer.step();
+      await trainer.flush();
+    });
+
+    const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    for (let i = 0; i < profiledSteps; i++) {
+      const times = await trainer.profileStep();
+      for (const key of Object.keys(phases) as (keyof StepPhaseTimes)[]) phases[key] += times[key] / profiledSteps;
+    }
+    await trainer.flush();
+
+    const memory = tf.memory();
+    return {
+      backend: backend.name,
+      adapter: backend.adapter,
+      warmUpMs,
+      timedSteps,
+      msPerStep: elapsed / timedSteps,
+      stepsPerSecond: (timedSteps * 1000) / elapsed,
+      imagesPerSecond: (timedSteps * config.batchSize * 1000) / elapsed,
+      phases,
+      profiledMsPerStep: Object.values(phases).reduce((a, b) => a + b, 0),
+      perStep: counts,
+      tensorsLeakedPerStep,
+      tensors: memory.numTensors,
+      bytes: memory.numBytes,
+      ...gpuMemory(),
+    };
+  } finally {
+    trainer.dispose();
+  }
+}
