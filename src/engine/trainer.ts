@@ -161,17 +161,25 @@ export class Trainer {
   /**
    * One step with the same effect on the parameters as `step()`, run phase by phase with a device
    * sync after each, for the benchmark's time split. Per-phase times inside the fused `step()` cannot
-   * be observed without such syncs, so this step is slower than a real one; the forward pass also
-   * runs once on its own (so BatchNorm running statistics move twice) and backward is reported as
-   * (forward + backward) − forward. Its numbers arrive with the next `flush()`, as `step()`'s.
+   * be observed without such syncs, so this step is slower than a real one. Each sync reads one number
+   * computed after the phase's work (device queues run in order); its fixed cost, measured on an idle
+   * queue first, is subtracted from every phase. The forward pass also runs once on its own (so
+   * BatchNorm running statistics move twice) and backward is (forward + backward) − forward.
+   * Its numbers arrive with the next `flush()`, as `step()`'s.
    */
-  async profileStep(): Promise<StepPhaseTimes> {
-    const times: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
-    const timed = async (phase: keyof StepPhaseTimes, work: () => tf.Tensor[]) => {
+  async profileStep(): Promise<StepProfile> {
+    const anchor = this.method.params[0].variable;
+    await readProbe(anchor);
+    const syncStart = performance.now();
+    await readProbe(anchor);
+    const syncMs = performance.now() - syncStart;
+    const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    const timed = async (phase: keyof StepPhaseTimes, work: () => tf.Tensor) => {
       const start = performance.now();
       await readProbe(work());
-      times[phase] = performance.now() - start;
+      phases[phase] = Math.max(performance.now() - start - syncMs, 0);
     };
+
     const indices = this.nextBatchIndices();
     const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
     const learningRate = this.currentLearningRate();
@@ -183,44 +191,44 @@ export class Trainer {
         const raw = this.train.gather(indices);
         return this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
       });
-      return views;
+      return views[1];
     });
-    const stepInputs: StepInputs = {
+    const inputs: StepInputs = {
       views: views as [tf.Tensor4D, tf.Tensor4D],
       indices: tf.tensor1d(indices, 'int32'),
       labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
     };
-    const ownedInputs = [...stepInputs.views, stepInputs.indices, ...(stepInputs.labels ? [stepInputs.labels] : [])];
-    let forwardLoss: tf.Tensor | undefined;
-    await timed('forward', () => [(forwardLoss = tf.tidy(() => this.method.computeLoss(stepInputs, schedule).loss))]);
-    forwardLoss?.dispose();
+    const forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss);
+    await timed('forward', () => forwardLoss);
+    forwardLoss.dispose();
     let output: LossOutput | undefined;
     let gradients: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
     await timed('backward', () => {
       gradients = tf.variableGrads(() => {
-        output = this.method.computeLoss(stepInputs, schedule);
+        output = this.method.computeLoss(inputs, schedule);
         [output.embedding, ...Object.values(output.terms), ...output.carry].forEach((t) => tf.keep(t));
         return output.loss;
       }, variables(params));
-      return Object.values(gradients.grads);
+      return Object.values(gradients.grads)[0] ?? gradients.value;
     });
-    times.backward = Math.max(times.backward - times.forward, 0);
+    phases.backward = Math.max(phases.backward - phases.forward, 0);
     const { value, grads } = gradients as { value: tf.Scalar; grads: tf.NamedTensorMap };
     const out = output as LossOutput;
     await timed('optimizer', () => {
       tf.tidy(() => this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate));
-      return variables(params);
+      return anchor;
     });
     await timed('afterStep', () => {
-      tf.tidy(() => this.method.afterStep?.(stepInputs, schedule, out.carry));
-      return this.method.modules.flatMap((m) => variables(m.params));
+      tf.tidy(() => this.method.afterStep?.(inputs, schedule, out.carry));
+      return anchor;
     });
-    let scalars: tf.Tensor1D | undefined;
-    await timed('metrics', () => [(scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D))]);
-    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars: scalars as tf.Tensor1D });
+    const scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D);
+    await timed('metrics', () => scalars);
+    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars });
     this.stepCount += 1;
-    [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...ownedInputs].forEach((t) => t.dispose());
-    return times;
+    const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
+    [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...owned].forEach((t) => t.dispose());
+    return { phases, syncMs };
   }
 
   dispose(): void {
@@ -255,10 +263,18 @@ export interface StepPhaseTimes {
   metrics: number;
 }
 
-/** Waits until `tensors` are computed, reading back one number of each (device queues run in order). */
-async function readProbe(tensors: tf.Tensor[]): Promise<void> {
-  if (tensors.length === 0) return;
-  const probe = tf.tidy(() => tf.concat(tensors.map((t) => tf.slice(tf.reshape(t, [-1]), 0, 1))));
+export interface StepProfile {
+  phases: StepPhaseTimes;
+  /** Fixed cost of one device sync (a one-number read-back on an idle queue), already taken out of each phase. */
+  syncMs: number;
+}
+
+/**
+ * Waits until everything queued so far has run, by reading back one number of `tensor` through a
+ * new kernel (WebGPU and WebGL queues execute in order; the CPU backend is synchronous).
+ */
+async function readProbe(tensor: tf.Tensor): Promise<void> {
+  const probe = tf.tidy(() => tf.slice(tf.reshape(tensor, [-1]), 0, 1));
   await probe.data();
   probe.dispose();
 }

@@ -106,6 +106,7 @@ export function formatBenchTables(rows: BenchRow[]): string {
         r.method,
         r.backend,
         ...PHASES.map(([key]) => `${fixed(e.phases[key], 0)} (${((100 * e.phases[key]) / e.profiledMsPerStep).toFixed(1)}%)`),
+        fixed(e.syncMs, 1),
         `${((100 * e.phases.afterStep) / e.msPerStep).toFixed(1)}%`,
       ];
     });
@@ -113,7 +114,7 @@ export function formatBenchTables(rows: BenchRow[]): string {
     .filter((r) => r.engine)
     .map((r) => {
       const e = r.engine as EngineBenchResult;
-      return [r.method, r.backend, String(e.perStep.kernels), String(e.perStep.gpuPrograms ?? '—'), String(e.perStep.uploads ?? '—'), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2)];
+      return [r.method, r.backend, String(e.perStep.kernels), String(e.perStep.gpuPrograms ?? '—'), String(e.perStep.uploads ?? '—'), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
     });
   const verdict = (ok: boolean | null) => (ok === null ? '—' : ok ? 'yes' : 'NO');
   const targets = rows.map((r) => {
@@ -128,11 +129,11 @@ export function formatBenchTables(rows: BenchRow[]): string {
     'Throughput after warm-up (bare engine: step() back to back, one read-back at the end; app: the real page and worker)',
     table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'app img/s', 'app/bare', 'longest task ms'], speed),
     '',
-    'Time split of a profiled step, ms (share of the profiled step); EMA/step: the EMA phase against a real step',
-    table(['method', 'backend', ...PHASES.map(([, label]) => label), 'EMA/step'], split),
+    'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step',
+    table(['method', 'backend', ...PHASES.map(([, label]) => label), 'sync', 'EMA/step'], split),
     '',
-    'Per step: tfjs kernels, GPU programs dispatched, host→GPU uploads; memory after the run; leaks',
-    table(['method', 'backend', 'kernels', 'GPU progs', 'uploads', 'tensors', 'tensor MB', 'GPU MB', 'GPU MB alloc', 'leaked/step'], device),
+    'Per step: tfjs kernels, GPU programs dispatched, host→GPU uploads; memory after the run; leaked tensors and GPU allocation growth per step',
+    table(['method', 'backend', 'kernels', 'GPU progs', 'uploads', 'tensors', 'tensor MB', 'GPU MB', 'GPU MB alloc', 'leaked/step', 'alloc MB/step'], device),
     '',
     'Targets',
     table(['method', 'backend', 'no leaks', 'EMA < 2%', 'app ≥ 90%', 'tasks ≤ 50 ms'], targets),

@@ -7,7 +7,7 @@
  * two untimed steps; throughput is then timed over `timedSteps` steps ended by one read-back.
  * Tensors leaked per step is the change in live tensors across those steps. Kernel counts come
  * from one extra step. The time split comes from `profiledSteps` separate profiled steps with a
- * device sync after each phase (see Trainer.profileStep), reported as milliseconds and as shares.
+ * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../engine/config';
@@ -34,10 +34,14 @@ export interface EngineBenchResult {
   imagesPerSecond: number;
   /** Mean milliseconds per phase over the profiled steps. */
   phases: StepPhaseTimes;
-  /** Sum of the phases: a profiled step, slower than a real one because of its syncs. */
+  /** Fixed cost of one device sync, measured and taken out of every phase. */
+  syncMs: number;
+  /** Sum of the phases (syncs taken out): close to a real step, plus the extra forward pass. */
   profiledMsPerStep: number;
   perStep: KernelCounts;
   tensorsLeakedPerStep: number;
+  /** Growth of the GPU memory the backend holds (in use plus its reuse pool) per timed step: 0 when buffers are reused. */
+  gpuBytesAllocatedGrowthPerStep: number | null;
   /** Live tensors and their bytes after the measurements (weights, optimizer state, data). */
   tensors: number;
   bytes: number;
@@ -65,11 +69,13 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     }
 
     const tensorsBefore = tf.memory().numTensors;
+    const allocatedBefore = gpuMemory().gpuBytesAllocated;
     const start = performance.now();
     for (let i = 0; i < timedSteps; i++) trainer.step();
     const records = await trainer.flush();
     const elapsed = performance.now() - start;
     const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
+    const allocatedAfter = gpuMemory().gpuBytesAllocated;
     const bad = records.find((r) => !Number.isFinite(r.loss));
     if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
 
@@ -79,9 +85,11 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     });
 
     const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    let syncMs = 0;
     for (let i = 0; i < profiledSteps; i++) {
-      const times = await trainer.profileStep();
-      for (const key of Object.keys(phases) as (keyof StepPhaseTimes)[]) phases[key] += times[key] / profiledSteps;
+      const profile = await trainer.profileStep();
+      for (const key of Object.keys(phases) as (keyof StepPhaseTimes)[]) phases[key] += profile.phases[key] / profiledSteps;
+      syncMs += profile.syncMs / profiledSteps;
     }
     await trainer.flush();
 
@@ -95,9 +103,11 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       stepsPerSecond: (timedSteps * 1000) / elapsed,
       imagesPerSecond: (timedSteps * config.batchSize * 1000) / elapsed,
       phases,
+      syncMs,
       profiledMsPerStep: Object.values(phases).reduce((a, b) => a + b, 0),
       perStep: counts,
       tensorsLeakedPerStep,
+      gpuBytesAllocatedGrowthPerStep: allocatedBefore === null || allocatedAfter === null ? null : (allocatedAfter - allocatedBefore) / timedSteps,
       tensors: memory.numTensors,
       bytes: memory.numBytes,
       ...gpuMemory(),
