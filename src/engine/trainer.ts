@@ -198,9 +198,9 @@ export class Trainer {
       indices: tf.tensor1d(indices, 'int32'),
       labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
     };
-    const forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss);
-    await timed('forward', () => forwardLoss);
-    forwardLoss.dispose();
+    let forwardLoss: tf.Tensor | undefined;
+    await timed('forward', () => (forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss)));
+    forwardLoss?.dispose();
     let output: LossOutput | undefined;
     let gradients: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
     await timed('backward', () => {
@@ -222,9 +222,9 @@ export class Trainer {
       tf.tidy(() => this.method.afterStep?.(inputs, schedule, out.carry));
       return anchor;
     });
-    const scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D);
-    await timed('metrics', () => scalars);
-    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars });
+    let scalars: tf.Tensor1D | undefined;
+    await timed('metrics', () => (scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D)));
+    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars: scalars as tf.Tensor1D });
     this.stepCount += 1;
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
     [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...owned].forEach((t) => t.dispose());
