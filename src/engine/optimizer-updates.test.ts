@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { emaUpdate } from './ema';
+import { emaFused, emaPerTensor, emaUpdate } from './ema';
 import type { Param, ParamRole } from './nn';
 import { createOptimizer, type OptimizerConfig } from './optimizers';
 
@@ -48,17 +48,23 @@ describe('optimizer updates (worked out by hand)', () => {
   });
 });
 
-describe('fused EMA update', () => {
-  it('moves tensors of different shapes at once and keeps their shapes; τ = 1 keeps the target exactly', () => {
-    const online = [param('a', [1, 2, 3, 4]), { name: 'k', role: 'weight' as const, variable: tf.variable(tf.tensor2d([[10, 20], [30, 40]])) }];
-    const target = [param('a', [0, 0, 0, 0]), { name: 'k', role: 'weight' as const, variable: tf.variable(tf.tensor2d([[0, 0], [0, 8]])) }];
-    emaUpdate(target, online, 0.75);
-    expect(values(target[0])).toEqual([0.25, 0.5, 0.75, 1]);
-    expect(target[1].variable.shape).toEqual([2, 2]);
-    expect(values(target[1])).toEqual([2.5, 5, 7.5, 16]);
-    const before = target.map(values);
-    emaUpdate(target, online, 1);
-    expect(target.map(values)).toEqual(before);
+describe('EMA update, fused (GPU) and per tensor (CPU)', () => {
+  for (const [name, update] of [['fused', emaFused], ['per tensor', emaPerTensor], ['backend default', emaUpdate]] as const) {
+    it(`${name}: moves tensors of different shapes to τ·target + (1 − τ)·online, keeps shapes, and τ = 1 keeps the target exactly`, () => {
+      const online = [param('a', [1, 2, 3, 4]), { name: 'k', role: 'weight' as const, variable: tf.variable(tf.tensor2d([[10, 20], [30, 40]])) }];
+      const target = [param('a', [0, 0, 0, 0]), { name: 'k', role: 'weight' as const, variable: tf.variable(tf.tensor2d([[0, 0], [0, 8]])) }];
+      update(target, online, 0.75);
+      expect(values(target[0])).toEqual([0.25, 0.5, 0.75, 1]);
+      expect(target[1].variable.shape).toEqual([2, 2]);
+      expect(values(target[1])).toEqual([2.5, 5, 7.5, 16]);
+      const before = target.map(values);
+      update(target, online, 1);
+      expect(target.map(values)).toEqual(before);
+    });
+  }
+
+  it('refuses parameter lists that do not match', () => {
     expect(() => emaUpdate([param('x', [1, 2])], [param('y', [1, 2, 3])], 0.9)).toThrow('emaUpdate: x has 2 values, y 3');
+    expect(() => emaUpdate([param('x', [1])], [], 0.9)).toThrow(/differ in length/);
   });
 });

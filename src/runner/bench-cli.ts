@@ -96,6 +96,7 @@ export function formatBenchTables(rows: BenchRow[]): string {
       r.app ? fixed(r.app.imagesPerSecond) : r.appError ? 'error' : '—',
       ratio,
       r.app ? fixed(r.app.longestTaskMs, 0) : '—',
+      r.app ? fixed(r.app.longestTaskCpuMs, 0) : '—',
     ];
   });
   const split = rows
@@ -127,7 +128,7 @@ export function formatBenchTables(rows: BenchRow[]): string {
   ]);
   return [
     'Throughput after warm-up (bare engine: step() back to back, one read-back at the end; app: the real page and worker)',
-    table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'app img/s', 'app/bare', 'longest task ms'], speed),
+    table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'app img/s', 'app/bare', 'longest task ms', 'max task CPU ms'], speed),
     '',
     'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step',
     table(['method', 'backend', ...PHASES.map(([, label]) => label), 'sync', 'EMA/step'], split),

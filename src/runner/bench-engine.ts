@@ -3,10 +3,9 @@
  * messages, no charts, just `step()` back to back and one `flush()` at the end. Pure TS over the
  * engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure the same way.
  *
- * Method: kernels are compiled first on a throwaway run (shader warm-up) and the measured run takes
- * two untimed steps; throughput is then timed over `timedSteps` steps ended by one read-back.
- * Tensors leaked per step is the change in live tensors across those steps. Kernel counts come
- * from one extra step. The time split comes from `profiledSteps` separate profiled steps with a
+ * Method: kernels are compiled first on a throwaway run (shader warm-up); the measured run's first
+ * step is untimed and its kernels are counted; throughput is then timed over `timedSteps` steps
+ * ended by one read-back. Tensors leaked per step is the change in live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
  * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -63,10 +62,11 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
   const warmUpMs = needsWarmUp() ? await warmUpKernels(config, data) : 0;
   const trainer = new Trainer(config, data);
   try {
-    for (let i = 0; i < 2; i++) {
+    // The first step after warm-up is untimed; its kernels are counted.
+    const { counts } = await countKernels(async () => {
       trainer.step();
       await trainer.flush();
-    }
+    });
 
     const tensorsBefore = tf.memory().numTensors;
     const allocatedBefore = gpuMemory().gpuBytesAllocated;
@@ -78,11 +78,6 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     const allocatedAfter = gpuMemory().gpuBytesAllocated;
     const bad = records.find((r) => !Number.isFinite(r.loss));
     if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
-
-    const { counts } = await countKernels(async () => {
-      trainer.step();
-      await trainer.flush();
-    });
 
     const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
     let syncMs = 0;
