@@ -1,13 +1,19 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
 
 export default defineConfig({
   plugins: [react()],
   worker: { format: 'es' },
   server: { port: 5173, strictPort: false },
   preview: { port: 4173, strictPort: true },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4000,
+    // headless.html: the page `npm run train` / `npm run bench` drive in headless Chromium.
+    rollupOptions: { input: { main: fileURLToPath(new URL('./index.html', import.meta.url)), headless: fileURLToPath(new URL('./headless.html', import.meta.url)) } },
+  },
   test: {
     environment: 'node',
     include: ['src/**/*.test.ts'],

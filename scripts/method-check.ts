@@ -21,7 +21,7 @@ import { knnAccuracy } from '../src/engine/metrics';
 import { METHODS, getMethod } from '../src/engine/methods/registry';
 import type { Backbone } from '../src/engine/backbones';
 import { Rng } from '../src/engine/random';
-import { installFastCpuKernels } from '../src/engine/testing/fast-cpu-kernels';
+import '../src/engine/cpu-kernels';
 import { Trainer, type StepRecord } from '../src/engine/trainer';
 
 const DATA_ROOT = join(import.meta.dirname, '..', '..', 'shared', 'data', 'cifar10-mini');
@@ -131,7 +131,6 @@ function mean(values: number[]): number {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await tf.setBackend('cpu');
-  installFastCpuKernels();
   const classNames = readdirSync(join(DATA_ROOT, 'train')).sort();
   const data: DatasetSplits = {
     name: 'cifar10-mini subset',

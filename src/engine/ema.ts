@@ -19,13 +19,38 @@ export function copyWeights(source: Module, target: Module): void {
   });
 }
 
-/** target ← τ·target + (1 − τ)·online for every trainable parameter (BN statistics are the target's own). */
+/**
+ * target ← τ·target + (1 − τ)·online for every trainable parameter (BN statistics are the target's own),
+ * computed as target + (online − target)·(1 − τ) with one shared scalar.
+ */
 export function emaUpdate(target: Param[], online: Param[], tau: number): void {
   if (target.length !== online.length) throw new Error('emaUpdate: parameter lists differ in length');
+  target.forEach((t, i) => {
+    if (t.variable.size !== online[i].variable.size) throw new Error(`emaUpdate: ${t.name} has ${t.variable.size} values, ${online[i].name} ${online[i].variable.size}`);
+  });
+  if (target.length === 0) return;
+  // On a GPU each kernel is mostly dispatch overhead: one fused update beats three kernels per tensor.
+  // The CPU backend has no such overhead, and there the fused form's extra copies would cost more.
+  if (tf.getBackend() === 'cpu') emaPerTensor(target, online, tau);
+  else emaFused(target, online, tau);
+}
+
+/** Three kernels per tensor. */
+export function emaPerTensor(target: Param[], online: Param[], tau: number): void {
   tf.tidy(() => {
-    target.forEach((t, i) => {
-      t.variable.assign(tf.add(tf.mul(t.variable, tau), tf.mul(online[i].variable, 1 - tau)));
-    });
+    const rate = tf.scalar(1 - tau);
+    target.forEach((t, i) => t.variable.assign(tf.add(t.variable, tf.mul(tf.sub(online[i].variable, t.variable), rate))));
+  });
+}
+
+/** Both sides flattened into one vector each, one lerp, split back: a handful of kernels in all. */
+export function emaFused(target: Param[], online: Param[], tau: number): void {
+  tf.tidy(() => {
+    const flat = (params: Param[]) => tf.concat(params.map((p) => tf.reshape(p.variable, [-1])));
+    const targetFlat = flat(target);
+    const updated = tf.add(targetFlat, tf.mul(tf.sub(flat(online), targetFlat), tf.scalar(1 - tau)));
+    const parts = tf.split(updated, target.map((p) => p.variable.size));
+    target.forEach((t, i) => t.variable.assign(tf.reshape(parts[i], t.variable.shape)));
   });
 }
 

@@ -6,6 +6,7 @@
  * biases and norm parameters from weight decay (LARS), and export to a LayersModel.
  */
 import * as tf from '@tensorflow/tfjs';
+import './cpu-kernels';
 import type { Rng } from './random';
 
 export type ParamRole = 'weight' | 'bias' | 'norm';

@@ -40,14 +40,16 @@ function momentumSgd(config: Extract<OptimizerConfig, { kind: 'sgd' | 'lars' }>,
     step(params, grads, lr) {
       this.iterations += 1;
       tf.tidy(() => {
+        // One tensor per constant per step, shared by every parameter: no per-tensor scalar uploads.
+        const constants = { lr: tf.scalar(lr), momentum: tf.scalar(config.momentum), decay: tf.scalar(config.weightDecay), one: tf.scalar(1) };
         params.forEach((p, i) => {
           const w = p.variable;
           const excluded = config.kind === 'lars' && config.excludeBiasAndNorm && p.role !== 'weight';
-          let update: tf.Tensor = excluded ? grads[i] : tf.add(grads[i], tf.mul(w, config.weightDecay));
-          if (config.kind === 'lars' && !excluded) update = tf.mul(update, larsScale(w, grads[i], lr, config));
-          const buffer = tf.add(tf.mul(buffers[i], config.momentum), update);
+          let update: tf.Tensor = excluded ? grads[i] : tf.add(grads[i], tf.mul(w, constants.decay));
+          if (config.kind === 'lars' && !excluded) update = tf.mul(update, larsScale(w, grads[i], config, constants));
+          const buffer = tf.add(tf.mul(buffers[i], constants.momentum), update);
           buffers[i].assign(buffer);
-          w.assign(tf.sub(w, tf.mul(buffer, lr)));
+          w.assign(tf.sub(w, tf.mul(buffer, constants.lr)));
         });
       });
     },
@@ -56,13 +58,13 @@ function momentumSgd(config: Extract<OptimizerConfig, { kind: 'sgd' | 'lars' }>,
 }
 
 /** η‖w‖ / (‖g‖ + wd‖w‖), 1 where either norm is zero, optionally clipped so lr·scale ≤ lr. */
-function larsScale(w: tf.Tensor, g: tf.Tensor, lr: number, config: Extract<OptimizerConfig, { kind: 'lars' }>): tf.Tensor {
+function larsScale(w: tf.Tensor, g: tf.Tensor, config: Extract<OptimizerConfig, { kind: 'lars' }>, constants: { lr: tf.Scalar; decay: tf.Scalar; one: tf.Scalar }): tf.Tensor {
   const wNorm = tf.norm(w);
   const gNorm = tf.norm(g);
-  let trust = tf.div(tf.mul(wNorm, config.eta), tf.add(tf.add(gNorm, tf.mul(wNorm, config.weightDecay)), 1e-8));
-  if (config.clipLr) trust = tf.minimum(tf.div(trust, lr), 1);
+  let trust = tf.div(tf.mul(wNorm, config.eta), tf.add(tf.add(gNorm, tf.mul(wNorm, constants.decay)), 1e-8));
+  if (config.clipLr) trust = tf.minimum(tf.div(trust, constants.lr), constants.one);
   const bothPositive = tf.logicalAnd(tf.greater(wNorm, 0), tf.greater(gNorm, 0));
-  return tf.where(bothPositive, trust, tf.onesLike(trust));
+  return tf.where(bothPositive, trust, constants.one);
 }
 
 function adamW(config: Extract<OptimizerConfig, { kind: 'adamw' }>, first: tf.Variable[], second: tf.Variable[]): Optimizer {
@@ -75,15 +77,19 @@ function adamW(config: Extract<OptimizerConfig, { kind: 'adamw' }>, first: tf.Va
       const correction1 = 1 - config.beta1 ** t;
       const correction2 = 1 - config.beta2 ** t;
       tf.tidy(() => {
+        // One tensor per constant per step, shared by every parameter: no per-tensor scalar uploads.
+        const [beta1, oneMinusBeta1, beta2, oneMinusBeta2, c1, c2, epsilon, rate, decayFactor] = [
+          config.beta1, 1 - config.beta1, config.beta2, 1 - config.beta2, correction1, correction2, config.epsilon, lr, 1 - lr * config.weightDecay,
+        ].map((v) => tf.scalar(v));
         params.forEach((p, i) => {
           const w = p.variable;
-          const m = tf.add(tf.mul(first[i], config.beta1), tf.mul(grads[i], 1 - config.beta1));
-          const v = tf.add(tf.mul(second[i], config.beta2), tf.mul(tf.square(grads[i]), 1 - config.beta2));
+          const m = tf.add(tf.mul(first[i], beta1), tf.mul(grads[i], oneMinusBeta1));
+          const v = tf.add(tf.mul(second[i], beta2), tf.mul(tf.square(grads[i]), oneMinusBeta2));
           first[i].assign(m);
           second[i].assign(v);
-          const stepDir = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), config.epsilon));
-          const decayed = p.role === 'weight' ? tf.mul(w, 1 - lr * config.weightDecay) : w;
-          w.assign(tf.sub(decayed, tf.mul(stepDir, lr)));
+          const stepDir = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
+          const decayed = p.role === 'weight' ? tf.mul(w, decayFactor) : w;
+          w.assign(tf.sub(decayed, tf.mul(stepDir, rate)));
         });
       });
     },

@@ -200,6 +200,79 @@ export class Trainer {
     this.methodRng.setState(stream.rng.method);
   }
 
+  /**
+   * One step with the same effect on the parameters as `step()`, run phase by phase with a device
+   * sync after each, for the benchmark's time split. Per-phase times inside the fused `step()` cannot
+   * be observed without such syncs, so this step is slower than a real one. Each sync reads one number
+   * computed after the phase's work (device queues run in order); its fixed cost, measured on an idle
+   * queue first, is subtracted from every phase. The forward pass also runs once on its own (so
+   * BatchNorm running statistics move twice) and backward is (forward + backward) − forward.
+   * Its numbers arrive with the next `flush()`, as `step()`'s.
+   */
+  async profileStep(): Promise<StepProfile> {
+    const anchor = this.method.params[0].variable;
+    await readProbe(anchor);
+    const syncStart = performance.now();
+    await readProbe(anchor);
+    const syncMs = performance.now() - syncStart;
+    const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    const timed = async (phase: keyof StepPhaseTimes, work: () => tf.Tensor) => {
+      const start = performance.now();
+      await readProbe(work());
+      phases[phase] = Math.max(performance.now() - start - syncMs, 0);
+    };
+
+    const indices = this.nextBatchIndices();
+    const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
+    const learningRate = this.currentLearningRate();
+    const params = this.method.params;
+    const labels = this.data.train.labels;
+    let views: [tf.Tensor4D, tf.Tensor4D] | undefined;
+    await timed('augment', () => {
+      views = tf.tidy(() => {
+        const raw = this.train.gather(indices);
+        return this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
+      });
+      return views[1];
+    });
+    const inputs: StepInputs = {
+      views: views as [tf.Tensor4D, tf.Tensor4D],
+      indices: tf.tensor1d(indices, 'int32'),
+      labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
+    };
+    let forwardLoss: tf.Tensor | undefined;
+    await timed('forward', () => (forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss)));
+    forwardLoss?.dispose();
+    let output: LossOutput | undefined;
+    let gradients: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    await timed('backward', () => {
+      gradients = tf.variableGrads(() => {
+        output = this.method.computeLoss(inputs, schedule);
+        [output.embedding, ...Object.values(output.terms), ...output.carry].forEach((t) => tf.keep(t));
+        return output.loss;
+      }, variables(params));
+      return Object.values(gradients.grads)[0] ?? gradients.value;
+    });
+    phases.backward = Math.max(phases.backward - phases.forward, 0);
+    const { value, grads } = gradients as { value: tf.Scalar; grads: tf.NamedTensorMap };
+    const out = output as LossOutput;
+    await timed('optimizer', () => {
+      tf.tidy(() => this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate));
+      return anchor;
+    });
+    await timed('afterStep', () => {
+      tf.tidy(() => this.method.afterStep?.(inputs, schedule, out.carry));
+      return anchor;
+    });
+    let scalars: tf.Tensor1D | undefined;
+    await timed('metrics', () => (scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D)));
+    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars: scalars as tf.Tensor1D });
+    this.stepCount += 1;
+    const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
+    [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...owned].forEach((t) => t.dispose());
+    return { phases, syncMs };
+  }
+
   dispose(): void {
     this.pending.forEach((p) => p.scalars.dispose());
     this.pending = [];
@@ -220,6 +293,32 @@ export class Trainer {
     }
     return batch;
   }
+}
+
+/** Milliseconds per phase of one profiled step (`afterStep`: EMA targets, queues, memory banks). */
+export interface StepPhaseTimes {
+  augment: number;
+  forward: number;
+  backward: number;
+  optimizer: number;
+  afterStep: number;
+  metrics: number;
+}
+
+export interface StepProfile {
+  phases: StepPhaseTimes;
+  /** Fixed cost of one device sync (a one-number read-back on an idle queue), already taken out of each phase. */
+  syncMs: number;
+}
+
+/**
+ * Waits until everything queued so far has run, by reading back one number of `tensor` through a
+ * new kernel (WebGPU and WebGL queues execute in order; the CPU backend is synchronous).
+ */
+async function readProbe(tensor: tf.Tensor): Promise<void> {
+  const probe = tf.tidy(() => tf.slice(tf.reshape(tensor, [-1]), 0, 1));
+  await probe.data();
+  probe.dispose();
 }
 
 /** Refuses settings that cannot work, with a message a user can act on. */

@@ -12,6 +12,7 @@ import { exportEncoder } from '../engine/export';
 import { runFileBaseName } from '../engine/run-names';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
+import { needsWarmUp, warmUpKernels } from '../engine/warmup';
 import { selectBackend } from './backend';
 import type { DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
 
@@ -35,6 +36,8 @@ let datasetName: string | null = null;
 let lastCheckpointStep = 0;
 /** False once a reported loss is NaN or infinite: such weights are not worth a checkpoint. */
 let lossFinite = true;
+/** Bumped by start and reset, so a start still warming up knows it was superseded. */
+let runGeneration = 0;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -62,17 +65,19 @@ function yieldToMessages(): Promise<void> {
 }
 
 async function report(run: Trainer): Promise<StepRecord[]> {
+  // Steps whose numbers this read-back carries; more may be queued while it is in flight.
+  const flushedSteps = run.steps;
   const records = await run.flush();
   if (records.length === 0) return records;
   const now = performance.now();
-  const steps = run.steps - lastReport.step;
+  const steps = flushedSteps - lastReport.step;
   const seconds = (now - lastReport.time) / 1000;
   const memory = tf.memory();
   post({
     type: 'progress',
     report: {
       records,
-      step: run.steps,
+      step: flushedSteps,
       epoch: run.epochs,
       imagesPerSecond: seconds > 0 ? (steps * run.settings.batchSize) / seconds : 0,
       stepMilliseconds: steps > 0 ? (seconds * 1000) / steps : 0,
@@ -81,7 +86,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
       embeddingDim: run.embeddingDim,
     },
   });
-  lastReport = { time: now, step: run.steps };
+  lastReport = { time: now, step: flushedSteps };
   const bad = records.find((r) => !Number.isFinite(r.loss));
   lossFinite = !bad;
   if (bad) {
@@ -108,7 +113,12 @@ async function trainLoop(): Promise<void> {
       }
       run.step();
       const due = performance.now() - lastReport.time >= REPORT_INTERVAL_MS || run.steps - lastReport.step >= MAX_STEPS_PER_REPORT;
-      if (due) await report(run);
+      if (due) {
+        // Queue the next step before waiting on this report's read-back, so the device is not idle meanwhile.
+        const reading = report(run);
+        if (!run.finished) run.step();
+        await reading;
+      }
       // Always let queued messages (pause, settings) in: on the CPU backend report() never yields to them.
       await yieldToMessages();
       if (run.steps - lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void postCheckpoint(run);
@@ -153,6 +163,7 @@ async function handle(message: ToWorker): Promise<void> {
       while (looping) await yieldToMessages();
       trainer?.dispose();
       trainer = null;
+      const generation = ++runGeneration;
       setState('loading', 'Preparing data and building the networks…');
       const data = loadDataset(message.dataset, message.config.imageSize);
       datasetName = data.name;
@@ -166,6 +177,12 @@ async function handle(message: ToWorker): Promise<void> {
           imageSize: data.train.size,
         },
       });
+      if (needsWarmUp()) {
+        // Compile every kernel before the first visible step, so the first numbers are the real speed.
+        setState('loading', 'Compiling the GPU kernels for this configuration…');
+        await warmUpKernels(message.config, data);
+        if (generation !== runGeneration) return; // reset or restarted meanwhile
+      }
       trainer = new Trainer(message.config, data);
       lastCheckpointStep = 0;
       lossFinite = true;
@@ -190,6 +207,7 @@ async function handle(message: ToWorker): Promise<void> {
       }
       return;
     case 'reset':
+      runGeneration += 1;
       if (looping) stopRequest = 'idle';
       while (looping) await yieldToMessages();
       setState('idle');

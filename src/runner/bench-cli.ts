@@ -1,0 +1,268 @@
+/**
+ * `npm run bench`: for each method and each backend the machine has, the bare engine's speed,
+ * time split, kernel counts, memory and leaks (CPU in Node, WebGPU/WebGL in headless Chromium),
+ * and for the browser backends the full app loop (real page, worker, charts) with its main-thread
+ * long tasks. Writes a JSON report and prints a table; targets are checked here, never in tests.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TrainConfig } from '../engine/config';
+import { METHODS } from '../engine/methods/registry';
+import type { BackbonePreset } from '../engine/presets';
+import type { StepPhaseTimes } from '../engine/trainer';
+import type { BackendName } from '../worker/backend-labels';
+import type { AppLoopResult, AppLoopSetup } from './app-loop';
+import { benchEngine, type EngineBenchResult } from './bench-engine';
+import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs } from './cli-args';
+import { loadData } from './data-source';
+import type { CliOutput } from './train-cli';
+
+/** The two configurations: tiny enough for a 2-core CPU, and the CIFAR ResNet-18 workload. */
+export const BENCH_MODES = {
+  quick: { preset: 'classroom', encoder: 'convnet-tiny', imageSize: 16, batchSize: 16, timedSteps: 3, profiledSteps: 1, appWarmSteps: 2 },
+  full: { preset: 'reference', encoder: 'resnet-18', imageSize: 32, batchSize: 128, timedSteps: 30, profiledSteps: 5, appWarmSteps: 5 },
+} as const;
+
+/** Long enough that schedules behave as in a real run and the app never finishes while measured. */
+const BENCH_TOTAL_STEPS = 1000;
+const QUICK_METHODS = ['byol', 'simclr'];
+
+export interface BenchRow {
+  method: string;
+  backend: BackendName;
+  engine: EngineBenchResult | null;
+  engineError: string | null;
+  app: AppLoopResult | null;
+  appError: string | null;
+}
+
+export interface BenchTargets {
+  zeroLeaks: boolean | null;
+  emaUnder2Percent: boolean | null;
+  appLoopAtLeast90Percent: boolean | null;
+  noTaskOver50Ms: boolean | null;
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
+
+function defaultMethods(quick: boolean): string[] {
+  if (!quick) return METHODS.map((m) => m.id);
+  const chosen = QUICK_METHODS.filter((id) => METHODS.some((m) => m.id === id));
+  return chosen.length > 0 ? chosen : [METHODS[0].id];
+}
+
+export function checkTargets(row: BenchRow): BenchTargets {
+  const engine = row.engine;
+  return {
+    zeroLeaks: engine ? engine.tensorsLeakedPerStep === 0 : null,
+    emaUnder2Percent: engine ? engine.phases.afterStep / engine.msPerStep < 0.02 : null,
+    appLoopAtLeast90Percent: engine && row.app ? row.app.imagesPerSecond / engine.imagesPerSecond >= 0.9 : null,
+    noTaskOver50Ms: row.app ? row.app.longestTaskMs <= 50 : null,
+  };
+}
+
+const PHASES: [keyof StepPhaseTimes, string][] = [
+  ['augment', 'augment'],
+  ['forward', 'fwd'],
+  ['backward', 'bwd'],
+  ['optimizer', 'optim'],
+  ['afterStep', 'EMA'],
+  ['metrics', 'metrics'],
+];
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const fixed = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '—' : x.toFixed(digits));
+const mb = (bytes: number | null) => (bytes === null ? '—' : (bytes / 2 ** 20).toFixed(1));
+
+export function formatBenchTables(rows: BenchRow[]): string {
+  const speed = rows.map((r) => {
+    const e = r.engine;
+    const ratio = e && r.app ? `${((100 * r.app.imagesPerSecond) / e.imagesPerSecond).toFixed(0)}%` : '—';
+    return [
+      r.method,
+      r.backend,
+      e ? fixed(e.stepsPerSecond, 3) : 'error',
+      fixed(e?.imagesPerSecond),
+      fixed(e?.msPerStep, 0),
+      fixed(e ? e.warmUpMs / 1000 : null),
+      r.app ? fixed(r.app.imagesPerSecond) : r.appError ? 'error' : '—',
+      ratio,
+      r.app ? fixed(r.app.longestTaskMs, 0) : '—',
+      r.app ? fixed(r.app.longestTaskCpuMs, 0) : '—',
+    ];
+  });
+  const split = rows
+    .filter((r) => r.engine)
+    .map((r) => {
+      const e = r.engine as EngineBenchResult;
+      return [
+        r.method,
+        r.backend,
+        ...PHASES.map(([key]) => `${fixed(e.phases[key], 0)} (${((100 * e.phases[key]) / e.profiledMsPerStep).toFixed(1)}%)`),
+        fixed(e.syncMs, 1),
+        `${((100 * e.phases.afterStep) / e.msPerStep).toFixed(1)}%`,
+      ];
+    });
+  const device = rows
+    .filter((r) => r.engine)
+    .map((r) => {
+      const e = r.engine as EngineBenchResult;
+      return [r.method, r.backend, String(e.perStep.kernels), String(e.perStep.gpuPrograms ?? '—'), String(e.perStep.uploads ?? '—'), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
+    });
+  const verdict = (ok: boolean | null) => (ok === null ? '—' : ok ? 'yes' : 'NO');
+  const targets = rows.map((r) => {
+    const t = checkTargets(r);
+    return [r.method, r.backend, verdict(t.zeroLeaks), verdict(t.emaUnder2Percent), verdict(t.appLoopAtLeast90Percent), verdict(t.noTaskOver50Ms)];
+  });
+  const errors = rows.flatMap((r) => [
+    ...(r.engineError ? [`${r.method} on ${r.backend}: ${r.engineError}`] : []),
+    ...(r.appError ? [`${r.method} on ${r.backend} (app loop): ${r.appError}`] : []),
+  ]);
+  return [
+    'Throughput after warm-up (bare engine: step() back to back, one read-back at the end; app: the real page and worker)',
+    table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'app img/s', 'app/bare', 'longest task ms', 'max task CPU ms'], speed),
+    '',
+    'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step',
+    table(['method', 'backend', ...PHASES.map(([, label]) => label), 'sync', 'EMA/step'], split),
+    '',
+    'Per step: tfjs kernels, GPU programs dispatched, host→GPU uploads; memory after the run; leaked tensors and GPU allocation growth per step',
+    table(['method', 'backend', 'kernels', 'GPU progs', 'uploads', 'tensors', 'tensor MB', 'GPU MB', 'GPU MB alloc', 'leaked/step', 'alloc MB/step'], device),
+    '',
+    'Targets',
+    table(['method', 'backend', 'no leaks', 'EMA < 2%', 'app ≥ 90%', 'tasks ≤ 50 ms'], targets),
+    ...(errors.length > 0 ? ['', 'Not measured:', ...errors.map((e) => `  ${e}`)] : []),
+  ].join('\n');
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`${error.message}\nRun with --help for the options.`);
+    return 2;
+  }
+  if (args.help) {
+    io.out(BENCH_USAGE);
+    return 0;
+  }
+  const mode = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
+  const timedSteps = args.timedSteps ?? mode.timedSteps;
+  const methods = args.methods ?? defaultMethods(args.quick);
+  const backends = args.backends ?? (['webgpu', 'webgl', 'cpu'] as BackendName[]);
+  const setupOf = (method: string): AppLoopSetup => ({
+    method,
+    preset: mode.preset,
+    encoder: mode.encoder as BackbonePreset,
+    imageSize: mode.imageSize,
+    batchSize: mode.batchSize,
+    totalSteps: BENCH_TOTAL_STEPS,
+  });
+  const configOf = (method: string): TrainConfig => {
+    const setup = setupOf(method);
+    return buildConfig({ ...setup, steps: setup.totalSteps });
+  };
+  let data;
+  try {
+    data = loadData(args.data, mode.imageSize).data;
+  } catch (error) {
+    io.err(errorText(error));
+    return 1;
+  }
+  io.err(`Benchmark (${args.quick ? 'quick' : 'full'}): ${methods.join(', ')} on ${backends.join(', ')}; ${mode.encoder}, ${mode.imageSize} px, batch ${mode.batchSize}; ${timedSteps} timed steps.`);
+
+  const rows: BenchRow[] = [];
+  const row = (method: string, backend: BackendName): BenchRow => {
+    const r: BenchRow = { method, backend, engine: null, engineError: null, app: null, appError: null };
+    rows.push(r);
+    return r;
+  };
+  let chromiumVersion: string | null = null;
+
+  for (const backend of backends) {
+    if (backend === 'cpu') {
+      await tf.setBackend('cpu');
+      await tf.ready();
+      for (const method of methods) {
+        const r = row(method, 'cpu');
+        io.err(`  ${method} on cpu (Node)…`);
+        try {
+          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
+        } catch (error) {
+          r.engineError = errorText(error);
+        }
+      }
+      continue;
+    }
+    const { openHeadlessSession } = await import('./chromium');
+    const { measureAppLoop } = await import('./app-loop');
+    let session;
+    try {
+      session = await openHeadlessSession(data, io.err);
+    } catch (error) {
+      for (const method of methods) row(method, backend).engineError = errorText(error);
+      continue;
+    }
+    chromiumVersion = session.browser.version();
+    try {
+      for (const method of methods) {
+        const r = row(method, backend);
+        io.err(`  ${method} on ${backend} (headless Chromium)…`);
+        try {
+          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, backend, dataset: session.manifest }, (message) => {
+            if (message.type === 'bench') r.engine = message.result;
+          });
+        } catch (error) {
+          r.engineError = errorText(error).replace(/^page\.evaluate: (Error: )?/, '');
+          continue;
+        }
+        if (!args.appLoop) continue;
+        io.err(`  ${method} on ${backend}, in the app…`);
+        try {
+          r.app = await measureAppLoop(session.browser, session.server.origin, backend, setupOf(method), {
+            warmSteps: mode.appWarmSteps,
+            measureSteps: timedSteps,
+            timeoutMs: 10 * 60_000,
+          });
+        } catch (error) {
+          r.appError = errorText(error);
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    commit: gitCommit(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, chromium: chromiumVersion },
+    configuration: { ...mode, timedSteps, totalSteps: BENCH_TOTAL_STEPS, data: args.data },
+    rows: rows.map((r) => ({ ...r, targets: checkTargets(r) })),
+  };
+  const outDir = resolve(args.out);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `bench-${report.mode}-${report.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  io.out(formatBenchTables(rows));
+  io.out(`\nReport: ${file}`);
+  return rows.some((r) => r.engine) ? 0 : 1;
+}

@@ -1,0 +1,113 @@
+/**
+ * The benchmark's measurements of the bare engine, on whatever backend tfjs is running: no worker
+ * messages, no charts, just `step()` back to back and one `flush()` at the end. Pure TS over the
+ * engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure the same way.
+ *
+ * Method: kernels are compiled first on a throwaway run (shader warm-up); the measured run's first
+ * step is untimed and its kernels are counted; throughput is then timed over `timedSteps` steps
+ * ended by one read-back. Tensors leaked per step is the change in live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
+ * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../engine/config';
+import type { DatasetSplits } from '../engine/dataset';
+import { Trainer, type StepPhaseTimes } from '../engine/trainer';
+import { needsWarmUp, warmUpKernels } from '../engine/warmup';
+import type { BackendInfo, BackendName } from '../worker/backend-labels';
+import { countKernels, type KernelCounts } from './kernel-counter';
+
+export interface EngineBenchJob {
+  config: TrainConfig;
+  timedSteps: number;
+  profiledSteps: number;
+}
+
+export interface EngineBenchResult {
+  backend: BackendName;
+  adapter: string | null;
+  /** Compiling kernels on the throwaway warm-up step (0 on the CPU backend). */
+  warmUpMs: number;
+  timedSteps: number;
+  msPerStep: number;
+  stepsPerSecond: number;
+  imagesPerSecond: number;
+  /** Mean milliseconds per phase over the profiled steps. */
+  phases: StepPhaseTimes;
+  /** Fixed cost of one device sync, measured and taken out of every phase. */
+  syncMs: number;
+  /** Sum of the phases (syncs taken out): close to a real step, plus the extra forward pass. */
+  profiledMsPerStep: number;
+  perStep: KernelCounts;
+  tensorsLeakedPerStep: number;
+  /** Growth of the GPU memory the backend holds (in use plus its reuse pool) per timed step: 0 when buffers are reused. */
+  gpuBytesAllocatedGrowthPerStep: number | null;
+  /** Live tensors and their bytes after the measurements (weights, optimizer state, data). */
+  tensors: number;
+  bytes: number;
+  /** Bytes in GPU buffers/textures in use, and allocated including the backend's reuse pool. */
+  gpuBytes: number | null;
+  gpuBytesAllocated: number | null;
+}
+
+function gpuMemory(): { gpuBytes: number | null; gpuBytesAllocated: number | null } {
+  const memory = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number; numBytesInGPUAllocated?: number };
+  return {
+    gpuBytes: memory.numBytesInGPU ?? null,
+    gpuBytesAllocated: memory.numBytesAllocatedInGPU ?? memory.numBytesInGPUAllocated ?? null,
+  };
+}
+
+export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, backend: BackendInfo): Promise<EngineBenchResult> {
+  const { config, timedSteps, profiledSteps } = job;
+  const warmUpMs = needsWarmUp() ? await warmUpKernels(config, data) : 0;
+  const trainer = new Trainer(config, data);
+  try {
+    // The first step after warm-up is untimed; its kernels are counted.
+    const { counts } = await countKernels(async () => {
+      trainer.step();
+      await trainer.flush();
+    });
+
+    const tensorsBefore = tf.memory().numTensors;
+    const allocatedBefore = gpuMemory().gpuBytesAllocated;
+    const start = performance.now();
+    for (let i = 0; i < timedSteps; i++) trainer.step();
+    const records = await trainer.flush();
+    const elapsed = performance.now() - start;
+    const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
+    const allocatedAfter = gpuMemory().gpuBytesAllocated;
+    const bad = records.find((r) => !Number.isFinite(r.loss));
+    if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
+
+    const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    let syncMs = 0;
+    for (let i = 0; i < profiledSteps; i++) {
+      const profile = await trainer.profileStep();
+      for (const key of Object.keys(phases) as (keyof StepPhaseTimes)[]) phases[key] += profile.phases[key] / profiledSteps;
+      syncMs += profile.syncMs / profiledSteps;
+    }
+    await trainer.flush();
+
+    const memory = tf.memory();
+    return {
+      backend: backend.name,
+      adapter: backend.adapter,
+      warmUpMs,
+      timedSteps,
+      msPerStep: elapsed / timedSteps,
+      stepsPerSecond: (timedSteps * 1000) / elapsed,
+      imagesPerSecond: (timedSteps * config.batchSize * 1000) / elapsed,
+      phases,
+      syncMs,
+      profiledMsPerStep: Object.values(phases).reduce((a, b) => a + b, 0),
+      perStep: counts,
+      tensorsLeakedPerStep,
+      gpuBytesAllocatedGrowthPerStep: allocatedBefore === null || allocatedAfter === null ? null : (allocatedAfter - allocatedBefore) / timedSteps,
+      tensors: memory.numTensors,
+      bytes: memory.numBytes,
+      ...gpuMemory(),
+    };
+  } finally {
+    trainer.dispose();
+  }
+}

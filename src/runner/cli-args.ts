@@ -1,0 +1,231 @@
+/**
+ * Command-line flags of `npm run train` and `npm run bench`, parsed and checked before anything
+ * heavy starts, so a typo costs a one-line message instead of a half-started run.
+ */
+import type { PresetName, TrainConfig } from '../engine/config';
+import { getMethod, METHODS } from '../engine/methods/registry';
+import { BACKBONE_PRESETS, type BackbonePreset } from '../engine/presets';
+import type { BackendName } from '../worker/backend-labels';
+
+/** A usage mistake: the CLI prints the message (and where helpful, the usage) and exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type FlagKind = 'string' | 'int' | 'number' | 'boolean';
+
+function parseFlags(argv: string[], kinds: Record<string, FlagKind>): Map<string, string | number | boolean> {
+  const values = new Map<string, string | number | boolean>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument "${arg}". Flags start with --; see --help.`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq > 0 ? eq : undefined);
+    const kind = kinds[name];
+    if (!kind) throw new UsageError(`Unknown flag --${name}. Known flags: ${Object.keys(kinds).map((k) => `--${k}`).join(', ')}.`);
+    if (kind === 'boolean') {
+      if (eq > 0) throw new UsageError(`--${name} takes no value`);
+      values.set(name, true);
+      continue;
+    }
+    const text = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (text === undefined || (eq < 0 && text.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    if (kind === 'string') {
+      values.set(name, text);
+      continue;
+    }
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got "${text}"`);
+    if (kind === 'int' && !Number.isInteger(value)) throw new UsageError(`--${name} must be a whole number, got "${text}"`);
+    values.set(name, value);
+  }
+  return values;
+}
+
+function positive(values: Map<string, unknown>, name: string, minimum = 1): number | undefined {
+  const value = values.get(name) as number | undefined;
+  if (value !== undefined && value < minimum) throw new UsageError(`--${name} must be at least ${minimum}, got ${value}`);
+  return value;
+}
+
+const BACKENDS: BackendName[] = ['webgpu', 'webgl', 'cpu'];
+
+function backendName(text: string): BackendName {
+  if (!(BACKENDS as string[]).includes(text)) throw new UsageError(`Unknown backend "${text}". Choose one of: ${BACKENDS.join(', ')}.`);
+  return text as BackendName;
+}
+
+function methodId(text: string): string {
+  try {
+    return getMethod(text).id;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The built-in coloured shapes instead of a folder (handy for demos and the benchmark). */
+export const BUILTIN_SHAPES = 'builtin:shapes';
+
+/** What a run is made of beyond the data: the method preset and the overrides the app also offers. */
+export interface RunSetup {
+  method: string;
+  preset: PresetName;
+  encoder?: BackbonePreset;
+  imageSize?: number;
+  batchSize?: number;
+  learningRate?: number;
+  tau?: number;
+  temperature?: number;
+  steps?: number;
+  seed?: number;
+}
+
+/** The app's recipe: the method's preset defaults, then the user's edits, as the setup panel makes them. */
+export function buildConfig(setup: RunSetup): TrainConfig {
+  const config = getMethod(setup.method).defaults(setup.preset);
+  const edits: Partial<TrainConfig> = {
+    backbone: setup.encoder ? BACKBONE_PRESETS[setup.encoder] : undefined,
+    imageSize: setup.imageSize,
+    batchSize: setup.batchSize,
+    learningRate: setup.learningRate,
+    tau: setup.tau,
+    temperature: setup.temperature,
+    totalSteps: setup.steps,
+    seed: setup.seed,
+  };
+  for (const [key, value] of Object.entries(edits)) if (value !== undefined) Object.assign(config, { [key]: value });
+  return config;
+}
+
+function presetName(text: string | undefined): PresetName {
+  if (text === undefined || text === 'classroom' || text === 'reference') return text ?? 'classroom';
+  throw new UsageError(`Unknown preset "${text}". Choose classroom or reference.`);
+}
+
+function encoderName(text: string | undefined): BackbonePreset | undefined {
+  if (text === undefined) return undefined;
+  if (!(text in BACKBONE_PRESETS)) throw new UsageError(`Unknown encoder "${text}". Choose one of: ${Object.keys(BACKBONE_PRESETS).join(', ')}.`);
+  return text as BackbonePreset;
+}
+
+export interface TrainArgs extends RunSetup {
+  data: string;
+  /** null: the fastest the machine has (WebGPU → WebGL → CPU in Chromium), as the app picks. */
+  backend: BackendName | null;
+  evalEvery: number;
+  reportEvery: number;
+  randomInit: boolean;
+  json: boolean;
+  help: boolean;
+}
+
+export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
+
+  --data <folder>        image folder (train/ + test/, class sub-folders, or flat); PNG files.
+                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes
+  --method <id>          ${METHODS.map((m) => m.id).join(', ')} (default ${METHODS[0].id})
+  --steps <n>            optimisation steps (default: the preset's)
+  --preset <name>        classroom (default, as the app) or reference
+  --encoder <name>       ${Object.keys(BACKBONE_PRESETS).join(', ')}
+  --image-size <px>      --batch <n>  --lr <x>  --tau <x>  --temperature <x>  --seed <n>
+  --eval-every <n>       kNN accuracy every n steps (always at the end when the data has labels)
+  --random-init          only evaluate kNN for the untrained encoder (the baseline) and exit
+  --report-every <n>     steps per progress report (default 10)
+  --backend <name>       webgpu | webgl (headless Chromium) | cpu (Node). Default: the fastest
+                         available in Chromium, as the app. An explicit backend never falls back.
+  --json                 one JSON object per line: start, reports, summary`;
+
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const values = parseFlags(argv, {
+    data: 'string',
+    method: 'string',
+    steps: 'int',
+    preset: 'string',
+    encoder: 'string',
+    'image-size': 'int',
+    batch: 'int',
+    lr: 'number',
+    tau: 'number',
+    temperature: 'number',
+    seed: 'int',
+    'eval-every': 'int',
+    'report-every': 'int',
+    backend: 'string',
+    'random-init': 'boolean',
+    json: 'boolean',
+    help: 'boolean',
+  });
+  const help = values.get('help') === true;
+  const data = values.get('data') as string | undefined;
+  if (!data && !help) throw new UsageError('--data <folder> is required (or --data builtin:shapes for the built-in dataset)');
+  const backend = values.get('backend') as string | undefined;
+  const seed = values.get('seed') as number | undefined;
+  if (seed !== undefined && seed < 0) throw new UsageError(`--seed must be at least 0, got ${seed}`);
+  return {
+    data: data ?? '',
+    method: methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
+    preset: presetName(values.get('preset') as string | undefined),
+    encoder: encoderName(values.get('encoder') as string | undefined),
+    steps: positive(values, 'steps'),
+    imageSize: positive(values, 'image-size', 4),
+    batchSize: positive(values, 'batch', 2),
+    learningRate: values.get('lr') as number | undefined,
+    tau: values.get('tau') as number | undefined,
+    temperature: values.get('temperature') as number | undefined,
+    seed,
+    evalEvery: positive(values, 'eval-every', 0) ?? 0,
+    reportEvery: positive(values, 'report-every') ?? 10,
+    backend: backend === undefined ? null : backendName(backend),
+    randomInit: values.get('random-init') === true,
+    json: values.get('json') === true,
+    help,
+  };
+}
+
+export interface BenchArgs {
+  quick: boolean;
+  methods: string[] | null;
+  backends: BackendName[] | null;
+  data: string;
+  timedSteps: number | null;
+  out: string;
+  appLoop: boolean;
+  help: boolean;
+}
+
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+
+  --quick                tiny configuration (Tiny ConvNet, 16 px, batch 16): minutes on a 2-core CPU
+                         (default: CIFAR ResNet-18, 32 px, batch 128, the method's reference heads)
+  --methods <a,b>        method ids (default: quick ${'byol'} and simclr where registered; full: every method)
+  --backend <a,b>        webgpu, webgl, cpu (default: every backend the machine has)
+  --data <folder>        image folder to train on (default ${BUILTIN_SHAPES}, the app's built-in set)
+  --steps <n>            timed steps per measurement (default 5 quick, 30 full)
+  --no-app-loop          skip the in-app measurement (worker + charts in the real page)
+  --out <folder>         where the JSON report goes (default bench-results)`;
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const values = parseFlags(argv, {
+    quick: 'boolean',
+    methods: 'string',
+    backend: 'string',
+    data: 'string',
+    steps: 'int',
+    'no-app-loop': 'boolean',
+    out: 'string',
+    help: 'boolean',
+  });
+  const list = (name: string) => (values.get(name) as string | undefined)?.split(',').map((s) => s.trim()).filter(Boolean) ?? null;
+  const methods = list('methods');
+  const backends = list('backend');
+  return {
+    quick: values.get('quick') === true,
+    methods: methods ? [...new Set(methods.map(methodId))] : null,
+    backends: backends ? [...new Set(backends.map(backendName))] : null,
+    data: (values.get('data') as string | undefined) ?? BUILTIN_SHAPES,
+    timedSteps: positive(values, 'steps') ?? null,
+    out: (values.get('out') as string | undefined) ?? 'bench-results',
+    appLoop: values.get('no-app-loop') !== true,
+    help: values.get('help') === true,
+  };
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { makeFolder, solidPng } from '../data/testing-png';
+import type { ReportRecord, RunRecord, StartRecord, SummaryRecord } from './run';
+import { trainCli } from './train-cli';
+
+/** Two colour classes, 6 train and 2 test images each, 8×8 PNG. */
+function colourFolder(): string {
+  const files: Record<string, Buffer> = {};
+  for (let i = 0; i < 6; i++) {
+    files[`train/red/${i}.png`] = solidPng(8, 8, [200 + i * 5, 10 * i, 0]);
+    files[`train/blue/${i}.png`] = solidPng(8, 8, [0, 10 * i, 200 + i * 5]);
+  }
+  for (let i = 0; i < 2; i++) {
+    files[`test/red/${i}.png`] = solidPng(8, 8, [220, 5 * i, 10]);
+    files[`test/blue/${i}.png`] = solidPng(8, 8, [10, 5 * i, 220]);
+  }
+  return makeFolder('colours', files);
+}
+
+async function run(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await trainCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err: err.join('\n') };
+}
+
+const tiny = ['--backend', 'cpu', '--encoder', 'convnet-tiny', '--image-size', '8', '--batch', '4'];
+
+describe('npm run train (Node, CPU backend)', () => {
+  it('trains on a folder and prints one JSON object per report and a summary with kNN accuracy', async () => {
+    const { code, out, err } = await run(['--data', colourFolder(), '--steps', '3', '--report-every', '2', '--json', ...tiny]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const records = out.map((line) => JSON.parse(line) as RunRecord);
+    expect(records.map((r) => r.type)).toEqual(['start', 'report', 'report', 'summary']);
+    const start = records[0] as StartRecord;
+    expect(start).toMatchObject({ method: 'byol', backend: 'cpu', steps: 3, batchSize: 4, dataset: { name: 'colours', train: 12, test: 4, classes: 2, imageSize: 8 } });
+    const reports = records.slice(1, 3) as ReportRecord[];
+    expect(reports.map((r) => r.step)).toEqual([2, 3]);
+    expect(reports.every((r) => r.backend === 'cpu' && Number.isFinite(r.loss) && r.imagesPerSecond > 0)).toBe(true);
+    expect(reports[0].knn).toBeUndefined();
+    // kNN runs at the end: 4 test images, so the accuracy is a multiple of 1/4.
+    expect(((reports[1].knn ?? -1) * 4) % 1).toBe(0);
+    const summary = records[3] as SummaryRecord;
+    expect(summary).toMatchObject({ steps: 3, finalKnn: reports[1].knn, bestKnn: reports[1].knn, bestKnnStep: 3, finalLoss: reports[1].loss, knn: { k: 12, sigma: 0.1, train: 12, test: 4 } });
+  });
+
+  it('evaluates the untrained encoder with --random-init and prints readable lines without --json', async () => {
+    const { code, out } = await run(['--data', colourFolder(), '--random-init', ...tiny]);
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^byol on CPU\n {2}colours: 12 train \/ 4 held out, 2 classes, 8 px; convnet\[16,32,32,32\], batch 4, 0 steps/);
+    expect(out[1]).toMatch(/^step {6}0  kNN \d+\.\d%$/);
+    expect(out[2]).toMatch(/^Untrained byol encoder\. kNN accuracy: final \d+\.\d%, best \d+\.\d% \(step 0\)\.$/);
+  });
+
+  it('exits non-zero with a clear message on a bad folder, an unknown method or an impossible plan', async () => {
+    const missing = await run(['--data', '/no/such/dir', ...tiny]);
+    expect(missing).toMatchObject({ code: 1, out: [] });
+    expect(missing.err).toBe('Data folder not found: /no/such/dir');
+
+    const method = await run(['--data', colourFolder(), '--method', 'dino', ...tiny]);
+    expect(method.code).toBe(2);
+    expect(method.err).toMatch(/^Unknown method "dino"\. Known methods: byol/);
+
+    const flat = makeFolder('flat', { 'a.png': solidPng(4, 4, [1, 2, 3]), 'b.png': solidPng(4, 4, [3, 2, 1]), 'c.png': solidPng(4, 4, [9, 9, 9]), 'd.png': solidPng(4, 4, [0, 0, 0]) });
+    const unlabeled = await run(['--data', flat, '--eval-every', '2', ...tiny]);
+    expect(unlabeled.code).toBe(1);
+    expect(unlabeled.err).toMatch(/--eval-every needs kNN accuracy, which needs class labels .* "flat" has no class labels/);
+
+    const tooBig = await run(['--data', colourFolder(), ...tiny, '--batch', '64']);
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.err).toMatch(/batch size 64 is larger than the dataset \(12 images\)/);
+  });
+});

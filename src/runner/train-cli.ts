@@ -1,0 +1,55 @@
+/**
+ * `npm run train`: parses the flags, loads the data in Node, then runs the headless loop in Node
+ * (--backend cpu) or in headless Chromium (WebGPU/WebGL), printing one line per record. Returns
+ * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FolderError } from '../data/node-folder';
+import { buildConfig, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainArgs } from './cli-args';
+import { loadData } from './data-source';
+import { formatRecord } from './format';
+import { checkPlan, runTraining, type RunPlan, type RunRecord } from './run';
+
+export interface CliOutput {
+  /** Records (or JSON lines) and usage text. */
+  out(line: string): void;
+  /** Notes, warnings and errors, so `--json` output stays parseable. */
+  err(line: string): void;
+}
+
+export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
+  let args: TrainArgs;
+  try {
+    args = parseTrainArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`${error.message}\nRun with --help for the options.`);
+    return 2;
+  }
+  if (args.help) {
+    io.out(TRAIN_USAGE);
+    return 0;
+  }
+  try {
+    const config = buildConfig(args);
+    const { data, notes } = loadData(args.data, config.imageSize);
+    notes.forEach((note) => io.err(`note: ${note}`));
+    const plan: RunPlan = { config, evalEvery: args.evalEvery, reportEvery: args.reportEvery, randomInit: args.randomInit };
+    checkPlan(plan, data);
+    const emit = (record: RunRecord) => io.out(args.json ? JSON.stringify(record) : formatRecord(record));
+    if (args.backend === 'cpu') {
+      await tf.setBackend('cpu');
+      await tf.ready();
+      await runTraining(plan, data, { name: 'cpu', adapter: null, fallbackReasons: [] }, emit);
+    } else {
+      // Loaded only when needed: the CPU path must not require Playwright or a browser.
+      const { trainInChromium } = await import('./chromium');
+      await trainInChromium({ plan, data, backend: args.backend, log: io.err }, emit);
+    }
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(error instanceof FolderError ? message : `Run failed: ${message}`);
+    return 1;
+  }
+}
