@@ -4,7 +4,7 @@
  * step's scalars with a single `await data()`, so the GPU is never stalled once per step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch, standardize } from './augment';
+import { augmentBatch, augmentationProblems, standardize } from './augment';
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
@@ -189,5 +189,6 @@ export function validateLiveSettings(settings: Pick<TrainConfig, keyof LiveSetti
   if (!(settings.learningRate > 0 && Number.isFinite(settings.learningRate))) problems.push('learning rate must be a positive number');
   if (!(settings.temperature > 0 && Number.isFinite(settings.temperature))) problems.push('temperature must be a positive number');
   if (!(Number.isInteger(settings.totalSteps) && settings.totalSteps >= 1)) problems.push('total steps must be a whole number of at least 1');
+  problems.push(...augmentationProblems(settings.augmentations));
   if (problems.length > 0) throw new Error(`Invalid settings: ${problems.join('; ')}.`);
 }
