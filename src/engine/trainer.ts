@@ -81,6 +81,11 @@ export class Trainer {
     return this.epochCount + this.cursor / Math.max(this.order.length, 1);
   }
 
+  /** Device bytes the training images took when uploaded. */
+  get deviceImageBytes(): number {
+    return this.train.bytes;
+  }
+
   get settings(): TrainConfig {
     return this.config;
   }

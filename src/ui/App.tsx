@@ -1,4 +1,6 @@
+import { AugmentationPanel } from './components/AugmentationPanel';
 import { Charts } from './components/Charts';
+import { DatasetPanel } from './components/DatasetPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
 import { SetupPanel } from './components/SetupPanel';
@@ -17,10 +19,12 @@ export function App() {
       <StatusBar />
       <main className="layout">
         <aside className="sidebar">
+          <DatasetPanel />
           <SetupPanel />
           <LiveControls />
         </aside>
         <section className="content" aria-label="Live charts">
+          <AugmentationPanel />
           <Charts />
         </section>
       </main>

@@ -1,7 +1,8 @@
 /** The page's only link to the training worker: typed messages out, store updates in. */
 import type { LiveSettings, TrainConfig } from '../engine/config';
 import type { BackendName } from '../worker/backend-labels';
-import type { DatasetSource, FromWorker, ToWorker } from '../worker/protocol';
+import type { PickedFile } from '../data/folder-loader';
+import type { DatasetSource, FromWorker, PreviewRequest, ToWorker } from '../worker/protocol';
 import { useAppStore } from './store';
 
 let worker: Worker | null = null;
@@ -33,4 +34,20 @@ export const training = {
     useAppStore.getState().clearRun();
   },
   update: (changes: Partial<LiveSettings>) => send({ type: 'update', changes }),
+};
+
+/** Datasets live in the worker: the page sends sources and files, and receives reports and previews. */
+export const datasets = {
+  load(source: DatasetSource, imageSize: number) {
+    const name = source.kind === 'builtin' ? (source.id === 'mnist' ? 'MNIST digits' : 'coloured shapes') : source.name;
+    useAppStore.getState().beginDatasetLoad(`Loading ${name} at ${imageSize} px`);
+    send({ type: 'loadDataset', source, imageSize });
+  },
+  /** File objects are structured-cloned to the worker (a reference, not a copy): images never leave the machine. */
+  openFolder(name: string, files: PickedFile[], imageSize: number) {
+    useAppStore.getState().beginDatasetLoad(`Reading ${name}`);
+    send({ type: 'openFolder', name, files, imageSize });
+  },
+  cancel: () => send({ type: 'cancelLoad' }),
+  preview: (request: PreviewRequest) => send({ type: 'preview', request }),
 };

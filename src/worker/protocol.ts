@@ -2,12 +2,51 @@
  * The typed messages between the UI and the training worker. The UI never touches tfjs; it only
  * sends these and renders what comes back.
  */
+import type { PickedFile } from '../data/folder-loader';
+import type { DatasetReport } from '../data/report';
+import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
 
-export type DatasetSource = { kind: 'builtin'; id: 'shapes' };
+export type BuiltinDatasetId = 'shapes' | 'mnist';
+
+/** A built-in set, or the folder last opened (its files stay in the worker until replaced). */
+export type DatasetSource = { kind: 'builtin'; id: BuiltinDatasetId } | { kind: 'folder'; name: string };
+
+/** A few dataset images and both of their augmented views, redrawn when a setting changes. */
+export interface PreviewRequest {
+  /** Echoed back, so the page can drop answers to requests it has since replaced. */
+  id: number;
+  augmentations: AugmentationConfig;
+  imageSize: number;
+  count: number;
+  /** Seeds the augmentation draws: the same seed shows the same draws, so a setting's effect is visible. */
+  seed: number;
+}
+
+export interface PreviewImage {
+  /** Class name, or null without labels. */
+  label: string | null;
+  /** imageSize × imageSize RGBA: the image as stored, then view 1 and view 2. */
+  original: Uint8ClampedArray;
+  views: [Uint8ClampedArray, Uint8ClampedArray];
+}
+
+export interface AugmentationPreview {
+  id: number;
+  size: number;
+  datasetName: string;
+  images: PreviewImage[];
+}
+
+export interface LoadProgress {
+  done: number;
+  total: number;
+  /** What is being loaded, e.g. "Decoding cifar10-mini at 32 px". */
+  label: string;
+}
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 'error';
 
@@ -18,7 +57,11 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'reset' }
-  | { type: 'update'; changes: Partial<LiveSettings> };
+  | { type: 'update'; changes: Partial<LiveSettings> }
+  | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
+  | { type: 'openFolder'; name: string; files: PickedFile[]; imageSize: number }
+  | { type: 'cancelLoad' }
+  | { type: 'preview'; request: PreviewRequest };
 
 export interface DatasetSummary {
   name: string;
@@ -26,6 +69,8 @@ export interface DatasetSummary {
   testCount: number;
   classNames: string[];
   imageSize: number;
+  /** Device bytes the training images took when uploaded for this run. */
+  deviceBytes?: number;
 }
 
 export interface ProgressReport {
@@ -57,4 +102,9 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'progress'; report: ProgressReport }
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
-  | { type: 'settingsRejected'; message: string };
+  | { type: 'settingsRejected'; message: string }
+  | { type: 'loadProgress'; progress: LoadProgress }
+  | { type: 'datasetReady'; source: DatasetSource; report: DatasetReport }
+  /** Loading failed or was cancelled; the previously loaded dataset stays selected. */
+  | { type: 'datasetError'; message: string; report: DatasetReport | null }
+  | { type: 'preview'; preview: AugmentationPreview };

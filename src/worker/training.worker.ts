@@ -5,12 +5,13 @@
  * between steps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shapesDataset } from '../data/shapes';
-import type { DatasetSplits } from '../engine/dataset';
+import { LoadCancelled } from '../data/folder-loader';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { selectBackend } from './backend';
-import type { DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
+import { WorkerDatasets } from './datasets';
+import { renderPreview } from './preview';
+import type { FromWorker, PreviewRequest, RunState, ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -35,10 +36,26 @@ function setState(next: RunState, message: string | null = null): void {
   post({ type: 'state', state: next, message });
 }
 
-function loadDataset(source: DatasetSource, imageSize: number): DatasetSplits {
-  switch (source.id) {
-    case 'shapes':
-      return shapesDataset({ size: imageSize });
+const datasets = new WorkerDatasets(post);
+
+/** Only the latest preview request waiting while one is drawn is kept: settings change faster than previews draw. */
+let previewing = false;
+let nextPreview: PreviewRequest | null = null;
+
+async function preview(request: PreviewRequest): Promise<void> {
+  nextPreview = request;
+  if (previewing) return;
+  previewing = true;
+  try {
+    await (backendReady ?? handle({ type: 'init' }));
+    while (nextPreview) {
+      const current = nextPreview;
+      nextPreview = null;
+      const data = datasets.current;
+      if (data) post({ type: 'preview', preview: await renderPreview(data, current) });
+    }
+  } finally {
+    previewing = false;
   }
 }
 
@@ -140,7 +157,14 @@ async function handle(message: ToWorker): Promise<void> {
       trainer?.dispose();
       trainer = null;
       setState('loading', 'Preparing data and building the networks…');
-      const data = loadDataset(message.dataset, message.config.imageSize);
+      let data;
+      try {
+        data = await datasets.ensure(message.dataset, message.config.imageSize);
+      } catch (error) {
+        if (error instanceof LoadCancelled) return setState('idle', 'Loading was cancelled.');
+        throw error;
+      }
+      trainer = new Trainer(message.config, data);
       post({
         type: 'dataset',
         summary: {
@@ -149,9 +173,9 @@ async function handle(message: ToWorker): Promise<void> {
           testCount: data.test?.count ?? 0,
           classNames: data.classNames,
           imageSize: data.train.size,
+          deviceBytes: trainer.deviceImageBytes,
         },
       });
-      trainer = new Trainer(message.config, data);
       setState('running');
       void trainLoop();
       return;
@@ -187,6 +211,18 @@ async function handle(message: ToWorker): Promise<void> {
       } catch (error) {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
+      return;
+    case 'loadDataset':
+      await datasets.request(message.source, message.imageSize);
+      return;
+    case 'openFolder':
+      await datasets.openFolder(message.name, message.files, message.imageSize);
+      return;
+    case 'cancelLoad':
+      datasets.cancel();
+      return;
+    case 'preview':
+      await preview(message.request);
       return;
   }
 }
