@@ -106,6 +106,19 @@ function pixelBox(top: number, left: number, h: number, w: number, height: numbe
   return [ny(top), nx(left), ny(top + h - 1), nx(left + w - 1)];
 }
 
+/**
+ * cropAndResize samples at x1·(W − 1) + i·(x2 − x1)·(W − 1)/(n − 1) and returns the extrapolation
+ * value (0, black) for positions outside [0, W − 1]. Rounding puts a box's far edge just outside:
+ * (31/15)·15 > 31 in float64, and WebGPU's float32 misses on other sizes, so whole rows or columns
+ * came out black. Pulling every coordinate in by this fraction keeps samples inside; it moves them
+ * by at most 1e-5·(W − 1) pixels.
+ */
+export const EDGE_INSET = 1e-5;
+
+function insetBox(box: [number, number, number, number]): [number, number, number, number] {
+  return box.map((v) => EDGE_INSET + v * (1 - 2 * EDGE_INSET)) as [number, number, number, number];
+}
+
 /** Row-stochastic Gaussian smoothing matrices [n, size, size], renormalised at the borders. */
 function gaussianMatrices(sigmas: number[], size: number): tf.Tensor3D {
   const values = new Float32Array(sigmas.length * size * size);
@@ -185,14 +198,22 @@ function hueMatrices(shifts: number[]): tf.Tensor3D {
  */
 export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSize: number, rng: Rng): tf.Tensor4D {
   const [n, height, width] = images.shape;
-  const boxes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
-    // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
-    if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
-    boxes.push(...box);
+  let x: tf.Tensor;
+  if (!view.crop && height === outSize && width === outSize) {
+    // Geometry is at most a flip: no resampling, so pixels come through exactly.
+    const flips = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.flipProbability) ? 1 : 0)));
+    // A clone, never the input itself, so a caller may dispose what it gets back.
+    x = view.flipProbability > 0 ? tf.add(tf.mul(images, tf.sub(1, flips)), tf.mul(tf.reverse(images, 2), flips)) : tf.clone(images);
+  } else {
+    const boxes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
+      // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
+      if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
+      boxes.push(...insetBox(box));
+    }
+    x = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
   }
-  let x: tf.Tensor = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
 
   if (view.colorJitter) {
     const jitter = view.colorJitter;
