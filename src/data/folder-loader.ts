@@ -60,12 +60,15 @@ export class LoadCancelled extends Error {
 type Outcome = { ok: true; width: number; height: number } | { ok: false; reason: string; detail?: string };
 
 async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: Uint8Array): Promise<Outcome> {
-  const header = readImageHeader(new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer()));
+  // A small file is read once, and decoded from memory: every read of a picked file is a trip to the disk.
+  const whole = file.size <= HEADER_BYTES;
+  const bytes = new Uint8Array(await (whole ? file : file.slice(0, HEADER_BYTES)).arrayBuffer());
+  const header = readImageHeader(bytes);
   if (!header) return { ok: false, reason: SKIP_REASONS.notAnImage };
   const tooLarge = tooLargeToDecode(header);
   if (tooLarge) return { ok: false, reason: SKIP_REASONS.tooLarge, detail: tooLarge };
   try {
-    const decoded = await decode(file, size);
+    const decoded = await decode(whole ? new Blob([bytes]) : file, size);
     into.set(decoded.pixels);
     return { ok: true, width: decoded.width, height: decoded.height };
   } catch (error) {

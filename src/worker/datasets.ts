@@ -43,6 +43,8 @@ export class WorkerDatasets {
   private loaded: Loaded | null = null;
   private folder: { name: string; files: PickedFile[]; generation: number } | null = null;
   private folderGeneration = 0;
+  /** Files of the folder being handed over, before openFolder. */
+  private incoming: PickedFile[] = [];
   private loading: AbortController | null = null;
   private mnist: Promise<ReturnType<typeof parseMnistAsset>> | null = null;
   private readonly decode = createBrowserDecoder();
@@ -54,11 +56,19 @@ export class WorkerDatasets {
   }
 
   cancel(): void {
+    this.incoming = [];
     this.loading?.abort();
   }
 
-  /** Keeps the folder's files and decodes them; the previous dataset stays if none can be used. */
-  async openFolder(name: string, files: PickedFile[], imageSize: number): Promise<void> {
+  receiveFiles(files: PickedFile[], first: boolean): void {
+    if (first) this.incoming = [];
+    this.incoming.push(...files);
+  }
+
+  /** Keeps the files received so far as the folder and decodes them; the previous dataset stays if none can be used. */
+  async openFolder(name: string, imageSize: number): Promise<void> {
+    const files = this.incoming;
+    this.incoming = [];
     const previous = this.folder;
     this.folder = { name, files, generation: ++this.folderGeneration };
     const loaded = await this.request({ kind: 'folder', name }, imageSize);

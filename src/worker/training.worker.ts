@@ -215,8 +215,11 @@ async function handle(message: ToWorker): Promise<void> {
     case 'loadDataset':
       await datasets.request(message.source, message.imageSize);
       return;
+    case 'folderFiles':
+      datasets.receiveFiles(message.files, message.first);
+      return;
     case 'openFolder':
-      await datasets.openFolder(message.name, message.files, message.imageSize);
+      await datasets.openFolder(message.name, message.imageSize);
       return;
     case 'cancelLoad':
       datasets.cancel();

@@ -79,13 +79,13 @@ function DatasetSummaryView({ report, deviceBytes, rejected }: { report: Dataset
         {report.origin === 'folder' ? (
           <>
             <dt>Skipped</dt>
-            <dd>{report.skipped.length === 0 ? 'none' : `${count(report.skipped.length)} files`}</dd>
+            <dd>{report.skipped.length === 0 ? 'none' : `${count(report.skipped.length)} file${report.skipped.length === 1 ? '' : 's'}`}</dd>
           </>
         ) : null}
       </dl>
       {report.origin === 'folder' && report.skipped.length > 0 ? <SkippedFiles skipped={report.skipped} /> : null}
       {report.notes.map((note) => (
-        <p key={note} className="summary-note">
+        <p key={note} className={report.origin === 'folder' ? 'summary-note' : 'panel-note'}>
           {note}
         </p>
       ))}
