@@ -2,9 +2,10 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
+import { mnistAssetPlugin } from './scripts/mnist-asset';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), mnistAssetPlugin()],
   worker: { format: 'es' },
   server: { port: 5173, strictPort: false },
   preview: { port: 4173, strictPort: true },

@@ -62,6 +62,24 @@ describe('planFolder', () => {
     expect(plan.notes[0]).toMatch(/Only one class/);
   });
 
+  it('keeps an unlabeled test/ split out of training and says why', () => {
+    const plan = planFolder([file('d/train/a.png'), file('d/train/b.png'), file('d/test/c.png')]);
+    expect(plan.layout).toBe('split');
+    expect(plan.images.map((i) => [i.path, i.label, i.split])).toEqual([
+      ['train/a.png', null, 'train'],
+      ['train/b.png', null, 'train'],
+    ]);
+    expect(plan.ignored).toEqual([{ path: 'test/c.png', reason: 'in the test split, which is unused without class labels' }]);
+    expect(plan.notes.join(' ')).toMatch(/No class labels/);
+  });
+
+  it('points every planned image at its position in the input list', () => {
+    const files = [file('x/b/2.png'), file('x/a/1.png'), file('x/a/notes.txt'), file('x/b/1.png')];
+    const plan = planFolder(files);
+    for (const image of plan.images) expect(files[image.source].path).toBe(`x/${image.path}`);
+    expect(plan.images.map((i) => i.source).sort()).toEqual([0, 1, 3]);
+  });
+
   it('reports an empty folder', () => {
     const plan = planFolder([file('x/readme.md')]);
     expect(plan.images).toEqual([]);

@@ -16,6 +16,8 @@ export type FolderLayout = 'split' | 'classes' | 'flat';
 
 export interface PlannedImage {
   path: string;
+  /** Position of this file in the list given to planFolder, so callers find its bytes. */
+  source: number;
   label: number | null;
   split: Split;
 }
@@ -80,13 +82,13 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
   const { holdOutFraction = 0.1, seed = 0 } = options;
   const ignored: IgnoredFile[] = [];
   const notes: string[] = [];
-  const usable: { path: string; segments: string[] }[] = [];
-  for (const file of stripCommonRoot(allFiles)) {
+  const usable: { path: string; segments: string[]; source: number }[] = [];
+  stripCommonRoot(allFiles).forEach((file, source) => {
     const segments = file.path.split('/').filter(Boolean);
     const reason = skipReason(file, segments);
     if (reason) ignored.push({ path: file.path, reason });
-    else usable.push({ path: file.path, segments });
-  }
+    else usable.push({ path: file.path, segments, source });
+  });
   usable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const topFolders = new Set(usable.filter((f) => f.segments.length > 1).map((f) => f.segments[0].toLowerCase()));
@@ -104,11 +106,11 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
     const labelled = train.length > 0 && train.every((f) => f.segments.length > 1);
     classNames = labelled ? [...new Set(train.map((f) => f.segments[0]))].sort() : [];
     const labelOf = (f: { segments: string[] }) => (labelled ? classNames.indexOf(f.segments[0]) : null);
-    images = train.map((f) => ({ path: f.path, label: labelOf(f), split: 'train' as Split }));
+    images = train.map((f) => ({ path: f.path, source: f.source, label: labelOf(f), split: 'train' as Split }));
     for (const f of test) {
       const label = labelOf(f);
       if (label === -1 || (labelled && f.segments.length < 2)) ignored.push({ path: f.path, reason: 'its class is not in the train split' });
-      else images.push({ path: f.path, label, split: 'test' });
+      else images.push({ path: f.path, source: f.source, label, split: 'test' });
     }
     for (const f of usable) {
       if (f.segments.length === 1 || ![trainFolder, testFolder].includes(f.segments[0].toLowerCase())) {
@@ -120,13 +122,13 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
     if (nested.length > 0) {
       layout = 'classes';
       classNames = [...new Set(nested.map((f) => f.segments[0]))].sort();
-      images = nested.map((f) => ({ path: f.path, label: classNames.indexOf(f.segments[0]), split: 'train' as Split }));
+      images = nested.map((f) => ({ path: f.path, source: f.source, label: classNames.indexOf(f.segments[0]), split: 'train' as Split }));
       for (const f of usable) if (f.segments.length === 1) ignored.push({ path: f.path, reason: 'not inside a class folder' });
       holdOut(images, holdOutFraction, seed);
     } else {
       layout = 'flat';
       classNames = [];
-      images = usable.map((f) => ({ path: f.path, label: null, split: 'train' as Split }));
+      images = usable.map((f) => ({ path: f.path, source: f.source, label: null, split: 'train' as Split }));
     }
   }
 
@@ -135,9 +137,15 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
     classNames = [];
     images = images.map((image) => ({ ...image, label: null }));
   }
-  if (classNames.length === 0 && layout !== 'split') {
+  if (classNames.length === 0) {
     notes.push('No class labels: training works, but kNN accuracy and other label-based metrics are hidden. Put images in one sub-folder per class to get them.');
-    images = images.map((image) => ({ ...image, split: 'train' }));
+    if (layout === 'split') {
+      // The folder asks to keep test/ out of training; without labels there is nothing to evaluate on it.
+      for (const image of images) if (image.split === 'test') ignored.push({ path: image.path, reason: 'in the test split, which is unused without class labels' });
+      images = images.filter((image) => image.split === 'train');
+    } else {
+      images = images.map((image) => ({ ...image, split: 'train' }));
+    }
   }
   if (images.length === 0) notes.push('No usable images were found in this folder.');
   return { layout, classNames, images, ignored, notes };

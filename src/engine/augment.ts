@@ -47,6 +47,35 @@ export function standardView(options: { blur?: number; solarize?: number; imageS
   };
 }
 
+/** What is wrong with a recipe, in words a user can act on; empty when it can run. */
+export function augmentationProblems(views: AugmentationConfig): string[] {
+  const problems: string[] = [];
+  const probability = (value: number) => value >= 0 && value <= 1;
+  views.forEach((v, i) => {
+    const name = `view ${i + 1}`;
+    if (v.crop) {
+      const [low, high] = v.crop.scale;
+      if (!(low > 0 && low <= high && high <= 1)) problems.push(`${name}: crop scale must satisfy 0 < min ≤ max ≤ 1`);
+      if (!(v.crop.ratio[0] > 0 && v.crop.ratio[0] <= v.crop.ratio[1])) problems.push(`${name}: crop ratio must satisfy 0 < min ≤ max`);
+    }
+    const probabilities: [string, number][] = [
+      ['flip', v.flipProbability],
+      ['grayscale', v.grayscaleProbability],
+      ['solarise', v.solarizeProbability],
+      ['colour jitter', v.colorJitter?.probability ?? 0],
+      ['blur', v.blur?.probability ?? 0],
+    ];
+    for (const [label, p] of probabilities) if (!probability(p)) problems.push(`${name}: ${label} probability must be between 0 and 1`);
+    if (v.colorJitter) {
+      const { brightness, contrast, saturation, hue } = v.colorJitter;
+      if (![brightness, contrast, saturation].every((s) => s >= 0 && Number.isFinite(s))) problems.push(`${name}: brightness, contrast and saturation must be 0 or more`);
+      if (!(hue >= 0 && hue <= 0.5)) problems.push(`${name}: hue must be between 0 and 0.5`);
+    }
+    if (v.blur && !(v.blur.sigma[0] >= 0 && v.blur.sigma[0] <= v.blur.sigma[1])) problems.push(`${name}: blur σ must satisfy 0 ≤ min ≤ max`);
+  });
+  return problems;
+}
+
 /** Crop box in normalised corner coordinates [y1, x1, y2, x2] as tf.image.cropAndResize wants them. */
 export function sampleCropBox(rng: Rng, height: number, width: number, scale: [number, number], ratio: [number, number]): [number, number, number, number] {
   const area = height * width;
@@ -77,6 +106,19 @@ function pixelBox(top: number, left: number, h: number, w: number, height: numbe
   return [ny(top), nx(left), ny(top + h - 1), nx(left + w - 1)];
 }
 
+/**
+ * cropAndResize samples at x1·(W − 1) + i·(x2 − x1)·(W − 1)/(n − 1) and returns the extrapolation
+ * value (0, black) for positions outside [0, W − 1]. Rounding puts a box's far edge just outside:
+ * (31/15)·15 > 31 in float64, and WebGPU's float32 misses on other sizes, so whole rows or columns
+ * came out black. Pulling every coordinate in by this fraction keeps samples inside; it moves them
+ * by at most 1e-5·(W − 1) pixels.
+ */
+export const EDGE_INSET = 1e-5;
+
+function insetBox(box: [number, number, number, number]): [number, number, number, number] {
+  return box.map((v) => EDGE_INSET + v * (1 - 2 * EDGE_INSET)) as [number, number, number, number];
+}
+
 /** Row-stochastic Gaussian smoothing matrices [n, size, size], renormalised at the borders. */
 function gaussianMatrices(sigmas: number[], size: number): tf.Tensor3D {
   const values = new Float32Array(sigmas.length * size * size);
@@ -104,19 +146,48 @@ function perImage(values: number[]): tf.Tensor4D {
   return tf.tensor4d(values, [values.length, 1, 1, 1]);
 }
 
-/** Hue rotation by `angle` (fraction of a turn) as a linear map in YIQ space, one 3×3 matrix per image. */
+/** RGB → YIQ (FCC NTSC). Its I and Q rows sum to zero, so greys map to I = Q = 0 exactly. */
+const RGB_TO_YIQ = [
+  [0.299, 0.587, 0.114],
+  [0.595716, -0.274453, -0.321263],
+  [0.211456, -0.522591, 0.311135],
+];
+
+function invert3(m: number[][]): number[][] {
+  const [[a, b, c], [d, e, f], [g, h, i]] = m;
+  const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  return [
+    [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
+    [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
+    [(d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det],
+  ];
+}
+
+const YIQ_TO_RGB = invert3(RGB_TO_YIQ);
+
+/**
+ * Hue rotation by `shift` (fraction of a turn) as a linear map: to YIQ, rotate the (I, Q) chroma
+ * plane, back to RGB. Luma and chroma magnitude are kept; a zero shift is the identity. One 3×3
+ * matrix per image, in the row-vector convention (pixel · M).
+ */
 function hueMatrices(shifts: number[]): tf.Tensor3D {
   const values = new Float32Array(shifts.length * 9);
   shifts.forEach((shift, b) => {
     const c = Math.cos(2 * Math.PI * shift);
     const s = Math.sin(2 * Math.PI * shift);
-    // Row-vector convention (pixel · M) of RGB→YIQ, rotate IQ, YIQ→RGB.
-    const m = [
-      0.299 + 0.701 * c + 0.168 * s, 0.299 - 0.299 * c - 0.328 * s, 0.299 - 0.3 * c + 1.25 * s,
-      0.587 - 0.587 * c + 0.33 * s, 0.587 + 0.413 * c + 0.035 * s, 0.587 - 0.588 * c - 1.05 * s,
-      0.114 - 0.114 * c - 0.497 * s, 0.114 - 0.114 * c + 0.292 * s, 0.114 + 0.886 * c - 0.203 * s,
+    const rotation = [
+      [1, 0, 0],
+      [0, c, -s],
+      [0, s, c],
     ];
-    values.set(m, b * 9);
+    // Column convention: rgb' = YIQ_TO_RGB · rotation · RGB_TO_YIQ · rgb; stored transposed.
+    for (let row = 0; row < 3; row++) {
+      for (let col = 0; col < 3; col++) {
+        let sum = 0;
+        for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) sum += YIQ_TO_RGB[col][k] * rotation[k][l] * RGB_TO_YIQ[l][row];
+        values[b * 9 + row * 3 + col] = sum;
+      }
+    }
   });
   return tf.tensor3d(values, [shifts.length, 3, 3]);
 }
@@ -127,14 +198,22 @@ function hueMatrices(shifts: number[]): tf.Tensor3D {
  */
 export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSize: number, rng: Rng): tf.Tensor4D {
   const [n, height, width] = images.shape;
-  const boxes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
-    // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
-    if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
-    boxes.push(...box);
+  let x: tf.Tensor;
+  if (!view.crop && height === outSize && width === outSize) {
+    // Geometry is at most a flip: no resampling, so pixels come through exactly.
+    const flips = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.flipProbability) ? 1 : 0)));
+    // A clone, never the input itself, so a caller may dispose what it gets back.
+    x = view.flipProbability > 0 ? tf.add(tf.mul(images, tf.sub(1, flips)), tf.mul(tf.reverse(images, 2), flips)) : tf.clone(images);
+  } else {
+    const boxes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
+      // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
+      if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
+      boxes.push(...insetBox(box));
+    }
+    x = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
   }
-  let x: tf.Tensor = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
 
   if (view.colorJitter) {
     const jitter = view.colorJitter;

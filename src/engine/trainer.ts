@@ -4,7 +4,7 @@
  * step's scalars with a single `await data()`, so the GPU is never stalled once per step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch, standardize } from './augment';
+import { augmentBatch, augmentationProblems, standardize } from './augment';
 import { captureCheckpoint, liveSettingsOf, restoreCheckpointState } from './checkpoint';
 import type { Checkpoint } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
@@ -86,6 +86,11 @@ export class Trainer {
 
   get epochs(): number {
     return this.epochCount + this.cursor / Math.max(this.order.length, 1);
+  }
+
+  /** Device bytes the training images took when uploaded. */
+  get deviceImageBytes(): number {
+    return this.train.bytes;
   }
 
   get settings(): TrainConfig {
@@ -330,5 +335,6 @@ export function validateLiveSettings(settings: Pick<TrainConfig, keyof LiveSetti
   if (!(settings.learningRate > 0 && Number.isFinite(settings.learningRate))) problems.push('learning rate must be a positive number');
   if (!(settings.temperature > 0 && Number.isFinite(settings.temperature))) problems.push('temperature must be a positive number');
   if (!(Number.isInteger(settings.totalSteps) && settings.totalSteps >= 1)) problems.push('total steps must be a whole number of at least 1');
+  problems.push(...augmentationProblems(settings.augmentations));
   if (problems.length > 0) throw new Error(`Invalid settings: ${problems.join('; ')}.`);
 }

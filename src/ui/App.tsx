@@ -1,5 +1,7 @@
+import { AugmentationPanel } from './components/AugmentationPanel';
 import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
+import { DatasetPanel } from './components/DatasetPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
 import { RunsPanel } from './components/RunsPanel';
@@ -21,12 +23,14 @@ export function App() {
       <StatusBar />
       <main className="layout">
         <aside className="sidebar">
+          <DatasetPanel />
           <SetupPanel />
           <LiveControls />
           <ExportPanel />
           <RunsPanel />
         </aside>
         <section className="content" aria-label="Live charts">
+          <AugmentationPanel />
           <Charts />
         </section>
       </main>

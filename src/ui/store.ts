@@ -6,7 +6,8 @@ import { create } from 'zustand';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
-import type { DatasetSummary, FromWorker, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
+import type { DatasetReport } from '../data/report';
+import type { AugmentationPreview, DatasetSource, DatasetSummary, FromWorker, LoadProgress, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
 
 export interface ChartPoint {
   step: number;
@@ -44,6 +45,18 @@ export interface AppState {
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
   storageError: string | null;
+  /** The dataset Train uses: the last one the worker loaded successfully. */
+  datasetSource: DatasetSource;
+  datasetReport: DatasetReport | null;
+  /** Set while the worker loads or decodes a dataset. */
+  datasetLoad: LoadProgress | null;
+  /** Why the last load failed (the previous dataset stays). */
+  datasetError: string | null;
+  /** The failed load's report, when there is one: its skipped files explain the failure. */
+  rejectedReport: DatasetReport | null;
+  preview: AugmentationPreview | null;
+  /** Marks a load as started before the worker's first progress message arrives. */
+  beginDatasetLoad(label: string): void;
   receive(message: FromWorker): void;
   chooseMethod(id: string, preset: PresetName): void;
   editConfig(changes: Partial<TrainConfig>): void;
@@ -77,6 +90,16 @@ export const useAppStore = create<AppState>()((set, get) => ({
   savedRuns: [],
   currentRunId: null,
   storageError: null,
+  datasetSource: { kind: 'builtin', id: 'shapes' },
+  datasetReport: null,
+  datasetLoad: null,
+  datasetError: null,
+  rejectedReport: null,
+  preview: null,
+
+  beginDatasetLoad(label) {
+    set({ datasetLoad: { done: 0, total: 0, label }, datasetError: null, rejectedReport: null });
+  },
 
   receive(message) {
     switch (message.type) {
@@ -109,6 +132,18 @@ export const useAppStore = create<AppState>()((set, get) => ({
         return;
       case 'settingsRejected':
         set({ settingsError: message.message });
+        return;
+      case 'loadProgress':
+        set({ datasetLoad: message.progress });
+        return;
+      case 'datasetReady':
+        set({ datasetSource: message.source, datasetReport: message.report, datasetLoad: null, datasetError: null, rejectedReport: null });
+        return;
+      case 'datasetError':
+        set({ datasetLoad: null, datasetError: message.message, rejectedReport: message.report });
+        return;
+      case 'preview':
+        set({ preview: message.preview });
         return;
     }
   },

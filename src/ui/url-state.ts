@@ -18,7 +18,7 @@
  * a schema of every setting; a bad or unknown parameter is skipped with a message, never a crash.
  */
 import type { PresetName, TrainConfig } from '../engine/config';
-import type { DatasetSource } from '../worker/protocol';
+import type { BuiltinDatasetId, DatasetSource } from '../worker/protocol';
 
 type NumberNode = { type: 'number'; integer?: boolean; min?: number; max?: number; /** Exclusive lower bound. */ above?: number; below?: number };
 type Leaf =
@@ -105,7 +105,7 @@ const CONFIG_SCHEMA = object({
 const PRESETS: readonly PresetName[] = ['classroom', 'reference'];
 /** Query parameters that are not settings (backend choice) and must be left alone. */
 const OTHER_PARAMETERS = new Set(['backend']);
-const DEFAULT_DATASET: DatasetSource = { kind: 'builtin', id: 'shapes' };
+const DEFAULT_DATASET = { kind: 'builtin', id: 'shapes' } as const satisfies DatasetSource;
 
 export interface UrlDefaults {
   /** Method ids in catalog order; the first is used when a link names none or an unknown one. */
@@ -411,7 +411,7 @@ export function decodeConfigQuery(search: string, catalog: UrlDefaults): Decoded
   let dataset: DatasetSource | null = null;
   const datasetId = params.get('dataset');
   if (datasetId !== undefined) {
-    if (catalog.datasets.includes(datasetId)) dataset = { kind: 'builtin', id: datasetId as DatasetSource['id'] };
+    if (catalog.datasets.includes(datasetId)) dataset = { kind: 'builtin', id: datasetId as BuiltinDatasetId };
     else messages.push(`Unknown dataset "${datasetId}" in the link; choose the data yourself.`);
   }
 

@@ -5,13 +5,13 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { TrainConfig } from '../engine/config';
-import type { DatasetSource, MethodSummary } from '../worker/protocol';
+import type { BuiltinDatasetId, MethodSummary } from '../worker/protocol';
 import { useAppStore } from './store';
+import { datasets } from './worker-client';
 import { decodeConfigQuery, encodeConfigQuery, type UrlDefaults } from './url-state';
 
-/** The data the app trains on; the only choice until more datasets arrive. */
-const CURRENT_DATASET: DatasetSource = { kind: 'builtin', id: 'shapes' };
-const BUILTIN_DATASETS: DatasetSource['id'][] = ['shapes'];
+/** The datasets a link can name: a user's own folder cannot travel with it. */
+const BUILTIN_DATASETS: BuiltinDatasetId[] = ['shapes', 'mnist'];
 /** Parameters that are not settings but belong in the address (see main.tsx). */
 const PASSED_THROUGH = ['backend'];
 
@@ -32,7 +32,7 @@ export function linkFor(config: TrainConfig, methods: MethodSummary[]): string |
     const value = current.get(key);
     return value === null ? [] : [[key, value]];
   });
-  const query = encodeConfigQuery(config, method.defaults[config.preset], CURRENT_DATASET, keep);
+  const query = encodeConfigQuery(config, method.defaults[config.preset], useAppStore.getState().datasetSource, keep);
   return `${location.origin}${location.pathname}${query}${location.hash}`;
 }
 
@@ -40,6 +40,7 @@ export function linkFor(config: TrainConfig, methods: MethodSummary[]): string |
 export function useUrlSync(): string[] {
   const methods = useAppStore((s) => s.methods);
   const config = useAppStore((s) => s.config);
+  const datasetSource = useAppStore((s) => s.datasetSource);
   const restored = useRef(false);
   const [messages, setMessages] = useState<string[]>([]);
 
@@ -48,6 +49,7 @@ export function useUrlSync(): string[] {
     restored.current = true;
     const decoded = decodeConfigQuery(location.search, urlDefaults(methods));
     if (decoded.config) useAppStore.setState({ config: decoded.config });
+    if (decoded.dataset) datasets.load(decoded.dataset, (decoded.config ?? useAppStore.getState().config)?.imageSize ?? 32);
     setMessages(decoded.messages);
   }, [methods]);
 
@@ -57,7 +59,7 @@ export function useUrlSync(): string[] {
     if (!restored.current || !current) return;
     const link = linkFor(current, methods);
     if (link && link !== location.href) history.replaceState(history.state, '', link);
-  }, [config, methods]);
+  }, [config, methods, datasetSource]);
 
   return messages;
 }

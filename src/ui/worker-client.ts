@@ -2,7 +2,8 @@
 import { checkpointBuffers } from '../engine/checkpoint-format';
 import type { LiveSettings, TrainConfig } from '../engine/config';
 import type { BackendName } from '../worker/backend-labels';
-import type { DatasetSource, EncoderFiles, FromWorker, ToWorker } from '../worker/protocol';
+import type { PickedFile } from '../data/folder-loader';
+import type { DatasetSource, EncoderFiles, FromWorker, PreviewRequest, ToWorker } from '../worker/protocol';
 import { prepareResume, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
 import { useAppStore } from './store';
 
@@ -66,4 +67,63 @@ export const training = {
       send({ type: 'exportEncoder' });
     });
   },
+};
+
+/**
+ * Cloning a File costs the page 0.2–2 ms (more on a busy machine), so files go in small messages
+ * until this much time has passed, then the page gets its turn.
+ */
+const FILES_PER_MESSAGE = 10;
+const HANDOVER_SLICE_MS = 12;
+/** Counts handovers, so a cancelled or replaced one stops sending. */
+let folderHandover = 0;
+let handingOver = false;
+
+/** Datasets live in the worker: the page sends sources and files, and receives reports and previews. */
+export const datasets = {
+  load(source: DatasetSource, imageSize: number) {
+    const name = source.kind === 'builtin' ? (source.id === 'mnist' ? 'MNIST digits' : 'coloured shapes') : source.name;
+    useAppStore.getState().beginDatasetLoad(`Loading ${name} at ${imageSize} px`);
+    send({ type: 'loadDataset', source, imageSize });
+  },
+  /**
+   * File objects are structured-cloned to the worker (a reference, not a copy: images never leave
+   * the machine), in chunks with a pause between them so the page keeps responding.
+   */
+  async openFolder(name: string, files: PickedFile[], imageSize: number) {
+    const handover = ++folderHandover;
+    handingOver = true;
+    const store = useAppStore.getState();
+    const label = `Handing ${name} to the worker`;
+    store.beginDatasetLoad(label);
+    let sent = 0;
+    let shown = 0;
+    while (sent < files.length) {
+      if (handover !== folderHandover) return;
+      const sliceStart = performance.now();
+      while (sent < files.length && performance.now() - sliceStart < HANDOVER_SLICE_MS) {
+        send({ type: 'folderFiles', files: files.slice(sent, sent + FILES_PER_MESSAGE), first: sent === 0 });
+        sent += FILES_PER_MESSAGE;
+      }
+      // Progress redraws the panel: at most ten times a second.
+      if (performance.now() - shown >= 100) {
+        shown = performance.now();
+        store.receive({ type: 'loadProgress', progress: { done: Math.min(sent, files.length), total: files.length, label } });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (handover !== folderHandover) return;
+    handingOver = false;
+    send({ type: 'openFolder', name, imageSize });
+  },
+  cancel() {
+    if (handingOver) {
+      // Stops the handover; the worker drops the files it received.
+      folderHandover += 1;
+      handingOver = false;
+      useAppStore.getState().receive({ type: 'datasetError', message: 'Loading was cancelled; the previous dataset is still selected.', report: null });
+    }
+    send({ type: 'cancelLoad' });
+  },
+  preview: (request: PreviewRequest) => send({ type: 'preview', request }),
 };

@@ -3,13 +3,52 @@
  * sends these and renders what comes back.
  */
 import type { Checkpoint } from '../engine/checkpoint-format';
+import type { PickedFile } from '../data/folder-loader';
+import type { DatasetReport } from '../data/report';
+import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
 
-export type DatasetSource = { kind: 'builtin'; id: 'shapes' };
+export type BuiltinDatasetId = 'shapes' | 'mnist';
+
+/** A built-in set, or the folder last opened (its files stay in the worker until replaced). */
+export type DatasetSource = { kind: 'builtin'; id: BuiltinDatasetId } | { kind: 'folder'; name: string };
+
+/** A few dataset images and both of their augmented views, redrawn when a setting changes. */
+export interface PreviewRequest {
+  /** Echoed back, so the page can drop answers to requests it has since replaced. */
+  id: number;
+  augmentations: AugmentationConfig;
+  imageSize: number;
+  count: number;
+  /** Seeds the augmentation draws: the same seed shows the same draws, so a setting's effect is visible. */
+  seed: number;
+}
+
+export interface PreviewImage {
+  /** Class name, or null without labels. */
+  label: string | null;
+  /** imageSize × imageSize RGBA: the image as stored, then view 1 and view 2. */
+  original: Uint8ClampedArray;
+  views: [Uint8ClampedArray, Uint8ClampedArray];
+}
+
+export interface AugmentationPreview {
+  id: number;
+  size: number;
+  datasetName: string;
+  images: PreviewImage[];
+}
+
+export interface LoadProgress {
+  done: number;
+  total: number;
+  /** What is being loaded, e.g. "Decoding cifar10-mini at 32 px". */
+  label: string;
+}
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 'error';
 
@@ -23,7 +62,16 @@ export type ToWorker =
   | { type: 'update'; changes: Partial<LiveSettings> }
   | { type: 'exportEncoder' }
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
-  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string };
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string }
+  | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
+  /**
+   * A folder's files arrive in chunks (cloning a File costs the page ~0.2 ms, so 6,000 at once froze
+   * it for over a second); openFolder then decodes everything received since the last one.
+   */
+  | { type: 'folderFiles'; files: PickedFile[]; /** Starts a new folder: files received before are dropped. */ first: boolean }
+  | { type: 'openFolder'; name: string; imageSize: number }
+  | { type: 'cancelLoad' }
+  | { type: 'preview'; request: PreviewRequest };
 
 export interface DatasetSummary {
   name: string;
@@ -31,6 +79,8 @@ export interface DatasetSummary {
   testCount: number;
   classNames: string[];
   imageSize: number;
+  /** Device bytes the training images took when uploaded for this run. */
+  deviceBytes?: number;
 }
 
 export interface ProgressReport {
@@ -67,7 +117,12 @@ export type FromWorker =
   | { type: 'exportFailed'; message: string }
   /** Sent every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
   | { type: 'checkpoint'; checkpoint: Checkpoint }
-  | { type: 'checkpointFailed'; message: string };
+  | { type: 'checkpointFailed'; message: string }
+  | { type: 'loadProgress'; progress: LoadProgress }
+  | { type: 'datasetReady'; source: DatasetSource; report: DatasetReport }
+  /** Loading failed or was cancelled; the previously loaded dataset stays selected. */
+  | { type: 'datasetError'; message: string; report: DatasetReport | null }
+  | { type: 'preview'; preview: AugmentationPreview };
 
 /** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
 export interface EncoderFiles extends ExportedEncoder {

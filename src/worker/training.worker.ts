@@ -5,7 +5,7 @@
  * between steps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shapesDataset } from '../data/shapes';
+import { LoadCancelled } from '../data/folder-loader';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { DatasetSplits } from '../engine/dataset';
 import { exportEncoder } from '../engine/export';
@@ -14,7 +14,9 @@ import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
 import { selectBackend } from './backend';
-import type { DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
+import { WorkerDatasets } from './datasets';
+import { renderPreview } from './preview';
+import type { DatasetSource, FromWorker, PreviewRequest, RunState, ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -43,15 +45,46 @@ function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
+function postDatasetSummary(data: DatasetSplits, run: Trainer): void {
+  datasetName = data.name;
+  post({
+    type: 'dataset',
+    summary: {
+      name: data.name,
+      trainCount: data.train.count,
+      testCount: data.test?.count ?? 0,
+      classNames: data.classNames,
+      imageSize: data.train.size,
+      deviceBytes: run.deviceImageBytes,
+    },
+  });
+}
+
 function setState(next: RunState, message: string | null = null): void {
   state = next;
   post({ type: 'state', state: next, message });
 }
 
-function loadDataset(source: DatasetSource, imageSize: number): DatasetSplits {
-  switch (source.id) {
-    case 'shapes':
-      return shapesDataset({ size: imageSize });
+const datasets = new WorkerDatasets(post);
+
+/** Only the latest preview request waiting while one is drawn is kept: settings change faster than previews draw. */
+let previewing = false;
+let nextPreview: PreviewRequest | null = null;
+
+async function preview(request: PreviewRequest): Promise<void> {
+  nextPreview = request;
+  if (previewing) return;
+  previewing = true;
+  try {
+    await (backendReady ?? handle({ type: 'init' }));
+    while (nextPreview) {
+      const current = nextPreview;
+      nextPreview = null;
+      const data = datasets.current;
+      if (data) post({ type: 'preview', preview: await renderPreview(data, current) });
+    }
+  } finally {
+    previewing = false;
   }
 }
 
@@ -165,18 +198,13 @@ async function handle(message: ToWorker): Promise<void> {
       trainer = null;
       const generation = ++runGeneration;
       setState('loading', 'Preparing data and building the networks…');
-      const data = loadDataset(message.dataset, message.config.imageSize);
-      datasetName = data.name;
-      post({
-        type: 'dataset',
-        summary: {
-          name: data.name,
-          trainCount: data.train.count,
-          testCount: data.test?.count ?? 0,
-          classNames: data.classNames,
-          imageSize: data.train.size,
-        },
-      });
+      let data: DatasetSplits;
+      try {
+        data = await datasets.ensure(message.dataset, message.config.imageSize);
+      } catch (error) {
+        if (error instanceof LoadCancelled) return setState('idle', 'Loading was cancelled.');
+        throw error;
+      }
       if (needsWarmUp()) {
         // Compile every kernel before the first visible step, so the first numbers are the real speed.
         setState('loading', 'Compiling the GPU kernels for this configuration…');
@@ -184,6 +212,7 @@ async function handle(message: ToWorker): Promise<void> {
         if (generation !== runGeneration) return; // reset or restarted meanwhile
       }
       trainer = new Trainer(message.config, data);
+      postDatasetSummary(data, trainer);
       lastCheckpointStep = 0;
       lossFinite = true;
       setState('running');
@@ -231,6 +260,21 @@ async function handle(message: ToWorker): Promise<void> {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
       return;
+    case 'loadDataset':
+      await datasets.request(message.source, message.imageSize);
+      return;
+    case 'folderFiles':
+      datasets.receiveFiles(message.files, message.first);
+      return;
+    case 'openFolder':
+      await datasets.openFolder(message.name, message.imageSize);
+      return;
+    case 'cancelLoad':
+      datasets.cancel();
+      return;
+    case 'preview':
+      await preview(message.request);
+      return;
   }
 }
 
@@ -257,13 +301,9 @@ async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: s
   trainer = null;
   setState('loading', `Loading "${name}" from its checkpoint…`);
   const config = checkpoint.config;
-  const data = loadDataset(source, config.imageSize);
-  datasetName = data.name;
-  post({
-    type: 'dataset',
-    summary: { name: data.name, trainCount: data.train.count, testCount: data.test?.count ?? 0, classNames: data.classNames, imageSize: data.train.size },
-  });
+  const data = await datasets.ensure(source, config.imageSize);
   const restored = new Trainer(config, data);
+  postDatasetSummary(data, restored);
   try {
     restored.restoreCheckpoint(checkpoint);
   } catch (error) {

@@ -6,12 +6,13 @@ export function RunControls() {
   const runState = useAppStore((s) => s.runState);
   const config = useAppStore((s) => s.config);
   const backend = useAppStore((s) => s.backend);
-  const ready = config !== null && backend !== null;
+  const datasetLoading = useAppStore((s) => s.datasetLoad !== null);
+  const ready = config !== null && backend !== null && !datasetLoading;
   const hasRun = runState === 'running' || runState === 'paused' || runState === 'finished';
 
   return (
     <div className="run-controls" role="toolbar" aria-label="Run controls">
-      <button type="button" className="primary" disabled={!ready || runState === 'running' || runState === 'loading'} onClick={() => config && training.start(config, { kind: 'builtin', id: 'shapes' })}>
+      <button type="button" className="primary" disabled={!ready || runState === 'running' || runState === 'loading'} onClick={() => config && training.start(config, useAppStore.getState().datasetSource)}>
         {hasRun ? 'Train again' : 'Train'}
       </button>
       {runState === 'paused' ? (

@@ -4,7 +4,7 @@ import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePrese
 import { useAppStore } from '../store';
 import { NumberField } from './NumberField';
 
-const IMAGE_SIZES = [16, 32, 64];
+const IMAGE_SIZES = [16, 32, 64, 96];
 
 /** Choices that define a run: they take effect when Train starts a new one. */
 export function SetupPanel() {
@@ -20,12 +20,6 @@ export function SetupPanel() {
   return (
     <section className="panel" aria-labelledby={`${ids.dataset}-title`}>
       <h2 id={`${ids.dataset}-title`}>Setup</h2>
-      <div className="field">
-        <label htmlFor={ids.dataset}>Dataset</label>
-        <select id={ids.dataset} value="shapes" onChange={() => undefined}>
-          <option value="shapes">Coloured shapes (built in, 6 classes)</option>
-        </select>
-      </div>
       <div className="field">
         <label htmlFor={ids.method}>Method</label>
         <select id={ids.method} value={config.method} onChange={(e) => chooseMethod(e.target.value, config.preset)}>
