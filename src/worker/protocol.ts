@@ -3,6 +3,7 @@
  * sends these and renders what comes back.
  */
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { EvaluationResult, EvaluationSettings, NeighbourResult } from '../engine/evaluation';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
@@ -13,12 +14,17 @@ export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 
 
 export type ToWorker =
   | { type: 'init'; backend?: BackendName }
-  | { type: 'start'; config: TrainConfig; dataset: DatasetSource }
+  | { type: 'start'; config: TrainConfig; dataset: DatasetSource; evaluation?: EvaluationSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'reset' }
-  | { type: 'update'; changes: Partial<LiveSettings> };
+  | { type: 'update'; changes: Partial<LiveSettings> }
+  /** Evaluation cadence and protocol; applies from the next check, between steps. */
+  | { type: 'evaluationSettings'; changes: Partial<EvaluationSettings> }
+  | { type: 'evaluateNow' }
+  /** Nearest training images of held-out point `row` of the embedding view. */
+  | { type: 'neighbours'; row: number };
 
 export interface DatasetSummary {
   name: string;
@@ -37,7 +43,11 @@ export interface ProgressReport {
   stepMilliseconds: number;
   tensors: number;
   bytes: number;
+  /** Bytes the GPU backend holds (WebGPU/WebGL report it; null on the CPU). */
+  gpuBytes: number | null;
   embeddingDim: number;
+  /** Active run time so far (pauses excluded), for the wall-time axis. */
+  elapsedSeconds: number;
 }
 
 /** What the UI needs to know of a method, sent by the worker so the page never loads the engine. */
@@ -57,4 +67,7 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'progress'; report: ProgressReport }
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
-  | { type: 'settingsRejected'; message: string };
+  | { type: 'settingsRejected'; message: string }
+  /** costShare: evaluation time so far as a fraction of the run's active time. */
+  | { type: 'evaluation'; result: EvaluationResult; elapsedSeconds: number; costShare: number }
+  | { type: 'neighbours'; result: NeighbourResult | null; message: string | null };

@@ -7,10 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { shapesDataset } from '../data/shapes';
 import type { DatasetSplits } from '../engine/dataset';
+import { DEFAULT_EVALUATION } from '../engine/evaluation';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { selectBackend } from './backend';
 import type { DatasetSource, FromWorker, RunState, ToWorker } from './protocol';
+import { RunMetrics } from './run-metrics';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -19,6 +21,7 @@ const REPORT_INTERVAL_MS = 250;
 const MAX_STEPS_PER_REPORT = 20;
 
 let trainer: Trainer | null = null;
+let metrics: RunMetrics | null = null;
 let state: RunState = 'idle';
 let looping = false;
 /** Set by pause/reset; the loop stops after the current step, reports, then enters this state. */
@@ -57,7 +60,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
   const now = performance.now();
   const steps = run.steps - lastReport.step;
   const seconds = (now - lastReport.time) / 1000;
-  const memory = tf.memory();
+  const memory = tf.memory() as ReturnType<typeof tf.memory> & { numBytesInGPU?: number };
   post({
     type: 'progress',
     report: {
@@ -68,7 +71,9 @@ async function report(run: Trainer): Promise<StepRecord[]> {
       stepMilliseconds: steps > 0 ? (seconds * 1000) / steps : 0,
       tensors: memory.numTensors,
       bytes: memory.numBytes,
+      gpuBytes: memory.numBytesInGPU ?? null,
       embeddingDim: run.embeddingDim,
+      elapsedSeconds: metrics?.elapsedSeconds ?? 0,
     },
   });
   lastReport = { time: now, step: run.steps };
@@ -87,9 +92,16 @@ async function trainLoop(): Promise<void> {
   if (looping) return;
   looping = true;
   lastReport = { time: performance.now(), step: trainer?.steps ?? 0 };
+  metrics?.clock.start();
   try {
     while (state === 'running' && trainer && !stopRequest) {
       const run = trainer;
+      if (metrics?.due()) {
+        await report(run);
+        await metrics.evaluate();
+        lastReport = { time: performance.now(), step: run.steps };
+        continue;
+      }
       if (run.finished) {
         await report(run);
         setState('finished', `Finished ${run.steps} steps.`);
@@ -105,6 +117,7 @@ async function trainLoop(): Promise<void> {
   } catch (error) {
     fail(error);
   } finally {
+    metrics?.clock.stop();
     looping = false;
     if (stopRequest) setState(stopRequest);
     stopRequest = null;
@@ -137,6 +150,8 @@ async function handle(message: ToWorker): Promise<void> {
       await (backendReady ?? handle({ type: 'init' }));
       if (looping) stopRequest = 'idle';
       while (looping) await yieldToMessages();
+      metrics?.dispose();
+      metrics = null;
       trainer?.dispose();
       trainer = null;
       setState('loading', 'Preparing data and building the networks…');
@@ -152,6 +167,7 @@ async function handle(message: ToWorker): Promise<void> {
         },
       });
       trainer = new Trainer(message.config, data);
+      metrics = new RunMetrics(trainer, message.evaluation ?? DEFAULT_EVALUATION, post);
       setState('running');
       void trainLoop();
       return;
@@ -167,15 +183,20 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     case 'step':
       if (trainer && state === 'paused' && !looping) {
+        metrics?.clock.start();
         trainer.step();
         lastReport = { time: performance.now(), step: trainer.steps - 1 };
         await report(trainer);
+        if (metrics?.due()) await metrics.evaluate();
+        metrics?.clock.stop();
       }
       return;
     case 'reset':
       if (looping) stopRequest = 'idle';
       while (looping) await yieldToMessages();
       setState('idle');
+      metrics?.dispose();
+      metrics = null;
       trainer?.dispose();
       trainer = null;
       return;
@@ -187,6 +208,25 @@ async function handle(message: ToWorker): Promise<void> {
       } catch (error) {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
+      return;
+    case 'evaluationSettings':
+      if (!metrics) return;
+      try {
+        metrics.updateSettings(message.changes);
+      } catch (error) {
+        post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
+      }
+      return;
+    case 'evaluateNow':
+      if (!metrics || !trainer) return;
+      if (looping) metrics.request();
+      else {
+        await report(trainer);
+        await metrics.evaluate();
+      }
+      return;
+    case 'neighbours':
+      await metrics?.neighbours(message.row);
       return;
   }
 }
