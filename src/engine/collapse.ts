@@ -14,7 +14,7 @@ export interface CollapseAlarmSettings {
   patience: number;
 }
 
-export const DEFAULT_COLLAPSE_ALARM: CollapseAlarmSettings = { thresholdFactor: 0.2, patience: 10 };
+export const DEFAULT_COLLAPSE_ALARM: CollapseAlarmSettings = { thresholdFactor: 0.2, patience: 5 };
 
 export interface CollapseAlarmState {
   active: boolean;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { standardize } from './augment';
 import type { DatasetSplits, ImageSet } from './dataset';
 import { DEFAULT_EVALUATION, Evaluator, principalAxes, validateEvaluationSettings } from './evaluation';
+import { evaluationDue } from './evaluation-settings';
 import { effectiveRank, knnAccuracy } from './metrics';
 import { Rng } from './random';
 import { tinyConfig, tinyData } from './testing/tiny';
@@ -74,6 +75,19 @@ describe('evaluation settings', () => {
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: 0 })).toThrow(/evaluation interval/);
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: 2.5 })).toThrow(/whole number/);
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, sigma: -1 })).toThrow(/σ/);
+    expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, maxTimeShare: 0 })).toThrow(/time budget/);
+  });
+
+  it('evaluationDue: first at once, then by step cadence, and within the time budget', () => {
+    const settings = { ...DEFAULT_EVALUATION, everySteps: 10, maxTimeShare: 0.05 };
+    const timing = { step: 0, lastEvaluatedStep: null, millisecondsSinceLast: 0, lastEvaluationMilliseconds: 0 };
+    expect(evaluationDue(timing, settings)).toBe(true);
+    // An evaluation of 1 s at a 5% budget needs 19 s of training after it: 1 / (1 + 19) = 5%.
+    const after = { step: 10, lastEvaluatedStep: 0, lastEvaluationMilliseconds: 1000 };
+    expect(evaluationDue({ ...after, millisecondsSinceLast: 18_999 }, settings)).toBe(false);
+    expect(evaluationDue({ ...after, millisecondsSinceLast: 19_000 }, settings)).toBe(true);
+    expect(evaluationDue({ ...after, step: 9, millisecondsSinceLast: 1e9 }, settings)).toBe(false);
+    expect(evaluationDue({ ...after, millisecondsSinceLast: 0 }, { ...settings, maxTimeShare: 1 })).toBe(true);
   });
 });
 
@@ -245,18 +259,16 @@ describe('Evaluator', () => {
     trainer.dispose();
   });
 
-  it('schedules by step, keeps only the last features, and leaks nothing after dispose', async () => {
+  it('changes cadence but not its images mid-run, keeps only the last features, and leaks nothing after dispose', async () => {
     const data = tinyData(32);
     const trainer = await trainedTrainer(data, 1);
     const baseline = tf.memory().numTensors;
     const evaluator = new Evaluator(trainer, { ...DEFAULT_EVALUATION, everySteps: 5 });
-    expect(evaluator.isDue(0, null)).toBe(true);
-    expect(evaluator.isDue(4, 0)).toBe(false);
-    expect(evaluator.isDue(5, 0)).toBe(true);
     evaluator.updateSettings({ everySteps: 2 });
-    expect(evaluator.isDue(2, 0)).toBe(true);
-    expect(() => evaluator.updateSettings({ everySteps: 0 })).toThrow(/evaluation interval/);
     expect(evaluator.evaluationSettings.everySteps).toBe(2);
+    expect(() => evaluator.updateSettings({ everySteps: 0 })).toThrow(/evaluation interval/);
+    expect(() => evaluator.updateSettings({ maxBankImages: 10 })).toThrow(/fixed for a run/);
+    expect(evaluator.evaluationSettings).toEqual({ ...DEFAULT_EVALUATION, everySteps: 2 });
 
     await evaluator.evaluate();
     const afterOne = tf.memory().numTensors;

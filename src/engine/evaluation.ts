@@ -19,39 +19,9 @@ import { l2Normalize } from './losses';
 import { effectiveRankFromSingularValues, knnPredict, perClassAccuracy, symmetricEigenvalues } from './metrics';
 import { Rng } from './random';
 import type { Trainer } from './trainer';
+import { DEFAULT_EVALUATION, SAMPLE_SETTINGS, validateEvaluationSettings, type EvaluationSettings } from './evaluation-settings';
 
-export interface EvaluationSettings {
-  /** Evaluate every this many steps (also before the first step and after the last). */
-  everySteps: number;
-  k: number;
-  sigma: number;
-  maxBankImages: number;
-  maxHeldOutImages: number;
-  /** Held-out points shown in the embedding view. */
-  maxProjectedPoints: number;
-}
-
-export const DEFAULT_EVALUATION: EvaluationSettings = {
-  everySteps: 50,
-  k: 200,
-  sigma: 0.1,
-  maxBankImages: 5000,
-  maxHeldOutImages: 2000,
-  maxProjectedPoints: 1000,
-};
-
-/** Refuses evaluation settings that cannot work, with a message a user can act on. */
-export function validateEvaluationSettings(settings: EvaluationSettings): void {
-  const problems: string[] = [];
-  const wholeAtLeast = (value: number, min: number) => Number.isInteger(value) && value >= min;
-  if (!wholeAtLeast(settings.everySteps, 1)) problems.push('evaluation interval must be a whole number of steps, at least 1');
-  if (!wholeAtLeast(settings.k, 1)) problems.push('k must be a whole number, at least 1');
-  if (!(settings.sigma > 0 && Number.isFinite(settings.sigma))) problems.push('σ must be a positive number');
-  if (!wholeAtLeast(settings.maxBankImages, 1)) problems.push('the bank size must be a whole number, at least 1');
-  if (!wholeAtLeast(settings.maxHeldOutImages, 1)) problems.push('the held-out size must be a whole number, at least 1');
-  if (!wholeAtLeast(settings.maxProjectedPoints, 1)) problems.push('the number of projected points must be a whole number, at least 1');
-  if (problems.length > 0) throw new Error(`Invalid evaluation settings: ${problems.join('; ')}.`);
-}
+export { DEFAULT_EVALUATION, validateEvaluationSettings, type EvaluationSettings };
 
 export interface EmbeddingProjection {
   /** PCA coordinates of the first `x.length` held-out rows. */
@@ -280,16 +250,17 @@ export class Evaluator {
     return this.settings;
   }
 
-  /** Changes the cadence or the protocol; the subsets chosen at construction stay. */
+  /**
+   * Changes the cadence or the protocol. The bank and held-out images are fixed for a run, so that
+   * its accuracies stay comparable: changing their sizes is refused.
+   */
   updateSettings(changes: Partial<EvaluationSettings>): void {
     const next = { ...this.settings, ...changes };
     validateEvaluationSettings(next);
+    if (SAMPLE_SETTINGS.some((key) => next[key] !== this.settings[key])) {
+      throw new Error('The bank and held-out sizes are fixed for a run, so that its accuracies stay comparable; they apply to the next run.');
+    }
     this.settings = next;
-  }
-
-  /** Whether an evaluation is due after `step` steps, given the step of the last one (null: none yet). */
-  isDue(step: number, lastEvaluatedStep: number | null): boolean {
-    return lastEvaluatedStep === null || step - lastEvaluatedStep >= this.settings.everySteps;
   }
 
   /**

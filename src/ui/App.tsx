@@ -1,4 +1,5 @@
 import { Charts } from './components/Charts';
+import { EvaluationPanel } from './components/EvaluationPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
 import { SetupPanel } from './components/SetupPanel';
@@ -19,6 +20,7 @@ export function App() {
         <aside className="sidebar">
           <SetupPanel />
           <LiveControls />
+          <EvaluationPanel />
         </aside>
         <section className="content" aria-label="Live charts">
           <Charts />

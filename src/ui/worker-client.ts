@@ -1,5 +1,6 @@
 /** The page's only link to the training worker: typed messages out, store updates in. */
 import type { LiveSettings, TrainConfig } from '../engine/config';
+import type { EvaluationSettings } from '../engine/evaluation-settings';
 import type { BackendName } from '../worker/backend-labels';
 import type { DatasetSource, FromWorker, ToWorker } from '../worker/protocol';
 import { useAppStore } from './store';
@@ -22,8 +23,9 @@ export function startWorker(preferred?: BackendName): void {
 
 export const training = {
   start(config: TrainConfig, dataset: DatasetSource) {
-    useAppStore.getState().clearRun();
-    send({ type: 'start', config, dataset });
+    const store = useAppStore.getState();
+    store.clearRun();
+    send({ type: 'start', config, dataset, evaluation: store.evaluationSettings });
   },
   pause: () => send({ type: 'pause' }),
   resume: () => send({ type: 'resume' }),
@@ -33,4 +35,13 @@ export const training = {
     useAppStore.getState().clearRun();
   },
   update: (changes: Partial<LiveSettings>) => send({ type: 'update', changes }),
+  evaluationSettings(changes: Partial<EvaluationSettings>) {
+    useAppStore.getState().setEvaluationSettings(changes);
+    send({ type: 'evaluationSettings', changes });
+  },
+  evaluateNow: () => send({ type: 'evaluateNow' }),
+  neighbours(row: number) {
+    useAppStore.getState().requestNeighbours(row);
+    send({ type: 'neighbours', row });
+  },
 };

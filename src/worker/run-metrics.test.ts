@@ -29,7 +29,7 @@ describe('RunMetrics', () => {
   it('evaluates before the first step, every N steps, on request and once at the end, and posts each result', async () => {
     const trainer = new Trainer(tinyConfig('byol', { totalSteps: 5 }), tinyData(24));
     const posted: FromWorker[] = [];
-    const metrics = new RunMetrics(trainer, { ...DEFAULT_EVALUATION, everySteps: 2 }, (m) => posted.push(m));
+    const metrics = new RunMetrics(trainer, { ...DEFAULT_EVALUATION, everySteps: 2, maxTimeShare: 1 }, (m) => posted.push(m));
     const evaluatedAt: number[] = [];
     metrics.clock.start();
     while (true) {
@@ -62,6 +62,28 @@ describe('RunMetrics', () => {
     expect(replies[0].result?.neighbours.length).toBe(8);
     expect(replies[1].result).toBeNull();
     expect(replies[1].message).toMatch(/no held-out point 99/);
+    metrics.dispose();
+    trainer.dispose();
+  });
+
+  it('a tiny time budget holds regular evaluations back, but not requested or final ones', async () => {
+    const trainer = new Trainer(tinyConfig('byol', { totalSteps: 4 }), tinyData(24));
+    const posted: FromWorker[] = [];
+    const metrics = new RunMetrics(trainer, { ...DEFAULT_EVALUATION, everySteps: 1, maxTimeShare: 1e-6 }, (m) => posted.push(m));
+    const evaluatedAt: number[] = [];
+    metrics.clock.start();
+    while (true) {
+      if (metrics.due()) {
+        await trainer.flush();
+        await metrics.evaluate();
+        evaluatedAt.push(trainer.steps);
+        continue;
+      }
+      if (trainer.finished) break;
+      trainer.step();
+      if (trainer.steps === 2) metrics.request();
+    }
+    expect(evaluatedAt).toEqual([0, 2, 4]);
     metrics.dispose();
     trainer.dispose();
   });

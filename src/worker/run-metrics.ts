@@ -3,7 +3,8 @@
  * share of that time evaluation took. Kept out of training.worker.ts so it can be driven in Node
  * with a fake `post`.
  */
-import { Evaluator, type EvaluationSettings } from '../engine/evaluation';
+import { Evaluator } from '../engine/evaluation';
+import { evaluationDue, type EvaluationSettings } from '../engine/evaluation-settings';
 import type { Trainer } from '../engine/trainer';
 import type { FromWorker } from './protocol';
 
@@ -38,6 +39,9 @@ export class RunMetrics {
   private readonly evaluator: Evaluator;
   private lastEvaluatedStep: number | null = null;
   private evaluationMilliseconds = 0;
+  private lastEvaluationMilliseconds = 0;
+  /** Active time when the last evaluation ended. */
+  private lastEvaluationEnd = 0;
   private requested = false;
   private disposed = false;
 
@@ -57,10 +61,19 @@ export class RunMetrics {
     return this.evaluator.evaluationSettings;
   }
 
-  /** Due before the first step, every `everySteps` steps, on request, and once more at the end. */
+  /** Due before the first step, then by cadence and time budget, on request, and once more at the end. */
   due(): boolean {
     if (this.lastEvaluatedStep === this.trainer.steps) return false;
-    return this.requested || this.trainer.finished || this.evaluator.isDue(this.trainer.steps, this.lastEvaluatedStep);
+    if (this.requested || this.trainer.finished) return true;
+    return evaluationDue(
+      {
+        step: this.trainer.steps,
+        lastEvaluatedStep: this.lastEvaluatedStep,
+        millisecondsSinceLast: this.clock.milliseconds() - this.lastEvaluationEnd,
+        lastEvaluationMilliseconds: this.lastEvaluationMilliseconds,
+      },
+      this.settings,
+    );
   }
 
   /** Asks for an evaluation at the next opportunity (the loop checks `due()` between steps). */
@@ -88,6 +101,8 @@ export class RunMetrics {
       }
       this.lastEvaluatedStep = result.step;
       this.evaluationMilliseconds += result.milliseconds;
+      this.lastEvaluationMilliseconds = result.milliseconds;
+      this.lastEvaluationEnd = this.clock.milliseconds();
       this.post({ type: 'evaluation', result, elapsedSeconds: this.elapsedSeconds, costShare: this.evaluationMilliseconds / this.clock.milliseconds() });
     } finally {
       if (!wasRunning) this.clock.stop();
