@@ -152,7 +152,7 @@ test('a run is kept across a reload and resumes from its checkpoint; deleting it
   await expect(page.getByRole('figure', { name: 'Loss' })).toHaveAttribute('data-point-count', String(later));
   await expect(saved).toContainText(`checkpoint at step ${later}`);
 
-  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await saved.getByRole('button', { name: /^Delete run / }).click();
   await expect(saved).toHaveCount(0);
   await page.reload();

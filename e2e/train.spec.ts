@@ -27,7 +27,8 @@ test('trains BYOL on the built-in data on WebGPU, charts fill, pause stops the s
   const stdChart = page.getByRole('figure', { name: 'Collapse detection' });
   await expect.poll(async () => Number(await lossChart.getAttribute('data-point-count'))).toBeGreaterThan(0);
   await expect.poll(async () => Number(await stdChart.getAttribute('data-point-count'))).toBeGreaterThan(0);
-  await expect(lossChart.locator('path.recharts-line-curve')).toHaveCount(1);
+  // Smoothing is on by default: the raw curve (faint) and its smoothed copy.
+  await expect(lossChart.locator('path.recharts-line-curve')).toHaveCount(2);
 
   const stepTime = await status.getByLabel('Step time').textContent();
   console.log(`e2e configuration (tiny ConvNet, 16 px, batch 16, BYOL): ${stepTime}`);

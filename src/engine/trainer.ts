@@ -10,11 +10,12 @@ import type { Checkpoint } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
-import { featureStd } from './metrics';
+import { alignment, featureStd, meanPositiveNegativeCosine, uniformity } from './metrics';
 import { getMethod } from './methods/registry';
 import type { LossOutput, MethodDefinition, MethodInstance, StepInputs } from './methods/types';
 import { variables } from './nn';
 import { createOptimizer, type Optimizer } from './optimizers';
+import { LinearProbe } from './probe';
 import { Rng } from './random';
 import { warmupCosineLr } from './schedules';
 
@@ -26,21 +27,58 @@ export interface StepRecord {
   learningRate: number;
   tau: number;
   terms: Record<string, number>;
+  /** Epochs completed after this step's batch, fractional. */
+  epoch: number;
+  /** Geometry of the two views' projector outputs; null when the method does not expose the second view. */
+  views: ViewMetrics | null;
+  /** The online linear probe on this batch, before its update; null without labels or backbone features. */
+  probe: ProbeStepMetrics | null;
+}
+
+/** Per-step representation geometry (Wang & Isola), from the batch's projector outputs. */
+export interface ViewMetrics {
+  /** Mean ‖ẑ1 − ẑ2‖² over matched pairs: 0 when the two views map to the same point. */
+  alignment: number;
+  /** log E exp(−2‖ẑ_i − ẑ_j‖²) over the first view: 0 when collapsed, lower is more uniform. */
+  uniformity: number;
+  positiveCosine: number;
+  negativeCosine: number;
+}
+
+export interface ProbeStepMetrics {
+  loss: number;
+  accuracy: number;
+}
+
+export interface TrainerOptions {
+  /**
+   * Per-step metrics beyond loss and feature std: view geometry and the online linear probe.
+   * On by default; off only to measure what they cost.
+   */
+  stepMetrics?: boolean;
 }
 
 interface PendingStep {
   step: number;
+  epoch: number;
   learningRate: number;
   tau: number;
   termNames: string[];
-  /** [loss, featureStd, ...terms] still on the device. */
+  hasViews: boolean;
+  hasProbe: boolean;
+  /** [loss, featureStd, ...terms, ...views(4), ...probe(2)] still on the device. */
   scalars: tf.Tensor1D;
 }
+
+const VIEW_METRIC_COUNT = 4;
+const PROBE_METRIC_COUNT = 2;
 
 export class Trainer {
   readonly definition: MethodDefinition;
   readonly method: MethodInstance;
   readonly embeddingDim: number;
+  /** Online linear probe on the backbone features, where the data has labels. */
+  readonly probe: LinearProbe | null;
   private config: TrainConfig;
   private readonly optimizer: Optimizer;
   private readonly train: DeviceImages;
@@ -54,7 +92,11 @@ export class Trainer {
   private stepCount = 0;
   private pending: PendingStep[] = [];
 
-  constructor(config: TrainConfig, private readonly data: DatasetSplits) {
+  constructor(
+    config: TrainConfig,
+    private readonly data: DatasetSplits,
+    private readonly options: TrainerOptions = {},
+  ) {
     this.definition = getMethod(config.method);
     if (this.definition.uses.labels && !data.train.labels) {
       throw new Error(
@@ -78,6 +120,21 @@ export class Trainer {
     this.embeddingDim = this.method.embeddingDim ?? config.projector.out;
     this.optimizer = createOptimizer(config.optimizer, this.method.params);
     this.train = new DeviceImages(data.train);
+    const withStepMetrics = options.stepMetrics ?? true;
+    this.probe =
+      withStepMetrics && data.train.labels && data.classNames.length > 1
+        ? new LinearProbe(this.method.encoder.featureDim, data.classNames.length, new Rng(config.seed * 15485863 + 3))
+        : null;
+  }
+
+  /** The data this run trains on. */
+  get dataset(): DatasetSplits {
+    return this.data;
+  }
+
+  /** The training images on the device, shared with evaluation so they are uploaded once. */
+  get trainImages(): DeviceImages {
+    return this.train;
   }
 
   get steps(): number {
@@ -123,6 +180,9 @@ export class Trainer {
     const learningRate = this.currentLearningRate();
     const params = this.method.params;
     let termNames: string[] = [];
+    let hasViews = false;
+    let hasProbe = false;
+    const withStepMetrics = this.options.stepMetrics ?? true;
     const scalars = tf.tidy(() => {
       const raw = this.train.gather(indices);
       const views = this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
@@ -136,18 +196,29 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => {
         output = this.method.computeLoss(inputs, schedule);
         // Needed after the tape closes; disposed below.
-        [output.embedding, ...Object.values(output.terms), ...output.carry].forEach((t) => tf.keep(t));
+        retainedTensors(output).forEach((t) => tf.keep(t));
         return output.loss;
       }, variables(params));
       const out = output as LossOutput;
       this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate);
       this.method.afterStep?.(inputs, schedule, out.carry);
       termNames = Object.keys(out.terms);
-      const result = tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D;
-      [out.embedding, ...Object.values(out.terms), ...out.carry].forEach((t) => t.dispose());
+      const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
+      if (withStepMetrics && out.secondEmbedding) {
+        hasViews = true;
+        const cosine = meanPositiveNegativeCosine(out.embedding, out.secondEmbedding);
+        parts.push(alignment(out.embedding, out.secondEmbedding), uniformity(out.embedding), cosine.positive, cosine.negative);
+      }
+      if (this.probe && out.features && inputs.labels) {
+        hasProbe = true;
+        const probe = this.probe.trainStep(out.features, inputs.labels);
+        parts.push(probe.loss, probe.accuracy);
+      }
+      const result = tf.stack(parts) as tf.Tensor1D;
+      retainedTensors(out).forEach((t) => t.dispose());
       return result;
     });
-    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames, scalars });
+    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames, hasViews, hasProbe, scalars });
     this.stepCount += 1;
   }
 
@@ -164,8 +235,26 @@ export class Trainer {
     return pending.map((p) => {
       const terms: Record<string, number> = {};
       p.termNames.forEach((name, i) => (terms[name] = values[offset + 2 + i]));
-      const record = { step: p.step, loss: values[offset], featureStd: values[offset + 1], learningRate: p.learningRate, tau: p.tau, terms };
+      const record: StepRecord = {
+        step: p.step,
+        loss: values[offset],
+        featureStd: values[offset + 1],
+        learningRate: p.learningRate,
+        tau: p.tau,
+        terms,
+        epoch: p.epoch,
+        views: null,
+        probe: null,
+      };
       offset += 2 + p.termNames.length;
+      if (p.hasViews) {
+        record.views = { alignment: values[offset], uniformity: values[offset + 1], positiveCosine: values[offset + 2], negativeCosine: values[offset + 3] };
+        offset += VIEW_METRIC_COUNT;
+      }
+      if (p.hasProbe) {
+        record.probe = { loss: values[offset], accuracy: values[offset + 1] };
+        offset += PROBE_METRIC_COUNT;
+      }
       return record;
     });
   }
@@ -271,7 +360,7 @@ export class Trainer {
     });
     let scalars: tf.Tensor1D | undefined;
     await timed('metrics', () => (scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D)));
-    this.pending.push({ step: this.stepCount, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), scalars: scalars as tf.Tensor1D });
+    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews: false, hasProbe: false, scalars: scalars as tf.Tensor1D });
     this.stepCount += 1;
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
     [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...owned].forEach((t) => t.dispose());
@@ -284,6 +373,7 @@ export class Trainer {
     this.method.dispose();
     this.optimizer.dispose();
     this.train.dispose();
+    this.probe?.dispose();
   }
 
   private nextBatchIndices(): Int32Array {
@@ -324,6 +414,12 @@ async function readProbe(tensor: tf.Tensor): Promise<void> {
   const probe = tf.tidy(() => tf.slice(tf.reshape(tensor, [-1]), 0, 1));
   await probe.data();
   probe.dispose();
+}
+
+/** Tensors of a loss output that must outlive the gradient tape. */
+function retainedTensors(output: LossOutput): tf.Tensor[] {
+  const optional = [output.secondEmbedding, output.features].filter((t): t is tf.Tensor2D => t !== undefined);
+  return [output.embedding, ...optional, ...Object.values(output.terms), ...output.carry];
 }
 
 /** Refuses settings that cannot work, with a message a user can act on. */

@@ -2,6 +2,7 @@ import { AugmentationPanel } from './components/AugmentationPanel';
 import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
 import { DatasetPanel } from './components/DatasetPanel';
+import { EvaluationPanel } from './components/EvaluationPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
 import { RunsPanel } from './components/RunsPanel';
@@ -28,6 +29,7 @@ export function App() {
           <LiveControls />
           <ExportPanel />
           <RunsPanel />
+          <EvaluationPanel />
         </aside>
         <section className="content" aria-label="Live charts">
           <AugmentationPanel />

@@ -13,7 +13,8 @@ import type { TrainConfig } from '../engine/config';
 import { backbonePresetOf } from '../engine/presets';
 import { RunsDatabase, type StoredRun } from '../storage/runs-db';
 import type { DatasetSource, FromWorker } from '../worker/protocol';
-import { describeChanges, useAppStore, type ChartPoint } from './store';
+import { recordsToPoints, type ChartPoint } from './chart-data';
+import { describeChanges, useAppStore } from './store';
 
 let database: Promise<RunsDatabase> | null = null;
 let queue: Promise<unknown> = Promise.resolve();
@@ -21,7 +22,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * The saved run that the worker's messages belong to. `accepting` turns on with the worker's
  * "loading" state for this run: anything before it is the previous run's last words.
  */
-let recording: { id: string; accepting: boolean } | null = null;
+let recording: { id: string; accepting: boolean; elapsedSeconds: number } | null = null;
 
 function openDatabase(): Promise<RunsDatabase> {
   database ??= RunsDatabase.open();
@@ -79,7 +80,7 @@ export function recordNewRun(config: TrainConfig, dataset: DatasetSource): void 
     step: 0,
     checkpointStep: null,
   };
-  recording = { id, accepting: false };
+  recording = { id, accepting: false, elapsedSeconds: 0 };
   useAppStore.setState({ currentRunId: id });
   showRun(run);
   void enqueue((db) => db.putRun(run));
@@ -91,9 +92,6 @@ export function stopRecording(): void {
   useAppStore.setState({ currentRunId: null });
 }
 
-function toPoints(message: Extract<FromWorker, { type: 'progress' }>): ChartPoint[] {
-  return message.report.records.map((r) => ({ ...r.terms, step: r.step, loss: r.loss, featureStd: r.featureStd, learningRate: r.learningRate, tau: r.tau }));
-}
 
 /** Records what the worker reports about the current run. */
 export function recordWorkerMessage(message: FromWorker): void {
@@ -115,7 +113,8 @@ export function recordWorkerMessage(message: FromWorker): void {
       }).then(showRun);
       return;
     case 'progress': {
-      const points = toPoints(message);
+      const points: ChartPoint[] = recordsToPoints(message.report.records, recording.elapsedSeconds, message.report.elapsedSeconds);
+      recording.elapsedSeconds = message.report.elapsedSeconds;
       if (points.length > 0) void enqueue((db) => db.appendHistory(id, { points, markers: [] }));
       return;
     }
@@ -168,7 +167,7 @@ export async function prepareResume(id: string): Promise<{ checkpoint: Checkpoin
     storageError: null,
     currentRunId: id,
   });
-  recording = { id, accepting: false };
+  recording = { id, accepting: false, elapsedSeconds: 0 };
   return { checkpoint: stored.checkpoint, dataset: run.dataset.source, name: run.name };
 }
 

@@ -3,19 +3,28 @@
  * configuration being edited; components read it, and only `actions` talk to the worker.
  */
 import { create } from 'zustand';
+import { INITIAL_COLLAPSE_ALARM, updateCollapseAlarm, type CollapseAlarmState } from '../engine/collapse';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { DatasetReport } from '../data/report';
+import type { EvaluationResult, NeighbourResult } from '../engine/evaluation';
+import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluation-settings';
 import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
-import type { DatasetReport } from '../data/report';
 import type { AugmentationPreview, DatasetSource, DatasetSummary, FromWorker, LoadProgress, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
+import { evaluationToPoint, recordsToPoints, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
 
-export interface ChartPoint {
-  step: number;
-  loss: number;
-  featureStd: number;
-  learningRate: number;
-  tau: number;
-  [term: string]: number;
+export type { ChartPoint };
+
+export interface ChartOptions {
+  /** EMA weight for per-step curves, 0 (raw) to 0.99. */
+  smoothing: number;
+  xAxis: XAxisKey;
+}
+
+export interface NeighbourView {
+  row: number;
+  result: NeighbourResult | null;
+  message: string | null;
 }
 
 export interface SettingsMarker {
@@ -57,10 +66,25 @@ export interface AppState {
   preview: AugmentationPreview | null;
   /** Marks a load as started before the worker's first progress message arrives. */
   beginDatasetLoad(label: string): void;
+  /** Names of the loss terms seen in this run, in arrival order. */
+  termNames: string[];
+  evaluations: EvaluationPoint[];
+  latestEvaluation: EvaluationResult | null;
+  /** Evaluation time so far as a share of the run's active time. */
+  evaluationCost: number | null;
+  evaluationSettings: EvaluationSettings;
+  collapse: CollapseAlarmState;
+  collapseDismissed: boolean;
+  neighbours: NeighbourView | null;
+  chartOptions: ChartOptions;
   receive(message: FromWorker): void;
   chooseMethod(id: string, preset: PresetName): void;
   editConfig(changes: Partial<TrainConfig>): void;
   clearRun(): void;
+  setChartOptions(changes: Partial<ChartOptions>): void;
+  setEvaluationSettings(changes: Partial<EvaluationSettings>): void;
+  dismissCollapse(): void;
+  requestNeighbours(row: number): void;
 }
 
 function thin(points: ChartPoint[]): ChartPoint[] {
@@ -100,6 +124,15 @@ export const useAppStore = create<AppState>()((set, get) => ({
   beginDatasetLoad(label) {
     set({ datasetLoad: { done: 0, total: 0, label }, datasetError: null, rejectedReport: null });
   },
+  termNames: [],
+  evaluations: [],
+  latestEvaluation: null,
+  evaluationCost: null,
+  evaluationSettings: DEFAULT_EVALUATION,
+  collapse: INITIAL_COLLAPSE_ALARM,
+  collapseDismissed: false,
+  neighbours: null,
+  chartOptions: { smoothing: 0.6, xAxis: 'step' },
 
   receive(message) {
     switch (message.type) {
@@ -119,10 +152,31 @@ export const useAppStore = create<AppState>()((set, get) => ({
         return;
       case 'progress': {
         const { records, ...progress } = message.report;
-        const points = records.map((r) => ({ ...r.terms, step: r.step, loss: r.loss, featureStd: r.featureStd, learningRate: r.learningRate, tau: r.tau }));
-        set((s) => ({ progress, history: thin([...s.history, ...points]) }));
+        set((s) => {
+          const points = recordsToPoints(records, s.progress?.elapsedSeconds ?? 0, progress.elapsedSeconds);
+          const newTerms = records.flatMap((r) => Object.keys(r.terms)).filter((name, i, all) => !s.termNames.includes(name) && all.indexOf(name) === i);
+          const collapse = updateCollapseAlarm(s.collapse, records, progress.embeddingDim);
+          return {
+            progress,
+            history: thin([...s.history, ...points]),
+            termNames: newTerms.length > 0 ? [...s.termNames, ...newTerms] : s.termNames,
+            collapse,
+            // A new collapse after recovery shows the alarm again even if the last one was dismissed.
+            collapseDismissed: collapse.active && !s.collapse.active ? false : s.collapseDismissed,
+          };
+        });
         return;
       }
+      case 'evaluation':
+        set((s) => ({
+          latestEvaluation: message.result,
+          evaluationCost: message.costShare,
+          evaluations: [...s.evaluations, evaluationToPoint(message.result, message.elapsedSeconds, s.evaluations.at(-1)?.bestKnnAccuracy ?? null)],
+        }));
+        return;
+      case 'neighbours':
+        set((s) => (s.neighbours ? { neighbours: { ...s.neighbours, result: message.result, message: message.message } } : {}));
+        return;
       case 'settingsApplied':
         set((s) => ({
           settingsError: null,
@@ -159,6 +213,36 @@ export const useAppStore = create<AppState>()((set, get) => ({
   },
 
   clearRun() {
-    set({ history: [], markers: [], progress: null, dataset: null, settingsError: null, message: null });
+    set({
+      history: [],
+      markers: [],
+      progress: null,
+      dataset: null,
+      settingsError: null,
+      message: null,
+      termNames: [],
+      evaluations: [],
+      latestEvaluation: null,
+      evaluationCost: null,
+      collapse: INITIAL_COLLAPSE_ALARM,
+      collapseDismissed: false,
+      neighbours: null,
+    });
+  },
+
+  setChartOptions(changes) {
+    set((s) => ({ chartOptions: { ...s.chartOptions, ...changes } }));
+  },
+
+  setEvaluationSettings(changes) {
+    set((s) => ({ evaluationSettings: { ...s.evaluationSettings, ...changes } }));
+  },
+
+  dismissCollapse() {
+    set({ collapseDismissed: true });
+  },
+
+  requestNeighbours(row) {
+    set({ neighbours: { row, result: null, message: null } });
   },
 }));

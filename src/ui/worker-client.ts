@@ -1,6 +1,7 @@
 /** The page's only link to the training worker: typed messages out, store updates in. */
 import { checkpointBuffers } from '../engine/checkpoint-format';
 import type { LiveSettings, TrainConfig } from '../engine/config';
+import type { EvaluationSettings } from '../engine/evaluation-settings';
 import type { BackendName } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetSource, EncoderFiles, FromWorker, PreviewRequest, ToWorker } from '../worker/protocol';
@@ -40,10 +41,11 @@ export function startWorker(preferred?: BackendName): void {
 
 export const training = {
   start(config: TrainConfig, dataset: DatasetSource) {
-    useAppStore.getState().clearRun();
+    const store = useAppStore.getState();
+    store.clearRun();
     useAppStore.setState({ runConfig: structuredClone(config) });
     recordNewRun(config, dataset);
-    send({ type: 'start', config, dataset });
+    send({ type: 'start', config, dataset, evaluation: store.evaluationSettings });
   },
   pause: () => send({ type: 'pause' }),
   resume: () => send({ type: 'resume' }),
@@ -66,6 +68,15 @@ export const training = {
       pendingExport = { resolve, reject };
       send({ type: 'exportEncoder' });
     });
+  },
+  evaluationSettings(changes: Partial<EvaluationSettings>) {
+    useAppStore.getState().setEvaluationSettings(changes);
+    send({ type: 'evaluationSettings', changes });
+  },
+  evaluateNow: () => send({ type: 'evaluateNow' }),
+  neighbours(row: number) {
+    useAppStore.getState().requestNeighbours(row);
+    send({ type: 'neighbours', row });
   },
 };
 

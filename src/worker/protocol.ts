@@ -8,6 +8,7 @@ import type { DatasetReport } from '../data/report';
 import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
+import type { EvaluationResult, EvaluationSettings, NeighbourResult } from '../engine/evaluation';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
@@ -54,7 +55,7 @@ export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 
 
 export type ToWorker =
   | { type: 'init'; backend?: BackendName }
-  | { type: 'start'; config: TrainConfig; dataset: DatasetSource }
+  | { type: 'start'; config: TrainConfig; dataset: DatasetSource; evaluation?: EvaluationSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
@@ -71,7 +72,12 @@ export type ToWorker =
   | { type: 'folderFiles'; files: PickedFile[]; /** Starts a new folder: files received before are dropped. */ first: boolean }
   | { type: 'openFolder'; name: string; imageSize: number }
   | { type: 'cancelLoad' }
-  | { type: 'preview'; request: PreviewRequest };
+  | { type: 'preview'; request: PreviewRequest }
+  /** Evaluation cadence and protocol; applies from the next check, between steps. */
+  | { type: 'evaluationSettings'; changes: Partial<EvaluationSettings> }
+  | { type: 'evaluateNow' }
+  /** Nearest training images of held-out point `row` of the embedding view. */
+  | { type: 'neighbours'; row: number };
 
 export interface DatasetSummary {
   name: string;
@@ -92,7 +98,11 @@ export interface ProgressReport {
   stepMilliseconds: number;
   tensors: number;
   bytes: number;
+  /** Bytes the GPU backend holds (WebGPU/WebGL report it; null on the CPU). */
+  gpuBytes: number | null;
   embeddingDim: number;
+  /** Active run time so far (pauses excluded), for the wall-time axis. */
+  elapsedSeconds: number;
 }
 
 /** What the UI needs to know of a method, sent by the worker so the page never loads the engine. */
@@ -122,7 +132,11 @@ export type FromWorker =
   | { type: 'datasetReady'; source: DatasetSource; report: DatasetReport }
   /** Loading failed or was cancelled; the previously loaded dataset stays selected. */
   | { type: 'datasetError'; message: string; report: DatasetReport | null }
-  | { type: 'preview'; preview: AugmentationPreview };
+  | { type: 'preview'; preview: AugmentationPreview }
+  /** costShare: evaluation time so far as a fraction of the run's active time. */
+  | { type: 'evaluation'; result: EvaluationResult; elapsedSeconds: number; costShare: number }
+  | { type: 'neighbours'; result: NeighbourResult | null; message: string | null };
+
 
 /** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
 export interface EncoderFiles extends ExportedEncoder {

@@ -10,6 +10,7 @@ import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format'
 import type { DatasetSplits } from '../engine/dataset';
 import { exportEncoder } from '../engine/export';
 import { runFileBaseName } from '../engine/run-names';
+import { DEFAULT_EVALUATION } from '../engine/evaluation';
 import { METHODS } from '../engine/methods/registry';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
@@ -17,6 +18,7 @@ import { selectBackend } from './backend';
 import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
 import type { DatasetSource, FromWorker, PreviewRequest, RunState, ToWorker } from './protocol';
+import { RunMetrics } from './run-metrics';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -27,6 +29,7 @@ const MAX_STEPS_PER_REPORT = 20;
 const CHECKPOINT_EVERY_STEPS = 100;
 
 let trainer: Trainer | null = null;
+let metrics: RunMetrics | null = null;
 let state: RunState = 'idle';
 let looping = false;
 /** Set by pause/reset; the loop stops after the current step, reports, then enters this state. */
@@ -43,6 +46,12 @@ let runGeneration = 0;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
+}
+
+/** Tensors and bytes tfjs holds, and the GPU's share where the backend reports it (WebGL, WebGPU). */
+function deviceMemory(): { tensors: number; bytes: number; gpuBytes: number | null } {
+  const memory = tf.memory() as ReturnType<typeof tf.memory> & { numBytesInGPU?: number };
+  return { tensors: memory.numTensors, bytes: memory.numBytes, gpuBytes: memory.numBytesInGPU ?? null };
 }
 
 function postDatasetSummary(data: DatasetSplits, run: Trainer): void {
@@ -105,7 +114,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
   const now = performance.now();
   const steps = flushedSteps - lastReport.step;
   const seconds = (now - lastReport.time) / 1000;
-  const memory = tf.memory();
+  const memory = deviceMemory();
   post({
     type: 'progress',
     report: {
@@ -114,9 +123,9 @@ async function report(run: Trainer): Promise<StepRecord[]> {
       epoch: run.epochs,
       imagesPerSecond: seconds > 0 ? (steps * run.settings.batchSize) / seconds : 0,
       stepMilliseconds: steps > 0 ? (seconds * 1000) / steps : 0,
-      tensors: memory.numTensors,
-      bytes: memory.numBytes,
+      ...memory,
       embeddingDim: run.embeddingDim,
+      elapsedSeconds: metrics?.elapsedSeconds ?? 0,
     },
   });
   lastReport = { time: now, step: flushedSteps };
@@ -136,9 +145,16 @@ async function trainLoop(): Promise<void> {
   if (looping) return;
   looping = true;
   lastReport = { time: performance.now(), step: trainer?.steps ?? 0 };
+  metrics?.clock.start();
   try {
     while (state === 'running' && trainer && !stopRequest) {
       const run = trainer;
+      if (metrics?.due()) {
+        await report(run);
+        await metrics.evaluate();
+        lastReport = { time: performance.now(), step: run.steps };
+        continue;
+      }
       if (run.finished) {
         await report(run);
         setState('finished', `Finished ${run.steps} steps.`);
@@ -161,6 +177,7 @@ async function trainLoop(): Promise<void> {
   } catch (error) {
     fail(error);
   } finally {
+    metrics?.clock.stop();
     looping = false;
     if (stopRequest) setState(stopRequest);
     stopRequest = null;
@@ -194,6 +211,8 @@ async function handle(message: ToWorker): Promise<void> {
       await (backendReady ?? handle({ type: 'init' }));
       if (looping) stopRequest = 'idle';
       while (looping) await yieldToMessages();
+      metrics?.dispose();
+      metrics = null;
       trainer?.dispose();
       trainer = null;
       const generation = ++runGeneration;
@@ -215,6 +234,7 @@ async function handle(message: ToWorker): Promise<void> {
       postDatasetSummary(data, trainer);
       lastCheckpointStep = 0;
       lossFinite = true;
+      metrics = new RunMetrics(trainer, message.evaluation ?? DEFAULT_EVALUATION, post);
       setState('running');
       void trainLoop();
       return;
@@ -230,9 +250,12 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     case 'step':
       if (trainer && state === 'paused' && !looping) {
+        metrics?.clock.start();
         trainer.step();
         lastReport = { time: performance.now(), step: trainer.steps - 1 };
         await report(trainer);
+        if (metrics?.due()) await metrics.evaluate();
+        metrics?.clock.stop();
       }
       return;
     case 'reset':
@@ -240,6 +263,8 @@ async function handle(message: ToWorker): Promise<void> {
       if (looping) stopRequest = 'idle';
       while (looping) await yieldToMessages();
       setState('idle');
+      metrics?.dispose();
+      metrics = null;
       trainer?.dispose();
       trainer = null;
       return;
@@ -259,6 +284,25 @@ async function handle(message: ToWorker): Promise<void> {
       } catch (error) {
         post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
       }
+      return;
+    case 'evaluationSettings':
+      if (!metrics) return;
+      try {
+        metrics.updateSettings(message.changes);
+      } catch (error) {
+        post({ type: 'settingsRejected', message: error instanceof Error ? error.message : String(error) });
+      }
+      return;
+    case 'evaluateNow':
+      if (!metrics || !trainer) return;
+      if (looping) metrics.request();
+      else {
+        await report(trainer);
+        await metrics.evaluate();
+      }
+      return;
+    case 'neighbours':
+      await metrics?.neighbours(message.row);
       return;
     case 'loadDataset':
       await datasets.request(message.source, message.imageSize);
@@ -297,6 +341,9 @@ async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: s
   await (backendReady ?? handle({ type: 'init' }));
   if (looping) stopRequest = 'idle';
   while (looping) await yieldToMessages();
+  const evaluation = metrics?.settings ?? DEFAULT_EVALUATION;
+  metrics?.dispose();
+  metrics = null;
   trainer?.dispose();
   trainer = null;
   setState('loading', `Loading "${name}" from its checkpoint…`);
@@ -311,12 +358,21 @@ async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: s
     throw error;
   }
   trainer = restored;
+  metrics = new RunMetrics(restored, evaluation, post);
   lastCheckpointStep = restored.steps;
   lossFinite = true;
-  const memory = tf.memory();
   post({
     type: 'progress',
-    report: { records: [], step: restored.steps, epoch: restored.epochs, imagesPerSecond: 0, stepMilliseconds: 0, tensors: memory.numTensors, bytes: memory.numBytes, embeddingDim: restored.embeddingDim },
+    report: {
+      records: [],
+      step: restored.steps,
+      epoch: restored.epochs,
+      imagesPerSecond: 0,
+      stepMilliseconds: 0,
+      ...deviceMemory(),
+      embeddingDim: restored.embeddingDim,
+      elapsedSeconds: 0,
+    },
   });
   setState(restored.finished ? 'finished' : 'paused', `Restored "${name}" at step ${restored.steps}.${restored.finished ? '' : ' Press Resume to continue training.'}`);
 }

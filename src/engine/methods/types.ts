@@ -35,6 +35,16 @@ export interface LossOutput {
   readonly terms: Record<string, tf.Scalar>;
   /** Projector output of the first view (backbone features for RotNet): what collapse detection measures. */
   readonly embedding: tf.Tensor2D;
+  /**
+   * Projector output of the second view. With `embedding` it gives the per-step alignment,
+   * uniformity and positive/negative cosine; those are not reported when a method leaves it out.
+   */
+  readonly secondEmbedding?: tf.Tensor2D;
+  /**
+   * Backbone features of the first view, as computed for the loss (solo-learn's "feats"): the online
+   * linear probe trains on them, detached, at no extra forward pass. No probe when left out.
+   */
+  readonly features?: tf.Tensor2D;
   /** Tensors `afterStep` needs (e.g. MoCo's keys to enqueue). */
   readonly carry: tf.Tensor[];
 }

@@ -10,6 +10,7 @@ export function LiveControls() {
   const runState = useAppStore((s) => s.runState);
   const editConfig = useAppStore((s) => s.editConfig);
   const settingsError = useAppStore((s) => s.settingsError);
+  const trainCount = useAppStore((s) => s.dataset?.trainCount);
   if (!config) return null;
   const uses = methods.find((m) => m.id === config.method)?.uses;
   const live = runState === 'running' || runState === 'paused' || runState === 'finished';
@@ -23,7 +24,15 @@ export function LiveControls() {
     <section className="panel" aria-labelledby="live-controls-title">
       <h2 id="live-controls-title">Live settings</h2>
       <p className="panel-note">{live ? 'Changes apply from the next step; weights and optimizer state are kept.' : 'These can also be changed while training.'}</p>
-      <NumberField label="Batch size" value={config.batchSize} integer min={2} onCommit={(batchSize) => change({ batchSize })} />
+      <NumberField
+        label="Batch size"
+        value={config.batchSize}
+        integer
+        min={2}
+        max={trainCount}
+        hint={trainCount ? `At most ${trainCount}, the size of the training set. A change rebuilds only the input pipeline.` : undefined}
+        onCommit={(batchSize) => change({ batchSize })}
+      />
       <NumberField label="Learning rate" value={config.learningRate} step={0.001} min={0} onCommit={(learningRate) => change({ learningRate })} />
       {uses?.tau ? (
         <>

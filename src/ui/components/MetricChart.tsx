@@ -1,47 +1,118 @@
+import { useMemo, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { ChartPoint, SettingsMarker } from '../store';
+import { smoothedKey, withSmoothed, X_AXIS_LABELS, type XAxisKey } from '../chart-data';
 
 export interface SeriesSpec {
   key: string;
+  label: string;
+  color: string;
+  dashed?: boolean;
+}
+
+/** A settings change already placed on the chart's x-axis. */
+export interface ChartMarker {
+  x: number;
+  label: string;
+}
+
+export interface ReferenceLevel {
+  value: number;
   label: string;
   color: string;
 }
 
 interface MetricChartProps {
   title: string;
-  description: string;
-  data: ChartPoint[];
+  description: ReactNode;
+  data: readonly Record<string, number | undefined>[];
   series: SeriesSpec[];
-  markers: SettingsMarker[];
-  reference?: { value: number; label: string };
+  markers: ChartMarker[];
+  xAxis: XAxisKey;
+  /** EMA weight; when above 0 each series is drawn faint (raw) with its smoothed curve on top. */
+  smoothing?: number;
+  references?: ReferenceLevel[];
+  /** Sparse data (evaluations): draw the points. */
+  dots?: boolean;
+  /** A line of current values under the title. */
+  summary?: ReactNode;
+  yDomain?: [number | 'auto', number | 'auto'];
+  percent?: boolean;
 }
 
 const formatNumber = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
+const formatPercent = (v: number) => `${(v * 100).toFixed(0)}%`;
+const formatX = (axis: XAxisKey) => (v: number) => (axis === 'step' ? String(v) : axis === 'epoch' ? v.toFixed(2) : v.toFixed(0));
 
-/** A live line chart over training steps, with settings-change markers and an optional reference level. */
-export function MetricChart({ title, description, data, series, markers, reference }: MetricChartProps) {
+/** A live line chart with settings-change markers, optional smoothing and reference levels. */
+export function MetricChart({ title, description, data, series, markers, xAxis, smoothing = 0, references = [], dots = false, summary, yDomain = ['auto', 'auto'], percent = false }: MetricChartProps) {
+  const smoothed = smoothing > 0;
+  const rows = useMemo(
+    () => (smoothed ? withSmoothed(data, series.map((s) => s.key), smoothing) : data),
+    [data, series, smoothing, smoothed],
+  );
+  const points = data.filter((row) => series.some((s) => typeof row[s.key] === 'number')).length;
+
   return (
-    <figure className="chart" aria-label={title} data-point-count={data.length}>
+    <figure className="chart" aria-label={title} data-point-count={points}>
       <figcaption>
         <h3>{title}</h3>
+        {summary ? <p className="chart-summary">{summary}</p> : null}
         <p>{description}</p>
       </figcaption>
       <div className="chart-body">
         <ResponsiveContainer width="100%" height={220}>
-          <LineChart data={data} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
+          <LineChart data={rows as Record<string, number>[]} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
             <CartesianGrid stroke="#e5e7eb" strokeDasharray="3 3" />
-            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => String(v)} fontSize={12} />
-            <YAxis fontSize={12} width={56} tickFormatter={formatNumber} domain={['auto', 'auto']} />
-            <Tooltip formatter={(v) => (typeof v === 'number' ? v.toPrecision(4) : String(v))} labelFormatter={(s) => `step ${s}`} />
-            {reference ? (
-              <ReferenceLine y={reference.value} ifOverflow="extendDomain" stroke="#16a34a" strokeDasharray="6 4" label={{ value: reference.label, position: 'insideTopRight', fontSize: 12, fill: '#15803d' }} />
-            ) : null}
+            <XAxis dataKey={xAxis} type="number" domain={['dataMin', 'dataMax']} tickFormatter={formatX(xAxis)} fontSize={12} />
+            <YAxis fontSize={12} width={56} tickFormatter={percent ? formatPercent : formatNumber} domain={yDomain} allowDataOverflow={false} />
+            <Tooltip
+              formatter={(v, name) => [typeof v === 'number' ? (percent ? `${(v * 100).toFixed(1)}%` : v.toPrecision(4)) : String(v), name]}
+              labelFormatter={(x) => `${X_AXIS_LABELS[xAxis].toLowerCase()} ${typeof x === 'number' ? formatX(xAxis)(x) : x}`}
+            />
+            {references.map((r) => (
+              <ReferenceLine key={r.label} y={r.value} ifOverflow="extendDomain" stroke={r.color} strokeDasharray="6 4" label={{ value: r.label, position: 'insideTopRight', fontSize: 11, fill: r.color }} />
+            ))}
             {markers.map((m, i) => (
-              <ReferenceLine key={`${m.step}-${i}`} x={m.step} stroke="#9333ea" strokeDasharray="2 3" label={{ value: m.label, position: 'insideTopLeft', fontSize: 10, fill: '#7e22ce' }} />
+              <ReferenceLine
+                key={`${m.x}-${i}`}
+                x={m.x}
+                className="settings-marker"
+                stroke="#9333ea"
+                strokeDasharray="2 3"
+                label={{ value: m.label, position: 'insideTopLeft', fontSize: 10, fill: '#7e22ce' }}
+              />
             ))}
             {series.map((s) => (
-              <Line key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} dot={false} isAnimationActive={false} strokeWidth={1.8} />
+              <Line
+                key={s.key}
+                type="monotone"
+                dataKey={s.key}
+                name={smoothed ? `${s.label} (raw)` : s.label}
+                stroke={s.color}
+                strokeOpacity={smoothed ? 0.25 : 1}
+                strokeDasharray={s.dashed ? '5 4' : undefined}
+                dot={dots ? { r: 3 } : false}
+                connectNulls
+                isAnimationActive={false}
+                strokeWidth={smoothed ? 1.2 : 1.8}
+              />
             ))}
+            {smoothed
+              ? series.map((s) => (
+                  <Line
+                    key={smoothedKey(s.key)}
+                    type="monotone"
+                    dataKey={smoothedKey(s.key)}
+                    name={s.label}
+                    stroke={s.color}
+                    strokeDasharray={s.dashed ? '5 4' : undefined}
+                    dot={false}
+                    connectNulls
+                    isAnimationActive={false}
+                    strokeWidth={1.8}
+                  />
+                ))
+              : null}
           </LineChart>
         </ResponsiveContainer>
       </div>

@@ -32,7 +32,12 @@ export function StatusBar() {
         <strong>{Math.round(progress?.imagesPerSecond ?? 0)}</strong> img/s
       </span>
       <span aria-label="Step time">{(progress?.stepMilliseconds ?? 0).toFixed(0)} ms/step</span>
-      {progress ? <span className="muted" aria-label="Device memory">{megabytes(progress.bytes)} in {progress.tensors} tensors</span> : null}
+      {progress ? (
+        <span className="muted" aria-label="Device memory">
+          {progress.gpuBytes !== null ? <>GPU memory {megabytes(progress.gpuBytes)} · </> : null}
+          {megabytes(progress.bytes)} in {progress.tensors} tensors
+        </span>
+      ) : null}
       {dataset ? (
         <span className="muted" aria-label="Dataset">
           {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes

@@ -1,0 +1,118 @@
+/**
+ * Turning worker reports into chart rows: per-step points with step, epoch and wall time, the
+ * evaluation points, TensorBoard-style smoothing and where a settings marker sits on each x-axis.
+ * Pure functions, tested in Node.
+ */
+import type { EvaluationResult } from '../engine/evaluation';
+import type { StepRecord } from '../engine/trainer';
+
+export type XAxisKey = 'step' | 'epoch' | 'time';
+
+export const X_AXIS_LABELS: Record<XAxisKey, string> = { step: 'Step', epoch: 'Epoch', time: 'Wall time (s)' };
+
+export interface ChartPoint {
+  step: number;
+  epoch: number;
+  /** Seconds of active run time (pauses excluded) when the step's numbers were read. */
+  time: number;
+  loss: number;
+  featureStd: number;
+  learningRate: number;
+  tau: number;
+  /** Loss terms as `term:<name>`, view geometry and probe metrics where the step had them. */
+  [series: string]: number;
+}
+
+export interface EvaluationPoint {
+  step: number;
+  epoch: number;
+  time: number;
+  effectiveRank: number;
+  knnAccuracy?: number;
+  bestKnnAccuracy?: number;
+  probeAccuracy?: number;
+  [series: string]: number | undefined;
+}
+
+export function termKey(name: string): string {
+  return `term:${name}`;
+}
+
+/**
+ * Chart points for one progress report. The worker reads a report's steps at once, so their wall
+ * times are spread evenly between the previous report and this one.
+ */
+export function recordsToPoints(records: readonly StepRecord[], previousSeconds: number, elapsedSeconds: number): ChartPoint[] {
+  const span = Math.max(elapsedSeconds - previousSeconds, 0);
+  return records.map((r, i) => {
+    const point: ChartPoint = {
+      step: r.step,
+      epoch: r.epoch,
+      time: previousSeconds + (span * (i + 1)) / records.length,
+      loss: r.loss,
+      featureStd: r.featureStd,
+      learningRate: r.learningRate,
+      tau: r.tau,
+    };
+    for (const [name, value] of Object.entries(r.terms)) point[termKey(name)] = value;
+    if (r.views) Object.assign(point, r.views);
+    if (r.probe) Object.assign(point, { probeLoss: r.probe.loss, probeAccuracy: r.probe.accuracy });
+    return point;
+  });
+}
+
+export function evaluationToPoint(result: EvaluationResult, elapsedSeconds: number, previousBest: number | null): EvaluationPoint {
+  const point: EvaluationPoint = { step: result.step, epoch: result.epoch, time: elapsedSeconds, effectiveRank: result.effectiveRank };
+  if (result.knnAccuracy !== null) {
+    point.knnAccuracy = result.knnAccuracy;
+    point.bestKnnAccuracy = Math.max(result.knnAccuracy, previousBest ?? -Infinity);
+  }
+  if (result.probeAccuracy !== null) point.probeAccuracy = result.probeAccuracy;
+  return point;
+}
+
+/**
+ * Exponential moving average with TensorBoard's debiasing: s_t = (w·m_{t−1} + (1−w)·v_t) / (1 − wᵗ).
+ * Non-finite values pass through and do not disturb the average; weight 0 returns the values.
+ */
+export function emaSmooth(values: readonly number[], weight: number): number[] {
+  let average = 0;
+  let count = 0;
+  return values.map((value) => {
+    if (!Number.isFinite(value)) return value;
+    average = average * weight + (1 - weight) * value;
+    count += 1;
+    return weight === 1 ? value : average / (1 - weight ** count);
+  });
+}
+
+/** Adds `<key>:smoothed` to every row for each key (rows missing a key are skipped for that key). */
+export function withSmoothed<T extends Record<string, number | undefined>>(rows: readonly T[], keys: readonly string[], weight: number): (T & Record<string, number>)[] {
+  const out = rows.map((row) => ({ ...row })) as (T & Record<string, number>)[];
+  for (const key of keys) {
+    const present = out.map((row, i) => ({ row, i, value: row[key] })).filter((entry): entry is { row: T & Record<string, number>; i: number; value: number } => typeof entry.value === 'number');
+    const smoothed = emaSmooth(present.map((p) => p.value), weight);
+    present.forEach((p, j) => ((p.row as Record<string, number>)[smoothedKey(key)] = smoothed[j]));
+  }
+  return out;
+}
+
+export function smoothedKey(key: string): string {
+  return `${key}:smoothed`;
+}
+
+/**
+ * Where a change made before step `step` sits on the chosen x-axis: at the first point of that
+ * step or later; null when no such point exists yet.
+ */
+export function markerX(points: readonly ChartPoint[], step: number, axis: XAxisKey): number | null {
+  if (axis === 'step') return step;
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (points[middle].step < step) low = middle + 1;
+    else high = middle;
+  }
+  return low < points.length ? points[low][axis] : null;
+}
