@@ -3,18 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
+import { chooseTinyRun } from './tiny-run';
 import { encodeBmp, encodeGif, encodePng, hugeBlankPng, solid } from '../src/data/testing/image-files';
 
 const CIFAR_MINI = fileURLToPath(new URL('../../shared/data/cifar10-mini', import.meta.url));
-
-/** Tiny configuration: SwiftShader WebGPU runs on the CPU here. */
-async function chooseTinyRun(page: Page) {
-  await page.getByLabel('Encoder').selectOption('convnet-tiny');
-  await page.getByLabel('Image size').selectOption('16');
-  const batch = page.getByLabel('Batch size');
-  await batch.fill('16');
-  await batch.press('Enter');
-}
 
 async function openApp(page: Page) {
   await page.goto('/');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
+import { useSmallEvaluation } from './tiny-run';
 
 /** The tiny configuration of train.spec.ts (Tiny ConvNet, 16 px, batch 16), given as a link. */
 const TINY_LINK = '/?method=byol&preset=classroom&imageSize=16&batchSize=16&backbone.widths=16,32,32,32';
@@ -26,16 +27,16 @@ test('a shared link restores every setting it names, the address follows edits, 
 
   await expect(page.getByLabel('Encoder')).toHaveValue('convnet-tiny');
   await expect(page.getByLabel('Image size')).toHaveValue('16');
-  await expect(page.getByLabel('Batch size')).toHaveValue('16');
-  await expect(page.getByLabel('Seed')).toHaveValue('5');
-  await expect(page.getByLabel('Total steps')).toHaveValue('40');
-  await expect(page.getByLabel('τ (target momentum)')).toHaveValue('0.9');
+  await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('16');
+  await expect(page.getByRole('spinbutton', { name: 'Seed', exact: true })).toHaveValue('5');
+  await expect(page.getByRole('spinbutton', { name: 'Total steps', exact: true })).toHaveValue('40');
+  await expect(page.getByRole('spinbutton', { name: 'τ (target momentum)', exact: true })).toHaveValue('0.9');
   await expect(page.getByLabel('Cosine τ schedule (τ → 1)')).not.toBeChecked();
-  await expect(page.getByLabel('Learning rate')).toHaveValue('0.02');
+  await expect(page.getByRole('spinbutton', { name: 'Learning rate', exact: true })).toHaveValue('0.02');
   await expect(page.getByRole('alert')).toHaveCount(0);
 
   // Editing a control rewrites the address in place (no new history entry).
-  const seed = page.getByLabel('Seed');
+  const seed = page.getByRole('spinbutton', { name: 'Seed', exact: true });
   await seed.fill('7');
   await seed.press('Enter');
   await expect(page).toHaveURL(/[?&]seed=7(&|$)/);
@@ -49,9 +50,9 @@ test('a shared link restores every setting it names, the address follows edits, 
   // The copied link, opened fresh, gives the same setup.
   const again = await context.newPage();
   await again.goto(copied);
-  await expect(again.getByLabel('Seed')).toHaveValue('7');
+  await expect(again.getByRole('spinbutton', { name: 'Seed', exact: true })).toHaveValue('7');
   await expect(again.getByLabel('Encoder')).toHaveValue('convnet-tiny');
-  await expect(again.getByLabel('τ (target momentum)')).toHaveValue('0.9');
+  await expect(again.getByRole('spinbutton', { name: 'τ (target momentum)', exact: true })).toHaveValue('0.9');
 });
 
 test('a link with bad settings applies the good ones and says what it ignored', async ({ page }) => {
@@ -60,8 +61,8 @@ test('a link with bad settings applies the good ones and says what it ignored', 
   await expect(alert).toContainText('Some settings in the link were not applied');
   await expect(alert).toContainText('Ignored batchSize=abc');
   await expect(alert).toContainText('Ignored unknown setting "warp"');
-  await expect(page.getByLabel('Seed')).toHaveValue('9');
-  await expect(page.getByLabel('Batch size')).toHaveValue('128');
+  await expect(page.getByRole('spinbutton', { name: 'Seed', exact: true })).toHaveValue('9');
+  await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('128');
 });
 
 test('exports the trained encoder as a LayersModel that loads in Node with the right embedding shape, and the metrics', async ({ page }) => {
@@ -70,6 +71,7 @@ test('exports the trained encoder as a LayersModel that loads in Node with the r
   await expect(status.getByLabel('Backend')).toContainText('WebGPU');
   await expect(page.getByLabel('Encoder')).toHaveValue('convnet-tiny');
 
+  await useSmallEvaluation(page);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await expect.poll(async () => Number(await stepCount(page).textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
   await page.getByRole('button', { name: 'Pause' }).click();
@@ -121,6 +123,7 @@ test('a run is kept across a reload and resumes from its checkpoint; deleting it
   await page.goto(`${TINY_LINK}&backend=cpu`);
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend')).toContainText('CPU');
+  await useSmallEvaluation(page);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await expect.poll(async () => Number(await stepCount(page).textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
   await page.getByRole('button', { name: 'Pause' }).click();

@@ -1,27 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-
-/**
- * Tiny configuration: SwiftShader WebGPU runs on the CPU here, where embedding an image costs about
- * as much as it does in a training step, so the evaluation uses a small bank and held-out sample.
- */
-async function chooseTinyRun(page: Page, options: { learningRate?: number; batchSize?: number } = {}) {
-  await page.getByLabel('Encoder').selectOption('convnet-tiny');
-  await page.getByLabel('Image size').selectOption('16');
-  await commit(page, 'Batch size', String(options.batchSize ?? 16));
-  await commit(page, 'kNN bank (max training images)', '120');
-  await commit(page, 'Held-out images (max)', '60');
-  if (options.learningRate !== undefined) await commit(page, 'Learning rate', String(options.learningRate));
-}
-
-async function commit(page: Page, label: string, value: string) {
-  const field = page.getByRole('spinbutton', { name: label, exact: true });
-  await field.fill(value);
-  await field.press('Enter');
-}
-
-async function stepCount(page: Page): Promise<number> {
-  return Number(await page.getByTestId('step-counter').textContent());
-}
+import { expect, test } from '@playwright/test';
+import { chooseTinyRun, commit, stepCount } from './tiny-run';
 
 test('τ and batch size change mid-run: markers on the charts, the run goes on; evaluation and the embedding view', async ({ page }) => {
   await page.goto('/');
