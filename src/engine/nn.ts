@@ -45,7 +45,8 @@ export function sequential(...modules: Module[]): Module {
 }
 
 function makeParam(name: string, role: ParamRole, shape: number[], values: Float32Array, trainable = true): Param {
-  return { name, role, variable: tf.variable(tf.tensor(values, shape), trainable) };
+  // In a tidy: the variable shares the initial tensor's data, which must not keep its own reference.
+  return { name, role, variable: tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable)) };
 }
 
 function filled(size: number, value: number): Float32Array {

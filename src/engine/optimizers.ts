@@ -27,7 +27,7 @@ export interface Optimizer {
 }
 
 export function createOptimizer(config: OptimizerConfig, params: Param[]): Optimizer {
-  const zerosLike = () => params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+  const zerosLike = () => params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
   if (config.kind === 'adamw') return adamW(config, zerosLike(), zerosLike());
   return momentumSgd(config, zerosLike());
 }
