@@ -1,3 +1,4 @@
+import { AppTabs } from './components/AppTabs';
 import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
 import { LiveControls } from './components/LiveControls';
@@ -7,7 +8,8 @@ import { SetupPanel } from './components/SetupPanel';
 import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
 
-export function App() {
+/** The single-run view: setup, live controls and charts. */
+function TrainView() {
   return (
     <div className="app">
       <header className="app-header">
@@ -32,4 +34,8 @@ export function App() {
       </main>
     </div>
   );
+}
+
+export function App() {
+  return <AppTabs train={<TrainView />} />;
 }

@@ -7,6 +7,7 @@ import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
 import type { DatasetSummary, FromWorker, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
+import { createCompareSlice, type CompareSlice } from './compare-store';
 
 export interface ChartPoint {
   step: number;
@@ -25,7 +26,7 @@ export interface SettingsMarker {
 /** Oldest points are thinned past this many, so long runs keep the charts responsive. */
 const MAX_CHART_POINTS = 4000;
 
-export interface AppState {
+export interface AppState extends CompareSlice {
   methods: MethodSummary[];
   backend: BackendInfo | null;
   runState: RunState;
@@ -63,6 +64,7 @@ export function describeChanges(changes: Partial<LiveSettings>): string {
 }
 
 export const useAppStore = create<AppState>()((set, get) => ({
+  ...createCompareSlice(set, get),
   methods: [],
   backend: null,
   runState: 'idle',
