@@ -91,6 +91,12 @@ export class Trainer {
   private epochCount = 0;
   private stepCount = 0;
   private pending: PendingStep[] = [];
+  /**
+   * Sees every batch as it is drawn: its dataset indices and its augmented, standardised views.
+   * Called inside the step's tf.tidy, so the views are disposed when it returns: read them
+   * synchronously or clone them. Lets tests check that runs with one seed share one data stream.
+   */
+  onBatch: ((indices: Int32Array, views: readonly tf.Tensor4D[]) => void) | null = null;
 
   constructor(
     config: TrainConfig,
@@ -186,6 +192,7 @@ export class Trainer {
     const scalars = tf.tidy(() => {
       const raw = this.train.gather(indices);
       const views = this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
+      this.onBatch?.(indices, views);
       const labels = this.data.train.labels;
       const inputs: StepInputs = {
         views,

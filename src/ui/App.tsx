@@ -1,4 +1,5 @@
 import { AugmentationPanel } from './components/AugmentationPanel';
+import { AppTabs } from './components/AppTabs';
 import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
 import { DatasetPanel } from './components/DatasetPanel';
@@ -10,7 +11,8 @@ import { SetupPanel } from './components/SetupPanel';
 import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
 
-export function App() {
+/** The single-run view: setup, live controls and charts. */
+function TrainView() {
   return (
     <div className="app">
       <header className="app-header">
@@ -38,4 +40,8 @@ export function App() {
       </main>
     </div>
   );
+}
+
+export function App() {
+  return <AppTabs train={<TrainView />} />;
 }

@@ -12,6 +12,7 @@ import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
 import type { AugmentationPreview, DatasetSource, DatasetSummary, FromWorker, LoadProgress, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
 import { evaluationToPoint, recordsToPoints, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
+import { createCompareSlice, type CompareSlice } from './compare-store';
 
 export type { ChartPoint };
 
@@ -35,7 +36,7 @@ export interface SettingsMarker {
 /** Oldest points are thinned past this many, so long runs keep the charts responsive. */
 const MAX_CHART_POINTS = 4000;
 
-export interface AppState {
+export interface AppState extends CompareSlice {
   methods: MethodSummary[];
   backend: BackendInfo | null;
   runState: RunState;
@@ -100,6 +101,7 @@ export function describeChanges(changes: Partial<LiveSettings>): string {
 }
 
 export const useAppStore = create<AppState>()((set, get) => ({
+  ...createCompareSlice(set, get),
   methods: [],
   backend: null,
   runState: 'idle',

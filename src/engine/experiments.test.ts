@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import type { TrainConfig } from './config';
+import { experimentsFor, type CatalogMethod, type Experiment } from './experiments';
+import { METHODS } from './methods/registry';
+import { differingPaths } from './testing/diff';
+import { tinyData } from './testing/tiny';
+import { Trainer, validateLiveSettings } from './trainer';
+
+const registryCatalog: CatalogMethod[] = METHODS.map((m) => ({ id: m.id, label: m.label, defaults: { classroom: m.defaults('classroom'), reference: m.defaults('reference') } }));
+
+/** A stand-in catalog entry for a method another branch adds, so the gating can be tested now. */
+function standIn(id: string, label: string): CatalogMethod {
+  const relabel = (config: TrainConfig): TrainConfig => ({ ...config, method: id, batchSize: 256, learningRate: 0.3 });
+  const byol = registryCatalog.find((m) => m.id === 'byol')!;
+  return { id, label, defaults: { classroom: relabel(byol.defaults.classroom), reference: relabel(byol.defaults.reference) } };
+}
+
+function find(experiments: Experiment[], id: string): Experiment {
+  const experiment = experiments.find((e) => e.id === id);
+  if (!experiment) throw new Error(`no experiment ${id}`);
+  return experiment;
+}
+
+/** Built-in data is 1200 training images. */
+const SHAPES_TRAIN_COUNT = 1200;
+
+describe('ready-made experiments', () => {
+  const experiments = experimentsFor(registryCatalog);
+
+  it('reference only methods of the catalog, with valid classroom configurations that build', () => {
+    expect(experiments.length).toBeGreaterThanOrEqual(3);
+    const data = tinyData(128, 8);
+    for (const experiment of experiments) {
+      expect(experiment.question).toMatch(/\?$/);
+      expect(experiment.runs.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(experiment.runs.map((r) => r.name)).size).toBe(experiment.runs.length);
+      expect(new Set(experiment.runs.map((r) => `${r.series}/${r.value}`)).size).toBe(experiment.runs.length);
+      for (const run of experiment.runs) {
+        expect(registryCatalog.map((m) => m.id)).toContain(run.config.method);
+        expect(run.config.preset).toBe('classroom');
+        expect(() => validateLiveSettings(run.config, SHAPES_TRAIN_COUNT)).not.toThrow();
+        const before = tf.memory().numTensors;
+        new Trainer(run.config, data).dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
+  });
+
+  it('τ ablation: BYOL at τ 0.9, 0.99, 0.999 held constant, nothing else different', () => {
+    const { runs } = find(experiments, 'byol-tau');
+    expect(runs.map((r) => r.config.tau)).toEqual([0.9, 0.99, 0.999]);
+    expect(runs.every((r) => r.config.tauSchedule === false)).toBe(true);
+    expect(differingPaths(runs[0].config, runs[2].config)).toEqual(['tau']);
+  });
+
+  it('batch size: 16 to 128 on the same number of images, the learning rate scaled with the batch', () => {
+    const { runs } = find(experiments, 'batch-size');
+    expect(runs.map((r) => r.config.batchSize)).toEqual([16, 32, 64, 128]);
+    const images = runs.map((r) => r.config.totalSteps * r.config.batchSize);
+    expect(new Set(images).size).toBe(1);
+    const perImage = runs.map((r) => r.config.learningRate / r.config.batchSize);
+    perImage.forEach((lr) => expect(lr).toBeCloseTo(perImage[0], 12));
+  });
+
+  it('augmentations: full recipe, no colour jitter, crop only, differing only in the recipe', () => {
+    const { runs } = find(experiments, 'augmentations');
+    expect(runs.map((r) => r.value)).toEqual(['full recipe', 'no colour jitter', 'crop only']);
+    const [full, noJitter, cropOnly] = runs.map((r) => r.config);
+    expect(differingPaths(full, noJitter)).toEqual(['augmentations.0.colorJitter', 'augmentations.1.colorJitter']);
+    expect(differingPaths(full, cropOnly).every((p) => p.startsWith('augmentations.'))).toBe(true);
+    for (const view of cropOnly.augmentations) {
+      expect(view.crop).toEqual(full.augmentations[0].crop);
+      expect([view.colorJitter, view.blur, view.grayscaleProbability, view.solarizeProbability]).toEqual([null, null, 0, 0]);
+    }
+  });
+
+  it('light up SimCLR and SimSiam when the catalog has them, and hide a face-off with one method', () => {
+    expect(experiments.map((e) => e.id)).not.toContain('methods');
+    const full = experimentsFor([...registryCatalog, standIn('simclr', 'SimCLR'), standIn('simsiam', 'SimSiam')]);
+    const batch = find(full, 'batch-size');
+    expect(new Set(batch.runs.map((r) => r.series))).toEqual(new Set(['BYOL', 'SimCLR']));
+    // SimCLR's sweep scales from its own preset: the same images as BYOL's runs, its own learning rate per image.
+    const simclr = batch.runs.filter((r) => r.series === 'SimCLR').map((r) => r.config);
+    expect(simclr.map((c) => c.totalSteps * c.batchSize)).toEqual(Array(4).fill(200 * 128));
+    expect(simclr[0].learningRate / simclr[0].batchSize).toBeCloseTo(0.3 / 256, 12);
+    expect(new Set(find(full, 'augmentations').runs.map((r) => r.config.method))).toEqual(new Set(['byol', 'simclr']));
+
+    const faceOff = find(full, 'methods');
+    expect(faceOff.title).toBe('BYOL vs SimCLR vs SimSiam');
+    expect(faceOff.runs.map((r) => r.config.method)).toEqual(['byol', 'simclr', 'simsiam']);
+    const [first, ...others] = faceOff.runs.map((r) => r.config);
+    for (const other of others) {
+      expect([other.backbone, other.imageSize, other.seed]).toEqual([first.backbone, first.imageSize, first.seed]);
+      expect(other.totalSteps * other.batchSize).toBe(first.totalSteps * first.batchSize);
+    }
+    // Without BYOL, its own ablations disappear; SimCLR's batch sweep remains.
+    const withoutByol = experimentsFor([standIn('simclr', 'SimCLR')]).map((e) => e.id);
+    expect(withoutByol).toEqual(['batch-size', 'augmentations']);
+  });
+});

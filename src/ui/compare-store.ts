@@ -1,0 +1,320 @@
+/**
+ * The Compare view's part of the one UI store (zustand's slice pattern: store.ts spreads this
+ * slice into the store). `compare` holds the run list being edited, what the comparison worker
+ * reported and what the charts show; `compareActions` are the only functions that change it.
+ */
+import type { StoreApi } from 'zustand';
+import type { ComparisonRunStatus } from '../engine/comparison';
+import type { PresetName, TrainConfig } from '../engine/config';
+import type { Experiment } from '../engine/experiments';
+import type { BackendInfo } from '../worker/backend-labels';
+import type { CompareDataset, FromCompareWorker } from '../worker/compare-protocol';
+import type { DatasetSummary, RunState } from '../worker/protocol';
+import type { AppState } from './store';
+
+/** Distinct, colour-blind-friendlier line colours, handed out in order. */
+export const RUN_COLOURS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+
+export type CompareDataSize = 'standard' | 'quick';
+
+export const COMPARE_DATASETS: Record<CompareDataSize, { label: string; source: CompareDataset }> = {
+  standard: { label: 'Shapes: 1200 train, 300 held out', source: { id: 'shapes', trainCount: 1200, testCount: 300 } },
+  quick: { label: 'Shapes, quick: 240 train, 60 held out', source: { id: 'shapes', trainCount: 240, testCount: 60 } },
+};
+
+/** Oldest points of a run are thinned past this many, so long comparisons keep the charts responsive. */
+const MAX_POINTS_PER_RUN = 2000;
+
+export interface CompareRunDraft {
+  id: string;
+  name: string;
+  color: string;
+  config: TrainConfig;
+  /** The run's line and place on an experiment's summary chart; dropped once the run list is edited. */
+  sweep: { series: string; value: string } | null;
+}
+
+export type ExperimentInfo = Pick<Experiment, 'id' | 'title' | 'question' | 'lookFor' | 'axis'>;
+
+export interface ComparePoint {
+  /** Steps done, this one included (1 for the first step), as kNN evaluations count them. */
+  step: number;
+  /** Images the run has trained on after this step. */
+  images: number;
+  loss: number;
+  featureStd: number;
+}
+
+export interface CompareKnnPoint {
+  step: number;
+  images: number;
+  accuracy: number;
+}
+
+export interface CompareRunResult {
+  history: ComparePoint[];
+  knn: CompareKnnPoint[];
+  steps: number;
+  epochs: number;
+  imagesPerSecond: number | null;
+  status: ComparisonRunStatus;
+  problem: string | null;
+}
+
+export type CompareAxis = 'step' | 'images';
+
+export interface CompareState {
+  /** The runs being edited; Start sends them to the worker. */
+  draft: CompareRunDraft[];
+  dataSize: CompareDataSize;
+  /** kNN evaluations per run, evenly spaced, the last at the end. */
+  evaluations: number;
+  /** The ready-made experiment the draft is, until the run list is edited. */
+  experiment: ExperimentInfo | null;
+  /** What the worker is training: the draft as it was at Start. */
+  active: { runs: CompareRunDraft[]; experiment: ExperimentInfo | null } | null;
+  results: Record<string, CompareRunResult>;
+  runState: RunState;
+  message: string | null;
+  backend: BackendInfo | null;
+  dataset: DatasetSummary | null;
+  /** All runs together, since the previous report. */
+  imagesPerSecond: number;
+  tensors: number;
+  bytes: number;
+  /** Runs hidden from the charts (legend toggles). */
+  hidden: string[];
+  xAxis: CompareAxis;
+}
+
+export interface CompareActions {
+  /** Adds a run: a copy of the last one (the usual next step is to change one setting), or the first method's classroom preset. */
+  addRun(): void;
+  removeRun(id: string): void;
+  renameRun(id: string, name: string): void;
+  recolourRun(id: string, color: string): void;
+  editRun(id: string, changes: Partial<TrainConfig>): void;
+  /** Switches a run to another method or preset; encoder, image size, seed and length stay. */
+  chooseRunMethod(id: string, method: string, preset: PresetName): void;
+  /** Sets one or more settings on every run (the shared encoder, image size and seed controls). */
+  editAllRuns(changes: Partial<TrainConfig>): void;
+  setDataSize(size: CompareDataSize): void;
+  setEvaluations(count: number): void;
+  loadExperiment(experiment: Experiment): void;
+  /** Freezes the draft as the comparison being trained and clears old results; returns its runs. */
+  begin(): CompareRunDraft[];
+  receive(message: FromCompareWorker): void;
+  toggleRun(id: string): void;
+  setXAxis(axis: CompareAxis): void;
+  clearResults(): void;
+}
+
+/** A stable empty run list for selectors (a new [] per call would re-render forever). */
+export const NO_RUNS: CompareRunDraft[] = [];
+
+/** The runs being trained or last trained; selectors use this for a stable reference. */
+export const selectActiveRuns = (s: { compare: CompareState }): CompareRunDraft[] => s.compare.active?.runs ?? NO_RUNS;
+
+export interface CompareSlice {
+  compare: CompareState;
+  compareActions: CompareActions;
+}
+
+const initialState: CompareState = {
+  draft: [],
+  dataSize: 'standard',
+  evaluations: 6,
+  experiment: null,
+  active: null,
+  results: {},
+  runState: 'idle',
+  message: null,
+  backend: null,
+  dataset: null,
+  imagesPerSecond: 0,
+  tensors: 0,
+  bytes: 0,
+  hidden: [],
+  xAxis: 'step',
+};
+
+function thin<T>(points: T[]): T[] {
+  if (points.length <= MAX_POINTS_PER_RUN) return points;
+  const half = Math.floor(points.length / 2);
+  return [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
+}
+
+function emptyResult(): CompareRunResult {
+  return { history: [], knn: [], steps: 0, epochs: 0, imagesPerSecond: null, status: 'training', problem: null };
+}
+
+let nextRunNumber = 1;
+
+export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () => AppState): CompareSlice {
+  const patch = (changes: Partial<CompareState> | ((compare: CompareState) => Partial<CompareState>)) =>
+    set((s) => ({ compare: { ...s.compare, ...(typeof changes === 'function' ? changes(s.compare) : changes) } }));
+  /** A config edit turns an experiment into a comparison of one's own: its summary labels no longer hold. */
+  const editDraft = (update: (draft: CompareRunDraft[]) => CompareRunDraft[]) =>
+    patch((c) => ({ draft: update(c.draft).map((run) => ({ ...run, sweep: null })), experiment: null }));
+  const methodLabel = (id: string) => get().methods.find((m) => m.id === id)?.label ?? id;
+  const freeColour = (draft: CompareRunDraft[]) => RUN_COLOURS.find((c) => !draft.some((r) => r.color === c)) ?? RUN_COLOURS[draft.length % RUN_COLOURS.length];
+
+  return {
+    compare: initialState,
+    compareActions: {
+      addRun() {
+        const { draft } = get().compare;
+        const last = draft[draft.length - 1];
+        const first = get().methods[0];
+        const config = last ? structuredClone(last.config) : first ? structuredClone(first.defaults.classroom) : null;
+        if (!config) return;
+        const number = nextRunNumber++;
+        editDraft((runs) => [...runs, { id: `run-${number}`, name: `${methodLabel(config.method)} ${number}`, color: freeColour(runs), config, sweep: null }]);
+      },
+      removeRun(id) {
+        editDraft((runs) => runs.filter((r) => r.id !== id));
+      },
+      renameRun(id, name) {
+        patch((c) => ({ draft: c.draft.map((r) => (r.id === id ? { ...r, name } : r)) }));
+      },
+      recolourRun(id, color) {
+        patch((c) => ({ draft: c.draft.map((r) => (r.id === id ? { ...r, color } : r)) }));
+      },
+      editRun(id, changes) {
+        editDraft((runs) => runs.map((r) => (r.id === id ? { ...r, config: { ...r.config, ...changes } } : r)));
+      },
+      chooseRunMethod(id, method, preset) {
+        const summary = get().methods.find((m) => m.id === method);
+        if (!summary) return;
+        editDraft((runs) =>
+          runs.map((r) => {
+            if (r.id !== id) return r;
+            const { backbone, imageSize, seed, totalSteps } = r.config;
+            return { ...r, config: { ...structuredClone(summary.defaults[preset]), backbone, imageSize, seed, totalSteps } };
+          }),
+        );
+      },
+      editAllRuns(changes) {
+        editDraft((runs) => runs.map((r) => ({ ...r, config: { ...r.config, ...structuredClone(changes) } })));
+      },
+      setDataSize(dataSize) {
+        patch({ dataSize });
+      },
+      setEvaluations(evaluations) {
+        patch({ evaluations });
+      },
+      loadExperiment(experiment) {
+        const { id, title, question, lookFor, axis } = experiment;
+        patch({
+          draft: experiment.runs.map((run, i) => ({
+            id: `run-${nextRunNumber++}`,
+            name: run.name,
+            color: RUN_COLOURS[i % RUN_COLOURS.length],
+            config: structuredClone(run.config),
+            sweep: { series: run.series, value: run.value },
+          })),
+          experiment: { id, title, question, lookFor, axis },
+          evaluations: experiment.evaluations,
+          dataSize: 'standard',
+        });
+      },
+      begin() {
+        const { draft, experiment } = get().compare;
+        // A run left unnamed still needs a name for the legend and the table.
+        const runs = structuredClone(draft).map((r, i) => (r.name.trim() ? r : { ...r, name: `Run ${i + 1}` }));
+        patch({
+          active: { runs, experiment },
+          results: Object.fromEntries(runs.map((r) => [r.id, emptyResult()])),
+          hidden: [],
+          dataset: null,
+          imagesPerSecond: 0,
+          message: null,
+        });
+        return runs;
+      },
+      receive(message) {
+        switch (message.type) {
+          case 'backend':
+            patch({ backend: message.info });
+            return;
+          case 'state':
+            patch({ runState: message.state, message: message.message });
+            return;
+          case 'dataset':
+            patch({ dataset: message.summary });
+            return;
+          case 'progress': {
+            const { runs, imagesPerSecond, tensors, bytes } = message.progress;
+            patch((c) => {
+              const results = { ...c.results };
+              for (const update of runs) {
+                const previous = results[update.runId];
+                const batch = c.active?.runs.find((r) => r.id === update.runId)?.config.batchSize;
+                if (!previous || batch === undefined) continue;
+                const points = update.records.map((r) => ({ step: r.step + 1, images: (r.step + 1) * batch, loss: r.loss, featureStd: r.featureStd }));
+                results[update.runId] = {
+                  ...previous,
+                  history: points.length > 0 ? thin([...previous.history, ...points]) : previous.history,
+                  steps: update.steps,
+                  epochs: update.epochs,
+                  imagesPerSecond: update.imagesPerSecond,
+                  status: update.status,
+                  problem: update.problem,
+                };
+              }
+              // A report with no new steps (the last one, after a pause) says nothing about speed.
+              const trained = runs.some((u) => u.records.length > 0);
+              return { results, imagesPerSecond: trained ? imagesPerSecond : c.imagesPerSecond, tensors, bytes };
+            });
+            return;
+          }
+          case 'evaluation': {
+            const { runId, step, accuracy } = message.evaluation;
+            patch((c) => {
+              const previous = c.results[runId];
+              const batch = c.active?.runs.find((r) => r.id === runId)?.config.batchSize;
+              if (!previous || batch === undefined) return {};
+              return { results: { ...c.results, [runId]: { ...previous, knn: [...previous.knn, { step, images: step * batch, accuracy }] } } };
+            });
+            return;
+          }
+        }
+      },
+      toggleRun(id) {
+        patch((c) => ({ hidden: c.hidden.includes(id) ? c.hidden.filter((h) => h !== id) : [...c.hidden, id] }));
+      },
+      setXAxis(xAxis) {
+        patch({ xAxis });
+      },
+      clearResults() {
+        patch({ active: null, results: {}, hidden: [], dataset: null, imagesPerSecond: 0, message: null });
+      },
+    },
+  };
+}
+
+/** The value every run shares, or undefined when they differ (the shared controls then show "mixed"). */
+export function commonValue<T>(runs: CompareRunDraft[], pick: (config: TrainConfig) => T): T | undefined {
+  if (runs.length === 0) return undefined;
+  const first = JSON.stringify(pick(runs[0].config));
+  return runs.every((r) => JSON.stringify(pick(r.config)) === first) ? pick(runs[0].config) : undefined;
+}
+
+/** A run's headline numbers for the table. */
+export function summarise(result: CompareRunResult | undefined): {
+  loss: number | null;
+  featureStd: number | null;
+  knn: number | null;
+  bestKnn: number | null;
+} {
+  if (!result) return { loss: null, featureStd: null, knn: null, bestKnn: null };
+  // The last 10 steps, so one noisy batch does not decide the comparison.
+  const recent = result.history.slice(-10);
+  const mean = (values: number[]) => (values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : null);
+  return {
+    loss: mean(recent.map((p) => p.loss)),
+    featureStd: mean(recent.map((p) => p.featureStd)),
+    knn: result.knn.length > 0 ? result.knn[result.knn.length - 1].accuracy : null,
+    bestKnn: result.knn.length > 0 ? Math.max(...result.knn.map((p) => p.accuracy)) : null,
+  };
+}

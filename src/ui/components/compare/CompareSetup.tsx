@@ -1,0 +1,91 @@
+import { useId } from 'react';
+import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../../engine/presets';
+import { COMPARE_DATASETS, commonValue, type CompareDataSize } from '../../compare-store';
+import { useAppStore } from '../../store';
+import { NumberField } from '../NumberField';
+import { RunEditor } from './RunEditor';
+
+const IMAGE_SIZES = [16, 32, 64];
+const MIXED = 'mixed';
+
+/** The run list, and the settings every run shares: data, kNN evaluations, encoder, image size and seed. */
+export function CompareSetup() {
+  const draft = useAppStore((s) => s.compare.draft);
+  const dataSize = useAppStore((s) => s.compare.dataSize);
+  const evaluations = useAppStore((s) => s.compare.evaluations);
+  const experiment = useAppStore((s) => s.compare.experiment);
+  const running = useAppStore((s) => s.compare.runState === 'running');
+  const canAdd = useAppStore((s) => s.methods.length > 0);
+  const actions = useAppStore((s) => s.compareActions);
+  const ids = { title: useId(), data: useId(), encoder: useId(), size: useId() };
+
+  const encoder = commonValue(draft, (c) => backbonePresetOf(c.backbone) ?? 'custom');
+  const imageSize = commonValue(draft, (c) => c.imageSize);
+  const seed = commonValue(draft, (c) => c.seed);
+
+  return (
+    <section className="panel" aria-labelledby={ids.title}>
+      <h2 id={ids.title}>Runs</h2>
+      <p className="panel-note">
+        Every run trains on the same data and, with the same seed and batch size, the same batches in the same order; the runs take one step each in turn.
+        {running ? ' Changes here apply when you start again.' : ''}
+      </p>
+      {experiment ? <p className="panel-note">From the experiment “{experiment.title}”. Editing the runs makes it your own comparison.</p> : null}
+      <div className="field">
+        <label htmlFor={ids.data}>Data</label>
+        <select id={ids.data} value={dataSize} onChange={(e) => actions.setDataSize(e.target.value as CompareDataSize)}>
+          {(Object.keys(COMPARE_DATASETS) as CompareDataSize[]).map((size) => (
+            <option key={size} value={size}>
+              {COMPARE_DATASETS[size].label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the last at the final step; 0 for none." onCommit={actions.setEvaluations} />
+      {draft.length > 0 ? (
+        <fieldset className="shared-settings">
+          <legend>All runs</legend>
+          <div className="field">
+            <label htmlFor={ids.encoder}>Encoder</label>
+            <select id={ids.encoder} value={encoder ?? MIXED} onChange={(e) => actions.editAllRuns({ backbone: BACKBONE_PRESETS[e.target.value as BackbonePreset] })}>
+              {encoder === undefined ? <option value={MIXED}>Differs between runs</option> : null}
+              {encoder === 'custom' ? <option value="custom">Custom</option> : null}
+              {(Object.keys(BACKBONE_PRESETS) as BackbonePreset[]).map((name) => (
+                <option key={name} value={name}>
+                  {BACKBONE_LABELS[name]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.size}>Image size</label>
+            <select id={ids.size} value={imageSize ?? MIXED} onChange={(e) => actions.editAllRuns({ imageSize: Number(e.target.value) })}>
+              {imageSize === undefined ? <option value={MIXED}>Differs between runs</option> : null}
+              {IMAGE_SIZES.map((s) => (
+                <option key={s} value={s}>
+                  {s} px
+                </option>
+              ))}
+            </select>
+          </div>
+          <NumberField
+            label="Seed"
+            value={seed ?? draft[0].config.seed}
+            integer
+            min={0}
+            hint={seed === undefined ? 'The runs have different seeds; a value here applies to all.' : 'One seed for all: the same initial draws, batches and augmentations.'}
+            onCommit={(value) => actions.editAllRuns({ seed: value })}
+          />
+        </fieldset>
+      ) : (
+        <p className="panel-note">No runs yet: add one, or load a ready-made experiment.</p>
+      )}
+      {draft.map((run, index) => (
+        <RunEditor key={run.id} run={run} index={index} />
+      ))}
+      <button type="button" disabled={!canAdd} onClick={actions.addRun}>
+        Add run
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,119 @@
+import { backendLabel } from '../../../worker/backend-labels';
+import { comparing } from '../../compare-client';
+import { useAppStore } from '../../store';
+import { CompareCharts } from './CompareCharts';
+import { CompareSetup } from './CompareSetup';
+import { CompareTable } from './CompareTable';
+import { ExperimentGallery } from './ExperimentGallery';
+import { RunLegend } from './RunLegend';
+import { SweepSummary } from './SweepSummary';
+
+const STATE_LABELS = { idle: 'Ready', loading: 'Loading', running: 'Training', paused: 'Paused', finished: 'Finished', error: 'Error' } as const;
+
+function CompareControls() {
+  const runState = useAppStore((s) => s.compare.runState);
+  const hasRuns = useAppStore((s) => s.compare.draft.length > 0);
+  const started = useAppStore((s) => s.compare.active !== null);
+  const busy = runState === 'running' || runState === 'loading';
+  return (
+    <div className="run-controls" role="toolbar" aria-label="Comparison controls">
+      <button type="button" className="primary" disabled={!hasRuns || busy} onClick={comparing.start}>
+        {started ? 'Start again' : 'Start comparison'}
+      </button>
+      {runState === 'paused' ? (
+        <button type="button" onClick={comparing.resume}>
+          Resume
+        </button>
+      ) : (
+        <button type="button" disabled={runState !== 'running'} onClick={comparing.pause}>
+          Pause
+        </button>
+      )}
+      <button type="button" disabled={!started} onClick={comparing.reset}>
+        Reset
+      </button>
+    </div>
+  );
+}
+
+function CompareStatus() {
+  const { runState, message, backend, dataset, imagesPerSecond, tensors, bytes, active } = useAppStore((s) => s.compare);
+  return (
+    <div className="status-bar" role="status" aria-label="Comparison status" aria-live="polite">
+      <span className={`state state-${runState}`}>{STATE_LABELS[runState]}</span>
+      <span aria-label="Backend">
+        Backend: <strong>{backend ? backendLabel(backend.name) : 'starting…'}</strong>
+        {backend?.adapter ? <span className="muted"> ({backend.adapter})</span> : null}
+      </span>
+      {active ? (
+        <span aria-label="Images per second, all runs">
+          All runs: <strong>{Math.round(imagesPerSecond)}</strong> img/s
+        </span>
+      ) : null}
+      {active && tensors > 0 ? <span className="muted" aria-label="Device memory">{(bytes / 2 ** 20).toFixed(1)} MB in {tensors} tensors</span> : null}
+      {dataset ? (
+        <span className="muted" aria-label="Dataset">
+          {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes
+        </span>
+      ) : null}
+      {backend && backend.fallbackReasons.length > 0 ? (
+        <span className="fallback" aria-label="Backend fallback">
+          {backend.fallbackReasons.join(' · ')} — using {backendLabel(backend.name)}.
+        </span>
+      ) : null}
+      {message ? <span className="status-message">{message}</span> : null}
+    </div>
+  );
+}
+
+function ExperimentBrief() {
+  const experiment = useAppStore((s) => s.compare.active?.experiment ?? null);
+  if (!experiment) return null;
+  return (
+    <section className="experiment-brief" aria-label="About this experiment">
+      <h2>{experiment.title}</h2>
+      <p>
+        <strong>Question.</strong> {experiment.question}
+      </p>
+      <p>
+        <strong>What to look for.</strong> {experiment.lookFor}
+      </p>
+    </section>
+  );
+}
+
+/** Several runs side by side: setup and experiments on the left, overlaid charts, table and summary on the right. */
+export function CompareView() {
+  const started = useAppStore((s) => s.compare.active !== null);
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div>
+          <h1>Compare runs</h1>
+          <p className="tagline">Several runs on the same data, seed and batches, trained in turn so they progress together.</p>
+        </div>
+        <CompareControls />
+      </header>
+      <CompareStatus />
+      <main className="layout">
+        <aside className="sidebar">
+          <CompareSetup />
+        </aside>
+        <section className="content compare-content" aria-label="Comparison results">
+          <ExperimentGallery />
+          {started ? (
+            <>
+              <ExperimentBrief />
+              <RunLegend />
+              <CompareCharts />
+              <SweepSummary />
+              <CompareTable />
+            </>
+          ) : (
+            <p className="panel-note">Add runs on the left (or pick an experiment above) and press Start comparison: the charts overlay the runs and the table compares them.</p>
+          )}
+        </section>
+      </main>
+    </div>
+  );
+}
