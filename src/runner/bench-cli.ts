@@ -111,11 +111,20 @@ export function formatBenchTables(rows: BenchRow[]): string {
         `${((100 * e.phases.afterStep) / e.msPerStep).toFixed(1)}%`,
       ];
     });
+  const perPhase = rows
+    .filter((r) => r.engine)
+    .map((r) => {
+      const e = r.engine as EngineBenchResult;
+      return [r.method, r.backend, ...PHASES.map(([key]) => {
+        const c = e.perPhase[key];
+        return c.gpuPrograms === null ? String(c.kernels) : `${c.kernels} (${c.gpuPrograms}, ${c.uploads})`;
+      })];
+    });
   const device = rows
     .filter((r) => r.engine)
     .map((r) => {
       const e = r.engine as EngineBenchResult;
-      return [r.method, r.backend, String(e.perStep.kernels), String(e.perStep.gpuPrograms ?? '—'), String(e.perStep.uploads ?? '—'), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
+      return [r.method, r.backend, fixed(e.perStep.kernels, 0), fixed(e.perStep.gpuPrograms, 0), fixed(e.perStep.uploads, 0), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
     });
   const verdict = (ok: boolean | null) => (ok === null ? '—' : ok ? 'yes' : 'NO');
   const targets = rows.map((r) => {
@@ -132,6 +141,9 @@ export function formatBenchTables(rows: BenchRow[]): string {
     '',
     'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step',
     table(['method', 'backend', ...PHASES.map(([, label]) => label), 'sync', 'EMA/step'], split),
+    '',
+    'Per phase of a profiled step: tfjs kernels (GPU programs, uploads), each with its one-number read-back',
+    table(['method', 'backend', ...PHASES.map(([, label]) => label)], perPhase),
     '',
     'Per step: tfjs kernels, GPU programs dispatched, host→GPU uploads; memory after the run; leaked tensors and GPU allocation growth per step',
     table(['method', 'backend', 'kernels', 'GPU progs', 'uploads', 'tensors', 'tensor MB', 'GPU MB', 'GPU MB alloc', 'leaked/step', 'alloc MB/step'], device),

@@ -55,19 +55,17 @@ function yieldToMessages(): Promise<void> {
 }
 
 async function report(run: Trainer): Promise<StepRecord[]> {
-  // Steps whose numbers this read-back carries; more may be queued while it is in flight.
-  const flushedSteps = run.steps;
   const records = await run.flush();
   if (records.length === 0) return records;
   const now = performance.now();
-  const steps = flushedSteps - lastReport.step;
+  const steps = run.steps - lastReport.step;
   const seconds = (now - lastReport.time) / 1000;
   const memory = tf.memory();
   post({
     type: 'progress',
     report: {
       records,
-      step: flushedSteps,
+      step: run.steps,
       epoch: run.epochs,
       imagesPerSecond: seconds > 0 ? (steps * run.settings.batchSize) / seconds : 0,
       stepMilliseconds: steps > 0 ? (seconds * 1000) / steps : 0,
@@ -76,7 +74,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
       embeddingDim: run.embeddingDim,
     },
   });
-  lastReport = { time: now, step: flushedSteps };
+  lastReport = { time: now, step: run.steps };
   const bad = records.find((r) => !Number.isFinite(r.loss));
   if (bad) {
     setState(
@@ -102,14 +100,8 @@ async function trainLoop(): Promise<void> {
       }
       run.step();
       const due = performance.now() - lastReport.time >= REPORT_INTERVAL_MS || run.steps - lastReport.step >= MAX_STEPS_PER_REPORT;
-      if (!due) {
-        await yieldToMessages();
-        continue;
-      }
-      // Queue the next step before waiting on this report's read-back, so the device is not idle meanwhile.
-      const reading = report(run);
-      if (!run.finished) run.step();
-      await reading;
+      if (due) await report(run);
+      else await yieldToMessages();
     }
     // Whatever stopped the loop, the last steps' numbers reach the charts before the new state does.
     if (trainer) await report(trainer);
