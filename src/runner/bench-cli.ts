@@ -175,7 +175,8 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     io.out(BENCH_USAGE);
     return 0;
   }
-  const mode = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
+  const preset = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
+  const mode = { ...preset, batchSize: args.batchSize ?? preset.batchSize };
   const timedSteps = args.timedSteps ?? mode.timedSteps;
   const methods = args.methods ?? defaultMethods(args.quick);
   const backends = args.backends ?? (['webgpu', 'webgl', 'cpu'] as BackendName[]);
@@ -216,7 +217,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, 'cpu');
         io.err(`  ${method} on cpu (Node)…`);
         try {
-          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
+          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
         } catch (error) {
           r.engineError = errorText(error);
         }
@@ -238,7 +239,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, backend);
         io.err(`  ${method} on ${backend} (headless Chromium)…`);
         try {
-          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, backend, dataset: session.manifest }, (message) => {
+          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, backend, dataset: session.manifest }, (message) => {
             if (message.type === 'bench') r.engine = message.result;
           });
         } catch (error) {
