@@ -308,9 +308,10 @@ export class Trainer {
    * computed after the phase's work (device queues run in order); its fixed cost, measured on an idle
    * queue first, is subtracted from every phase. The forward pass also runs once on its own (so
    * BatchNorm running statistics move twice) and backward is (forward + backward) − forward.
-   * Its numbers arrive with the next `flush()`, as `step()`'s.
+   * Its numbers arrive with the next `flush()`, as `step()`'s. `around` wraps each phase (with its
+   * sync), e.g. to count the kernels it runs.
    */
-  async profileStep(): Promise<StepProfile> {
+  async profileStep(around: (phase: keyof StepPhaseTimes, run: () => Promise<void>) => Promise<void> = (_phase, run) => run()): Promise<StepProfile> {
     const anchor = this.method.params[0].variable;
     await readProbe(anchor);
     const syncStart = performance.now();
@@ -319,7 +320,7 @@ export class Trainer {
     const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
     const timed = async (phase: keyof StepPhaseTimes, work: () => tf.Tensor) => {
       const start = performance.now();
-      await readProbe(work());
+      await around(phase, () => readProbe(work()));
       phases[phase] = Math.max(performance.now() - start - syncMs, 0);
     };
 

@@ -111,11 +111,20 @@ export function formatBenchTables(rows: BenchRow[]): string {
         `${((100 * e.phases.afterStep) / e.msPerStep).toFixed(1)}%`,
       ];
     });
+  const perPhase = rows
+    .filter((r) => r.engine)
+    .map((r) => {
+      const e = r.engine as EngineBenchResult;
+      return [r.method, r.backend, ...PHASES.map(([key]) => {
+        const c = e.perPhase[key];
+        return c.gpuPrograms === null ? String(c.kernels) : `${c.kernels} (${c.gpuPrograms}, ${c.uploads})`;
+      })];
+    });
   const device = rows
     .filter((r) => r.engine)
     .map((r) => {
       const e = r.engine as EngineBenchResult;
-      return [r.method, r.backend, String(e.perStep.kernels), String(e.perStep.gpuPrograms ?? '—'), String(e.perStep.uploads ?? '—'), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
+      return [r.method, r.backend, fixed(e.perStep.kernels, 0), fixed(e.perStep.gpuPrograms, 0), fixed(e.perStep.uploads, 0), String(e.tensors), mb(e.bytes), mb(e.gpuBytes), mb(e.gpuBytesAllocated), fixed(e.tensorsLeakedPerStep, 2), e.gpuBytesAllocatedGrowthPerStep === null ? '—' : mb(e.gpuBytesAllocatedGrowthPerStep)];
     });
   const verdict = (ok: boolean | null) => (ok === null ? '—' : ok ? 'yes' : 'NO');
   const targets = rows.map((r) => {
@@ -132,6 +141,9 @@ export function formatBenchTables(rows: BenchRow[]): string {
     '',
     'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step',
     table(['method', 'backend', ...PHASES.map(([, label]) => label), 'sync', 'EMA/step'], split),
+    '',
+    'Per phase of a profiled step: tfjs kernels (GPU programs, uploads), each with its one-number read-back',
+    table(['method', 'backend', ...PHASES.map(([, label]) => label)], perPhase),
     '',
     'Per step: tfjs kernels, GPU programs dispatched, host→GPU uploads; memory after the run; leaked tensors and GPU allocation growth per step',
     table(['method', 'backend', 'kernels', 'GPU progs', 'uploads', 'tensors', 'tensor MB', 'GPU MB', 'GPU MB alloc', 'leaked/step', 'alloc MB/step'], device),
@@ -163,7 +175,8 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     io.out(BENCH_USAGE);
     return 0;
   }
-  const mode = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
+  const preset = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
+  const mode = { ...preset, batchSize: args.batchSize ?? preset.batchSize };
   const timedSteps = args.timedSteps ?? mode.timedSteps;
   const methods = args.methods ?? defaultMethods(args.quick);
   const backends = args.backends ?? (['webgpu', 'webgl', 'cpu'] as BackendName[]);
@@ -204,7 +217,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, 'cpu');
         io.err(`  ${method} on cpu (Node)…`);
         try {
-          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
+          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
         } catch (error) {
           r.engineError = errorText(error);
         }
@@ -226,7 +239,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, backend);
         io.err(`  ${method} on ${backend} (headless Chromium)…`);
         try {
-          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: mode.profiledSteps }, backend, dataset: session.manifest }, (message) => {
+          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, backend, dataset: session.manifest }, (message) => {
             if (message.type === 'bench') r.engine = message.result;
           });
         } catch (error) {

@@ -4,8 +4,9 @@
  * engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure the same way.
  *
  * Method: kernels are compiled first on a throwaway run (shader warm-up); the measured run's first
- * step is untimed and its kernels are counted; throughput is then timed over `timedSteps` steps
- * ended by one read-back. Tensors leaked per step is the change in live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
+ * step is untimed; throughput is then timed over `timedSteps` steps ended by one read-back, with
+ * kernels, GPU programs and uploads counted on the way. Tensors leaked per step is the change in
+ * live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
  * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +38,10 @@ export interface EngineBenchResult {
   syncMs: number;
   /** Sum of the phases (syncs taken out): close to a real step, plus the extra forward pass. */
   profiledMsPerStep: number;
+  /** Per step, averaged over the timed steps (their read-back included). */
   perStep: KernelCounts;
+  /** Per phase of a profiled step, each with its one-number read-back; backward without its forward. */
+  perPhase: Record<keyof StepPhaseTimes, KernelCounts>;
   tensorsLeakedPerStep: number;
   /** Growth of the GPU memory the backend holds (in use plus its reuse pool) per timed step: 0 when buffers are reused. */
   gpuBytesAllocatedGrowthPerStep: number | null;
@@ -47,6 +51,16 @@ export interface EngineBenchResult {
   /** Bytes in GPU buffers/textures in use, and allocated including the backend's reuse pool. */
   gpuBytes: number | null;
   gpuBytesAllocated: number | null;
+}
+
+function divideCounts(c: KernelCounts, n: number): KernelCounts {
+  const per = (x: number | null) => (x === null ? null : x / n);
+  return { kernels: c.kernels / n, gpuPrograms: per(c.gpuPrograms), uploads: per(c.uploads) };
+}
+
+function subtractCounts(a: KernelCounts, b: KernelCounts): KernelCounts {
+  const minus = (x: number | null, y: number | null) => (x === null || y === null ? null : x - y);
+  return { kernels: a.kernels - b.kernels, gpuPrograms: minus(a.gpuPrograms, b.gpuPrograms), uploads: minus(a.uploads, b.uploads) };
 }
 
 function gpuMemory(): { gpuBytes: number | null; gpuBytesAllocated: number | null } {
@@ -62,17 +76,16 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
   const warmUpMs = needsWarmUp() ? await warmUpKernels(config, data) : 0;
   const trainer = new Trainer(config, data);
   try {
-    // The first step after warm-up is untimed; its kernels are counted.
-    const { counts } = await countKernels(async () => {
-      trainer.step();
-      await trainer.flush();
-    });
-
+    // One untimed step, then the timed ones (kernels counted on the way: a counter increment per kernel).
+    trainer.step();
+    await trainer.flush();
     const tensorsBefore = tf.memory().numTensors;
     const allocatedBefore = gpuMemory().gpuBytesAllocated;
     const start = performance.now();
-    for (let i = 0; i < timedSteps; i++) trainer.step();
-    const records = await trainer.flush();
+    const { result: records, counts } = await countKernels(async () => {
+      for (let i = 0; i < timedSteps; i++) trainer.step();
+      return trainer.flush();
+    });
     const elapsed = performance.now() - start;
     const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
     const allocatedAfter = gpuMemory().gpuBytesAllocated;
@@ -80,13 +93,18 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
 
     const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
+    const phaseCounts = {} as Record<keyof StepPhaseTimes, KernelCounts>;
     let syncMs = 0;
     for (let i = 0; i < profiledSteps; i++) {
-      const profile = await trainer.profileStep();
+      const profile = await trainer.profileStep(async (phase, run) => {
+        const { counts: ofPhase } = await countKernels(run);
+        phaseCounts[phase] = ofPhase;
+      });
       for (const key of Object.keys(phases) as (keyof StepPhaseTimes)[]) phases[key] += profile.phases[key] / profiledSteps;
       syncMs += profile.syncMs / profiledSteps;
     }
     await trainer.flush();
+    phaseCounts.backward = subtractCounts(phaseCounts.backward, phaseCounts.forward);
 
     const memory = tf.memory();
     return {
@@ -100,7 +118,8 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       phases,
       syncMs,
       profiledMsPerStep: Object.values(phases).reduce((a, b) => a + b, 0),
-      perStep: counts,
+      perStep: divideCounts(counts, timedSteps),
+      perPhase: phaseCounts,
       tensorsLeakedPerStep,
       gpuBytesAllocatedGrowthPerStep: allocatedBefore === null || allocatedAfter === null ? null : (allocatedAfter - allocatedBefore) / timedSteps,
       tensors: memory.numTensors,

@@ -45,8 +45,8 @@ describe('buildConfig', () => {
 
 describe('parseBenchArgs', () => {
   it('reads lists of methods and backends and validates them', () => {
-    expect(parseBenchArgs(['--quick', '--methods', 'byol,byol', '--backend', 'cpu,webgl', '--steps', '4'])).toMatchObject({ quick: true, methods: ['byol'], backends: ['cpu', 'webgl'], timedSteps: 4, appLoop: true, data: 'builtin:shapes', out: 'bench-results' });
-    expect(parseBenchArgs([])).toMatchObject({ quick: false, methods: null, backends: null, timedSteps: null });
+    expect(parseBenchArgs(['--quick', '--methods', 'byol,byol', '--backend', 'cpu,webgl', '--steps', '4', '--batch', '8'])).toMatchObject({ quick: true, methods: ['byol'], backends: ['cpu', 'webgl'], timedSteps: 4, batchSize: 8, appLoop: true, data: 'builtin:shapes', out: 'bench-results' });
+    expect(parseBenchArgs(['--no-app-loop'])).toMatchObject({ quick: false, methods: null, backends: null, timedSteps: null, batchSize: null, appLoop: false });
     expect(() => parseBenchArgs(['--methods', 'byol,moco9'])).toThrow(/Unknown method "moco9"/);
     expect(() => parseBenchArgs(['--backend', 'cuda'])).toThrow(/Unknown backend "cuda"/);
   });

@@ -188,6 +188,8 @@ export interface BenchArgs {
   backends: BackendName[] | null;
   data: string;
   timedSteps: number | null;
+  /** Batch size instead of the mode's (kernel counts do not depend on it; time and memory do). */
+  batchSize: number | null;
   out: string;
   appLoop: boolean;
   help: boolean;
@@ -197,10 +199,11 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
   --quick                tiny configuration (Tiny ConvNet, 16 px, batch 16): minutes on a 2-core CPU
                          (default: CIFAR ResNet-18, 32 px, batch 128, the method's reference heads)
-  --methods <a,b>        method ids (default: quick ${'byol'} and simclr where registered; full: every method)
+  --methods <a,b>        method ids (default: quick byol and simclr where registered; full: every method)
   --backend <a,b>        webgpu, webgl, cpu (default: every backend the machine has)
   --data <folder>        image folder to train on (default ${BUILTIN_SHAPES}, the app's built-in set)
-  --steps <n>            timed steps per measurement (default 5 quick, 30 full)
+  --steps <n>            timed steps per measurement (default 3 quick, 30 full)
+  --batch <n>            batch size instead of the mode's (16 quick, 128 full)
   --no-app-loop          skip the in-app measurement (worker + charts in the real page)
   --out <folder>         where the JSON report goes (default bench-results)`;
 
@@ -211,6 +214,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     backend: 'string',
     data: 'string',
     steps: 'int',
+    batch: 'int',
     'no-app-loop': 'boolean',
     out: 'string',
     help: 'boolean',
@@ -224,6 +228,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     backends: backends ? [...new Set(backends.map(backendName))] : null,
     data: (values.get('data') as string | undefined) ?? BUILTIN_SHAPES,
     timedSteps: positive(values, 'steps') ?? null,
+    batchSize: positive(values, 'batch', 2) ?? null,
     out: (values.get('out') as string | undefined) ?? 'bench-results',
     appLoop: values.get('no-app-loop') !== true,
     help: values.get('help') === true,

@@ -139,10 +139,11 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
         const records = await trainer.flush();
         const windowMs = performance.now() - windowStart;
         trainMs += windowMs;
-        const record = records[records.length - 1];
-        if (!Number.isFinite(record.loss)) {
-          throw new Error(`The loss became ${record.loss} at step ${step}: the run diverged. Lower the learning rate (--lr) or change the batch size.`);
+        const diverged = records.find((r) => !Number.isFinite(r.loss));
+        if (diverged) {
+          throw new Error(`The loss became ${diverged.loss} at step ${diverged.step + 1}: the run diverged. Lower the learning rate (--lr) or change the batch size.`);
         }
+        const record = records[records.length - 1];
         last = record;
         const report: ReportRecord = {
           type: 'report',

@@ -53,7 +53,7 @@ describe('npm run train (Node, CPU backend)', () => {
     expect(out[2]).toMatch(/^Untrained byol encoder\. kNN accuracy: final \d+\.\d%, best \d+\.\d% \(step 0\)\.$/);
   });
 
-  it('exits non-zero with a clear message on a bad folder, an unknown method or an impossible plan', async () => {
+  it('exits non-zero with a clear message on a bad folder, an unknown method, an impossible plan or a diverged run', async () => {
     const missing = await run(['--data', '/no/such/dir', ...tiny]);
     expect(missing).toMatchObject({ code: 1, out: [] });
     expect(missing.err).toBe('Data folder not found: /no/such/dir');
@@ -66,6 +66,10 @@ describe('npm run train (Node, CPU backend)', () => {
     const unlabeled = await run(['--data', flat, '--eval-every', '2', ...tiny]);
     expect(unlabeled.code).toBe(1);
     expect(unlabeled.err).toMatch(/--eval-every needs kNN accuracy, which needs class labels .* "flat" has no class labels/);
+
+    const diverged = await run(['--data', colourFolder(), '--steps', '4', '--lr', '1e30', ...tiny]);
+    expect(diverged.code).toBe(1);
+    expect(diverged.err).toBe('Run failed: The loss became NaN at step 2: the run diverged. Lower the learning rate (--lr) or change the batch size.');
 
     const tooBig = await run(['--data', colourFolder(), ...tiny, '--batch', '64']);
     expect(tooBig.code).toBe(1);

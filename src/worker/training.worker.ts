@@ -107,19 +107,17 @@ function yieldToMessages(): Promise<void> {
 }
 
 async function report(run: Trainer): Promise<StepRecord[]> {
-  // Steps whose numbers this read-back carries; more may be queued while it is in flight.
-  const flushedSteps = run.steps;
   const records = await run.flush();
   if (records.length === 0) return records;
   const now = performance.now();
-  const steps = flushedSteps - lastReport.step;
+  const steps = run.steps - lastReport.step;
   const seconds = (now - lastReport.time) / 1000;
   const memory = deviceMemory();
   post({
     type: 'progress',
     report: {
       records,
-      step: flushedSteps,
+      step: run.steps,
       epoch: run.epochs,
       imagesPerSecond: seconds > 0 ? (steps * run.settings.batchSize) / seconds : 0,
       stepMilliseconds: steps > 0 ? (seconds * 1000) / steps : 0,
@@ -128,7 +126,7 @@ async function report(run: Trainer): Promise<StepRecord[]> {
       elapsedSeconds: metrics?.elapsedSeconds ?? 0,
     },
   });
-  lastReport = { time: now, step: flushedSteps };
+  lastReport = { time: now, step: run.steps };
   const bad = records.find((r) => !Number.isFinite(r.loss));
   lossFinite = !bad;
   if (bad) {
@@ -162,12 +160,7 @@ async function trainLoop(): Promise<void> {
       }
       run.step();
       const due = performance.now() - lastReport.time >= REPORT_INTERVAL_MS || run.steps - lastReport.step >= MAX_STEPS_PER_REPORT;
-      if (due) {
-        // Queue the next step before waiting on this report's read-back, so the device is not idle meanwhile.
-        const reading = report(run);
-        if (!run.finished) run.step();
-        await reading;
-      }
+      if (due) await report(run);
       // Always let queued messages (pause, settings) in: on the CPU backend report() never yields to them.
       await yieldToMessages();
       if (run.steps - lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void postCheckpoint(run);
