@@ -33,7 +33,7 @@ test('τ and batch size change mid-run: markers on the charts, the run goes on; 
   await expect(page.getByRole('figure', { name: 'Target momentum τ' }).getByText('tau=0.9')).toBeVisible();
 
   // Every chart family is there.
-  for (const name of ['Held-out accuracy', 'Effective rank (RankMe)', 'Alignment and uniformity', 'Positive and negative cosine', 'Learning rate', 'Per-class kNN accuracy']) {
+  for (const name of ['Held-out accuracy', 'Effective rank (RankMe)', 'Alignment and uniformity', 'Positive and negative cosine', 'Learning-rate schedule', 'Per-class kNN accuracy']) {
     await expect(page.getByRole('figure', { name, exact: true })).toBeVisible();
   }
   await expect(page.getByTestId('evaluation-cost')).toHaveText(/%$/);

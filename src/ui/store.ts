@@ -74,6 +74,8 @@ export interface AppState extends CompareSlice {
   /** Evaluation time so far as a share of the run's active time. */
   evaluationCost: number | null;
   evaluationSettings: EvaluationSettings;
+  /** The run's active time at the latest report or evaluation: where the next steps' wall times start. */
+  elapsedSeconds: number;
   collapse: CollapseAlarmState;
   collapseDismissed: boolean;
   neighbours: NeighbourView | null;
@@ -131,6 +133,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   latestEvaluation: null,
   evaluationCost: null,
   evaluationSettings: DEFAULT_EVALUATION,
+  elapsedSeconds: 0,
   collapse: INITIAL_COLLAPSE_ALARM,
   collapseDismissed: false,
   neighbours: null,
@@ -155,11 +158,12 @@ export const useAppStore = create<AppState>()((set, get) => ({
       case 'progress': {
         const { records, ...progress } = message.report;
         set((s) => {
-          const points = recordsToPoints(records, s.progress?.elapsedSeconds ?? 0, progress.elapsedSeconds);
+          const points = recordsToPoints(records, s.elapsedSeconds, progress.elapsedSeconds);
           const newTerms = records.flatMap((r) => Object.keys(r.terms)).filter((name, i, all) => !s.termNames.includes(name) && all.indexOf(name) === i);
           const collapse = updateCollapseAlarm(s.collapse, records, progress.embeddingDim);
           return {
             progress,
+            elapsedSeconds: progress.elapsedSeconds,
             history: thin([...s.history, ...points]),
             termNames: newTerms.length > 0 ? [...s.termNames, ...newTerms] : s.termNames,
             collapse,
@@ -173,6 +177,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
         set((s) => ({
           latestEvaluation: message.result,
           evaluationCost: message.costShare,
+          elapsedSeconds: message.elapsedSeconds,
           evaluations: [...s.evaluations, evaluationToPoint(message.result, message.elapsedSeconds, s.evaluations.at(-1)?.bestKnnAccuracy ?? null)],
         }));
         return;
@@ -226,6 +231,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
       evaluations: [],
       latestEvaluation: null,
       evaluationCost: null,
+      elapsedSeconds: 0,
       collapse: INITIAL_COLLAPSE_ALARM,
       collapseDismissed: false,
       neighbours: null,

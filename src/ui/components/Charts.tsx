@@ -122,7 +122,7 @@ export function Charts() {
             ]}
           />
         ) : null}
-        <MetricChart {...perStep} smoothing={0} title="Learning rate" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
+        <MetricChart {...perStep} smoothing={0} title="Learning-rate schedule" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
         {usesTau ? (
           <MetricChart {...perStep} smoothing={0} title="Target momentum τ" description="EMA decay of the target network at each step; the cosine schedule raises it to 1." series={[{ key: 'tau', label: 'τ', color: '#9333ea' }]} />
         ) : null}

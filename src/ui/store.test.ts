@@ -1,0 +1,61 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EvaluationResult } from '../engine/evaluation';
+import type { StepRecord } from '../engine/trainer';
+import type { ProgressReport } from '../worker/protocol';
+import { useAppStore } from './store';
+
+const DIM = 64; // alarm below 0.2/√64 = 0.025
+
+function progress(records: Partial<StepRecord>[], elapsedSeconds: number): { type: 'progress'; report: ProgressReport } {
+  const full = records.map((r, i) => ({ step: i, loss: 1, featureStd: 0.1, learningRate: 0.1, tau: 0.99, terms: {}, epoch: 0, views: null, probe: null, ...r }));
+  return {
+    type: 'progress',
+    report: { records: full, step: full.at(-1)!.step + 1, epoch: 0, imagesPerSecond: 1, stepMilliseconds: 1, tensors: 1, bytes: 1, gpuBytes: null, embeddingDim: DIM, elapsedSeconds },
+  };
+}
+
+function evaluation(step: number, knnAccuracy: number, elapsedSeconds: number) {
+  return { type: 'evaluation' as const, result: { step, epoch: step / 10, knnAccuracy, probeAccuracy: null, effectiveRank: 3 } as unknown as EvaluationResult, elapsedSeconds, costShare: 0.04 };
+}
+
+describe('store: metrics from the worker', () => {
+  beforeEach(() => useAppStore.getState().clearRun());
+
+  it('raises the collapse alarm from the streamed feature std, and shows it again after a recovery', () => {
+    const { receive } = useAppStore.getState();
+    receive(progress([0, 1, 2, 3].map((step) => ({ step, featureStd: 0.01 })), 1));
+    expect(useAppStore.getState().collapse.active).toBe(false);
+    receive(progress([{ step: 4, featureStd: 0.01 }], 2));
+    expect(useAppStore.getState().collapse).toMatchObject({ active: true, collapsedSince: 0 });
+    useAppStore.getState().dismissCollapse();
+    expect(useAppStore.getState().collapseDismissed).toBe(true);
+
+    receive(progress([5, 6, 7, 8, 9].map((step) => ({ step, featureStd: 0.1 })), 3));
+    expect(useAppStore.getState().collapse.active).toBe(false);
+    receive(progress([10, 11, 12, 13, 14].map((step) => ({ step, featureStd: 0.001 })), 4));
+    expect(useAppStore.getState().collapse.active).toBe(true);
+    expect(useAppStore.getState().collapseDismissed).toBe(false);
+  });
+
+  it('keeps loss terms under their own keys, wall times continuous across evaluations, and the best kNN', () => {
+    const { receive } = useAppStore.getState();
+    receive(evaluation(0, 0.3, 2));
+    receive(progress([{ step: 0, terms: { onDiagonal: 0.2, loss: 9 } }, { step: 1, terms: { offDiagonal: 0.1 } }], 4));
+    receive(evaluation(2, 0.5, 5));
+    receive(evaluation(4, 0.4, 6));
+    const state = useAppStore.getState();
+    expect(state.termNames).toEqual(['onDiagonal', 'loss', 'offDiagonal']);
+    // A term named like a series does not overwrite it.
+    expect(state.history[0].loss).toBe(1);
+    expect(state.history[0]['term:loss']).toBe(9);
+    // The steps after the baseline evaluation are timed from its end (2 s), not from 0.
+    expect(state.history.map((p) => p.time)).toEqual([3, 4]);
+    expect(state.evaluations.map((e) => e.bestKnnAccuracy)).toEqual([0.3, 0.5, 0.5]);
+    expect(state.evaluationCost).toBe(0.04);
+
+    useAppStore.getState().clearRun();
+    const cleared = useAppStore.getState();
+    expect([cleared.history.length, cleared.evaluations.length, cleared.termNames.length, cleared.elapsedSeconds]).toEqual([0, 0, 0, 0]);
+    expect(cleared.collapse.active).toBe(false);
+  });
+});
