@@ -19,6 +19,7 @@ import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
 import type { DatasetSource, FromWorker, PreviewRequest, RunState, ToWorker } from './protocol';
 import { RunMetrics } from './run-metrics';
+import { yieldToMessages } from './yield-to-messages';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -95,15 +96,6 @@ async function preview(request: PreviewRequest): Promise<void> {
   } finally {
     previewing = false;
   }
-}
-
-/** Lets queued messages (pause, settings) run between steps without the 4 ms timer clamp. */
-function yieldToMessages(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
 }
 
 async function report(run: Trainer): Promise<StepRecord[]> {

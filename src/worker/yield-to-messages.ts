@@ -1,6 +1,5 @@
 /**
  * Lets queued messages (pause, reset) run between steps without the 4 ms clamp of nested timers.
- * The same as the training worker's helper, which can switch to this one.
  */
 export function yieldToMessages(): Promise<void> {
   return new Promise((resolve) => {
