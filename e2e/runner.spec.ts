@@ -1,14 +1,14 @@
 import { expect, test } from '@playwright/test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { makeFolder, solidPng } from '../src/data/testing-png';
+import { makeFolder, solidPng } from '../src/data/testing/png-folders';
 import type { ReportRecord, RunRecord, SummaryRecord } from '../src/runner/run';
 
 const run = promisify(execFile);
 
 /** Two colour classes, 8 train and 2 test images each: kNN at the end costs next to nothing. */
 function colourFolder(): string {
-  const files: Record<string, Buffer> = {};
+  const files: Record<string, Uint8Array> = {};
   for (let i = 0; i < 8; i++) {
     files[`train/red/${i}.png`] = solidPng(12, 10, [180 + i * 8, 20 * i, 10]);
     files[`train/blue/${i}.png`] = solidPng(10, 12, [10, 20 * i, 180 + i * 8]);

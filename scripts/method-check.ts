@@ -39,10 +39,11 @@ interface Args {
   testPerClass: number;
   sets: [string, unknown][];
   json: string | null;
+  verbose: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { methods: METHODS.map((m) => m.id), steps: 200, batch: 32, size: 16, widths: [16, 32, 32, 32], trainPerClass: 500, testPerClass: 100, sets: [], json: null };
+  const args: Args = { methods: METHODS.map((m) => m.id), steps: 200, batch: 32, size: 16, widths: [16, 32, 32, 32], trainPerClass: 100, testPerClass: 100, sets: [], json: null, verbose: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -55,6 +56,7 @@ function parseArgs(argv: string[]): Args {
       case '--train-per-class': args.trainPerClass = Number(value); break;
       case '--test-per-class': args.testPerClass = Number(value); break;
       case '--json': args.json = value; break;
+      case '--verbose': args.verbose = value === '1'; break;
       case '--set': {
         const at = value.indexOf('=');
         const raw = value.slice(at + 1);
@@ -158,7 +160,11 @@ async function main(): Promise<void> {
     const records: StepRecord[] = [];
     while (!trainer.finished) {
       trainer.step();
-      if (trainer.steps % 10 === 0 || trainer.finished) records.push(...(await trainer.flush()));
+      if (trainer.steps % 10 === 0 || trainer.finished) {
+        const flushed = await trainer.flush();
+        records.push(...flushed);
+        if (args.verbose) console.log(`  step ${trainer.steps}: loss ${flushed.map((r) => r.loss.toFixed(3)).join(' ')}`);
+      }
     }
     const knnAfter = await knn(trainer.method.encoder, data, args.size);
     const last = records.slice(-10);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FolderError, loadImageFolder } from './node-folder';
-import { makeFolder, solidPng } from './testing-png';
+import { makeFolder, solidPng } from './testing/png-folders';
 
 describe('loadImageFolder', () => {
   it('loads a train/test folder with class labels, resized, skipping what it cannot decode with a reason', () => {
@@ -40,7 +40,7 @@ describe('loadImageFolder', () => {
   });
 
   it('holds out part of each class when there is no test folder, and loads flat folders unlabeled', () => {
-    const files: Record<string, Buffer> = {};
+    const files: Record<string, Uint8Array> = {};
     for (let i = 0; i < 10; i++) {
       files[`a/${i}.png`] = solidPng(3, 3, [i, 0, 0]);
       files[`b/${i}.png`] = solidPng(3, 3, [0, i, 0]);

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import type { TrainConfig } from './config';
 import { experimentsFor, type CatalogMethod, type Experiment } from './experiments';
 import { METHODS } from './methods/registry';
 import { differingPaths } from './testing/diff';
@@ -8,13 +7,6 @@ import { tinyData } from './testing/tiny';
 import { Trainer, validateLiveSettings } from './trainer';
 
 const registryCatalog: CatalogMethod[] = METHODS.map((m) => ({ id: m.id, label: m.label, defaults: { classroom: m.defaults('classroom'), reference: m.defaults('reference') } }));
-
-/** A stand-in catalog entry for a method another branch adds, so the gating can be tested now. */
-function standIn(id: string, label: string): CatalogMethod {
-  const relabel = (config: TrainConfig): TrainConfig => ({ ...config, method: id, batchSize: 256, learningRate: 0.3 });
-  const byol = registryCatalog.find((m) => m.id === 'byol')!;
-  return { id, label, defaults: { classroom: relabel(byol.defaults.classroom), reference: relabel(byol.defaults.reference) } };
-}
 
 function find(experiments: Experiment[], id: string): Experiment {
   const experiment = experiments.find((e) => e.id === id);
@@ -55,7 +47,7 @@ describe('ready-made experiments', () => {
   });
 
   it('batch size: 16 to 128 on the same number of images, the learning rate scaled with the batch', () => {
-    const { runs } = find(experiments, 'batch-size');
+    const runs = find(experiments, 'batch-size').runs.filter((r) => r.series === 'BYOL');
     expect(runs.map((r) => r.config.batchSize)).toEqual([16, 32, 64, 128]);
     const images = runs.map((r) => r.config.totalSteps * r.config.batchSize);
     expect(new Set(images).size).toBe(1);
@@ -63,30 +55,32 @@ describe('ready-made experiments', () => {
     perImage.forEach((lr) => expect(lr).toBeCloseTo(perImage[0], 12));
   });
 
-  it('augmentations: full recipe, no colour jitter, crop only, differing only in the recipe', () => {
+  it('augmentations: full recipe, no colour jitter, crop only, differing only in the recipe, for BYOL and SimCLR', () => {
     const { runs } = find(experiments, 'augmentations');
-    expect(runs.map((r) => r.value)).toEqual(['full recipe', 'no colour jitter', 'crop only']);
-    const [full, noJitter, cropOnly] = runs.map((r) => r.config);
-    expect(differingPaths(full, noJitter)).toEqual(['augmentations.0.colorJitter', 'augmentations.1.colorJitter']);
-    expect(differingPaths(full, cropOnly).every((p) => p.startsWith('augmentations.'))).toBe(true);
-    for (const view of cropOnly.augmentations) {
-      expect(view.crop).toEqual(full.augmentations[0].crop);
-      expect([view.colorJitter, view.blur, view.grayscaleProbability, view.solarizeProbability]).toEqual([null, null, 0, 0]);
+    expect(runs.map((r) => r.series)).toEqual(['BYOL', 'BYOL', 'BYOL', 'SimCLR', 'SimCLR', 'SimCLR']);
+    for (const series of ['BYOL', 'SimCLR']) {
+      const own = runs.filter((r) => r.series === series);
+      expect(own.map((r) => r.value)).toEqual(['full recipe', 'no colour jitter', 'crop only']);
+      const [full, noJitter, cropOnly] = own.map((r) => r.config);
+      expect(differingPaths(full, noJitter)).toEqual(['augmentations.0.colorJitter', 'augmentations.1.colorJitter']);
+      expect(differingPaths(full, cropOnly).every((p) => p.startsWith('augmentations.'))).toBe(true);
+      for (const view of cropOnly.augmentations) {
+        expect(view.crop).toEqual(full.augmentations[0].crop);
+        expect([view.colorJitter, view.blur, view.grayscaleProbability, view.solarizeProbability]).toEqual([null, null, 0, 0]);
+      }
     }
   });
 
-  it('light up SimCLR and SimSiam when the catalog has them, and hide a face-off with one method', () => {
-    expect(experiments.map((e) => e.id)).not.toContain('methods');
-    const full = experimentsFor([...registryCatalog, standIn('simclr', 'SimCLR'), standIn('simsiam', 'SimSiam')]);
-    const batch = find(full, 'batch-size');
+  it('batch size: SimCLR scales from its own preset; the face-off trains BYOL, SimCLR and SimSiam on equal terms', () => {
+    const batch = find(experiments, 'batch-size');
     expect(new Set(batch.runs.map((r) => r.series))).toEqual(new Set(['BYOL', 'SimCLR']));
-    // SimCLR's sweep scales from its own preset: the same images as BYOL's runs, its own learning rate per image.
+    const simclrPreset = registryCatalog.find((m) => m.id === 'simclr')!.defaults.classroom;
     const simclr = batch.runs.filter((r) => r.series === 'SimCLR').map((r) => r.config);
-    expect(simclr.map((c) => c.totalSteps * c.batchSize)).toEqual(Array(4).fill(200 * 128));
-    expect(simclr[0].learningRate / simclr[0].batchSize).toBeCloseTo(0.3 / 256, 12);
-    expect(new Set(find(full, 'augmentations').runs.map((r) => r.config.method))).toEqual(new Set(['byol', 'simclr']));
+    const byolImages = batch.runs.filter((r) => r.series === 'BYOL').map((r) => r.config.totalSteps * r.config.batchSize);
+    expect(simclr.map((c) => c.totalSteps * c.batchSize)).toEqual(byolImages);
+    simclr.forEach((c) => expect(c.learningRate / c.batchSize).toBeCloseTo(simclrPreset.learningRate / simclrPreset.batchSize, 12));
 
-    const faceOff = find(full, 'methods');
+    const faceOff = find(experiments, 'methods');
     expect(faceOff.title).toBe('BYOL vs SimCLR vs SimSiam');
     expect(faceOff.runs.map((r) => r.config.method)).toEqual(['byol', 'simclr', 'simsiam']);
     const [first, ...others] = faceOff.runs.map((r) => r.config);
@@ -94,8 +88,12 @@ describe('ready-made experiments', () => {
       expect([other.backbone, other.imageSize, other.seed]).toEqual([first.backbone, first.imageSize, first.seed]);
       expect(other.totalSteps * other.batchSize).toBe(first.totalSteps * first.batchSize);
     }
-    // Without BYOL, its own ablations disappear; SimCLR's batch sweep remains.
-    const withoutByol = experimentsFor([standIn('simclr', 'SimCLR')]).map((e) => e.id);
-    expect(withoutByol).toEqual(['batch-size', 'augmentations']);
+  });
+
+  it('show only what the catalog allows: no face-off with one method, no BYOL ablations without BYOL', () => {
+    const only = (id: string) => registryCatalog.filter((m) => m.id === id);
+    expect(experimentsFor(only('byol')).map((e) => e.id)).toEqual(['byol-tau', 'batch-size', 'augmentations']);
+    expect(experimentsFor(only('simclr')).map((e) => e.id)).toEqual(['batch-size', 'augmentations']);
+    expect(experimentsFor(only('vicreg'))).toEqual([]);
   });
 });

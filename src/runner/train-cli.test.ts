@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { makeFolder, solidPng } from '../data/testing-png';
+import { makeFolder, solidPng } from '../data/testing/png-folders';
 import type { ReportRecord, RunRecord, StartRecord, SummaryRecord } from './run';
 import { trainCli } from './train-cli';
 
 /** Two colour classes, 6 train and 2 test images each, 8×8 PNG. */
 function colourFolder(): string {
-  const files: Record<string, Buffer> = {};
+  const files: Record<string, Uint8Array> = {};
   for (let i = 0; i < 6; i++) {
     files[`train/red/${i}.png`] = solidPng(8, 8, [200 + i * 5, 10 * i, 0]);
     files[`train/blue/${i}.png`] = solidPng(8, 8, [0, 10 * i, 200 + i * 5]);

@@ -5,7 +5,9 @@
  * directions, each against the queue of the view its keys come from; keys are enqueued after the loss.
  * Reference defaults: solo-learn scripts/pretrain/cifar/mocov2plus.yaml and solo/methods/mocov2plus.py
  * (projector 2048 → 256 as Linear–ReLU–Linear, queue 32 768 per view, T = 0.2, τ 0.99 rising by a
- * cosine, SGD lr 0.3 · bs/256, wd 1e-4, "symmetric-weak" augmentations).
+ * cosine, SGD lr 0.3 · bs/256, wd 1e-4, "symmetric-weak" augmentations). Deviation: solo-learn's τ
+ * schedule ends at 0.999, the common schedule here ends at 1. `options.symmetric = 0` gives the
+ * original MoCo v2 loss: one direction, one queue.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PresetName, TrainConfig } from '../config';

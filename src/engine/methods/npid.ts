@@ -3,11 +3,12 @@
  * bank holds one unit-length feature per image; the loss is a softmax over the whole bank (the
  * "non-parametric" classifier) whose target is the image's own row. After each step the image's row
  * moves towards its new feature with momentum 0.5 and is re-normalised.
- * Reference defaults: zhirongw/lemniscate.pytorch, cifar.py with the full softmax (--nce-k 0):
- * ResNet-18 with a linear 128-d embedding, T = 0.1, bank momentum 0.5, SGD lr 0.03, momentum 0.9,
- * wd 5e-4, batch 128, 200 epochs; one augmented view per image (crop 0.2–1, grayscale 0.2, colour
- * jitter 0.4 in all four, no flip). Deviation: the bank starts as random unit vectors (the original
- * draws uniform values without normalising), so its rows are unit length from the first step.
+ * Reference defaults: zhirongw/lemniscate.pytorch, cifar.py with the full softmax (--nce-k 0; the
+ * default there is NCE with 4096 noise samples): ResNet-18 with a linear 128-d embedding, T = 0.1,
+ * bank momentum 0.5, SGD lr 0.1 (constant there, warm-up + cosine here), momentum 0.9, wd 5e-4,
+ * batch 128, 200 epochs; one augmented view per image (crop 0.2–1, grayscale 0.2, colour jitter 0.4
+ * in all four, no flip). Deviation: the bank starts as random unit vectors (the original draws
+ * uniform values without normalising), so its rows are unit length from the first step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { standardView, type ViewAugmentation } from '../augment';
@@ -15,7 +16,7 @@ import type { PresetName, TrainConfig } from '../config';
 import { l2Normalize, npidLoss } from '../losses';
 import { disposeModule, variableFrom } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_RUN, createProjectedEncoder, pullPushTerms, randomUnitRows, soloAugmentations } from './shared';
+import { CLASSROOM_RUN, createProjectedEncoder, pullPushTerms, randomUnitRows } from './shared';
 import type { MethodDefinition } from './types';
 
 /** lemniscate.pytorch's CIFAR transform. */
@@ -43,7 +44,7 @@ function defaults(preset: PresetName): TrainConfig {
       projector: { hidden: [], out: 128 },
       predictor: null,
       optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
-      learningRate: 0.03,
+      learningRate: 0.1,
       tau: 0.99,
       tauSchedule: false,
       temperature: 0.1,
@@ -63,7 +64,7 @@ function defaults(preset: PresetName): TrainConfig {
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,
-    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    augmentations: [npidView(CLASSROOM_RUN.imageSize), npidView(CLASSROOM_RUN.imageSize)],
     options: { bankMomentum: 0.5 },
   };
 }

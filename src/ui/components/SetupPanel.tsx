@@ -2,6 +2,7 @@ import { useId } from 'react';
 import type { PresetName } from '../../engine/config';
 import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../engine/presets';
 import { useAppStore } from '../store';
+import { MethodOptions } from './MethodOptions';
 import { NumberField } from './NumberField';
 
 const IMAGE_SIZES = [16, 32, 64, 96];
@@ -64,6 +65,7 @@ export function SetupPanel() {
       </div>
       <NumberField label="Total steps" value={config.totalSteps} integer min={1} onCommit={(totalSteps) => editConfig({ totalSteps })} />
       <NumberField label="Seed" value={config.seed} integer min={0} onCommit={(seed) => editConfig({ seed })} />
+      <MethodOptions />
       {method ? (
         <p className="method-explanation" aria-label={`About ${method.label}`}>
           {method.explanation}

@@ -2,17 +2,15 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PNG } from 'pngjs';
+import { encodePng, solid } from './image-files';
 
 /** PNG bytes of a width × height image filled with one RGB colour. */
-export function solidPng(width: number, height: number, rgb: [number, number, number]): Buffer {
-  const png = new PNG({ width, height });
-  for (let i = 0; i < width * height; i++) png.data.set([...rgb, 255], i * 4);
-  return PNG.sync.write(png);
+export function solidPng(width: number, height: number, rgb: [number, number, number]): Uint8Array {
+  return encodePng(width, height, solid(width, height, [...rgb, 255]));
 }
 
 /** Creates a temporary folder holding `files` (relative path → contents) and returns its path. */
-export function makeFolder(name: string, files: Record<string, Buffer | string>): string {
+export function makeFolder(name: string, files: Record<string, Uint8Array | string>): string {
   const root = join(mkdtempSync(join(tmpdir(), 'siamese-')), name);
   for (const [path, contents] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
