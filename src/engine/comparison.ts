@@ -9,7 +9,7 @@
  * on a timed step now and then: the device is drained first, then one step of that run is run and
  * read back, so the time is that run's alone, whatever the others cost.
  */
-import { createKnnEvalData, disposeKnnEvalData, evaluateKnnAccuracy, type KnnEvalData } from './comparison-eval';
+import { createKnnEvalData, disposeKnnEvalData, evaluateKnnAccuracy, type KnnEvalData } from './knn-eval';
 import type { TrainConfig } from './config';
 import type { DatasetSplits } from './dataset';
 import { Trainer, type StepRecord } from './trainer';
@@ -202,7 +202,7 @@ export class Comparison {
   async evaluate(run: ComparisonRun): Promise<KnnEvaluation> {
     if (!this.knn) throw new Error(this.evaluationProblem ?? 'This comparison was started without kNN evaluations.');
     const start = performance.now();
-    const accuracy = await evaluateKnnAccuracy(run.trainer, this.knn);
+    const accuracy = await evaluateKnnAccuracy(run.trainer.method.encoder, run.trainer.settings.imageSize, this.knn);
     if (run.evaluationDue) run.markEvaluated();
     return { runId: run.id, step: run.trainer.steps, accuracy, milliseconds: performance.now() - start };
   }

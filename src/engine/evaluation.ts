@@ -12,9 +12,8 @@
  * `maxBankImages` training images in the bank and `maxHeldOutImages` held-out images.
  */
 import * as tf from '@tensorflow/tfjs';
-import { standardize } from './augment';
-import type { Backbone } from './backbones';
 import { DeviceImages, type ImageSet } from './dataset';
+import { embedImages } from './knn-eval';
 import { l2Normalize } from './losses';
 import { effectiveRankFromSingularValues, knnPredict, perClassAccuracy, symmetricEigenvalues } from './metrics';
 import { Rng } from './random';
@@ -77,22 +76,7 @@ export interface NeighbourResult {
   neighbours: NeighbourImage[];
 }
 
-/** Rows per forward pass: bounds activation memory for big encoders. */
-const EMBED_CHUNK = 256;
 const MAX_POWER_ITERATIONS = 500;
-
-/** Backbone features (evaluation mode) of `images[indices]`, chunk by chunk. */
-export function embedImages(encoder: Backbone, images: Pick<DeviceImages, 'gather'>, indices: Int32Array): tf.Tensor2D {
-  const parts: tf.Tensor2D[] = [];
-  for (let start = 0; start < indices.length; start += EMBED_CHUNK) {
-    const chunk = indices.subarray(start, Math.min(start + EMBED_CHUNK, indices.length));
-    parts.push(tf.tidy(() => encoder.apply(standardize(images.gather(chunk)), false) as tf.Tensor2D));
-  }
-  if (parts.length === 1) return parts[0];
-  const all = tf.concat(parts, 0) as tf.Tensor2D;
-  parts.forEach((p) => p.dispose());
-  return all;
-}
 
 /**
  * The top `count` eigenvectors and eigenvalues of a symmetric positive semi-definite n×n matrix

@@ -1,68 +1,103 @@
 /**
- * kNN evaluation of an encoder (the InstDisc / solo-learn protocol): backbone features of the
- * un-augmented, standardised training images form the bank; every held-out image is classified by
- * a weighted vote of its k nearest bank rows (cosine similarity, weights exp(sim / σ)).
- * The encoder runs in evaluation mode, so BatchNorm uses its running statistics and nothing is updated.
+ * kNN accuracy of an encoder, the InstDisc protocol used by MoCo, lightly, VISSL and solo-learn:
+ * backbone features of the un-augmented, standardised images in evaluation mode (BatchNorm running
+ * statistics, nothing updated); the training images are the bank, and every held-out image is
+ * classified by a weighted vote of its k nearest bank rows (cosine similarity, weights exp(sim / σ)).
+ * The one implementation behind the live evaluator (which adds per-class accuracy, RankMe and the
+ * embedding view on the same features), comparisons and the headless runner.
  */
 import * as tf from '@tensorflow/tfjs';
 import { standardize } from './augment';
-import type { DatasetSplits, ImageSet } from './dataset';
+import { DeviceImages, type DatasetSplits } from './dataset';
 import { knnPredict } from './metrics';
 import type { Module } from './nn';
 
-export const KNN_NEIGHBOURS = 200;
+export const KNN_K = 200;
 export const KNN_SIGMA = 0.1;
-/** Images encoded at once: bounds the activations held on the device. */
-const ENCODE_CHUNK = 256;
+/** Rows per forward pass: bounds activation memory for big encoders. */
+const EMBED_CHUNK = 256;
 
-export interface KnnResult {
-  accuracy: number;
-  /** Neighbours actually used (k clamped to the bank size). */
-  k: number;
-  trainCount: number;
-  testCount: number;
-}
-
-/** Encoder features [count, d] of a whole image set, eval mode, in chunks. */
-export function encodeImages(encoder: Module, images: ImageSet, chunk = ENCODE_CHUNK): tf.Tensor2D {
-  const pixelsPerImage = images.size * images.size * 3;
+/**
+ * Backbone features [indices.length, d] of `images[indices]` in evaluation mode, chunk by chunk;
+ * resized to `imageSize` when the stored images have another size.
+ */
+export function embedImages(encoder: Module, images: Pick<DeviceImages, 'gather'>, indices: Int32Array, imageSize?: number, chunk = EMBED_CHUNK): tf.Tensor2D {
   const parts: tf.Tensor2D[] = [];
-  for (let start = 0; start < images.count; start += chunk) {
-    const count = Math.min(chunk, images.count - start);
+  for (let start = 0; start < indices.length; start += chunk) {
+    const rows = indices.subarray(start, Math.min(start + chunk, indices.length));
     parts.push(
       tf.tidy(() => {
-        const raw = tf.tensor4d(images.pixels.subarray(start * pixelsPerImage, (start + count) * pixelsPerImage), [count, images.size, images.size, 3], 'int32');
-        return encoder.apply(standardize(tf.div(raw, 255) as tf.Tensor4D), false) as tf.Tensor2D;
+        let x = images.gather(rows);
+        if (imageSize !== undefined && x.shape[1] !== imageSize) x = tf.image.resizeBilinear(x, [imageSize, imageSize]);
+        return encoder.apply(standardize(x), false) as tf.Tensor2D;
       }),
     );
   }
-  const features = tf.concat(parts, 0) as tf.Tensor2D;
+  if (parts.length === 1) return parts[0];
+  const all = tf.concat(parts, 0) as tf.Tensor2D;
   parts.forEach((p) => p.dispose());
-  return features;
+  return all;
 }
 
-/** True when the data can be evaluated: labels on both splits and at least one held-out image. */
-export function canEvaluateKnn(data: DatasetSplits): boolean {
-  return Boolean(data.train.labels && data.test?.labels && data.test.count > 0 && data.classNames.length > 1);
+/** Why kNN accuracy cannot be measured on `data`, or null when it can. */
+export function knnProblem(data: DatasetSplits): string | null {
+  if (!data.train.labels || data.classNames.length < 2) return `kNN accuracy needs class labels, and "${data.name}" has no class labels.`;
+  if (!data.test?.labels || data.test.count === 0) return `kNN accuracy needs held-out images, and "${data.name}" has no held-out images.`;
+  return null;
 }
 
-/** kNN accuracy of `encoder` on the held-out split; reads one small tensor back. */
-export async function evaluateKnn(encoder: Module, data: DatasetSplits, options: { k?: number; sigma?: number } = {}): Promise<KnnResult> {
-  const { k = KNN_NEIGHBOURS, sigma = KNN_SIGMA } = options;
-  const test = data.test;
-  if (!canEvaluateKnn(data) || !test?.labels || !data.train.labels) {
-    const missing = !data.train.labels || data.classNames.length < 2 ? 'no class labels' : 'no held-out images';
-    throw new Error(`kNN accuracy needs class labels and held-out images, and "${data.name}" has ${missing}.`);
-  }
-  const trainLabels = data.train.labels;
-  const predicted = tf.tidy(() => {
-    const bank = encodeImages(encoder, data.train);
-    const queries = encodeImages(encoder, test);
-    return knnPredict(bank, tf.tensor1d(trainLabels, 'int32'), queries, k, sigma, data.classNames.length);
+/** The labelled images kNN needs, on the device. */
+export interface KnnEvalData {
+  /** The memory bank: training images and their labels. */
+  readonly bank: DeviceImages;
+  readonly bankLabels: Int32Array;
+  readonly test: DeviceImages;
+  readonly testLabels: Int32Array;
+  readonly numClasses: number;
+  /** False when the bank is a trainer's training images, which the trainer disposes. */
+  readonly ownsBank: boolean;
+}
+
+/**
+ * Uploads the splits for kNN, or returns null with the reason when they cannot be evaluated.
+ * `trainImages` (a trainer's copy of the training split) is used as the bank instead of a new upload.
+ */
+export function createKnnEvalData(data: DatasetSplits, trainImages?: DeviceImages): { eval: KnnEvalData | null; problem: string | null } {
+  const problem = knnProblem(data);
+  if (problem !== null) return { eval: null, problem };
+  return {
+    eval: {
+      bank: trainImages ?? new DeviceImages(data.train),
+      bankLabels: data.train.labels!,
+      test: new DeviceImages(data.test!),
+      testLabels: data.test!.labels!,
+      numClasses: data.classNames.length,
+      ownsBank: trainImages === undefined,
+    },
+    problem: null,
+  };
+}
+
+export function disposeKnnEvalData(data: KnnEvalData): void {
+  if (data.ownsBank) data.bank.dispose();
+  data.test.dispose();
+}
+
+/** Neighbours a vote actually uses: k clamped to the bank size. */
+export function effectiveK(bankSize: number, k = KNN_K): number {
+  return Math.max(1, Math.min(k, bankSize));
+}
+
+/** Fraction of held-out images whose weighted-kNN label is right, for `encoder` at `imageSize`. One read-back. */
+export async function evaluateKnnAccuracy(encoder: Module, imageSize: number, data: KnnEvalData, chunk = EMBED_CHUNK): Promise<number> {
+  const all = (count: number) => Int32Array.from({ length: count }, (_, i) => i);
+  const accuracy = tf.tidy(() => {
+    const bankFeatures = embedImages(encoder, data.bank, all(data.bank.set.count), imageSize, chunk);
+    const testFeatures = embedImages(encoder, data.test, all(data.test.set.count), imageSize, chunk);
+    const predicted = knnPredict(bankFeatures, tf.tensor1d(data.bankLabels, 'int32'), testFeatures, KNN_K, KNN_SIGMA, data.numClasses);
+    return tf.mean(tf.cast(tf.equal(predicted, tf.tensor1d(data.testLabels, 'int32')), 'float32'));
   });
-  const labels = await predicted.data();
-  predicted.dispose();
-  let correct = 0;
-  for (let i = 0; i < test.count; i++) if (labels[i] === test.labels[i]) correct += 1;
-  return { accuracy: correct / test.count, k: Math.max(1, Math.min(k, data.train.count)), trainCount: data.train.count, testCount: test.count };
+  const [value] = await accuracy.data();
+  accuracy.dispose();
+  return value;
 }

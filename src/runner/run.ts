@@ -6,7 +6,7 @@
  */
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
-import { canEvaluateKnn, evaluateKnn, KNN_SIGMA } from '../engine/knn-eval';
+import { createKnnEvalData, disposeKnnEvalData, effectiveK, evaluateKnnAccuracy, knnProblem, KNN_SIGMA } from '../engine/knn-eval';
 import { getMethod } from '../engine/methods/registry';
 import { Trainer, validateLiveSettings } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
@@ -82,10 +82,10 @@ export function checkPlan(plan: RunPlan, data: DatasetSplits): void {
     throw new Error(`${method.label} needs class labels, and "${data.name}" has none. Use a folder with one sub-folder per class, or another method.`);
   }
   validateLiveSettings(plan.config, data.train.count);
-  if ((plan.randomInit || plan.evalEvery > 0) && !canEvaluateKnn(data)) {
+  const problem = knnProblem(data);
+  if ((plan.randomInit || plan.evalEvery > 0) && problem !== null) {
     const flag = plan.randomInit ? '--random-init' : '--eval-every';
-    const missing = data.classNames.length > 1 ? 'no held-out images' : 'no class labels';
-    throw new Error(`${flag} needs kNN accuracy, which needs class labels (one sub-folder per class) and held-out images; "${data.name}" has ${missing}.`);
+    throw new Error(`${flag}: ${problem} Use a folder with one sub-folder per class, and enough images per class to hold some out.`);
   }
 }
 
@@ -93,9 +93,11 @@ export function checkPlan(plan: RunPlan, data: DatasetSplits): void {
 export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: BackendInfo, emit: (record: RunRecord) => void): Promise<SummaryRecord> {
   checkPlan(plan, data);
   const { config } = plan;
-  const evaluate = canEvaluateKnn(data);
   const warmUpMs = !plan.randomInit && needsWarmUp() ? await warmUpKernels(config, data) : 0;
   const trainer = new Trainer(config, data);
+  // The bank is the trainer's own copy of the training images on the device: no second upload.
+  const knnData = createKnnEvalData(data, trainer.trainImages).eval;
+  const evaluate = knnData !== null;
   emit({
     type: 'start',
     method: config.method,
@@ -113,12 +115,13 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
   let knnInfo: SummaryRecord['knn'] = null;
   let evalMs = 0;
   const measureKnn = async (step: number): Promise<number> => {
+    if (!knnData) throw new Error('kNN accuracy measured on data without labelled held-out images');
     const start = performance.now();
-    const result = await evaluateKnn(trainer.method.encoder, data);
+    const accuracy = await evaluateKnnAccuracy(trainer.method.encoder, config.imageSize, knnData);
     evalMs += performance.now() - start;
-    knnHistory.push({ step, accuracy: result.accuracy });
-    knnInfo = { k: result.k, sigma: KNN_SIGMA, train: result.trainCount, test: result.testCount };
-    return result.accuracy;
+    knnHistory.push({ step, accuracy });
+    knnInfo = { k: effectiveK(data.train.count), sigma: KNN_SIGMA, train: data.train.count, test: knnData.test.set.count };
+    return accuracy;
   };
 
   let trainMs = 0;
@@ -162,6 +165,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
       }
     }
   } finally {
+    if (knnData) disposeKnnEvalData(knnData);
     trainer.dispose();
   }
 

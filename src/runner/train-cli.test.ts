@@ -65,7 +65,7 @@ describe('npm run train (Node, CPU backend)', () => {
     const flat = makeFolder('flat', { 'a.png': solidPng(4, 4, [1, 2, 3]), 'b.png': solidPng(4, 4, [3, 2, 1]), 'c.png': solidPng(4, 4, [9, 9, 9]), 'd.png': solidPng(4, 4, [0, 0, 0]) });
     const unlabeled = await run(['--data', flat, '--eval-every', '2', ...tiny]);
     expect(unlabeled.code).toBe(1);
-    expect(unlabeled.err).toMatch(/--eval-every needs kNN accuracy, which needs class labels .* "flat" has no class labels/);
+    expect(unlabeled.err).toMatch(/--eval-every: kNN accuracy needs class labels, and "flat" has no class labels. Use a folder with one sub-folder per class/);
 
     const diverged = await run(['--data', colourFolder(), '--steps', '4', '--lr', '1e30', ...tiny]);
     expect(diverged.code).toBe(1);
