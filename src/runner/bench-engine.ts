@@ -8,10 +8,14 @@
  * kernels, GPU programs and uploads counted on the way. Tensors leaked per step is the change in
  * live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
  * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
+ * The cost of metrics at the app's default cadence adds the per-step metrics phase to one timed
+ * evaluation (kNN, probe, RankMe, projection; after an untimed one that compiles its kernels),
+ * spread over the interval the app's evaluation rule (evaluationDue) would leave between two.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
+import { DEFAULT_EVALUATION, Evaluator } from '../engine/evaluation';
 import { Trainer, type StepPhaseTimes } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
 import type { BackendInfo, BackendName } from '../worker/backend-labels';
@@ -43,6 +47,12 @@ export interface EngineBenchResult {
   /** Per phase of a profiled step, each with its one-number read-back; backward without its forward. */
   perPhase: Record<keyof StepPhaseTimes, KernelCounts>;
   tensorsLeakedPerStep: number;
+  /** One evaluation with the default settings (bank and held-out sizes as in the app). */
+  evaluationMs: number;
+  /** Steps between two evaluations under the default cadence and time budget. */
+  evaluationIntervalSteps: number;
+  /** Share of run time spent on metrics at the default cadence: per-step metrics plus evaluations. */
+  metricsShare: number;
   /** Growth of the GPU memory the backend holds (in use plus its reuse pool) per timed step: 0 when buffers are reused. */
   gpuBytesAllocatedGrowthPerStep: number | null;
   /** Live tensors and their bytes after the measurements (weights, optimizer state, data). */
@@ -106,13 +116,17 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     await trainer.flush();
     phaseCounts.backward = subtractCounts(phaseCounts.backward, phaseCounts.forward);
 
+    const evaluation = await timeEvaluation(trainer);
+    const msPerStep = elapsed / timedSteps;
+    const cost = metricsCost(msPerStep, phases.metrics, evaluation.milliseconds);
+
     const memory = tf.memory();
     return {
       backend: backend.name,
       adapter: backend.adapter,
       warmUpMs,
       timedSteps,
-      msPerStep: elapsed / timedSteps,
+      msPerStep,
       stepsPerSecond: (timedSteps * 1000) / elapsed,
       imagesPerSecond: (timedSteps * config.batchSize * 1000) / elapsed,
       phases,
@@ -121,6 +135,9 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       perStep: divideCounts(counts, timedSteps),
       perPhase: phaseCounts,
       tensorsLeakedPerStep,
+      evaluationMs: evaluation.milliseconds,
+      evaluationIntervalSteps: cost.intervalSteps,
+      metricsShare: cost.share,
       gpuBytesAllocatedGrowthPerStep: allocatedBefore === null || allocatedAfter === null ? null : (allocatedAfter - allocatedBefore) / timedSteps,
       tensors: memory.numTensors,
       bytes: memory.numBytes,
@@ -129,4 +146,30 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
   } finally {
     trainer.dispose();
   }
+}
+
+/** One evaluation as the app runs it, timed after an untimed one (kernel compilation). */
+async function timeEvaluation(trainer: Trainer): Promise<{ milliseconds: number }> {
+  const evaluator = new Evaluator(trainer);
+  try {
+    await evaluator.evaluate();
+    const start = performance.now();
+    await evaluator.evaluate();
+    return { milliseconds: performance.now() - start };
+  } finally {
+    evaluator.dispose();
+  }
+}
+
+/**
+ * Metrics' share of run time at the default cadence: an evaluation every `everySteps` steps, or later
+ * when the time budget asks for more training time in between (see evaluationDue); every step also
+ * pays its metrics phase (loss terms, feature std, view geometry).
+ */
+export function metricsCost(msPerStep: number, metricsPhaseMs: number, evaluationMs: number): { intervalSteps: number; share: number } {
+  const { everySteps, maxTimeShare } = DEFAULT_EVALUATION;
+  const budgetSteps = maxTimeShare >= 1 ? 0 : Math.ceil((evaluationMs * (1 - maxTimeShare)) / maxTimeShare / msPerStep);
+  const intervalSteps = Math.max(everySteps, budgetSteps);
+  const trainingMs = intervalSteps * msPerStep;
+  return { intervalSteps, share: (intervalSteps * metricsPhaseMs + evaluationMs) / (trainingMs + evaluationMs) };
 }
