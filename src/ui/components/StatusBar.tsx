@@ -1,7 +1,40 @@
-import { backendLabel } from '../../worker/backend-labels';
+import { backendLabel, type BackendInfo } from '../../worker/backend-labels';
+import type { DatasetSummary, RunState } from '../../worker/protocol';
 import { useAppStore } from '../store';
 
 const STATE_LABELS = { idle: 'Ready', loading: 'Loading', running: 'Training', paused: 'Paused', finished: 'Finished', error: 'Error' } as const;
+
+/** The run state and the backend in use: the head of every status bar. */
+export function StateAndBackend({ runState, backend }: { runState: RunState; backend: BackendInfo | null }) {
+  return (
+    <>
+      <span className={`state state-${runState}`}>{STATE_LABELS[runState]}</span>
+      <span aria-label="Backend">
+        Backend: <strong>{backend ? backendLabel(backend.name) : 'starting…'}</strong>
+        {backend?.adapter ? <span className="muted"> ({backend.adapter})</span> : null}
+      </span>
+    </>
+  );
+}
+
+/** The dataset, why a faster backend was not used, and the latest message: the tail of every status bar. */
+export function DatasetAndMessages({ dataset, backend, message }: { dataset: DatasetSummary | null; backend: BackendInfo | null; message: string | null }) {
+  return (
+    <>
+      {dataset ? (
+        <span className="muted" aria-label="Dataset">
+          {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes
+        </span>
+      ) : null}
+      {backend && backend.fallbackReasons.length > 0 ? (
+        <span className="fallback" aria-label="Backend fallback">
+          {backend.fallbackReasons.join(' · ')} — using {backendLabel(backend.name)}.
+        </span>
+      ) : null}
+      {message ? <span className="status-message">{message}</span> : null}
+    </>
+  );
+}
 
 function megabytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
@@ -18,11 +51,7 @@ export function StatusBar() {
 
   return (
     <div className="status-bar" role="status" aria-label="Training status" aria-live="polite">
-      <span className={`state state-${runState}`}>{STATE_LABELS[runState]}</span>
-      <span aria-label="Backend">
-        Backend: <strong>{backend ? backendLabel(backend.name) : 'starting…'}</strong>
-        {backend?.adapter ? <span className="muted"> ({backend.adapter})</span> : null}
-      </span>
+      <StateAndBackend runState={runState} backend={backend} />
       <span aria-label="Step">
         Step <strong data-testid="step-counter">{progress?.step ?? 0}</strong>
         {config ? <span className="muted"> / {config.totalSteps}</span> : null}
@@ -38,17 +67,7 @@ export function StatusBar() {
           {megabytes(progress.bytes)} in {progress.tensors} tensors
         </span>
       ) : null}
-      {dataset ? (
-        <span className="muted" aria-label="Dataset">
-          {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes
-        </span>
-      ) : null}
-      {backend && backend.fallbackReasons.length > 0 ? (
-        <span className="fallback" aria-label="Backend fallback">
-          {backend.fallbackReasons.join(' · ')} — using {backendLabel(backend.name)}.
-        </span>
-      ) : null}
-      {message ? <span className="status-message">{message}</span> : null}
+      <DatasetAndMessages dataset={dataset} backend={backend} message={message} />
     </div>
   );
 }

@@ -1,14 +1,12 @@
-import { backendLabel } from '../../../worker/backend-labels';
 import { comparing } from '../../compare-client';
 import { useAppStore } from '../../store';
+import { DatasetAndMessages, StateAndBackend } from '../StatusBar';
 import { CompareCharts } from './CompareCharts';
 import { CompareSetup } from './CompareSetup';
 import { CompareTable } from './CompareTable';
 import { ExperimentGallery } from './ExperimentGallery';
 import { RunLegend } from './RunLegend';
 import { SweepSummary } from './SweepSummary';
-
-const STATE_LABELS = { idle: 'Ready', loading: 'Loading', running: 'Training', paused: 'Paused', finished: 'Finished', error: 'Error' } as const;
 
 function CompareControls() {
   const runState = useAppStore((s) => s.compare.runState);
@@ -40,28 +38,14 @@ function CompareStatus() {
   const { runState, message, backend, dataset, imagesPerSecond, tensors, bytes, active } = useAppStore((s) => s.compare);
   return (
     <div className="status-bar" role="status" aria-label="Comparison status" aria-live="polite">
-      <span className={`state state-${runState}`}>{STATE_LABELS[runState]}</span>
-      <span aria-label="Backend">
-        Backend: <strong>{backend ? backendLabel(backend.name) : 'starting…'}</strong>
-        {backend?.adapter ? <span className="muted"> ({backend.adapter})</span> : null}
-      </span>
+      <StateAndBackend runState={runState} backend={backend} />
       {active ? (
         <span aria-label="Images per second, all runs">
           All runs: <strong>{Math.round(imagesPerSecond)}</strong> img/s
         </span>
       ) : null}
       {active && tensors > 0 ? <span className="muted" aria-label="Device memory">{(bytes / 2 ** 20).toFixed(1)} MB in {tensors} tensors</span> : null}
-      {dataset ? (
-        <span className="muted" aria-label="Dataset">
-          {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes
-        </span>
-      ) : null}
-      {backend && backend.fallbackReasons.length > 0 ? (
-        <span className="fallback" aria-label="Backend fallback">
-          {backend.fallbackReasons.join(' · ')} — using {backendLabel(backend.name)}.
-        </span>
-      ) : null}
-      {message ? <span className="status-message">{message}</span> : null}
+      <DatasetAndMessages dataset={dataset} backend={backend} message={message} />
     </div>
   );
 }
