@@ -65,7 +65,7 @@ test('a link with bad settings applies the good ones and says what it ignored', 
   await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('128');
 });
 
-test('exports the trained encoder as a LayersModel that loads in Node with the right embedding shape, and the metrics', async ({ page }) => {
+test('exports the encoder as a LayersModel that loads in Node with the right embedding shape, the metrics, the embeddings and a chart', async ({ page }) => {
   await page.goto(TINY_LINK);
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend')).toContainText('WebGPU');
@@ -116,6 +116,29 @@ test('exports the trained encoder as a LayersModel that loads in Node with the r
   const metrics = JSON.parse(await readFile((await json.path())!, 'utf8'));
   expect(metrics.history).toHaveLength(step);
   expect(metrics.run.config.batchSize).toBe(16);
+
+  // The held-out embeddings of the last evaluation, as the Embedding Projector's two TSV files.
+  const tsv = await downloadsOf(page, 2, () => page.getByRole('button', { name: 'Download embeddings (TSV)' }).click());
+  const text = async (suffix: string) => readFile((await tsv.find((d) => d.suggestedFilename().endsWith(suffix))!.path())!, 'utf8');
+  const vectors = (await text('-vectors.tsv')).trim().split('\n');
+  const metadata = (await text('-metadata.tsv')).trim().split('\n');
+  expect(vectors).toHaveLength(60); // useSmallEvaluation: 60 held-out images
+  vectors.forEach((row) => {
+    const values = row.split('\t').map(Number);
+    expect(values).toHaveLength(32);
+    expect(Math.hypot(...values)).toBeCloseTo(1, 4);
+  });
+  expect(metadata[0]).toBe('label\tclass');
+  expect(metadata).toHaveLength(61);
+
+  // A chart as PNG: the signature, and twice the on-screen width in the header.
+  const lossChart = page.getByRole('figure', { name: 'Loss' });
+  const [png] = await downloadsOf(page, 1, () => page.getByRole('button', { name: 'Save Loss as PNG' }).click());
+  expect(png.suggestedFilename()).toBe('loss.png');
+  const image = await readFile((await png.path())!);
+  expect(Array.from(image.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+  const svgWidth = await lossChart.locator('svg.recharts-surface').first().evaluate((svg) => svg.getBoundingClientRect().width);
+  expect(image.readUInt32BE(16)).toBe(Math.round(svgWidth * 2));
 });
 
 test('a run is kept across a reload and resumes from its checkpoint; deleting it frees it', async ({ page }) => {

@@ -223,6 +223,25 @@ describe('Evaluator', () => {
     trainer.dispose();
   });
 
+  it('exports the held-out features of the last evaluation, unit rows with their labels', async () => {
+    const data = tinyData(32);
+    const trainer = await trainedTrainer(data);
+    const evaluator = new Evaluator(trainer);
+    await expect(evaluator.heldOutEmbeddings()).rejects.toThrow(/No evaluation yet/);
+    await evaluator.evaluate();
+    const exported = await evaluator.heldOutEmbeddings();
+    const expected = tf.tidy(() => {
+      const x = features(trainer, data.test!);
+      return tf.div(x, tf.norm(x, 2, 1, true)).arraySync() as number[][];
+    });
+    expect([exported.step, exported.dim, exported.vectors.length]).toEqual([trainer.steps, expected[0].length, expected.length * expected[0].length]);
+    expected.flat().forEach((v, i) => expect(exported.vectors[i]).toBeCloseTo(v, 5));
+    expect(Array.from(exported.labels!)).toEqual(Array.from(data.test!.labels!));
+    expect(exported.classNames).toEqual(data.classNames);
+    evaluator.dispose();
+    trainer.dispose();
+  });
+
   it('caps the bank and the held-out set with a seeded subsample, the same for every evaluation', async () => {
     const data = tinyData(32);
     const trainer = await trainedTrainer(data, 1);

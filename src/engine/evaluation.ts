@@ -67,6 +67,17 @@ export interface NeighbourImage {
   pixels: Uint8Array;
 }
 
+/** The held-out features of the last evaluation, for the Embedding Projector. */
+export interface HeldOutEmbeddings {
+  step: number;
+  /** L2-normalised backbone features, `count × dim` row by row. */
+  vectors: Float32Array;
+  dim: number;
+  /** Class of each row; null without labels. */
+  labels: Int32Array | null;
+  classNames: string[];
+}
+
 export interface NeighbourResult {
   /** Step of the evaluation whose features were used. */
   step: number;
@@ -378,6 +389,15 @@ export class Evaluator {
         return { index, label: train.labels?.[index] ?? null, similarity: similarities[i], pixels: pixelsOf(train, index) };
       }),
     };
+  }
+
+  /** The held-out rows' features from the last evaluation (what the embedding view projects), read back once. */
+  async heldOutEmbeddings(): Promise<HeldOutEmbeddings> {
+    const cached = this.cached;
+    if (!cached) throw new Error('No evaluation yet: the embeddings are the held-out features of the last evaluation.');
+    const vectors = (await cached.heldOut.data()) as Float32Array;
+    const labels = this.labelled ? Int32Array.from(this.heldOutIndices, (i) => this.heldOutSet.labels![i]) : null;
+    return { step: cached.step, vectors, dim: cached.heldOut.shape[1], labels, classNames: this.trainer.dataset.classNames };
   }
 
   dispose(): void {

@@ -4,22 +4,33 @@ import type { LiveSettings, TrainConfig } from '../engine/config';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import type { BackendName } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
+import type { HeldOutEmbeddings } from '../engine/evaluation';
 import type { DatasetSource, EncoderFiles, FromWorker, PreviewRequest, ToWorker } from '../worker/protocol';
 import { prepareResume, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
 import { useAppStore } from './store';
 
 let worker: Worker | null = null;
-/** The one export in flight, answered by the worker's encoderExported / exportFailed. */
-let pendingExport: { resolve(files: EncoderFiles): void; reject(error: Error): void } | null = null;
+type ExportReply = Extract<FromWorker, { type: 'encoderExported' | 'embeddingsExported' }>;
+
+/** The one export in flight, answered by the worker's encoderExported / embeddingsExported / exportFailed. */
+let pendingExport: { resolve(reply: ExportReply): void; reject(error: Error): void } | null = null;
 
 /** Settles a pending request with a worker reply; true when the message was such a reply. */
 function settleRequest(message: FromWorker): boolean {
-  if (message.type !== 'encoderExported' && message.type !== 'exportFailed') return false;
+  if (message.type !== 'encoderExported' && message.type !== 'embeddingsExported' && message.type !== 'exportFailed') return false;
   const pending = pendingExport;
   pendingExport = null;
-  if (message.type === 'encoderExported') pending?.resolve(message.files);
-  else pending?.reject(new Error(message.message));
+  if (message.type === 'exportFailed') pending?.reject(new Error(message.message));
+  else pending?.resolve(message);
   return true;
+}
+
+function requestExport(request: ToWorker): Promise<ExportReply> {
+  if (pendingExport) return Promise.reject(new Error('An export is already being prepared.'));
+  return new Promise((resolve, reject) => {
+    pendingExport = { resolve, reject };
+    send(request);
+  });
 }
 
 function send(message: ToWorker, transfer: Transferable[] = []): void {
@@ -62,12 +73,16 @@ export const training = {
     if (saved) send({ type: 'restore', ...saved }, checkpointBuffers(saved.checkpoint));
   },
   /** The current run's encoder as LayersModel files, built in the worker. */
-  exportEncoder(): Promise<EncoderFiles> {
-    if (pendingExport) return Promise.reject(new Error('An export is already being prepared.'));
-    return new Promise((resolve, reject) => {
-      pendingExport = { resolve, reject };
-      send({ type: 'exportEncoder' });
-    });
+  async exportEncoder(): Promise<EncoderFiles> {
+    const reply = await requestExport({ type: 'exportEncoder' });
+    if (reply.type !== 'encoderExported') throw new Error(`Expected the encoder, got ${reply.type}`);
+    return reply.files;
+  },
+  /** The held-out features of the last evaluation, with their labels. */
+  async exportEmbeddings(): Promise<HeldOutEmbeddings> {
+    const reply = await requestExport({ type: 'exportEmbeddings' });
+    if (reply.type !== 'embeddingsExported') throw new Error(`Expected embeddings, got ${reply.type}`);
+    return reply.embeddings;
   },
   evaluationSettings(changes: Partial<EvaluationSettings>) {
     useAppStore.getState().setEvaluationSettings(changes);

@@ -8,7 +8,7 @@ import type { DatasetReport } from '../data/report';
 import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
-import type { EvaluationResult, EvaluationSettings, NeighbourResult } from '../engine/evaluation';
+import type { EvaluationResult, EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
 import type { MethodDefinition } from '../engine/methods/types';
 import type { StepRecord } from '../engine/trainer';
 import type { BackendInfo, BackendName } from './backend-labels';
@@ -62,6 +62,8 @@ export type ToWorker =
   | { type: 'reset' }
   | { type: 'update'; changes: Partial<LiveSettings> }
   | { type: 'exportEncoder' }
+  /** The held-out features of the last evaluation, for the Embedding Projector. */
+  | { type: 'exportEmbeddings' }
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
   | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string }
   | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
@@ -124,6 +126,7 @@ export type FromWorker =
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
   | { type: 'settingsRejected'; message: string }
   | { type: 'encoderExported'; files: EncoderFiles }
+  | { type: 'embeddingsExported'; embeddings: HeldOutEmbeddings }
   | { type: 'exportFailed'; message: string }
   /** Sent every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
   | { type: 'checkpoint'; checkpoint: Checkpoint }

@@ -3,7 +3,7 @@
  * share of that time evaluation took. Kept out of training.worker.ts so it can be driven in Node
  * with a fake `post`.
  */
-import { Evaluator } from '../engine/evaluation';
+import { Evaluator, type HeldOutEmbeddings } from '../engine/evaluation';
 import { evaluationDue, type EvaluationSettings } from '../engine/evaluation-settings';
 import type { Trainer } from '../engine/trainer';
 import type { FromWorker } from './protocol';
@@ -115,6 +115,11 @@ export class RunMetrics {
     } catch (error) {
       this.post({ type: 'neighbours', result: null, message: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /** The held-out embeddings of the last evaluation. */
+  embeddings(): Promise<HeldOutEmbeddings> {
+    return this.evaluator.heldOutEmbeddings();
   }
 
   dispose(): void {

@@ -256,6 +256,18 @@ async function handle(message: ToWorker): Promise<void> {
     case 'exportEncoder':
       await exportTrainedEncoder();
       return;
+    case 'exportEmbeddings':
+      if (!metrics) {
+        post({ type: 'exportFailed', message: 'There are no embeddings yet: start a run first.' });
+        return;
+      }
+      try {
+        const embeddings = await metrics.embeddings();
+        self.postMessage({ type: 'embeddingsExported', embeddings } satisfies FromWorker, [embeddings.vectors.buffer]);
+      } catch (error) {
+        post({ type: 'exportFailed', message: error instanceof Error ? error.message : String(error) });
+      }
+      return;
     case 'restore':
       await restoreRun(message.checkpoint, message.dataset, message.name);
       return;

@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { runFileBaseName } from '../../engine/run-names';
 import { downloadFile } from '../download';
-import { metricsToCsv, metricsToJson } from '../export';
+import { embeddingsToProjectorTsv, metricsToCsv, metricsToJson } from '../export';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
 
-/** Downloads of the current run: the trained encoder as a LayersModel, and the metric history. */
+/** Downloads of the current run: the trained encoder as a LayersModel, the metric history, the held-out embeddings. */
 export function ExportPanel() {
   const runState = useAppStore((s) => s.runState);
   const history = useAppStore((s) => s.history);
@@ -28,6 +28,26 @@ export function ExportPanel() {
       downloadFile(`${files.baseName}.model.json`, files.modelJson, 'application/json');
       downloadFile(files.weightsFileName, files.weights, 'application/octet-stream');
       setNotice(`Saved ${files.baseName}.model.json and ${files.weightsFileName}.`);
+    } catch (e) {
+      setNotice(null);
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const downloadEmbeddings = async () => {
+    if (!runConfig) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const embeddings = await training.exportEmbeddings();
+      const files = embeddingsToProjectorTsv(embeddings.vectors, embeddings.dim, embeddings.labels, embeddings.classNames);
+      const baseName = `${runFileBaseName(runConfig, embeddings.step)}-embeddings`;
+      downloadFile(`${baseName}-vectors.tsv`, files.vectors, 'text/tab-separated-values');
+      if (files.metadata !== null) downloadFile(`${baseName}-metadata.tsv`, files.metadata, 'text/tab-separated-values');
+      const rows = embeddings.vectors.length / embeddings.dim;
+      setNotice(`Saved ${rows} held-out embeddings (${embeddings.dim} dimensions, evaluation at step ${embeddings.step})${files.metadata !== null ? ' and their labels' : ''}.`);
     } catch (e) {
       setNotice(null);
       setError(e instanceof Error ? e.message : String(e));
@@ -61,6 +81,13 @@ export function ExportPanel() {
           Download metrics JSON
         </button>
       </div>
+      <button type="button" disabled={!hasModel || busy} onClick={() => void downloadEmbeddings()}>
+        Download embeddings (TSV)
+      </button>
+      <p className="panel-note">
+        The held-out images' features from the last evaluation, and their labels: load both files in the TensorBoard Embedding Projector (projector.tensorflow.org, “Load”).
+        Each chart's PNG button saves it as an image.
+      </p>
       <p role="status" className="panel-note">
         {notice}
       </p>

@@ -1,6 +1,8 @@
-import { useMemo, type ReactNode } from 'react';
+import { useMemo, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { smoothedKey, withSmoothed, X_AXIS_LABELS, type XAxisKey } from '../chart-data';
+import { chartToPng } from '../chart-image';
+import { downloadFile } from '../download';
 
 export interface SeriesSpec {
   key: string;
@@ -39,6 +41,9 @@ interface MetricChartProps {
   percent?: boolean;
 }
 
+/** "Collapse detection (std)" → "collapse-detection-std". */
+const fileNameOf = (title: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'chart';
+
 const formatNumber = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
 const formatPercent = (v: number) => `${(v * 100).toFixed(0)}%`;
 const formatX = (axis: XAxisKey) => (v: number) => (axis === 'step' ? String(v) : axis === 'epoch' ? v.toFixed(2) : v.toFixed(0));
@@ -51,15 +56,37 @@ export function MetricChart({ title, description, data, series, markers, xAxis, 
     [data, series, smoothing, smoothed],
   );
   const points = data.filter((row) => series.some((s) => typeof row[s.key] === 'number')).length;
+  const body = useRef<HTMLDivElement>(null);
+  const [saveError, setSaveError] = useState<string | null>(null);
+  const savePng = async () => {
+    const svg = body.current?.querySelector<SVGSVGElement>('svg.recharts-surface');
+    try {
+      if (!svg) throw new Error(`The chart "${title}" has nothing drawn yet.`);
+      downloadFile(`${fileNameOf(title)}.png`, await chartToPng(svg, title), 'image/png');
+      setSaveError(null);
+    } catch (error) {
+      setSaveError(error instanceof Error ? error.message : String(error));
+    }
+  };
 
   return (
     <figure className="chart" aria-label={title} data-point-count={points}>
       <figcaption>
-        <h3>{title}</h3>
+        <div className="chart-head">
+          <h3>{title}</h3>
+          <button type="button" className="chart-save" aria-label={`Save ${title} as PNG`} disabled={points === 0} onClick={() => void savePng()}>
+            PNG
+          </button>
+        </div>
+        {saveError ? (
+          <p role="alert" className="field-error">
+            {saveError}
+          </p>
+        ) : null}
         {summary ? <p className="chart-summary">{summary}</p> : null}
         <p>{description}</p>
       </figcaption>
-      <div className="chart-body">
+      <div className="chart-body" ref={body}>
         <ResponsiveContainer width="100%" height={220}>
           <LineChart data={rows as Record<string, number>[]} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
             <CartesianGrid stroke="#e5e7eb" strokeDasharray="3 3" />
