@@ -257,16 +257,7 @@ async function handle(message: ToWorker): Promise<void> {
       await exportTrainedEncoder();
       return;
     case 'exportEmbeddings':
-      if (!metrics) {
-        post({ type: 'exportFailed', message: 'There are no embeddings yet: start a run first.' });
-        return;
-      }
-      try {
-        const embeddings = await metrics.embeddings();
-        self.postMessage({ type: 'embeddingsExported', embeddings } satisfies FromWorker, [embeddings.vectors.buffer]);
-      } catch (error) {
-        post({ type: 'exportFailed', message: error instanceof Error ? error.message : String(error) });
-      }
+      await exportHeldOutEmbeddings();
       return;
     case 'restore':
       await restoreRun(message.checkpoint, message.dataset, message.name);
@@ -395,6 +386,21 @@ async function exportTrainedEncoder(): Promise<void> {
     self.postMessage(message, [files.weights]);
   } catch (error) {
     post({ type: 'exportFailed', message: `Exporting the encoder failed: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+/** The held-out features of the last evaluation, for the Embedding Projector. */
+async function exportHeldOutEmbeddings(): Promise<void> {
+  if (!metrics) {
+    post({ type: 'exportFailed', message: 'There are no embeddings yet: start a run first.' });
+    return;
+  }
+  try {
+    const embeddings = await metrics.embeddings();
+    const message: FromWorker = { type: 'embeddingsExported', embeddings };
+    self.postMessage(message, [embeddings.vectors.buffer]);
+  } catch (error) {
+    post({ type: 'exportFailed', message: error instanceof Error ? error.message : String(error) });
   }
 }
 
