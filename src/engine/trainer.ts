@@ -188,7 +188,6 @@ export class Trainer {
     let termNames: string[] = [];
     let hasViews = false;
     let hasProbe = false;
-    const withStepMetrics = this.options.stepMetrics ?? true;
     const scalars = tf.tidy(() => {
       const raw = this.train.gather(indices);
       const views = this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
@@ -210,20 +209,10 @@ export class Trainer {
       this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate);
       this.method.afterStep?.(inputs, schedule, out.carry);
       termNames = Object.keys(out.terms);
-      const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
-      if (withStepMetrics && out.secondEmbedding) {
-        hasViews = true;
-        const cosine = meanPositiveNegativeCosine(out.embedding, out.secondEmbedding);
-        parts.push(alignment(out.embedding, out.secondEmbedding), uniformity(out.embedding), cosine.positive, cosine.negative);
-      }
-      if (this.probe && out.features && inputs.labels) {
-        hasProbe = true;
-        const probe = this.probe.trainStep(out.features, inputs.labels);
-        parts.push(probe.loss, probe.accuracy);
-      }
-      const result = tf.stack(parts) as tf.Tensor1D;
+      const metrics = this.stepMetrics(value, out, inputs.labels);
+      ({ hasViews, hasProbe } = metrics);
       retainedTensors(out).forEach((t) => t.dispose());
-      return result;
+      return metrics.scalars;
     });
     this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames, hasViews, hasProbe, scalars });
     this.stepCount += 1;
@@ -350,7 +339,7 @@ export class Trainer {
     await timed('backward', () => {
       gradients = tf.variableGrads(() => {
         output = this.method.computeLoss(inputs, schedule);
-        [output.embedding, ...Object.values(output.terms), ...output.carry].forEach((t) => tf.keep(t));
+        retainedTensors(output).forEach((t) => tf.keep(t));
         return output.loss;
       }, variables(params));
       return Object.values(gradients.grads)[0] ?? gradients.value;
@@ -366,13 +355,34 @@ export class Trainer {
       tf.tidy(() => this.method.afterStep?.(inputs, schedule, out.carry));
       return anchor;
     });
-    let scalars: tf.Tensor1D | undefined;
-    await timed('metrics', () => (scalars = tf.tidy(() => tf.stack([value, featureStd(out.embedding), ...Object.values(out.terms)]) as tf.Tensor1D)));
-    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews: false, hasProbe: false, scalars: scalars as tf.Tensor1D });
+    let metrics: { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } | undefined;
+    await timed('metrics', () => (metrics = tf.tidy(() => this.stepMetrics(value, out, inputs.labels))).scalars);
+    const { scalars, hasViews, hasProbe } = metrics!;
+    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews, hasProbe, scalars });
     this.stepCount += 1;
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
-    [value, ...Object.values(grads), out.embedding, ...Object.values(out.terms), ...out.carry, ...owned].forEach((t) => t.dispose());
+    [value, ...Object.values(grads), ...retainedTensors(out), ...owned].forEach((t) => t.dispose());
     return { phases, syncMs };
+  }
+
+  /**
+   * What a step reports, stacked on the device: loss, feature std, the loss terms, and unless
+   * switched off, the view geometry and the online probe (which trains on this batch here).
+   */
+  private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } {
+    const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
+    const hasViews = (this.options.stepMetrics ?? true) && out.secondEmbedding !== undefined;
+    if (hasViews) {
+      const second = out.secondEmbedding as tf.Tensor2D;
+      const cosine = meanPositiveNegativeCosine(out.embedding, second);
+      parts.push(alignment(out.embedding, second), uniformity(out.embedding), cosine.positive, cosine.negative);
+    }
+    const hasProbe = this.probe !== null && out.features !== undefined && labels !== null;
+    if (hasProbe) {
+      const probe = this.probe!.trainStep(out.features!, labels!);
+      parts.push(probe.loss, probe.accuracy);
+    }
+    return { scalars: tf.stack(parts) as tf.Tensor1D, hasViews, hasProbe };
   }
 
   dispose(): void {
