@@ -1,7 +1,7 @@
-import { memo, useDeferredValue, useMemo } from 'react';
+import { useMemo } from 'react';
 import { collapseThreshold, DEFAULT_COLLAPSE_ALARM } from '../../engine/collapse';
-import { markerX, termKey, type XAxisKey } from '../chart-data';
-import { useAppStore, type AppState } from '../store';
+import { markerX, termKey } from '../chart-data';
+import { useAppStore } from '../store';
 import { ChartToolbar } from './ChartToolbar';
 import { CollapseAlarm } from './CollapseAlarm';
 import { EmbeddingView } from './EmbeddingView';
@@ -11,45 +11,16 @@ import { PerClassChart } from './PerClassChart';
 const TERM_COLORS = ['#0891b2', '#d97706', '#be185d', '#4d7c0f', '#7c3aed', '#b91c1c'];
 const percent = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
 
-/**
- * Every live chart: per-step curves, evaluation results, per-class accuracy and the embedding view.
- * The chart data is deferred: a new report re-renders the charts in a transition, which React
- * interrupts to let the page respond (rendering ten charts at once held the main thread 230–390 ms).
- */
+/** Every live chart: per-step curves, evaluation results, per-class accuracy and the embedding view. */
 export function Charts() {
-  const history = useDeferredValue(useAppStore((s) => s.history));
-  const markers = useDeferredValue(useAppStore((s) => s.markers));
-  const evaluations = useDeferredValue(useAppStore((s) => s.evaluations));
-  const latest = useDeferredValue(useAppStore((s) => s.latestEvaluation));
+  const history = useAppStore((s) => s.history);
+  const rawMarkers = useAppStore((s) => s.markers);
+  const evaluations = useAppStore((s) => s.evaluations);
+  const latest = useAppStore((s) => s.latestEvaluation);
   const termNames = useAppStore((s) => s.termNames);
   const { smoothing, xAxis } = useAppStore((s) => s.chartOptions);
   const dim = useAppStore((s) => s.progress?.embeddingDim ?? s.config?.projector.out ?? null);
   const usesTau = useAppStore((s) => s.methods.find((m) => m.id === s.config?.method)?.uses.tau ?? false);
-
-  return (
-    <div className="charts-area">
-      <CollapseAlarm />
-      <ChartToolbar />
-      <ChartGrid {...{ history, rawMarkers: markers, evaluations, latest, termNames, smoothing, xAxis, dim, usesTau }} />
-      <EmbeddingView />
-    </div>
-  );
-}
-
-interface ChartGridProps {
-  history: AppState['history'];
-  rawMarkers: AppState['markers'];
-  evaluations: AppState['evaluations'];
-  latest: AppState['latestEvaluation'];
-  termNames: string[];
-  smoothing: number;
-  xAxis: XAxisKey;
-  dim: number | null;
-  usesTau: boolean;
-}
-
-/** The chart grid; memoised, so that only new data (not every store update) renders it. */
-const ChartGrid = memo(function ChartGrid({ history, rawMarkers, evaluations, latest, termNames, smoothing, xAxis, dim, usesTau }: ChartGridProps) {
 
   const markers = useMemo<ChartMarker[]>(
     () => rawMarkers.flatMap((m) => {
@@ -71,98 +42,103 @@ const ChartGrid = memo(function ChartGrid({ history, rawMarkers, evaluations, la
   const perEvaluation = { ...common, data: evaluations, dots: true };
 
   return (
-    <div className="charts">
-      <MetricChart
-        {...perStep}
-        title="Loss"
-        description={termNames.length > 0 ? 'The training objective per step, with its separate terms.' : "The method's training objective, per step."}
-        series={lossSeries}
-      />
-      <MetricChart
-        {...perStep}
-        title="Collapse detection"
-        description="Mean per-dimension std of the L2-normalised projector outputs. Healthy embeddings sit near 1/√d; a collapsed encoder (every image mapped to the same point) drops to 0. The alarm fires below the red line."
-        series={[{ key: 'featureStd', label: 'feature std', color: '#ea580c' }]}
-        references={
-          healthy && dim
-            ? [
-                { value: healthy, label: `healthy 1/√d = ${healthy.toFixed(3)}`, color: '#15803d' },
-                { value: collapseThreshold(dim), label: `alarm ${DEFAULT_COLLAPSE_ALARM.thresholdFactor}/√d`, color: '#dc2626' },
-              ]
-            : []
-        }
-      />
-      <MetricChart
-        {...perEvaluation}
-        title="Held-out accuracy"
-        percent
-        yDomain={[0, 1]}
-        summary={
-          last?.knnAccuracy !== undefined ? (
-            <>
-              kNN <strong data-testid="knn-current">{percent(last.knnAccuracy)}</strong> · best <strong data-testid="knn-best">{percent(last.bestKnnAccuracy)}</strong>
-              {last.probeAccuracy !== undefined ? <> · linear probe <strong>{percent(last.probeAccuracy)}</strong></> : null}
-            </>
-          ) : evaluations.length > 0 ? (
-            'No labels: kNN accuracy needs a labelled held-out split.'
-          ) : null
-        }
-        description={
-          latest
-            ? `Weighted kNN (k = 200, σ = 0.1, cosine) on backbone features: ${latest.bankSize} training images as the bank, ${latest.heldOutSize} held-out images scored; and the online linear probe on the same features.`
-            : 'Weighted kNN (k = 200, σ = 0.1, cosine) on backbone features of un-augmented images, and the online linear probe. Measured at each evaluation.'
-        }
-        series={[
-          { key: 'knnAccuracy', label: 'kNN', color: '#2563eb' },
-          { key: 'bestKnnAccuracy', label: 'kNN best so far', color: '#93c5fd', dashed: true },
-          { key: 'probeAccuracy', label: 'linear probe', color: '#16a34a' },
-        ]}
-      />
-      <MetricChart
-        {...perEvaluation}
-        title="Effective rank (RankMe)"
-        summary={last ? <>rank <strong>{last.effectiveRank.toFixed(1)}</strong> of at most {latest ? Math.min(latest.featureDim, latest.heldOutSize) : '–'}</> : null}
-        description="How many dimensions the held-out backbone features really use: exp of the entropy of their normalised singular values. Dimensional collapse shows as a falling rank."
-        series={[{ key: 'effectiveRank', label: 'RankMe', color: '#7c3aed' }]}
-        references={latest ? [{ value: Math.min(latest.featureDim, latest.heldOutSize), label: `max ${Math.min(latest.featureDim, latest.heldOutSize)}`, color: '#6b7280' }] : []}
-      />
-      {hasViews ? (
+    <div className="charts-area">
+      <CollapseAlarm />
+      <ChartToolbar />
+      <div className="charts">
         <MetricChart
           {...perStep}
-          title="Alignment and uniformity"
-          description="Wang & Isola on the batch's projector outputs: alignment is the mean squared distance between the two views of an image (lower: views agree); uniformity is log E exp(−2‖zᵢ − zⱼ‖²) (lower: spread over the sphere, 0 when collapsed)."
-          series={[
-            { key: 'alignment', label: 'alignment', color: '#0891b2' },
-            { key: 'uniformity', label: 'uniformity', color: '#be185d' },
-          ]}
+          title="Loss"
+          description={termNames.length > 0 ? 'The training objective per step, with its separate terms.' : "The method's training objective, per step."}
+          series={lossSeries}
         />
-      ) : null}
-      {hasViews ? (
         <MetricChart
           {...perStep}
-          title="Positive and negative cosine"
-          description="Mean cosine similarity between the two views of the same image (positive) and between different images (negative). Collapse drives both to 1."
-          series={[
-            { key: 'positiveCosine', label: 'positive pairs', color: '#16a34a' },
-            { key: 'negativeCosine', label: 'negative pairs', color: '#dc2626' },
-          ]}
+          title="Collapse detection"
+          description="Mean per-dimension std of the L2-normalised projector outputs. Healthy embeddings sit near 1/√d; a collapsed encoder (every image mapped to the same point) drops to 0. The alarm fires below the red line."
+          series={[{ key: 'featureStd', label: 'feature std', color: '#ea580c' }]}
+          references={
+            healthy && dim
+              ? [
+                  { value: healthy, label: `healthy 1/√d = ${healthy.toFixed(3)}`, color: '#15803d' },
+                  { value: collapseThreshold(dim), label: `alarm ${DEFAULT_COLLAPSE_ALARM.thresholdFactor}/√d`, color: '#dc2626' },
+                ]
+              : []
+          }
         />
-      ) : null}
-      <MetricChart {...perStep} smoothing={0} title="Learning-rate schedule" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
-      {usesTau ? (
-        <MetricChart {...perStep} smoothing={0} title="Target momentum τ" description="EMA decay of the target network at each step; the cosine schedule raises it to 1." series={[{ key: 'tau', label: 'τ', color: '#9333ea' }]} />
-      ) : null}
-      {hasProbe ? (
         <MetricChart
-          {...perStep}
-          title="Online linear probe (training batches)"
+          {...perEvaluation}
+          title="Held-out accuracy"
           percent
           yDomain={[0, 1]}
-          description="Accuracy of the linear classifier on each training batch (augmented views, before its update). It learns on detached features and never changes the encoder."
-          series={[{ key: 'probeAccuracy', label: 'batch accuracy', color: '#16a34a' }]}
+          summary={
+            last?.knnAccuracy !== undefined ? (
+              <>
+                kNN <strong data-testid="knn-current">{percent(last.knnAccuracy)}</strong> · best <strong data-testid="knn-best">{percent(last.bestKnnAccuracy)}</strong>
+                {last.probeAccuracy !== undefined ? <> · linear probe <strong>{percent(last.probeAccuracy)}</strong></> : null}
+              </>
+            ) : evaluations.length > 0 ? (
+              'No labels: kNN accuracy needs a labelled held-out split.'
+            ) : null
+          }
+          description={
+            latest
+              ? `Weighted kNN (k = 200, σ = 0.1, cosine) on backbone features: ${latest.bankSize} training images as the bank, ${latest.heldOutSize} held-out images scored; and the online linear probe on the same features.`
+              : 'Weighted kNN (k = 200, σ = 0.1, cosine) on backbone features of un-augmented images, and the online linear probe. Measured at each evaluation.'
+          }
+          series={[
+            { key: 'knnAccuracy', label: 'kNN', color: '#2563eb' },
+            { key: 'bestKnnAccuracy', label: 'kNN best so far', color: '#93c5fd', dashed: true },
+            { key: 'probeAccuracy', label: 'linear probe', color: '#16a34a' },
+          ]}
         />
-      ) : null}
-      <PerClassChart />
+        <MetricChart
+          {...perEvaluation}
+          title="Effective rank (RankMe)"
+          summary={last ? <>rank <strong>{last.effectiveRank.toFixed(1)}</strong> of at most {latest ? Math.min(latest.featureDim, latest.heldOutSize) : '–'}</> : null}
+          description="How many dimensions the held-out backbone features really use: exp of the entropy of their normalised singular values. Dimensional collapse shows as a falling rank."
+          series={[{ key: 'effectiveRank', label: 'RankMe', color: '#7c3aed' }]}
+          references={latest ? [{ value: Math.min(latest.featureDim, latest.heldOutSize), label: `max ${Math.min(latest.featureDim, latest.heldOutSize)}`, color: '#6b7280' }] : []}
+        />
+        {hasViews ? (
+          <MetricChart
+            {...perStep}
+            title="Alignment and uniformity"
+            description="Wang & Isola on the batch's projector outputs: alignment is the mean squared distance between the two views of an image (lower: views agree); uniformity is log E exp(−2‖zᵢ − zⱼ‖²) (lower: spread over the sphere, 0 when collapsed)."
+            series={[
+              { key: 'alignment', label: 'alignment', color: '#0891b2' },
+              { key: 'uniformity', label: 'uniformity', color: '#be185d' },
+            ]}
+          />
+        ) : null}
+        {hasViews ? (
+          <MetricChart
+            {...perStep}
+            title="Positive and negative cosine"
+            description="Mean cosine similarity between the two views of the same image (positive) and between different images (negative). Collapse drives both to 1."
+            series={[
+              { key: 'positiveCosine', label: 'positive pairs', color: '#16a34a' },
+              { key: 'negativeCosine', label: 'negative pairs', color: '#dc2626' },
+            ]}
+          />
+        ) : null}
+        <MetricChart {...perStep} smoothing={0} title="Learning-rate schedule" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
+        {usesTau ? (
+          <MetricChart {...perStep} smoothing={0} title="Target momentum τ" description="EMA decay of the target network at each step; the cosine schedule raises it to 1." series={[{ key: 'tau', label: 'τ', color: '#9333ea' }]} />
+        ) : null}
+        {hasProbe ? (
+          <MetricChart
+            {...perStep}
+            title="Online linear probe (training batches)"
+            percent
+            yDomain={[0, 1]}
+            description="Accuracy of the linear classifier on each training batch (augmented views, before its update). It learns on detached features and never changes the encoder."
+            series={[{ key: 'probeAccuracy', label: 'batch accuracy', color: '#16a34a' }]}
+          />
+        ) : null}
+        <PerClassChart />
+      </div>
+      <EmbeddingView />
     </div>
   );
-});
+}

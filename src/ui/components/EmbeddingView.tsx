@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
@@ -51,7 +51,7 @@ function PointTooltip({ active, payload, classNames }: { active?: boolean; paylo
  * PCA of the held-out backbone features at the latest evaluation, coloured by class. Clicking a point
  * (or entering its number) shows the image and its nearest neighbours in the kNN bank.
  */
-export function EmbeddingView() {
+export const EmbeddingView = memo(function EmbeddingView() {
   const latest = useAppStore((s) => s.latestEvaluation);
   const dataset = useAppStore((s) => s.dataset);
   const classNames = dataset?.classNames ?? NO_CLASSES;
@@ -154,4 +154,4 @@ export function EmbeddingView() {
       </div>
     </figure>
   );
-}
+});

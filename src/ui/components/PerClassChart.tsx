@@ -1,10 +1,11 @@
+import { memo } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useAppStore } from '../store';
 
 const NO_CLASSES: string[] = [];
 
 /** kNN accuracy per class at the latest evaluation: which classes the representation separates. */
-export function PerClassChart() {
+export const PerClassChart = memo(function PerClassChart() {
   const latest = useAppStore((s) => s.latestEvaluation);
   const dataset = useAppStore((s) => s.dataset);
   const classNames = dataset?.classNames ?? NO_CLASSES;
@@ -31,4 +32,4 @@ export function PerClassChart() {
       </div>
     </figure>
   );
-}
+});
