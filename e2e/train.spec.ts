@@ -31,3 +31,14 @@ test('trains BYOL on the built-in data on WebGPU, charts fill, pause stops the s
   await page.getByRole('button', { name: 'Step' }).click();
   await expect(page.getByTestId('step-counter')).toHaveText(String(pausedAt + 1));
 });
+
+test('on an emulated GPU the app says so and offers a quick setup, one click away', async ({ page }) => {
+  await page.goto('/');
+  const note = page.getByRole('note', { name: 'Slow device' });
+  await expect(note).toContainText('emulated on the CPU');
+  await note.getByRole('button', { name: 'Use a quick setup' }).click();
+  await expect(page.getByLabel('Encoder')).toHaveValue('convnet-tiny');
+  await expect(page.getByLabel('Image size')).toHaveValue('16');
+  await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('16');
+  await expect(note).toHaveCount(0);
+});

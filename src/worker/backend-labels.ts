@@ -16,3 +16,11 @@ const LABELS: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', 
 export function backendLabel(name: BackendName): string {
   return LABELS[name];
 }
+
+/** Adapters that emulate a GPU on the CPU (Chromium's SwiftShader, Mesa's llvmpipe, Windows' WARP). */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|softpipe|software|basic render|warp/i;
+
+/** True when training runs on the CPU, directly or through an emulated GPU, so large setups are slow. */
+export function runsOnCpu(info: BackendInfo): boolean {
+  return info.name === 'cpu' || SOFTWARE_ADAPTER.test(info.adapter ?? '');
+}
