@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { standardize } from './augment';
 import { createBackbone } from './backbones';
 import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
-import { createKnnEvalData, disposeKnnEvalData, effectiveK, embedImages, evaluateKnnAccuracy, KNN_K, KNN_SIGMA, knnProblem } from './knn-eval';
+import { createKnnEvalData, disposeKnnEvalData, embedImages, evaluateKnnAccuracy, KNN_K, KNN_SIGMA, knnProblem } from './knn-eval';
+import { effectiveK } from './metrics';
 import { globalAveragePool } from './nn';
 import { Rng } from './random';
 import { tinyConfig, tinyData } from './testing/tiny';
@@ -74,8 +75,8 @@ describe('kNN evaluation', () => {
     const knn = createKnnEvalData(data).eval!;
     expect(await evaluateKnnAccuracy(globalAveragePool, 2, knn)).toBeCloseTo(2 / 3, 6);
     disposeKnnEvalData(knn);
-    expect(effectiveK(4)).toBe(4);
-    expect(effectiveK(1000)).toBe(KNN_K);
+    expect(effectiveK(4, KNN_K)).toBe(4);
+    expect(effectiveK(1000, KNN_K)).toBe(KNN_K);
   });
 
   it('scores 1 when each class is one flat colour, and 0 when the held-out labels are swapped', async () => {

@@ -9,11 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { standardize } from './augment';
 import { DeviceImages, type DatasetSplits } from './dataset';
-import { knnPredict } from './metrics';
+import { DEFAULT_EVALUATION } from './evaluation-settings';
+import { knnAccuracy } from './metrics';
 import type { Module } from './nn';
 
-export const KNN_K = 200;
-export const KNN_SIGMA = 0.1;
+/** The live evaluator's defaults, so every kNN number in the app is measured the same way. */
+export const KNN_K = DEFAULT_EVALUATION.k;
+export const KNN_SIGMA = DEFAULT_EVALUATION.sigma;
 /** Rows per forward pass: bounds activation memory for big encoders. */
 const EMBED_CHUNK = 256;
 
@@ -83,19 +85,13 @@ export function disposeKnnEvalData(data: KnnEvalData): void {
   data.test.dispose();
 }
 
-/** Neighbours a vote actually uses: k clamped to the bank size. */
-export function effectiveK(bankSize: number, k = KNN_K): number {
-  return Math.max(1, Math.min(k, bankSize));
-}
-
 /** Fraction of held-out images whose weighted-kNN label is right, for `encoder` at `imageSize`. One read-back. */
 export async function evaluateKnnAccuracy(encoder: Module, imageSize: number, data: KnnEvalData, chunk = EMBED_CHUNK): Promise<number> {
   const all = (count: number) => Int32Array.from({ length: count }, (_, i) => i);
   const accuracy = tf.tidy(() => {
     const bankFeatures = embedImages(encoder, data.bank, all(data.bank.set.count), imageSize, chunk);
     const testFeatures = embedImages(encoder, data.test, all(data.test.set.count), imageSize, chunk);
-    const predicted = knnPredict(bankFeatures, tf.tensor1d(data.bankLabels, 'int32'), testFeatures, KNN_K, KNN_SIGMA, data.numClasses);
-    return tf.mean(tf.cast(tf.equal(predicted, tf.tensor1d(data.testLabels, 'int32')), 'float32'));
+    return knnAccuracy(bankFeatures, tf.tensor1d(data.bankLabels, 'int32'), testFeatures, tf.tensor1d(data.testLabels, 'int32'), KNN_K, KNN_SIGMA, data.numClasses);
   });
   const [value] = await accuracy.data();
   accuracy.dispose();

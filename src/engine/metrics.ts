@@ -25,7 +25,7 @@ export function knnPredict(
   return tf.tidy(() => {
     const bank = l2Normalize(trainFeatures);
     const bankLabels = tf.cast(trainLabels, 'int32');
-    const neighbours = Math.max(1, Math.min(k, bank.shape[0]));
+    const neighbours = effectiveK(bank.shape[0], k);
     const numTest = testFeatures.shape[0];
     const chunks: tf.Tensor1D[] = [];
     for (let start = 0; start < numTest; start += KNN_CHUNK_ROWS) {
@@ -46,6 +46,11 @@ export function knnPredict(
     if (chunks.length === 0) return tf.zeros([0], 'int32') as tf.Tensor1D;
     return tf.concat(chunks, 0) as tf.Tensor1D;
   });
+}
+
+/** Neighbours a vote actually uses: k clamped to the bank size. */
+export function effectiveK(bankSize: number, k: number): number {
+  return Math.max(1, Math.min(k, bankSize));
 }
 
 /** Fraction of test rows whose kNN prediction equals testLabels, as a scalar tensor. */

@@ -6,7 +6,8 @@
  */
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
-import { createKnnEvalData, disposeKnnEvalData, effectiveK, evaluateKnnAccuracy, knnProblem, KNN_SIGMA } from '../engine/knn-eval';
+import { createKnnEvalData, disposeKnnEvalData, evaluateKnnAccuracy, knnProblem, KNN_K, KNN_SIGMA } from '../engine/knn-eval';
+import { effectiveK } from '../engine/metrics';
 import { getMethod } from '../engine/methods/registry';
 import { Trainer, validateLiveSettings } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
@@ -120,7 +121,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
     const accuracy = await evaluateKnnAccuracy(trainer.method.encoder, config.imageSize, knnData);
     evalMs += performance.now() - start;
     knnHistory.push({ step, accuracy });
-    knnInfo = { k: effectiveK(data.train.count), sigma: KNN_SIGMA, train: data.train.count, test: knnData.test.set.count };
+    knnInfo = { k: effectiveK(data.train.count, KNN_K), sigma: KNN_SIGMA, train: data.train.count, test: knnData.test.set.count };
     return accuracy;
   };
 

@@ -116,3 +116,13 @@ export function markerX(points: readonly ChartPoint[], step: number, axis: XAxis
   }
   return low < points.length ? points[low][axis] : null;
 }
+
+/**
+ * Keeps a long history drawable: past `max` points, the older half is thinned to every other point,
+ * so recent steps stay exact and the whole run stays visible.
+ */
+export function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const half = Math.floor(points.length / 2);
+  return [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
+}

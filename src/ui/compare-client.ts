@@ -1,16 +1,10 @@
 /** The page's only link to the comparison worker: typed messages out, store updates in. */
-import type { BackendName } from '../worker/backend-labels';
+import { requestedBackend } from '../worker/backend-labels';
 import type { FromCompareWorker, ToCompareWorker } from '../worker/compare-protocol';
 import { COMPARE_DATASETS } from './compare-store';
 import { useAppStore } from './store';
 
 let worker: Worker | null = null;
-
-/** `?backend=webgl|cpu` skips the faster backends, as for the training worker (see main.tsx). */
-function requestedBackend(): BackendName | undefined {
-  const requested = new URLSearchParams(location.search).get('backend');
-  return requested === 'webgpu' || requested === 'webgl' || requested === 'cpu' ? requested : undefined;
-}
 
 function receive(message: FromCompareWorker): void {
   useAppStore.getState().compareActions.receive(message);
@@ -27,7 +21,7 @@ export function startCompareWorker(): void {
   worker = new Worker(new URL('../worker/compare.worker.ts', import.meta.url), { type: 'module' });
   worker.onmessage = (event: MessageEvent<FromCompareWorker>) => receive(event.data);
   worker.onerror = (event) => receive({ type: 'state', state: 'error', message: `The comparison worker crashed: ${event.message}` });
-  send({ type: 'init', backend: requestedBackend() });
+  send({ type: 'init', backend: requestedBackend(location.search) });
 }
 
 export const comparing = {

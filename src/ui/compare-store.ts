@@ -11,6 +11,7 @@ import type { BackendInfo } from '../worker/backend-labels';
 import type { CompareDataset, FromCompareWorker } from '../worker/compare-protocol';
 import type { DatasetSummary, RunState } from '../worker/protocol';
 import type { AppState } from './store';
+import { thin } from './chart-data';
 
 /** Distinct, colour-blind-friendlier line colours, handed out in order. */
 export const RUN_COLOURS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
@@ -138,12 +139,6 @@ const initialState: CompareState = {
   xAxis: 'step',
 };
 
-function thin<T>(points: T[]): T[] {
-  if (points.length <= MAX_POINTS_PER_RUN) return points;
-  const half = Math.floor(points.length / 2);
-  return [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
-}
-
 function emptyResult(): CompareRunResult {
   return { history: [], knn: [], steps: 0, epochs: 0, imagesPerSecond: null, status: 'training', problem: null };
 }
@@ -254,7 +249,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
                 const points = update.records.map((r) => ({ step: r.step + 1, images: (r.step + 1) * batch, loss: r.loss, featureStd: r.featureStd }));
                 results[update.runId] = {
                   ...previous,
-                  history: points.length > 0 ? thin([...previous.history, ...points]) : previous.history,
+                  history: points.length > 0 ? thin([...previous.history, ...points], MAX_POINTS_PER_RUN) : previous.history,
                   steps: update.steps,
                   epochs: update.epochs,
                   imagesPerSecond: update.imagesPerSecond,

@@ -118,6 +118,10 @@ export function recordWorkerMessage(message: FromWorker): void {
       if (points.length > 0) void enqueue((db) => db.appendHistory(id, { points, markers: [] }));
       return;
     }
+    case 'evaluation':
+      // Wall times continue from the end of the evaluation, as the live charts count them.
+      recording.elapsedSeconds = message.elapsedSeconds;
+      return;
     case 'settingsApplied':
       void enqueue(async (db) => {
         await db.appendHistory(id, { points: [], markers: [{ step: message.step, label: describeChanges(message.changes) }] });

@@ -11,10 +11,9 @@ import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluatio
 import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
 import type { AugmentationPreview, DatasetSource, DatasetSummary, FromWorker, LoadProgress, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
-import { evaluationToPoint, recordsToPoints, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
+import { evaluationToPoint, recordsToPoints, thin, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
 import { createCompareSlice, type CompareSlice } from './compare-store';
 
-export type { ChartPoint };
 
 export interface ChartOptions {
   /** EMA weight for per-step curves, 0 (raw) to 0.99. */
@@ -90,12 +89,6 @@ export interface AppState extends CompareSlice {
   requestNeighbours(row: number): void;
 }
 
-function thin(points: ChartPoint[]): ChartPoint[] {
-  if (points.length <= MAX_CHART_POINTS) return points;
-  const half = Math.floor(points.length / 2);
-  return [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
-}
-
 export function describeChanges(changes: Partial<LiveSettings>): string {
   return Object.entries(changes)
     .map(([key, value]) => (typeof value === 'object' ? key : `${key}=${value}`))
@@ -164,7 +157,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
           return {
             progress,
             elapsedSeconds: progress.elapsedSeconds,
-            history: thin([...s.history, ...points]),
+            history: thin([...s.history, ...points], MAX_CHART_POINTS),
             termNames: newTerms.length > 0 ? [...s.termNames, ...newTerms] : s.termNames,
             collapse,
             // A new collapse after recovery shows the alarm again even if the last one was dismissed.

@@ -24,3 +24,9 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|softpipe|software|basic render|wa
 export function runsOnCpu(info: BackendInfo): boolean {
   return info.name === 'cpu' || SOFTWARE_ADAPTER.test(info.adapter ?? '');
 }
+
+/** The backend a page address asks for (`?backend=webgl|cpu|webgpu`), to skip the faster ones. */
+export function requestedBackend(search: string): BackendName | undefined {
+  const requested = new URLSearchParams(search).get('backend');
+  return BACKEND_ORDER.find((name) => name === requested);
+}

@@ -7,14 +7,14 @@
 import { standardView } from '../augment';
 import { BACKBONE_PRESETS } from '../presets';
 import type { PresetName, TrainConfig } from '../config';
-import { copyWeights, emaUpdate } from '../ema';
+import { emaUpdate } from '../ema';
 import { createMlp } from '../heads';
 import { byolLoss } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
 import * as tf from '@tensorflow/tfjs';
 import type { MethodDefinition } from './types';
-import { createProjectedEncoder } from './shared';
+import { createMomentumCopy, createProjectedEncoder } from './shared';
 
 function defaults(preset: PresetName): TrainConfig {
   const imageSize = 32;
@@ -79,9 +79,7 @@ export const byol: MethodDefinition = {
     const online = createProjectedEncoder(config, rng, 'online');
     if (!config.predictor) throw new Error('BYOL needs a predictor head');
     const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
-    // Built as its own network, then overwritten: the target shares no variable with the online side.
-    const target = createProjectedEncoder(config, rng, 'target');
-    copyWeights(online.module, target.module);
+    const target = createMomentumCopy(online, config, rng, 'target');
     return {
       encoder: online.backbone,
       params: [...online.module.params, ...predictor.params],

@@ -16,7 +16,7 @@ import type { PresetName, TrainConfig } from '../config';
 import { l2Normalize, npidLoss } from '../losses';
 import { disposeModule, variableFrom } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_RUN, createProjectedEncoder, pullPushTerms, randomUnitRows } from './shared';
+import { CLASSROOM_RUN, createProjectedEncoder, meanPositiveLogit, pullPushTerms, randomUnitRows } from './shared';
 import type { MethodDefinition } from './types';
 
 /** lemniscate.pytorch's CIFAR transform. */
@@ -93,8 +93,7 @@ export const npid: MethodDefinition = {
         const z = encoder.project(views[0], true);
         const features = l2Normalize(z);
         const loss = npidLoss(features, bank, indices, temperature);
-        const positive = tf.div(tf.mean(tf.sum(tf.mul(features, tf.gather(bank, indices)), 1)), temperature) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, positive), embedding: z, carry: [features] };
+        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(features, tf.gather(bank, indices) as tf.Tensor2D, temperature)), embedding: z, carry: [features] };
       },
       afterStep({ indices }, _schedule, [features]) {
         const n = indices.shape[0];

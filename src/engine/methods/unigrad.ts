@@ -14,10 +14,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PresetName, TrainConfig } from '../config';
 import { emaUpdate } from '../ema';
-import { l2Normalize, uniGradCorrelation, uniGradLoss } from '../losses';
+import { uniGradCorrelation, uniGradLoss } from '../losses';
 import { disposeModule, variableFrom } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, REFERENCE_RUN, createMomentumCopy, createProjectedEncoder, soloAugmentations, withMinCropScale } from './shared';
+import { CLASSROOM_RUN, REFERENCE_RUN, createMomentumCopy, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations, withMinCropScale } from './shared';
 import type { MethodDefinition } from './types';
 
 function defaults(preset: PresetName): TrainConfig {
@@ -90,12 +90,8 @@ export const unigrad: MethodDefinition = {
         const keep = tf.mul(correlationReady, rho);
         const nextCorrelation = tf.add(tf.mul(keep, correlation), tf.mul(tf.sub(1, keep), batchCorrelation)) as tf.Tensor2D;
         const loss = uniGradLoss(z1, z2, z1m, z2m, nextCorrelation, lambda);
-        const agreement = tf.add(
-          tf.mean(tf.sum(tf.mul(l2Normalize(z1), l2Normalize(z2m)), 1)),
-          tf.mean(tf.sum(tf.mul(l2Normalize(z2), l2Normalize(z1m)), 1)),
-        );
-        const pull = tf.mul(-0.5, agreement) as tf.Scalar;
-        return { loss, terms: { pull, push: tf.sub(loss, pull) as tf.Scalar }, embedding: z1, carry: [nextCorrelation] };
+        const agreement = tf.mul(0.5, tf.add(meanPositiveLogit(z1, z2m, 1), meanPositiveLogit(z2, z1m, 1))) as tf.Scalar;
+        return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, carry: [nextCorrelation] };
       },
       afterStep(_inputs, { tau }, [nextCorrelation]) {
         correlation.assign(nextCorrelation);
