@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import type { DatasetSplits, ImageSet } from '../engine/dataset';
 import { planFolder, type FileEntry, type FolderPlan, type IgnoredFile, type PlannedImage } from './layout';
-import { resizeCentreSquare } from './resize';
+import { resampleToSquare } from './resample';
 
 export interface LoadedFolder {
   splits: DatasetSplits;
@@ -66,7 +66,7 @@ function decode(path: string, size: number): Uint8Array | string {
   }
   try {
     const png = PNG.sync.read(bytes);
-    return resizeCentreSquare(png.data, png.width, png.height, 4, size);
+    return resampleToSquare(png.data, png.width, png.height, 4, size);
   } catch (error) {
     return `could not be decoded: ${error instanceof Error ? error.message : String(error)}`;
   }
