@@ -13,7 +13,7 @@ import type { TrainConfig } from '../engine/config';
 import { METHODS } from '../engine/methods/registry';
 import type { BackbonePreset } from '../engine/presets';
 import type { StepPhaseTimes } from '../engine/trainer';
-import type { BackendName } from '../worker/backend-labels';
+import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 import type { AppLoopResult, AppLoopSetup } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
 import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs } from './cli-args';
@@ -185,7 +185,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
   const mode = { ...preset, batchSize: args.batchSize ?? preset.batchSize };
   const timedSteps = args.timedSteps ?? mode.timedSteps;
   const methods = args.methods ?? defaultMethods(args.quick);
-  const backends = args.backends ?? (['webgpu', 'webgl', 'cpu'] as BackendName[]);
+  const backends = args.backends ?? BACKEND_ORDER;
   const setupOf = (method: string): AppLoopSetup => ({
     method,
     preset: mode.preset,

@@ -5,7 +5,7 @@
 import type { PresetName, TrainConfig } from '../engine/config';
 import { getMethod, METHODS } from '../engine/methods/registry';
 import { BACKBONE_PRESETS, type BackbonePreset } from '../engine/presets';
-import type { BackendName } from '../worker/backend-labels';
+import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 
 /** A usage mistake: the CLI prints the message (and where helpful, the usage) and exits with code 2. */
 export class UsageError extends Error {
@@ -48,10 +48,9 @@ function positive(values: Map<string, unknown>, name: string, minimum = 1): numb
   return value;
 }
 
-const BACKENDS: BackendName[] = ['webgpu', 'webgl', 'cpu'];
 
 function backendName(text: string): BackendName {
-  if (!(BACKENDS as string[]).includes(text)) throw new UsageError(`Unknown backend "${text}". Choose one of: ${BACKENDS.join(', ')}.`);
+  if (!(BACKEND_ORDER as string[]).includes(text)) throw new UsageError(`Unknown backend "${text}". Choose one of: ${BACKEND_ORDER.join(', ')}.`);
   return text as BackendName;
 }
 

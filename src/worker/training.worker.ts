@@ -194,12 +194,7 @@ async function handle(message: ToWorker): Promise<void> {
     }
     case 'start': {
       await (backendReady ?? handle({ type: 'init' }));
-      if (looping) stopRequest = 'idle';
-      while (looping) await yieldToMessages();
-      metrics?.dispose();
-      metrics = null;
-      trainer?.dispose();
-      trainer = null;
+      await stopAndDispose();
       const generation = ++runGeneration;
       setState('loading', 'Preparing data and building the networks…');
       let data: DatasetSplits;
@@ -245,13 +240,8 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     case 'reset':
       runGeneration += 1;
-      if (looping) stopRequest = 'idle';
-      while (looping) await yieldToMessages();
+      await stopAndDispose();
       setState('idle');
-      metrics?.dispose();
-      metrics = null;
-      trainer?.dispose();
-      trainer = null;
       return;
     case 'exportEncoder':
       await exportTrainedEncoder();
@@ -324,16 +314,21 @@ async function postCheckpoint(run: Trainer): Promise<void> {
   }
 }
 
-/** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
-async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: string): Promise<void> {
-  await (backendReady ?? handle({ type: 'init' }));
+/** Stops the training loop after its current step and frees the run (metrics first: they read the trainer). */
+async function stopAndDispose(): Promise<void> {
   if (looping) stopRequest = 'idle';
   while (looping) await yieldToMessages();
-  const evaluation = metrics?.settings ?? DEFAULT_EVALUATION;
   metrics?.dispose();
   metrics = null;
   trainer?.dispose();
   trainer = null;
+}
+
+/** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
+async function restoreRun(checkpoint: Checkpoint, source: DatasetSource, name: string): Promise<void> {
+  await (backendReady ?? handle({ type: 'init' }));
+  const evaluation = metrics?.settings ?? DEFAULT_EVALUATION;
+  await stopAndDispose();
   setState('loading', `Loading "${name}" from its checkpoint…`);
   const config = checkpoint.config;
   const data = await datasets.ensure(source, config.imageSize);
