@@ -162,6 +162,17 @@ describe('Comparison', () => {
     comparison.dispose();
   });
 
+  it('uploads the training images once for all runs and the kNN bank, and frees everything on dispose', () => {
+    const data = smallData();
+    const before = tf.memory().numTensors;
+    const three = new Comparison(specs(smallConfig(), smallConfig({ tau: 0.9 }), smallConfig({ learningRate: 0.01 })), data, { evaluations: 1 });
+    const [first, ...others] = three.runs.map((r) => r.trainer.trainImages);
+    others.forEach((images) => expect(images).toBe(first));
+    expect(first.set).toBe(data.train);
+    three.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops only the run whose loss is not finite; the others finish', async () => {
     const comparison = new Comparison(specs(smallConfig({ learningRate: 1e30, warmupSteps: 0 }), smallConfig()), smallData(), { evaluations: 1 });
     const evaluatedRuns: string[] = [];

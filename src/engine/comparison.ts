@@ -11,7 +11,7 @@
  */
 import { createKnnEvalData, disposeKnnEvalData, evaluateKnnAccuracy, type KnnEvalData } from './knn-eval';
 import type { TrainConfig } from './config';
-import type { DatasetSplits } from './dataset';
+import { DeviceImages, type DatasetSplits } from './dataset';
 import { Trainer, type StepRecord } from './trainer';
 
 export interface ComparisonRunSpec {
@@ -119,6 +119,7 @@ export class Comparison {
   /** Why kNN cannot be measured on this data, or null. */
   readonly evaluationProblem: string | null;
   private readonly knn: KnnEvalData | null;
+  private readonly images: DeviceImages;
   private readonly timeEvery: number;
   /** Index of the run whose turn is next. */
   private turn = 0;
@@ -129,12 +130,14 @@ export class Comparison {
     if (ids.size !== specs.length) throw new Error('Every run of a comparison needs its own id.');
     if (!(Number.isInteger(options.evaluations) && options.evaluations >= 0)) throw new Error('The number of kNN evaluations must be a whole number of at least 0.');
     this.timeEvery = Math.max(1, options.timeEvery ?? 10);
+    // One copy of the training images on the device, shared by every run and the kNN bank.
+    this.images = new DeviceImages(data.train);
     const runs: ComparisonRun[] = [];
     try {
       for (const spec of specs) {
         let trainer: Trainer;
         try {
-          trainer = new Trainer(spec.config, data);
+          trainer = new Trainer(spec.config, data, { trainImages: this.images });
         } catch (error) {
           throw new Error(`Run "${spec.name}": ${error instanceof Error ? error.message : String(error)}`);
         }
@@ -142,10 +145,11 @@ export class Comparison {
       }
     } catch (error) {
       runs.forEach((r) => r.trainer.dispose());
+      this.images.dispose();
       throw error;
     }
     this.runs = runs;
-    const knn = options.evaluations > 0 ? createKnnEvalData(data) : { eval: null, problem: null };
+    const knn = options.evaluations > 0 ? createKnnEvalData(data, this.images) : { eval: null, problem: null };
     this.knn = knn.eval;
     this.evaluationProblem = knn.problem;
   }
@@ -219,6 +223,7 @@ export class Comparison {
   dispose(): void {
     this.runs.forEach((r) => r.trainer.dispose());
     if (this.knn) disposeKnnEvalData(this.knn);
+    this.images.dispose();
   }
 
   /** The 2nd, (2 + timeEvery)th, … step of a run is timed: the 1st also compiles the device's kernels. A one-step run times its only step. */

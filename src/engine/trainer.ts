@@ -56,6 +56,11 @@ export interface TrainerOptions {
    * On by default; off only to measure what they cost.
    */
   stepMetrics?: boolean;
+  /**
+   * The training split already on the device (e.g. shared by the runs of a comparison); the caller
+   * keeps it and disposes it. Without it the trainer uploads its own copy.
+   */
+  trainImages?: DeviceImages;
 }
 
 interface PendingStep {
@@ -82,6 +87,7 @@ export class Trainer {
   private config: TrainConfig;
   private readonly optimizer: Optimizer;
   private readonly train: DeviceImages;
+  private readonly ownsTrainImages: boolean;
   private readonly dataRng: Rng;
   private readonly augmentRng: Rng;
   /** The generator the method was built with; kept for checkpoints, as a method may draw from it while training. */
@@ -111,6 +117,7 @@ export class Trainer {
       );
     }
     validateLiveSettings(config, data.train.count);
+    if (options.trainImages && options.trainImages.set !== data.train) throw new Error('The shared device images are not this dataset\'s training split.');
     this.config = structuredClone(config);
     // Separate streams: initialisation, batch order and augmentation. Two runs with the same seed see
     // the same images and the same augmentations whatever the method.
@@ -125,7 +132,8 @@ export class Trainer {
     });
     this.embeddingDim = this.method.embeddingDim ?? config.projector.out;
     this.optimizer = createOptimizer(config.optimizer, this.method.params);
-    this.train = new DeviceImages(data.train);
+    this.train = options.trainImages ?? new DeviceImages(data.train);
+    this.ownsTrainImages = options.trainImages === undefined;
     const withStepMetrics = options.stepMetrics ?? true;
     this.probe =
       withStepMetrics && data.train.labels && data.classNames.length > 1
@@ -149,11 +157,6 @@ export class Trainer {
 
   get epochs(): number {
     return this.epochCount + this.cursor / Math.max(this.order.length, 1);
-  }
-
-  /** Device bytes the training images took when uploaded. */
-  get deviceImageBytes(): number {
-    return this.train.bytes;
   }
 
   get settings(): TrainConfig {
@@ -390,7 +393,7 @@ export class Trainer {
     this.pending = [];
     this.method.dispose();
     this.optimizer.dispose();
-    this.train.dispose();
+    if (this.ownsTrainImages) this.train.dispose();
     this.probe?.dispose();
   }
 

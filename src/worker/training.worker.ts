@@ -65,7 +65,7 @@ function postDatasetSummary(data: DatasetSplits, run: Trainer): void {
       testCount: data.test?.count ?? 0,
       classNames: data.classNames,
       imageSize: data.train.size,
-      deviceBytes: run.deviceImageBytes,
+      deviceBytes: run.trainImages.bytes,
     },
   });
 }
