@@ -192,15 +192,7 @@ export class Trainer {
     let hasViews = false;
     let hasProbe = false;
     const scalars = tf.tidy(() => {
-      const raw = this.train.gather(indices);
-      const views = this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
-      this.onBatch?.(indices, views);
-      const labels = this.data.train.labels;
-      const inputs: StepInputs = {
-        views,
-        indices: tf.tensor1d(indices, 'int32'),
-        labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
-      };
+      const inputs = this.stepInputs(indices, this.augmentedViews(indices));
       let output: LossOutput | undefined;
       const { value, grads } = tf.variableGrads(() => {
         output = this.method.computeLoss(inputs, schedule);
@@ -320,20 +312,9 @@ export class Trainer {
     const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
     const learningRate = this.currentLearningRate();
     const params = this.method.params;
-    const labels = this.data.train.labels;
     let views: [tf.Tensor4D, tf.Tensor4D] | undefined;
-    await timed('augment', () => {
-      views = tf.tidy(() => {
-        const raw = this.train.gather(indices);
-        return this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
-      });
-      return views[1];
-    });
-    const inputs: StepInputs = {
-      views: views as [tf.Tensor4D, tf.Tensor4D],
-      indices: tf.tensor1d(indices, 'int32'),
-      labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
-    };
+    await timed('augment', () => (views = tf.tidy(() => this.augmentedViews(indices)))[1]);
+    const inputs = this.stepInputs(indices, views as [tf.Tensor4D, tf.Tensor4D]);
     let forwardLoss: tf.Tensor | undefined;
     await timed('forward', () => (forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss)));
     forwardLoss?.dispose();
@@ -366,6 +347,23 @@ export class Trainer {
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
     [value, ...Object.values(grads), ...retainedTensors(out), ...owned].forEach((t) => t.dispose());
     return { phases, syncMs };
+  }
+
+  /** The batch's two augmented, standardised views, drawn from the augmentation stream. Call inside a tidy. */
+  private augmentedViews(indices: Int32Array): [tf.Tensor4D, tf.Tensor4D] {
+    const raw = this.train.gather(indices);
+    const views = this.config.augmentations.map((view) => standardize(augmentBatch(raw, view, this.config.imageSize, this.augmentRng))) as [tf.Tensor4D, tf.Tensor4D];
+    this.onBatch?.(indices, views);
+    return views;
+  }
+
+  private stepInputs(indices: Int32Array, views: [tf.Tensor4D, tf.Tensor4D]): StepInputs {
+    const labels = this.data.train.labels;
+    return {
+      views,
+      indices: tf.tensor1d(indices, 'int32'),
+      labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
+    };
   }
 
   /**
