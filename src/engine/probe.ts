@@ -10,7 +10,7 @@ import { createOptimizer, type Optimizer } from './optimizers';
 import type { Rng } from './random';
 
 /** solo-learn's classifier learning rate, SGD with momentum, no weight decay. */
-export const PROBE_LEARNING_RATE = 0.1;
+const PROBE_LEARNING_RATE = 0.1;
 const PROBE_MOMENTUM = 0.9;
 
 export class LinearProbe {

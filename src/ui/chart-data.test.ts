@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationResult } from '../engine/evaluation';
 import type { StepRecord } from '../engine/trainer';
-import { emaSmooth, evaluationToPoint, markerX, recordsToPoints, smoothedKey, withSmoothed, type ChartPoint } from './chart-data';
+import { emaSmooth, evaluationToPoint, formatNumber, markerX, percentText, recordsToPoints, smoothedKey, thin, withSmoothed, type ChartPoint } from './chart-data';
 
 function record(step: number, extra: Partial<StepRecord> = {}): StepRecord {
   return { step, loss: 1, featureStd: 0.1, learningRate: 0.01, tau: 0.99, terms: {}, epoch: step / 10, views: null, probe: null, ...extra };
@@ -71,5 +71,23 @@ describe('markerX', () => {
     expect(markerX(points, 3, 'time')).toBe(10);
     expect(markerX(points, 0, 'time')).toBe(0);
     expect(markerX(points, 7, 'epoch')).toBeNull();
+  });
+});
+
+describe('number formats', () => {
+  it('formatNumber: whole above 100, two decimals above 1, two significant digits below', () => {
+    expect([formatNumber(1234.5), formatNumber(3.14159), formatNumber(0.012345), formatNumber(0), formatNumber(-250)]).toEqual(['1235', '3.14', '0.012', '0', '-250']);
+  });
+
+  it('percentText: one decimal, a dash when missing', () => {
+    expect([percentText(0.4567), percentText(1), percentText(null), percentText(undefined)]).toEqual(['45.7%', '100.0%', '–', '–']);
+  });
+});
+
+describe('thin', () => {
+  it('leaves short histories alone and halves the older half of long ones, keeping the recent half exact', () => {
+    const short = [1, 2, 3];
+    expect(thin(short, 3)).toBe(short);
+    expect(thin([0, 1, 2, 3, 4, 5, 6, 7], 6)).toEqual([0, 2, 4, 5, 6, 7]);
   });
 });

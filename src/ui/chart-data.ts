@@ -126,3 +126,13 @@ export function thin<T>(points: T[], max: number): T[] {
   const half = Math.floor(points.length / 2);
   return [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
 }
+
+/** Axis and tooltip numbers: whole above 100, two decimals above 1, two significant digits below. */
+export function formatNumber(v: number): string {
+  return Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
+}
+
+/** A fraction as a percentage with one decimal; a dash when there is none yet. */
+export function percentText(v: number | null | undefined): string {
+  return v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`;
+}

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { collapseThreshold, DEFAULT_COLLAPSE_ALARM } from '../../engine/collapse';
-import { markerX, termKey } from '../chart-data';
+import { markerX, percentText, termKey } from '../chart-data';
 import { useAppStore } from '../store';
 import { ChartToolbar } from './ChartToolbar';
 import { CollapseAlarm } from './CollapseAlarm';
@@ -9,7 +9,6 @@ import { MetricChart, type ChartMarker, type SeriesSpec } from './MetricChart';
 import { PerClassChart } from './PerClassChart';
 
 const TERM_COLORS = ['#0891b2', '#d97706', '#be185d', '#4d7c0f', '#7c3aed', '#b91c1c'];
-const percent = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
 
 /** Every live chart: per-step curves, evaluation results, per-class accuracy and the embedding view. */
 export function Charts() {
@@ -74,8 +73,8 @@ export function Charts() {
           summary={
             last?.knnAccuracy !== undefined ? (
               <>
-                kNN <strong data-testid="knn-current">{percent(last.knnAccuracy)}</strong> · best <strong data-testid="knn-best">{percent(last.bestKnnAccuracy)}</strong>
-                {last.probeAccuracy !== undefined ? <> · linear probe <strong>{percent(last.probeAccuracy)}</strong></> : null}
+                kNN <strong data-testid="knn-current">{percentText(last.knnAccuracy)}</strong> · best <strong data-testid="knn-best">{percentText(last.bestKnnAccuracy)}</strong>
+                {last.probeAccuracy !== undefined ? <> · linear probe <strong>{percentText(last.probeAccuracy)}</strong></> : null}
               </>
             ) : evaluations.length > 0 ? (
               'No labels: kNN accuracy needs a labelled held-out split.'

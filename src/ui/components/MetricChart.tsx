@@ -1,6 +1,6 @@
 import { useMemo, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { smoothedKey, withSmoothed, X_AXIS_LABELS, type XAxisKey } from '../chart-data';
+import { formatNumber, smoothedKey, withSmoothed, X_AXIS_LABELS, type XAxisKey } from '../chart-data';
 import { chartToPng } from '../chart-image';
 import { downloadFile } from '../download';
 import { useOnePerTask } from '../one-per-task';
@@ -56,7 +56,6 @@ function useByValue<T>(value: T): T {
 /** "Collapse detection (std)" → "collapse-detection-std". */
 const fileNameOf = (title: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'chart';
 
-const formatNumber = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
 const formatPercent = (v: number) => `${(v * 100).toFixed(0)}%`;
 const formatX = (axis: XAxisKey) => (v: number) => (axis === 'step' ? String(v) : axis === 'epoch' ? v.toFixed(2) : v.toFixed(0));
 

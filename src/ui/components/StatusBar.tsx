@@ -36,7 +36,7 @@ export function DatasetAndMessages({ dataset, backend, message }: { dataset: Dat
   );
 }
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 

@@ -1,7 +1,7 @@
+import { percentText } from '../../chart-data';
 import { selectActiveRuns, summarise } from '../../compare-store';
 import { useAppStore } from '../../store';
 
-const percent = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
 const number = (v: number | null, digits: number) => (v === null ? '–' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
 const STATUS_LABELS = { training: 'training', finished: 'finished', diverged: 'stopped early' } as const;
 
@@ -46,8 +46,8 @@ export function CompareTable() {
               </td>
               <td>{number(summary.loss, 4)}</td>
               <td>{number(summary.featureStd, 4)}</td>
-              <td>{percent(summary.knn)}</td>
-              <td>{summary.bestKnn !== null && summary.bestKnn === bestKnn && rows.length > 1 ? <strong title="Best of all runs">{percent(summary.bestKnn)} ★</strong> : percent(summary.bestKnn)}</td>
+              <td>{percentText(summary.knn)}</td>
+              <td>{summary.bestKnn !== null && summary.bestKnn === bestKnn && rows.length > 1 ? <strong title="Best of all runs">{percentText(summary.bestKnn)} ★</strong> : percentText(summary.bestKnn)}</td>
               <td>{result?.imagesPerSecond ? Math.round(result.imagesPerSecond) : '–'}</td>
               <td>{STATUS_LABELS[result?.status ?? 'training']}</td>
             </tr>

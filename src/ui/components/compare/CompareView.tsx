@@ -1,6 +1,6 @@
 import { comparing } from '../../compare-client';
 import { useAppStore } from '../../store';
-import { DatasetAndMessages, StateAndBackend } from '../StatusBar';
+import { DatasetAndMessages, megabytes, StateAndBackend } from '../StatusBar';
 import { CompareCharts } from './CompareCharts';
 import { CompareSetup } from './CompareSetup';
 import { CompareTable } from './CompareTable';
@@ -44,7 +44,7 @@ function CompareStatus() {
           All runs: <strong>{Math.round(imagesPerSecond)}</strong> img/s
         </span>
       ) : null}
-      {active && tensors > 0 ? <span className="muted" aria-label="Device memory">{(bytes / 2 ** 20).toFixed(1)} MB in {tensors} tensors</span> : null}
+      {active && tensors > 0 ? <span className="muted" aria-label="Device memory">{megabytes(bytes)} in {tensors} tensors</span> : null}
       <DatasetAndMessages dataset={dataset} backend={backend} message={message} />
     </div>
   );

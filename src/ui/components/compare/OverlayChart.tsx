@@ -1,5 +1,7 @@
 import { useMemo } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatNumber } from '../../chart-data';
+import { useOnePerTask } from '../../one-per-task';
 
 export interface OverlaySeries {
   id: string;
@@ -20,8 +22,6 @@ interface OverlayChartProps {
   formatY?: (value: number) => string;
 }
 
-const defaultFormat = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
-
 /**
  * The runs' points as rows keyed by x, one column per run, so the tooltip lists every run that
  * has a point at the hovered x (runs stepped together share their steps) and never another x's value.
@@ -39,7 +39,9 @@ function mergeByX(series: OverlaySeries[]): Record<string, number>[] {
 }
 
 /** One metric of several runs overlaid on shared axes, one line per run. */
-export function OverlayChart({ title, description, xLabel, series, references = [], dots = false, yDomain = ['auto', 'auto'], formatY = defaultFormat }: OverlayChartProps) {
+export function OverlayChart({ title, description, xLabel, series: latestSeries, references = [], dots = false, yDomain = ['auto', 'auto'], formatY = formatNumber }: OverlayChartProps) {
+  // Each chart takes new points in a task of its own (see one-per-task.ts).
+  const series = useOnePerTask(latestSeries);
   const pointCount = series.reduce((n, s) => n + s.points.length, 0);
   const rows = useMemo(() => mergeByX(series), [series]);
   return (
