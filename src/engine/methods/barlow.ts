@@ -69,12 +69,12 @@ export const barlow: MethodDefinition = {
       params: encoder.module.params,
       modules: [encoder.module],
       computeLoss({ views }) {
-        const z1 = encoder.project(views[0], true);
+        const { features, embedding: z1 } = encoder.encode(views[0], true);
         const z2 = encoder.project(views[1], true);
         const { onDiagonal, offDiagonal } = barlowTwinsTerms(z1, z2, lambda);
         const terms = { onDiagonal: tf.mul(scale, onDiagonal) as tf.Scalar, offDiagonal: tf.mul(scale, offDiagonal) as tf.Scalar };
         const loss = tf.add(terms.onDiagonal, terms.offDiagonal) as tf.Scalar;
-        return { loss, terms, embedding: z1, carry: [] };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       dispose() {
         disposeModule(encoder.module);

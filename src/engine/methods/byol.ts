@@ -86,15 +86,14 @@ export const byol: MethodDefinition = {
       modules: [online.module, predictor, target.module],
       emaPairs: [{ online: online.module, target: target.module }],
       computeLoss({ views }) {
-        const h1 = online.backbone.apply(views[0], true) as tf.Tensor2D;
-        const z1 = online.projector.apply(h1, true) as tf.Tensor2D;
+        const { features, embedding: z1 } = online.encode(views[0], true);
         const z2 = online.project(views[1], true);
         const p1 = predictor.apply(z1, true) as tf.Tensor2D;
         const p2 = predictor.apply(z2, true) as tf.Tensor2D;
         const t1 = target.project(views[0], true);
         const t2 = target.project(views[1], true);
         const loss = tf.add(byolLoss(p1, t2), byolLoss(p2, t1)) as tf.Scalar;
-        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features: h1, carry: [] };
+        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       afterStep(_inputs, { tau }) {
         emaUpdate(target.module.params, online.module.params, tau);

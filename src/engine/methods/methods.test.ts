@@ -81,6 +81,28 @@ describe('every registered method', () => {
     disposeInputs(inputs);
   });
 
+  // RotNet's features are of rotated images, NPID sees one view: neither has a second view to compare.
+  const withProbe = METHODS.map((m) => m.id).filter((id) => id !== 'rotation');
+  it.each(withProbe)('%s hands the probe its backbone features of view 1 and, with two views, the projection of view 2', (id) => {
+    const instance = create(tinyConfig(id));
+    const inputs = inputsFor(5);
+    tf.tidy(() => {
+      const out = instance.computeLoss(inputs, { step: 0, tau: 0.99, temperature: 0.2 });
+      expect(out.features).toBeDefined();
+      expect(values(out.features!)).toEqual(values(instance.encoder.apply(inputs.views[0], true)));
+      if (id === 'npid') {
+        expect(out.secondEmbedding).toBeUndefined();
+      } else {
+        // The online backbone + projector is the first module every one of these methods lists.
+        const projected = instance.modules[0].apply(inputs.views[1], true);
+        expect(out.secondEmbedding!.shape).toEqual(out.embedding.shape);
+        values(out.secondEmbedding!).forEach((v, i) => expect(v).toBeCloseTo(values(projected)[i], 5));
+      }
+    });
+    disposeInputs(inputs);
+    instance.dispose();
+  });
+
   it('refuses a supervised method on unlabelled data with a message that says what to do', () => {
     const labelled = tinyData();
     const unlabelled: DatasetSplits = { ...labelled, train: { ...labelled.train, labels: null }, test: null };

@@ -83,7 +83,7 @@ export const moby: MethodDefinition = {
       emaPairs: [{ online: online.module, target: target.module }],
       state: queues.map((q) => q.keys),
       computeLoss({ views }, { temperature }) {
-        const z1 = online.project(views[0], true);
+        const { features, embedding: z1 } = online.encode(views[0], true);
         const z2 = online.project(views[1], true);
         const p1 = predictor.apply(z1, true) as tf.Tensor2D;
         const p2 = predictor.apply(z2, true) as tf.Tensor2D;
@@ -91,7 +91,7 @@ export const moby: MethodDefinition = {
         const k2 = l2Normalize(target.project(views[1], true));
         const loss = tf.add(infoNCELoss(p1, k2, queues[1].keys, temperature), infoNCELoss(p2, k1, queues[0].keys, temperature)) as tf.Scalar;
         const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, carry: [k1, k2] };
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: [k1, k2] };
       },
       afterStep(_inputs, { tau }, keys) {
         keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));

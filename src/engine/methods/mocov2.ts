@@ -86,19 +86,20 @@ export const mocov2: MethodDefinition = {
       emaPairs: [{ online: online.module, target: target.module }],
       state: queues.map((q) => q.keys),
       computeLoss({ views }, { temperature }) {
-        const q1 = online.project(views[0], true);
+        const { features, embedding: q1 } = online.encode(views[0], true);
         const k2 = l2Normalize(target.project(views[1], true));
         let loss = infoNCELoss(q1, k2, queueOfView(1).keys, temperature);
         let positive = meanPositiveLogit(q1, k2, temperature);
         let keys = [k2];
+        let q2: tf.Tensor2D | undefined;
         if (symmetric) {
-          const q2 = online.project(views[1], true);
+          q2 = online.project(views[1], true);
           const k1 = l2Normalize(target.project(views[0], true));
           loss = tf.div(tf.add(loss, infoNCELoss(q2, k1, queueOfView(0).keys, temperature)), 2) as tf.Scalar;
           positive = tf.div(tf.add(positive, meanPositiveLogit(q2, k1, temperature)), 2) as tf.Scalar;
           keys = [k1, k2];
         }
-        return { loss, terms: pullPushTerms(loss, positive), embedding: q1, carry: keys };
+        return { loss, terms: pullPushTerms(loss, positive), embedding: q1, secondEmbedding: q2, features, carry: keys };
       },
       afterStep(_inputs, { tau }, keys) {
         // Enqueue after the loss: the current batch's keys are negatives only from the next step on.

@@ -90,10 +90,11 @@ export const npid: MethodDefinition = {
       modules: [encoder.module],
       state: [bank],
       computeLoss({ views, indices }, { temperature }) {
-        const z = encoder.project(views[0], true);
-        const features = l2Normalize(z);
-        const loss = npidLoss(features, bank, indices, temperature);
-        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(features, tf.gather(bank, indices) as tf.Tensor2D, temperature)), embedding: z, carry: [features] };
+        const { features, embedding: z } = encoder.encode(views[0], true);
+        const normalised = l2Normalize(z);
+        const loss = npidLoss(normalised, bank, indices, temperature);
+        const positive = meanPositiveLogit(normalised, tf.gather(bank, indices) as tf.Tensor2D, temperature);
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z, features, carry: [normalised] };
       },
       afterStep({ indices }, _schedule, [features]) {
         const n = indices.shape[0];

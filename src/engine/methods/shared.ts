@@ -17,13 +17,19 @@ export interface ProjectedEncoder {
   /** Backbone and projector as one module (for copies and EMA). */
   readonly module: Module;
   project(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
+  /** Backbone features and their projection from one forward pass (the probe trains on the features). */
+  encode(x: tf.Tensor4D, training: boolean): { features: tf.Tensor2D; embedding: tf.Tensor2D };
 }
 
 export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: string): ProjectedEncoder {
   const backbone = createBackbone(config.backbone, rng, `${name}/backbone`);
   const projector = createMlp(config.projector, backbone.featureDim, rng, `${name}/projector`);
   const module = sequential(backbone, projector);
-  return { backbone, projector, module, project: (x, training) => module.apply(x, training) as tf.Tensor2D };
+  const encode = (x: tf.Tensor4D, training: boolean) => {
+    const features = backbone.apply(x, training) as tf.Tensor2D;
+    return { features, embedding: projector.apply(features, training) as tf.Tensor2D };
+  };
+  return { backbone, projector, module, project: (x, training) => module.apply(x, training) as tf.Tensor2D, encode };
 }
 
 /**

@@ -62,10 +62,10 @@ export const simclr: MethodDefinition = {
       params: encoder.module.params,
       modules: [encoder.module],
       computeLoss({ views }, { temperature }) {
-        const z1 = encoder.project(views[0], true);
+        const { features, embedding: z1 } = encoder.encode(views[0], true);
         const z2 = encoder.project(views[1], true);
         const loss = ntXentLoss(z1, z2, temperature);
-        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, carry: [] };
+        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       dispose() {
         disposeModule(encoder.module);

@@ -71,12 +71,12 @@ export const simsiam: MethodDefinition = {
       params: [...encoder.module.params, ...predictor.params],
       modules: [encoder.module, predictor],
       computeLoss({ views }) {
-        const z1 = encoder.project(views[0], true);
+        const { features, embedding: z1 } = encoder.encode(views[0], true);
         const z2 = encoder.project(views[1], true);
         const p1 = predictor.apply(z1, true);
         const p2 = predictor.apply(z2, true);
         const loss = tf.div(tf.add(simSiamLoss(p1, z2, { stopGradient }), simSiamLoss(p2, z1, { stopGradient })), 2) as tf.Scalar;
-        return { loss, terms: {}, embedding: z1, carry: [] };
+        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       dispose() {
         [encoder.module, predictor].forEach(disposeModule);

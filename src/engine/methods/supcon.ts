@@ -76,10 +76,10 @@ export const supcon: MethodDefinition = {
       modules: [encoder.module],
       computeLoss({ views, labels }, { temperature }) {
         if (!labels) throw new Error('SupCon is supervised: every image needs a class label, and this batch has none.');
-        const z1 = encoder.project(views[0], true);
+        const { features, embedding: z1 } = encoder.encode(views[0], true);
         const z2 = encoder.project(views[1], true);
         const loss = supConLoss(z1, z2, labels, temperature);
-        return { loss, terms: pullPushTerms(loss, meanPositiveLogitByLabel(z1, z2, labels, temperature)), embedding: z1, carry: [] };
+        return { loss, terms: pullPushTerms(loss, meanPositiveLogitByLabel(z1, z2, labels, temperature)), embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       dispose() {
         disposeModule(encoder.module);

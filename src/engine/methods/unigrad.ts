@@ -81,7 +81,7 @@ export const unigrad: MethodDefinition = {
       emaPairs: [{ online: online.module, target: target.module }],
       state: [correlation, correlationReady],
       computeLoss({ views }) {
-        const z1 = online.project(views[0], true);
+        const { features, embedding: z1 } = online.encode(views[0], true);
         const z2 = online.project(views[1], true);
         const z1m = target.project(views[0], true);
         const z2m = target.project(views[1], true);
@@ -91,7 +91,7 @@ export const unigrad: MethodDefinition = {
         const nextCorrelation = tf.add(tf.mul(keep, correlation), tf.mul(tf.sub(1, keep), batchCorrelation)) as tf.Tensor2D;
         const loss = uniGradLoss(z1, z2, z1m, z2m, nextCorrelation, lambda);
         const agreement = tf.mul(0.5, tf.add(meanPositiveLogit(z1, z2m, 1), meanPositiveLogit(z2, z1m, 1))) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, carry: [nextCorrelation] };
+        return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, secondEmbedding: z2, features, carry: [nextCorrelation] };
       },
       afterStep(_inputs, { tau }, [nextCorrelation]) {
         correlation.assign(nextCorrelation);

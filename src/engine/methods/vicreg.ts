@@ -75,7 +75,7 @@ export const vicreg: MethodDefinition = {
       params: encoder.module.params,
       modules: [encoder.module],
       computeLoss({ views }) {
-        const z1 = encoder.project(views[0], true);
+        const { features, embedding: z1 } = encoder.encode(views[0], true);
         const z2 = encoder.project(views[1], true);
         const parts = vicregTerms(z1, z2);
         const terms = {
@@ -84,7 +84,7 @@ export const vicreg: MethodDefinition = {
           covariance: tf.mul(covarianceWeight, parts.covariance) as tf.Scalar,
         };
         const loss = tf.addN([terms.invariance, terms.variance, terms.covariance]) as tf.Scalar;
-        return { loss, terms, embedding: z1, carry: [] };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
       },
       dispose() {
         disposeModule(encoder.module);
