@@ -40,11 +40,16 @@ export interface Checkpoint {
   optimizer: { kind: string; iterations: number; state: SavedTensor[] };
   /** `MethodInstance.state` (queues, memory banks); empty for methods without such state. */
   methodState: SavedTensor[];
+  /**
+   * The online linear probe's weights and optimizer buffers; null when the run has no probe
+   * (unlabelled data). Checkpoints saved before the probe was kept lack the field: the probe restarts.
+   */
+  probe?: { iterations: number; state: SavedTensor[] } | null;
   stream: Omit<DataStreamState, 'order'> & { order: ArrayBuffer };
 }
 
 function tensorsOf(checkpoint: Checkpoint): SavedTensor[] {
-  return [...checkpoint.modules, ...checkpoint.optimizer.state, ...checkpoint.methodState];
+  return [...checkpoint.modules, ...checkpoint.optimizer.state, ...checkpoint.methodState, ...(checkpoint.probe?.state ?? [])];
 }
 
 /** Bytes of tensor data in a checkpoint: what it costs to store. */

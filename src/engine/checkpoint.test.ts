@@ -84,6 +84,34 @@ describe('Trainer checkpoints', () => {
     expect(replayed).toEqual(continued);
   });
 
+  it('resume continues the online probe: the same probe loss and accuracy as the uninterrupted run', async () => {
+    const probeRecords = async (trainer: Trainer, steps: number) => {
+      for (let i = 0; i < steps; i++) trainer.step();
+      return (await trainer.flush()).map((r) => r.probe);
+    };
+    const data = smallData();
+    const original = new Trainer(smallConfig(), data);
+    await probeRecords(original, 4);
+    const checkpoint = await original.saveCheckpoint();
+    const continued = await probeRecords(original, 4);
+    original.dispose();
+    expect(checkpoint.probe!.iterations).toBe(4);
+    expect(checkpoint.probe!.state.map((t) => t.shape)).toEqual([[8, 6], [6], [8, 6], [6]]);
+
+    const resumed = new Trainer(smallConfig(), data);
+    resumed.restoreCheckpoint(checkpoint);
+    expect(await probeRecords(resumed, 4)).toEqual(continued);
+    resumed.dispose();
+
+    // A checkpoint from before probes were saved: the network resumes, the probe starts afresh.
+    const older = new Trainer(smallConfig(), data);
+    older.restoreCheckpoint({ ...checkpoint, probe: undefined });
+    const restarted = await probeRecords(older, 4);
+    older.dispose();
+    expect(restarted.every((r) => r !== null)).toBe(true);
+    expect(restarted).not.toEqual(continued);
+  });
+
   it('without a restore the fresh trainer would differ (the test can fail)', async () => {
     const data = smallData();
     const a = new Trainer(smallConfig(), data);
@@ -132,6 +160,7 @@ describe('Trainer checkpoints', () => {
     const expectedBytes =
       trainer.method.modules.reduce((n, m) => n + [...m.params, ...m.buffers].reduce((k, p) => k + p.variable.size * 4, 0), 0) +
       trainer.method.params.reduce((n, p) => n + p.variable.size * 4, 0) + // SGD momentum buffers
+      2 * (8 * 6 + 6) * 4 + // the probe: 8 features × 6 classes + bias, and its momentum buffers
       16 * 4; // the permutation
     expect(checkpointBytes(checkpoint)).toBe(expectedBytes);
     const copy = structuredClone(checkpoint) as Checkpoint;
@@ -160,17 +189,17 @@ describe('method state in checkpoints', () => {
     const source = makeMethod([1, 2, 3, 4], 3);
     const optimizer = createOptimizer(config.optimizer, source.params);
     const stream = { step: 7, epoch: 0, cursor: 0, order: new Int32Array([1, 0]), rng: { data: 1, augment: 2, method: 3 } };
-    const checkpoint = await captureCheckpoint(config, source, optimizer, stream);
+    const checkpoint = await captureCheckpoint(config, source, optimizer, null, stream);
     expect(checkpoint.methodState.map((t) => [t.name, t.dtype, t.shape])).toEqual([
       ['state/0', 'float32', [2, 2]],
       ['state/1', 'int32', []],
     ]);
     const target = makeMethod([0, 0, 0, 0], 0);
-    const restored = restoreCheckpointState(checkpoint, config, target, optimizer);
+    const restored = restoreCheckpointState(checkpoint, config, target, optimizer, null);
     expect(Array.from(target.state![0].dataSync())).toEqual([1, 2, 3, 4]);
     expect(target.state![1].dataSync()[0]).toBe(3);
     expect(restored.step).toBe(7);
     expect(Array.from(restored.order)).toEqual([1, 0]);
-    expect(() => restoreCheckpointState(checkpoint, config, { ...target, state: [target.state![0]] }, optimizer)).toThrow(/2 method state tensors but this run has 1/);
+    expect(() => restoreCheckpointState(checkpoint, config, { ...target, state: [target.state![0]] }, optimizer, null)).toThrow(/2 method state tensors but this run has 1/);
   });
 });

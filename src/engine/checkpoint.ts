@@ -1,7 +1,7 @@
 /**
  * Checkpoints: everything a run needs to continue exactly where it stopped. That is every
  * variable of the method (online and target networks with their BatchNorm statistics, plus
- * queues and memory banks), the optimizer's buffers and step count, and the data stream: the
+ * queues and memory banks), the optimizer's buffers and step count, the online linear probe, and the data stream: the
  * epoch's permutation, the cursor in it and the states of the random generators, so that the
  * resumed run sees the same batches and augmentations as the uninterrupted one would have.
  *
@@ -15,6 +15,7 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type DataStream
 import type { LiveSettings, TrainConfig } from './config';
 import type { MethodInstance } from './methods/types';
 import type { Optimizer } from './optimizers';
+import type { LinearProbe } from './probe';
 
 /** Whether each TrainConfig key may differ between a checkpoint and the trainer it is restored into. */
 const LIVE_KEYS: Record<keyof LiveSettings, true> = {
@@ -50,11 +51,12 @@ function indexedVariables(prefix: string, variables: readonly tf.Variable[]): Na
   return variables.map((variable, i) => ({ name: `${prefix}/${i}`, variable }));
 }
 
-function checkpointVariables(method: MethodInstance, optimizer: Optimizer) {
+function checkpointVariables(method: MethodInstance, optimizer: Optimizer, probe: LinearProbe | null) {
   return {
     modules: moduleVariables(method),
     optimizer: indexedVariables('optimizer', optimizer.state),
     methodState: indexedVariables('state', method.state ?? []),
+    probe: probe ? indexedVariables('probe', probe.variables) : null,
   };
 }
 
@@ -79,15 +81,22 @@ function snapshot(variables: NamedVariable[]): Promise<SavedTensor[]> {
 }
 
 /** Captures a checkpoint of a run. Everything is snapshotted synchronously, before the first await. */
-export function captureCheckpoint(config: TrainConfig, method: MethodInstance, optimizer: Optimizer, stream: DataStreamState): Promise<Checkpoint> {
-  const variables = checkpointVariables(method, optimizer);
-  const reads = [snapshot(variables.modules), snapshot(variables.optimizer), snapshot(variables.methodState)] as const;
+export function captureCheckpoint(
+  config: TrainConfig,
+  method: MethodInstance,
+  optimizer: Optimizer,
+  probe: LinearProbe | null,
+  stream: DataStreamState,
+): Promise<Checkpoint> {
+  const variables = checkpointVariables(method, optimizer, probe);
+  const reads = [snapshot(variables.modules), snapshot(variables.optimizer), snapshot(variables.methodState), snapshot(variables.probe ?? [])] as const;
   const frozen = {
     config: structuredClone(config),
     optimizer: { kind: optimizer.config.kind, iterations: optimizer.iterations },
+    probeIterations: probe?.iterations ?? 0,
     stream: { ...stream, rng: { ...stream.rng }, order: stream.order.slice().buffer as ArrayBuffer },
   };
-  return Promise.all(reads).then(([modules, optimizerState, methodState]) => ({
+  return Promise.all(reads).then(([modules, optimizerState, methodState, probeState]) => ({
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     config: frozen.config,
@@ -95,6 +104,7 @@ export function captureCheckpoint(config: TrainConfig, method: MethodInstance, o
     modules,
     optimizer: { ...frozen.optimizer, state: optimizerState },
     methodState,
+    probe: probe ? { iterations: frozen.probeIterations, state: probeState } : null,
     stream: frozen.stream,
   }));
 }
@@ -137,11 +147,18 @@ function checkMatches(saved: SavedTensor[], targets: NamedVariable[], what: stri
 }
 
 /**
- * Writes a checkpoint's tensors into a freshly built method and optimizer of the same
+ * Writes a checkpoint's tensors into a freshly built method, optimizer and probe of the same
  * configuration and returns the data stream to continue from. Everything is checked before
- * anything is written, so a mismatched checkpoint leaves the run untouched.
+ * anything is written, so a mismatched checkpoint leaves the run untouched. A probe the checkpoint
+ * does not hold (an older checkpoint, or one from unlabelled data) starts afresh.
  */
-export function restoreCheckpointState(checkpoint: Checkpoint, config: TrainConfig, method: MethodInstance, optimizer: Optimizer): DataStreamState {
+export function restoreCheckpointState(
+  checkpoint: Checkpoint,
+  config: TrainConfig,
+  method: MethodInstance,
+  optimizer: Optimizer,
+  probe: LinearProbe | null,
+): DataStreamState {
   if (checkpoint.format !== CHECKPOINT_FORMAT || checkpoint.version !== CHECKPOINT_VERSION) {
     throw new Error(`Not a checkpoint this version of the app can read (format ${String(checkpoint.format)}, version ${String(checkpoint.version)}).`);
   }
@@ -152,22 +169,26 @@ export function restoreCheckpointState(checkpoint: Checkpoint, config: TrainConf
   if (checkpoint.optimizer.kind !== optimizer.config.kind) {
     throw new Error(`The checkpoint holds ${checkpoint.optimizer.kind} optimizer state, but this run uses ${optimizer.config.kind}.`);
   }
-  const targets = checkpointVariables(method, optimizer);
+  const targets = checkpointVariables(method, optimizer, probe);
   checkMatches(checkpoint.modules, targets.modules, 'network');
   checkMatches(checkpoint.optimizer.state, targets.optimizer, 'optimizer');
   checkMatches(checkpoint.methodState, targets.methodState, 'method state');
+  const savedProbe = targets.probe && checkpoint.probe ? checkpoint.probe : null;
+  if (savedProbe) checkMatches(savedProbe.state, targets.probe!, 'probe');
 
   tf.tidy(() => {
     const pairs: [SavedTensor[], NamedVariable[]][] = [
       [checkpoint.modules, targets.modules],
       [checkpoint.optimizer.state, targets.optimizer],
       [checkpoint.methodState, targets.methodState],
+      [savedProbe?.state ?? [], targets.probe ?? []],
     ];
     for (const [saved, vars] of pairs) {
       saved.forEach((s, i) => vars[i].variable.assign(tf.tensor(typedArray(s), s.shape, s.dtype)));
     }
   });
   optimizer.iterations = checkpoint.optimizer.iterations;
+  if (savedProbe) probe!.iterations = savedProbe.iterations;
   const { stream } = checkpoint;
   return { ...stream, rng: { ...stream.rng }, order: new Int32Array(stream.order.slice(0)) };
 }

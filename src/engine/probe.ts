@@ -42,6 +42,20 @@ export class LinearProbe {
     return { loss: value, accuracy };
   }
 
+  /** The layer's weights then the optimizer's buffers, in a fixed order (checkpoints save these). */
+  get variables(): tf.Variable[] {
+    return [...this.layer.params.map((p) => p.variable), ...this.optimizer.state];
+  }
+
+  /** Updates applied so far (the optimizer's step count). */
+  get iterations(): number {
+    return this.optimizer.iterations;
+  }
+
+  set iterations(value: number) {
+    this.optimizer.iterations = value;
+  }
+
   /** Predicted class per row, int32. */
   predict(features: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => tf.argMax(this.layer.apply(features, false), 1) as tf.Tensor1D);

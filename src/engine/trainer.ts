@@ -251,11 +251,11 @@ export class Trainer {
   }
 
   /**
-   * Everything needed to continue this run exactly: weights, buffers, optimizer and method state,
+   * Everything needed to continue this run exactly: weights, buffers, optimizer and method state, the online probe
    * and the data stream. The state is captured when this is called; the read-back is asynchronous.
    */
   saveCheckpoint(): Promise<Checkpoint> {
-    return captureCheckpoint(this.config, this.method, this.optimizer, {
+    return captureCheckpoint(this.config, this.method, this.optimizer, this.probe, {
       step: this.stepCount,
       epoch: this.epochCount,
       cursor: this.cursor,
@@ -272,7 +272,7 @@ export class Trainer {
   restoreCheckpoint(checkpoint: Checkpoint): void {
     const live = liveSettingsOf(checkpoint.config);
     validateLiveSettings(live, this.data.train.count);
-    const stream = restoreCheckpointState(checkpoint, this.config, this.method, this.optimizer);
+    const stream = restoreCheckpointState(checkpoint, this.config, this.method, this.optimizer, this.probe);
     this.config = { ...this.config, ...live };
     this.pending.forEach((p) => p.scalars.dispose());
     this.pending = [];
