@@ -1,11 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import { chromiumArgs, chromiumPath } from './src/runner/chromium-flags';
 
 /**
  * End-to-end tests drive the built app in Debian's Chromium (never a downloaded browser). WebGPU
  * runs headless on SwiftShader (CPU) with --enable-unsafe-webgpu: correct but slow, so the tests
- * use tiny configurations. CHROMIUM_PATH overrides the browser location.
+ * use tiny configurations. The browser and its flags are the runner's (CHROMIUM_PATH, CHROMIUM_FLAGS).
  */
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** E2E_PORT lets several checkouts run their end-to-end tests side by side. */
 const port = Number(process.env.E2E_PORT ?? 4173);
 
@@ -21,8 +21,8 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${port}`,
     browserName: 'chromium',
     launchOptions: {
-      executablePath: chromiumPath,
-      args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'],
+      executablePath: chromiumPath(),
+      args: chromiumArgs(),
     },
     trace: 'retain-on-failure',
   },

@@ -1,8 +1,7 @@
 /**
  * Headless Chromium for the runner and the benchmark (Node only). The built app (dist/, rebuilt
  * when the sources are newer) and the dataset blobs are served by a small local HTTP server; the
- * system Chromium is driven with Playwright, never a downloaded browser. WebGPU needs
- * --enable-unsafe-webgpu in headless mode; without a GPU it runs on SwiftShader (on the CPU).
+ * system Chromium is driven with Playwright, never a downloaded browser (flags: chromium-flags.ts).
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -14,26 +13,11 @@ import { fileURLToPath } from 'node:url';
 import type { DatasetSplits } from '../engine/dataset';
 import { datasetBlobs, type DatasetManifest, type FromHeadless, type HeadlessJob } from '../headless/protocol';
 import type { BackendName } from '../worker/backend-labels';
+import { chromiumArgs, chromiumPath } from './chromium-flags';
 import type { RunPlan, RunRecord } from './run';
-
-export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'];
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const DIST = join(REPO, 'dist');
-
-export function chromiumPath(): string {
-  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-}
-
-/**
- * Extra Chromium flags from CHROMIUM_FLAGS (space-separated), replacing the defaults when set:
- * e.g. "--enable-unsafe-webgpu --enable-features=Vulkan --use-vulkan" on a machine with a real GPU,
- * where forcing SwiftShader would hide it.
- */
-export function chromiumArgs(): string[] {
-  const custom = process.env.CHROMIUM_FLAGS?.trim();
-  return custom ? custom.split(/\s+/) : CHROMIUM_ARGS;
-}
 
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumPath();
