@@ -14,7 +14,7 @@ import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
 import * as tf from '@tensorflow/tfjs';
 import type { MethodDefinition } from './types';
-import { createMomentumCopy, createProjectedEncoder } from './shared';
+import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder } from './shared';
 
 function defaults(preset: PresetName): TrainConfig {
   const imageSize = 32;
@@ -44,22 +44,17 @@ function defaults(preset: PresetName): TrainConfig {
     };
   }
   return {
+    ...CLASSROOM_RUN,
     method: 'byol',
     preset,
-    seed: 1,
-    imageSize,
-    batchSize: 128,
-    totalSteps: 300,
-    backbone: BACKBONE_PRESETS['convnet-small'],
     projector: { hidden: [512], out: 128 },
     predictor: { hidden: [512], out: 128 },
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-5 },
-    learningRate: 0.05,
-    warmupSteps: 10,
+    optimizer: CLASSROOM_OPTIMIZER,
+    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.1,
-    augmentations,
+    augmentations: classroomAugmentations(augmentations),
     options: {},
   };
 }

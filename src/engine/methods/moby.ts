@@ -14,7 +14,10 @@ import { createMlp } from '../heads';
 import { infoNCELoss, l2Normalize } from '../losses';
 import { disposeModule } from '../nn';
 import {
+  CLASSROOM_LEARNING_RATE,
+  CLASSROOM_OPTIMIZER,
   CLASSROOM_RUN,
+  classroomAugmentations,
   KeyQueue,
   REFERENCE_RUN,
   createMomentumCopy,
@@ -48,12 +51,12 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 128 },
     predictor: { hidden: [512], out: 128 },
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
-    learningRate: 0.1,
+    optimizer: CLASSROOM_OPTIMIZER,
+    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,
-    augmentations: soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize),
+    augmentations: classroomAugmentations(soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize)),
     options: { queueSize: 4096 },
   };
 }

@@ -16,7 +16,10 @@ import { infoNCELoss, l2Normalize } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
 import {
+  CLASSROOM_LEARNING_RATE,
+  CLASSROOM_OPTIMIZER,
   CLASSROOM_RUN,
+  classroomAugmentations,
   KeyQueue,
   REFERENCE_RUN,
   createMomentumCopy,
@@ -50,12 +53,12 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 128, hiddenNorm: false },
     predictor: null,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
-    learningRate: 0.1,
+    optimizer: CLASSROOM_OPTIMIZER,
+    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,
-    augmentations: soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize),
+    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize)),
     options: { queueSize: 4096, symmetric: 1 },
   };
 }
