@@ -62,7 +62,7 @@ test('a link with bad settings applies the good ones and says what it ignored', 
   await expect(alert).toContainText('Ignored batchSize=abc');
   await expect(alert).toContainText('Ignored unknown setting "warp"');
   await expect(page.getByRole('spinbutton', { name: 'Seed', exact: true })).toHaveValue('9');
-  await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('128');
+  await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('32');
 });
 
 test('exports the encoder as a LayersModel that loads in Node with the right embedding shape, the metrics, the embeddings and a chart', async ({ page }) => {

@@ -150,8 +150,8 @@ describe('URL format', () => {
   const byol = getMethod('byol').defaults('classroom');
 
   it('is readable: commas unescaped, numbers as written', () => {
-    const config = { ...byol, backbone: { kind: 'convnet' as const, widths: [16, 32, 32, 32] }, imageSize: 16, batchSize: 16, learningRate: 1e-5 };
-    expect(encodeConfigQuery(config, byol)).toBe('?method=byol&preset=classroom&imageSize=16&batchSize=16&backbone.widths=16,32,32,32&learningRate=0.00001');
+    const config = { ...byol, backbone: { kind: 'convnet' as const, widths: [32, 64, 128, 128] }, imageSize: 32, batchSize: 16, learningRate: 1e-5 };
+    expect(encodeConfigQuery(config, byol)).toBe('?method=byol&preset=classroom&imageSize=32&batchSize=16&backbone.widths=32,64,128,128&learningRate=0.00001');
   });
 
   it('carries a built-in dataset and other parameters (backend) through', () => {
@@ -193,7 +193,7 @@ describe('bad URLs: ignored with a message, never a crash', () => {
     ['?method=byol&augmentations.0.crop=off', 'Ignored augmentations.0.crop=off: write augmentations.0.crop=none to switch it off, or give its settings.'],
     ['?method=byol&projector.lastNorm=batch', 'Ignored projector.lastNorm=batch: must be one of none, plain, affine.'],
     ['?method=byol&optimizer.kind=rmsprop', 'Ignored optimizer.kind=rmsprop: must be one of sgd, lars, adamw.'],
-    ['?method=byol&optimizer.kind=adamw&optimizer.beta1=0.9', 'Ignored optimizer.kind=adamw: the link must also give optimizer.beta2, optimizer.epsilon, optimizer.weightDecay.'],
+    ['?method=byol&optimizer.kind=lars&optimizer.momentum=0.9', 'Ignored optimizer.kind=lars: the link must also give optimizer.weightDecay, optimizer.eta, optimizer.clipLr, optimizer.excludeBiasAndNorm.'],
     ['?method=byol&augmentations.0.blur.probability=0.5', 'Ignored the augmentations.0.blur settings: the link must also give augmentations.0.blur.sigma.'],
     ['?method=byol&backbone.kind=resnet&backbone.widths=16,32&backbone.blocks=1', 'Ignored backbone.kind=resnet: the link must also give backbone (a ResNet needs one block count per stage width).'],
     ['?method=byol&options.queueSize=10', 'Ignored options.queueSize: this method has no option "queueSize".'],

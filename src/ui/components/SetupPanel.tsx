@@ -25,7 +25,7 @@ export function SetupPanel() {
   return (
     <section className="panel" aria-labelledby={`${ids.dataset}-title`}>
       <h2 id={`${ids.dataset}-title`}>Setup</h2>
-      {backend && runsOnCpu(backend) && (backbone !== 'convnet-tiny' || config.imageSize > 16) ? (
+      {backend && runsOnCpu(backend) && (backbone !== 'convnet-tiny' || config.imageSize > 16 || config.batchSize > QUICK_SETUP.batchSize) ? (
         <div className="panel-note" role="note" aria-label="Slow device">
           {backend.name === 'cpu' ? 'Training runs on the CPU here' : `This GPU is emulated on the CPU (${backend.adapter})`}, so this setup takes seconds to minutes per step.{' '}
           <button type="button" onClick={() => editConfig(QUICK_SETUP)}>
