@@ -103,6 +103,15 @@ describe('every registered method', () => {
     instance.dispose();
   });
 
+  it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet keeps its 50%)', () => {
+    for (const { id } of METHODS) {
+      const config = getMethod(id).defaults('classroom');
+      expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate]).toEqual([16, 32, 300, 'adamw', 2e-3]);
+      const lowest = config.augmentations.map((view) => view.crop?.scale[0]);
+      expect(lowest).toEqual(id === 'rotation' ? [0.5, 0.5] : [0.3, 0.3]);
+    }
+  });
+
   it('refuses a supervised method on unlabelled data with a message that says what to do', () => {
     const labelled = tinyData();
     const unlabelled: DatasetSplits = { ...labelled, train: { ...labelled.train, labels: null }, test: null };

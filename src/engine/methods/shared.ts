@@ -141,8 +141,7 @@ export const REFERENCE_RUN = {
 
 /**
  * The run shape shared by every classroom preset: Tiny ConvNet, 16 px, batch 32, 300 steps. Small
- * enough to take seconds on a laptop GPU and to be measured on a CPU; docs/methods.md has the runs
- * that set it.
+ * enough to be tuned and measured on a 2-core CPU; docs/methods.md has the runs that set it.
  */
 export const CLASSROOM_RUN = {
   seed: 1,
