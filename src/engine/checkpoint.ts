@@ -1,9 +1,10 @@
 /**
  * Checkpoints: everything a run needs to continue exactly where it stopped. That is every
  * variable of the method (online and target networks with their BatchNorm statistics, plus
- * queues and memory banks), the optimizer's buffers and step count, the online linear probe, and the data stream: the
- * epoch's permutation, the cursor in it and the states of the random generators, so that the
- * resumed run sees the same batches and augmentations as the uninterrupted one would have.
+ * queues and memory banks), the optimizer's buffers and step count, the online linear probe, and
+ * the data stream: the epoch's permutation, the cursor in it and the states of the random
+ * generators, so that the resumed run sees the same batches and augmentations as the
+ * uninterrupted one would have.
  *
  * A checkpoint is plain data (numbers, strings, ArrayBuffers): it can be stored in IndexedDB or
  * posted between threads as it is. Taking one never stalls the device: values are snapshotted at

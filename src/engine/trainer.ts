@@ -251,8 +251,8 @@ export class Trainer {
   }
 
   /**
-   * Everything needed to continue this run exactly: weights, buffers, optimizer and method state, the online probe
-   * and the data stream. The state is captured when this is called; the read-back is asynchronous.
+   * Everything needed to continue this run exactly: weights, buffers, optimizer and method state,
+   * the online probe and the data stream. The state is captured when this is called; the read-back is asynchronous.
    */
   saveCheckpoint(): Promise<Checkpoint> {
     return captureCheckpoint(this.config, this.method, this.optimizer, this.probe, {

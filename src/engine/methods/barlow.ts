@@ -12,7 +12,7 @@ import type { PresetName, TrainConfig } from '../config';
 import { barlowTwinsTerms } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
 function defaults(preset: PresetName): TrainConfig {
@@ -38,8 +38,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 512 },
     predictor: null,
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,

@@ -14,7 +14,7 @@ import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
 import * as tf from '@tensorflow/tfjs';
 import type { MethodDefinition } from './types';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder } from './shared';
+import { CLASSROOM_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder } from './shared';
 
 function defaults(preset: PresetName): TrainConfig {
   const imageSize = 32;
@@ -49,8 +49,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 128 },
     predictor: { hidden: [512], out: 128 },
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.1,

@@ -14,8 +14,6 @@ import { createMlp } from '../heads';
 import { infoNCELoss, l2Normalize } from '../losses';
 import { disposeModule } from '../nn';
 import {
-  CLASSROOM_LEARNING_RATE,
-  CLASSROOM_OPTIMIZER,
   CLASSROOM_RUN,
   classroomAugmentations,
   KeyQueue,
@@ -51,8 +49,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 128 },
     predictor: { hidden: [512], out: 128 },
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,

@@ -16,8 +16,6 @@ import { infoNCELoss, l2Normalize } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
 import {
-  CLASSROOM_LEARNING_RATE,
-  CLASSROOM_OPTIMIZER,
   CLASSROOM_RUN,
   classroomAugmentations,
   KeyQueue,
@@ -53,8 +51,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 128, hiddenNorm: false },
     predictor: null,
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,

@@ -16,7 +16,7 @@ import type { PresetName, TrainConfig } from '../config';
 import { l2Normalize, npidLoss } from '../losses';
 import { disposeModule, variableFrom } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, classroomAugmentations, createProjectedEncoder, meanPositiveLogit, pullPushTerms, randomUnitRows } from './shared';
+import { CLASSROOM_RUN, classroomAugmentations, createProjectedEncoder, meanPositiveLogit, pullPushTerms, randomUnitRows } from './shared';
 import type { MethodDefinition } from './types';
 
 /** lemniscate.pytorch's CIFAR transform. */
@@ -59,8 +59,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [], out: 128 },
     predictor: null,
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,

@@ -17,7 +17,7 @@ import { createBackbone } from '../backbones';
 import { createMlp } from '../heads';
 import { disposeModule } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, sameForBothViews } from './shared';
+import { CLASSROOM_RUN, sameForBothViews } from './shared';
 import type { MethodDefinition } from './types';
 
 const ROTATIONS = 4;
@@ -56,8 +56,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [], out: ROTATIONS },
     predictor: null,
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,

@@ -13,7 +13,7 @@ import { createMlp } from '../heads';
 import { simSiamLoss } from '../losses';
 import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
 function defaults(preset: PresetName): TrainConfig {
@@ -39,8 +39,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 512, lastNorm: 'plain' },
     predictor: { hidden: [128], out: 512 },
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: false,
     temperature: 0.1,

@@ -17,7 +17,7 @@ import { emaUpdate } from '../ema';
 import { uniGradCorrelation, uniGradLoss } from '../losses';
 import { disposeModule, variableFrom } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_LEARNING_RATE, CLASSROOM_OPTIMIZER, CLASSROOM_RUN, REFERENCE_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations, withMinCropScale } from './shared';
+import { CLASSROOM_RUN, REFERENCE_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations, withMinCropScale } from './shared';
 import type { MethodDefinition } from './types';
 
 function defaults(preset: PresetName): TrainConfig {
@@ -43,8 +43,6 @@ function defaults(preset: PresetName): TrainConfig {
     preset,
     projector: { hidden: [512], out: 512 },
     predictor: null,
-    optimizer: CLASSROOM_OPTIMIZER,
-    learningRate: CLASSROOM_LEARNING_RATE,
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.1,
