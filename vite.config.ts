@@ -7,7 +7,8 @@ import { mnistAssetPlugin } from './scripts/mnist-asset';
 export default defineConfig({
   plugins: [react(), mnistAssetPlugin()],
   worker: { format: 'es' },
-  server: { port: 5173, strictPort: false },
+  // Never opens a browser: `npm start` prints the address (no desktop, no error; see npm-start.test.ts).
+  server: { port: 5173, strictPort: false, open: false },
   preview: { port: 4173, strictPort: true },
   build: {
     target: 'es2022',

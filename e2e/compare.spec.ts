@@ -33,7 +33,7 @@ test('two BYOL runs compared side by side: both legend entries, both table rows 
   await addRun.click();
   await addRun.click();
   // Shared by both runs: the small data, one kNN evaluation at the end, the tiny encoder at 16 px.
-  await panel.getByLabel('Data').selectOption('quick');
+  await panel.getByLabel('Data').selectOption('shapes-quick');
   await setNumber(panel.getByLabel('kNN evaluations per run'), '1');
   await panel.getByLabel('Encoder').selectOption('convnet-tiny');
   await panel.getByLabel('Image size').selectOption('16');

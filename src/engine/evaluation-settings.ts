@@ -1,10 +1,14 @@
 /**
  * Evaluation cadence and protocol. Plain data with no tfjs import, so the page can show and check
- * the settings without loading the engine.
+ * the settings without loading the engine. Every kNN figure the app, Compare, the runner and the
+ * benchmark report is measured with these settings, and they say which bank and held-out sizes it used.
  */
 
 export interface EvaluationSettings {
-  /** Evaluate at most every this many steps (also before the first step and after the last). */
+  /**
+   * Evaluate after the first step (the near-untrained baseline), then at every multiple of this many
+   * steps the time budget allows, and after the last step. 0: only after the last step.
+   */
   everySteps: number;
   /**
    * Time budget: an evaluation waits until the training time since the last one is large enough
@@ -36,7 +40,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
 export function validateEvaluationSettings(settings: EvaluationSettings): void {
   const problems: string[] = [];
   const wholeAtLeast = (value: number, min: number) => Number.isInteger(value) && value >= min;
-  if (!wholeAtLeast(settings.everySteps, 1)) problems.push('evaluation interval must be a whole number of steps, at least 1');
+  if (!wholeAtLeast(settings.everySteps, 0)) problems.push('the evaluation interval must be a whole number of steps (0: only at the end)');
   if (!(settings.maxTimeShare > 0 && settings.maxTimeShare <= 1)) problems.push('the evaluation time budget must be above 0% and at most 100%');
   if (!wholeAtLeast(settings.k, 1)) problems.push('k must be a whole number, at least 1');
   if (!(settings.sigma > 0 && Number.isFinite(settings.sigma))) problems.push('σ must be a positive number');
@@ -46,8 +50,15 @@ export function validateEvaluationSettings(settings: EvaluationSettings): void {
   if (problems.length > 0) throw new Error(`Invalid evaluation settings: ${problems.join('; ')}.`);
 }
 
+/** The interval that gives about `count` evaluations over a run of `totalSteps` (Compare's "evaluations per run"). */
+export function everyStepsFor(totalSteps: number, count: number): number {
+  return count > 0 ? Math.max(1, Math.round(totalSteps / count)) : 0;
+}
+
 export interface EvaluationTiming {
+  /** Steps done. */
   step: number;
+  totalSteps: number;
   /** Step of the last evaluation; null before the first. */
   lastEvaluatedStep: number | null;
   /** Active run time since the last evaluation ended. */
@@ -57,13 +68,19 @@ export interface EvaluationTiming {
 }
 
 /**
- * Whether the regular evaluation is due: the first one at once; then after `everySteps` steps, and
- * only once the training time since the last one is at least (1 − s)/s times what it took, so that
- * evaluation stays within the share s of the run time.
+ * Whether an evaluation is due now. The first comes after the first step, so a run shows its first
+ * numbers at once; the last after the final step. In between, at each multiple of `everySteps`
+ * reached since the last one, but only once the training time since the last one is at least
+ * (1 − s)/s times what it took, so that evaluation stays within the share s of the run time.
  */
 export function evaluationDue(timing: EvaluationTiming, settings: EvaluationSettings): boolean {
-  if (timing.lastEvaluatedStep === null) return true;
-  if (timing.step - timing.lastEvaluatedStep < settings.everySteps) return false;
+  const { step, lastEvaluatedStep } = timing;
+  if (step === 0 || step === lastEvaluatedStep) return false;
+  if (step >= timing.totalSteps) return true;
+  if (settings.everySteps === 0) return false;
+  if (lastEvaluatedStep === null) return true;
+  const next = (Math.floor(lastEvaluatedStep / settings.everySteps) + 1) * settings.everySteps;
+  if (step < next) return false;
   const share = settings.maxTimeShare;
   return share >= 1 || timing.millisecondsSinceLast >= (timing.lastEvaluationMilliseconds * (1 - share)) / share;
 }

@@ -2,9 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { standardize } from './augment';
 import type { DatasetSplits, ImageSet } from './dataset';
-import { DEFAULT_EVALUATION, Evaluator, principalAxes, validateEvaluationSettings } from './evaluation';
+import type { Module } from './nn';
+import { createBackbone } from './backbones';
+import { DeviceImages } from './dataset';
+import { DEFAULT_EVALUATION, embedImages, EvaluationSample, Evaluator, knnProblem, principalAxes, validateEvaluationSettings } from './evaluation';
 import { evaluationDue } from './evaluation-settings';
-import { effectiveRank, knnAccuracy } from './metrics';
+import { effectiveK, effectiveRank, knnAccuracy } from './metrics';
+import { globalAveragePool } from './nn';
 import { Rng } from './random';
 import { tinyConfig, tinyData } from './testing/tiny';
 import { Trainer } from './trainer';
@@ -72,22 +76,33 @@ describe('evaluation settings', () => {
     expect(DEFAULT_EVALUATION.k).toBe(200);
     expect(DEFAULT_EVALUATION.sigma).toBe(0.1);
     expect(() => validateEvaluationSettings(DEFAULT_EVALUATION)).not.toThrow();
-    expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: 0 })).toThrow(/evaluation interval/);
+    expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: 0 })).not.toThrow();
+    expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: -1 })).toThrow(/evaluation interval/);
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, everySteps: 2.5 })).toThrow(/whole number/);
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, sigma: -1 })).toThrow(/σ/);
     expect(() => validateEvaluationSettings({ ...DEFAULT_EVALUATION, maxTimeShare: 0 })).toThrow(/time budget/);
   });
 
-  it('evaluationDue: first at once, then by step cadence, and within the time budget', () => {
+  it('evaluationDue: after the first step, then at multiples of the interval within the time budget, and at the end', () => {
     const settings = { ...DEFAULT_EVALUATION, everySteps: 10, maxTimeShare: 0.05 };
-    const timing = { step: 0, lastEvaluatedStep: null, millisecondsSinceLast: 0, lastEvaluationMilliseconds: 0 };
-    expect(evaluationDue(timing, settings)).toBe(true);
+    const timing = { step: 0, totalSteps: 100, lastEvaluatedStep: null, millisecondsSinceLast: 0, lastEvaluationMilliseconds: 0 };
+    expect(evaluationDue(timing, settings)).toBe(false);
+    expect(evaluationDue({ ...timing, step: 1 }, settings)).toBe(true);
     // An evaluation of 1 s at a 5% budget needs 19 s of training after it: 1 / (1 + 19) = 5%.
-    const after = { step: 10, lastEvaluatedStep: 0, lastEvaluationMilliseconds: 1000 };
+    const after = { step: 10, totalSteps: 100, lastEvaluatedStep: 1, lastEvaluationMilliseconds: 1000 };
     expect(evaluationDue({ ...after, millisecondsSinceLast: 18_999 }, settings)).toBe(false);
     expect(evaluationDue({ ...after, millisecondsSinceLast: 19_000 }, settings)).toBe(true);
     expect(evaluationDue({ ...after, step: 9, millisecondsSinceLast: 1e9 }, settings)).toBe(false);
     expect(evaluationDue({ ...after, millisecondsSinceLast: 0 }, { ...settings, maxTimeShare: 1 })).toBe(true);
+    // Held back by the budget past step 10, the next one is due at once; after it, the next multiple is 20.
+    expect(evaluationDue({ ...after, step: 13, millisecondsSinceLast: 19_000 }, settings)).toBe(true);
+    expect(evaluationDue({ ...after, step: 19, lastEvaluatedStep: 13, millisecondsSinceLast: 1e9 }, settings)).toBe(false);
+    expect(evaluationDue({ ...after, step: 20, lastEvaluatedStep: 13, millisecondsSinceLast: 1e9 }, settings)).toBe(true);
+    // The last step is always evaluated, once; an interval of 0 evaluates only there.
+    expect(evaluationDue({ ...after, step: 100, lastEvaluatedStep: 99, millisecondsSinceLast: 0 }, settings)).toBe(true);
+    expect(evaluationDue({ ...after, step: 100, lastEvaluatedStep: 100, millisecondsSinceLast: 0 }, settings)).toBe(false);
+    expect(evaluationDue({ ...timing, step: 1 }, { ...settings, everySteps: 0 })).toBe(false);
+    expect(evaluationDue({ ...timing, step: 100 }, { ...settings, everySteps: 0 })).toBe(true);
   });
 });
 
@@ -285,7 +300,7 @@ describe('Evaluator', () => {
     const evaluator = new Evaluator(trainer, { ...DEFAULT_EVALUATION, everySteps: 5 });
     evaluator.updateSettings({ everySteps: 2 });
     expect(evaluator.evaluationSettings.everySteps).toBe(2);
-    expect(() => evaluator.updateSettings({ everySteps: 0 })).toThrow(/evaluation interval/);
+    expect(() => evaluator.updateSettings({ everySteps: -1 })).toThrow(/evaluation interval/);
     expect(() => evaluator.updateSettings({ maxBankImages: 10 })).toThrow(/fixed for a run/);
     expect(evaluator.evaluationSettings).toEqual({ ...DEFAULT_EVALUATION, everySteps: 2 });
 
@@ -298,5 +313,163 @@ describe('Evaluator', () => {
     evaluator.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
     trainer.dispose();
+  });
+});
+
+/** Images of one flat colour each (0–255 RGB). */
+function flatColours(colours: [number, number, number][], labels: number[], size = 8): ImageSet {
+  const pixels = new Uint8Array(colours.length * size * size * 3);
+  colours.forEach((rgb, i) => {
+    for (let p = 0; p < size * size; p++) pixels.set(rgb, (i * size * size + p) * 3);
+  });
+  return { count: colours.length, size, pixels, labels: Int32Array.from(labels) };
+}
+
+/** Weighted kNN written out plainly: cosine similarity, top k, votes exp(sim / σ). */
+function naiveKnnAccuracy(bank: number[][], bankLabels: ArrayLike<number>, test: number[][], testLabels: ArrayLike<number>, numClasses: number): number {
+  const { k, sigma } = DEFAULT_EVALUATION;
+  const normalise = (v: number[]) => {
+    const norm = Math.max(Math.hypot(...v), 1e-12);
+    return v.map((x) => x / norm);
+  };
+  const bankUnit = bank.map(normalise);
+  let correct = 0;
+  test.forEach((query, q) => {
+    const unit = normalise(query);
+    const similarities = bankUnit.map((row, i) => ({ sim: row.reduce((s, x, j) => s + x * unit[j], 0), label: bankLabels[i] }));
+    similarities.sort((a, b) => b.sim - a.sim);
+    const scores = new Array(numClasses).fill(0);
+    for (const { sim, label } of similarities.slice(0, Math.min(k, bank.length))) scores[label] += Math.exp(sim / sigma);
+    if (scores.indexOf(Math.max(...scores)) === testLabels[q]) correct += 1;
+  });
+  return correct / test.length;
+}
+
+/** What the evaluator reads of a run, for an encoder that is not a trained network. */
+function runOf(encoder: Module & { featureDim: number }, data: DatasetSplits, imageSize: number) {
+  const trainImages = new DeviceImages(data.train);
+  const run = { dataset: data, trainImages, settings: { imageSize }, method: { encoder }, steps: 0, epochs: 0, probe: null } as unknown as Trainer;
+  return { run, dispose: () => trainImages.dispose() };
+}
+
+const indicesOf = (count: number) => Int32Array.from({ length: count }, (_, i) => i);
+
+describe('kNN accuracy (the one kNN path)', () => {
+  it('matches a plain weighted kNN over eval-mode backbone features of the un-augmented images', async () => {
+    const data = tinyData(40, 8);
+    const trainer = new Trainer(tinyConfig('byol', { imageSize: 8, batchSize: 4 }), data);
+    // A few steps move the BatchNorm running statistics away from their initial values, so train mode would differ.
+    for (let i = 0; i < 3; i++) trainer.step();
+    await trainer.flush();
+    const evaluator = new Evaluator(trainer);
+    const { knnAccuracy: accuracy } = await evaluator.evaluate();
+    const rows = (set: ImageSet) => tf.tidy(() => features(trainer, set).arraySync() as number[][]);
+    const expected = naiveKnnAccuracy(rows(data.train), data.train.labels!, rows(data.test!), data.test!.labels!, data.classNames.length);
+    expect(accuracy).toBeCloseTo(expected, 6);
+    evaluator.dispose();
+    trainer.dispose();
+  });
+
+  it('classifies held-out images by their nearest training images (mean-colour encoder): 2 of 3 by hand', async () => {
+    // The encoder is the per-channel mean of the standardised image, so the features are colours.
+    const data: DatasetSplits = {
+      name: 'colours',
+      classNames: ['red', 'blue'],
+      train: flatColours([[255, 0, 0], [230, 20, 10], [0, 0, 255], [10, 30, 240]], [0, 0, 1, 1], 2),
+      // A dark red, a dark blue, and a reddish image labelled blue: 2 of 3 right.
+      test: flatColours([[150, 0, 0], [0, 0, 120], [240, 10, 0]], [0, 1, 1], 2),
+    };
+    const { run, dispose } = runOf({ ...globalAveragePool, featureDim: 3 }, data, 2);
+    const evaluator = new Evaluator(run);
+    expect((await evaluator.evaluate()).knnAccuracy).toBeCloseTo(2 / 3, 6);
+    evaluator.dispose();
+    dispose();
+    expect(effectiveK(4, DEFAULT_EVALUATION.k)).toBe(4);
+    expect(effectiveK(1000, DEFAULT_EVALUATION.k)).toBe(DEFAULT_EVALUATION.k);
+  });
+
+  it('scores 1 when each class is one flat colour, and 0 when the held-out labels are swapped', async () => {
+    const dark: [number, number, number] = [20, 30, 40];
+    const bright: [number, number, number] = [230, 220, 210];
+    const train = flatColours([dark, dark, dark, bright, bright, bright], [0, 0, 0, 1, 1, 1]);
+    for (const [labels, expected] of [
+      [[0, 1], 1],
+      [[1, 0], 0],
+    ] as const) {
+      const data: DatasetSplits = { name: 'flat', classNames: ['dark', 'bright'], train, test: flatColours([dark, bright], [...labels]) };
+      const { run, dispose } = runOf({ ...globalAveragePool, featureDim: 3 }, data, 8);
+      const evaluator = new Evaluator(run);
+      expect((await evaluator.evaluate()).knnAccuracy).toBe(expected);
+      evaluator.dispose();
+      dispose();
+    }
+  });
+
+  it("evaluates at the run's own image size when the stored images are larger", async () => {
+    const data = tinyData(16, 16);
+    const backbone = createBackbone({ kind: 'convnet', widths: [4, 8] }, new Rng(3));
+    const { run, dispose } = runOf(backbone, data, 8);
+    const evaluator = new Evaluator(run, { ...DEFAULT_EVALUATION, k: 1 });
+    const result = await evaluator.evaluate();
+    const exported = await evaluator.heldOutEmbeddings();
+    const expected = tf.tidy(() => {
+      const images = tf.image.resizeBilinear(tf.div(tf.tensor4d(data.test!.pixels, [12, 16, 16, 3], 'int32'), 255) as tf.Tensor4D, [8, 8]);
+      const x = backbone.apply(standardize(images), false) as tf.Tensor2D;
+      return tf.div(x, tf.norm(x, 2, 1, true)).arraySync() as number[][];
+    });
+    expected.flat().forEach((v, i) => expect(exported.vectors[i]).toBeCloseTo(v, 5));
+    expect(result.knnAccuracy).not.toBeNull();
+    evaluator.dispose();
+    dispose();
+  });
+
+  it('embeds in chunks with the same features, resizes on request, in eval mode, without leaking tensors', () => {
+    const data = tinyData(20, 8);
+    const images = new DeviceImages(data.train);
+    const backbone = createBackbone({ kind: 'convnet', widths: [4, 8] }, new Rng(3));
+    const runningStats = () => backbone.buffers.map((b) => Array.from(b.variable.dataSync()));
+    const before = runningStats();
+    const tensors = tf.memory().numTensors;
+    const whole = embedImages(backbone, images, indicesOf(20));
+    const chunked = embedImages(backbone, images, indicesOf(20), undefined, 7);
+    expect(whole.shape).toEqual([20, 8]);
+    expect(Array.from(chunked.dataSync())).toEqual(Array.from(whole.dataSync()));
+    const resized = embedImages(backbone, images, indicesOf(3), 4);
+    const expected = tf.tidy(() => backbone.apply(standardize(tf.image.resizeBilinear(images.gather(indicesOf(3)), [4, 4])), false));
+    expect(Array.from(resized.dataSync())).toEqual(Array.from(expected.dataSync()));
+    [whole, chunked, resized, expected].forEach((t) => t.dispose());
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(runningStats()).toEqual(before);
+    images.dispose();
+  });
+
+  it('one sample serves several runs: the same bank and held-out rows, uploaded once, freed by its owner', async () => {
+    const data = tinyData(32);
+    const images = new DeviceImages(data.train);
+    const settings = { ...DEFAULT_EVALUATION, maxBankImages: 10, maxHeldOutImages: 5 };
+    const before = tf.memory().numTensors;
+    const sample = new EvaluationSample(data, images, settings);
+    expect(tf.memory().numTensors).toBe(before + 1); // the held-out subset only: the bank is the training upload
+    const a = new Trainer(tinyConfig('byol'), data, { trainImages: images });
+    const b = new Trainer(tinyConfig('simclr', { seed: 5 }), data, { trainImages: images });
+    const [ea, eb] = [new Evaluator(a, settings, sample), new Evaluator(b, settings, sample)];
+    expect(Array.from(eb.bankIndices)).toEqual(Array.from(ea.bankIndices));
+    expect((await ea.evaluate()).heldOutSize).toBe(5);
+    expect((await eb.evaluate()).bankSize).toBe(10);
+    expect(() => new Evaluator(a, DEFAULT_EVALUATION, sample)).toThrow(/other bank or held-out sizes/);
+    ea.dispose();
+    eb.dispose();
+    expect(tf.memory().numTensors).toBeGreaterThan(before); // the sample outlives its evaluators
+    sample.dispose();
+    a.dispose();
+    b.dispose();
+    images.dispose();
+  });
+
+  it('says why when the data has no labels or no held-out images', () => {
+    const data = tinyData(16, 8);
+    expect(knnProblem(data)).toBeNull();
+    expect(knnProblem({ ...data, test: null })).toMatch(/has no held-out images/);
+    expect(knnProblem({ ...data, classNames: [], test: null })).toMatch(/has no class labels/);
   });
 });

@@ -8,13 +8,15 @@
  * one `await data()`; the features stay on the device until the next evaluation so that a click on
  * a point can ask for its nearest neighbours.
  *
- * Large sets are subsampled (seeded, so every evaluation of a run sees the same images): at most
- * `maxBankImages` training images in the bank and `maxHeldOutImages` held-out images.
+ * Large sets are subsampled (seeded by the dataset alone, so every evaluation of every run sees the
+ * same images): at most `maxBankImages` training images in the bank and `maxHeldOutImages` held-out
+ * images. This is the only kNN path: the app, Compare, the runner and the benchmark all measure here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DeviceImages, type ImageSet } from './dataset';
-import { embedImages } from './knn-eval';
+import { standardize } from './augment';
+import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
 import { l2Normalize } from './losses';
+import type { Module } from './nn';
 import { effectiveRankFromSingularValues, knnPredict, perClassAccuracy, symmetricEigenvalues } from './metrics';
 import { Rng } from './random';
 import type { Trainer } from './trainer';
@@ -88,6 +90,37 @@ export interface NeighbourResult {
 }
 
 const MAX_POWER_ITERATIONS = 500;
+/** Rows per forward pass: bounds activation memory for big encoders. */
+const EMBED_CHUNK = 256;
+
+/**
+ * Backbone features [indices.length, d] of `images[indices]` in evaluation mode, chunk by chunk;
+ * resized to `imageSize` when the stored images have another size.
+ */
+export function embedImages(encoder: Module, images: Pick<DeviceImages, 'gather'>, indices: Int32Array, imageSize?: number, chunk = EMBED_CHUNK): tf.Tensor2D {
+  const parts: tf.Tensor2D[] = [];
+  for (let start = 0; start < indices.length; start += chunk) {
+    const rows = indices.subarray(start, Math.min(start + chunk, indices.length));
+    parts.push(
+      tf.tidy(() => {
+        let x = images.gather(rows);
+        if (imageSize !== undefined && x.shape[1] !== imageSize) x = tf.image.resizeBilinear(x, [imageSize, imageSize]);
+        return encoder.apply(standardize(x), false) as tf.Tensor2D;
+      }),
+    );
+  }
+  if (parts.length === 1) return parts[0];
+  const all = tf.concat(parts, 0) as tf.Tensor2D;
+  parts.forEach((p) => p.dispose());
+  return all;
+}
+
+/** Why kNN accuracy cannot be measured on `data`, or null when it can. */
+export function knnProblem(data: DatasetSplits): string | null {
+  if (!data.train.labels || data.classNames.length < 2) return `kNN accuracy needs class labels, and "${data.name}" has no class labels.`;
+  if (!data.test?.labels || data.test.count === 0) return `kNN accuracy needs held-out images, and "${data.name}" has no held-out images.`;
+  return null;
+}
 
 /**
  * The top `count` eigenvectors and eigenvalues of a symmetric positive semi-definite n×n matrix
@@ -198,6 +231,51 @@ function pixelsOf(set: ImageSet, index: number): Uint8Array {
   return set.pixels.slice(index * pixelsPerImage, (index + 1) * pixelsPerImage);
 }
 
+/** The subsample does not depend on the run, so every run of a dataset is evaluated on the same images. */
+const SAMPLE_SEED = 7331;
+
+/**
+ * The images evaluation uses for one dataset: the bank (training images, on the device already) and
+ * the held-out rows, drawn once. Runs trained side by side share one sample, so their kNN figures are
+ * measured on the same images; the held-out subset is uploaded once.
+ */
+export class EvaluationSample {
+  readonly heldOutSplit: 'test' | 'train';
+  /** Dataset indices of the bank rows (training split) and of the held-out rows (their split). */
+  readonly bankIndices: Int32Array;
+  readonly heldOutIndices: Int32Array;
+  readonly heldOutSet: ImageSet;
+  /** Held-out images on the device (uploaded once); null when they are training images. */
+  readonly heldOutImages: DeviceImages | null;
+  /** Labels on both sides, so kNN accuracy and the probe's held-out accuracy mean something. */
+  readonly labelled: boolean;
+
+  constructor(
+    readonly data: DatasetSplits,
+    readonly trainImages: DeviceImages,
+    readonly sizes: Pick<EvaluationSettings, SampleSetting>,
+  ) {
+    this.bankIndices = subsample(data.train.count, sizes.maxBankImages, SAMPLE_SEED);
+    const test = data.test && data.test.count > 0 ? data.test : null;
+    this.heldOutSplit = test ? 'test' : 'train';
+    this.heldOutSet = test ?? data.train;
+    this.heldOutIndices = test ? subsample(test.count, sizes.maxHeldOutImages, SAMPLE_SEED + 1) : this.bankIndices.slice(0, sizes.maxHeldOutImages);
+    this.heldOutImages = test ? new DeviceImages(subsetOf(test, this.heldOutIndices)) : null;
+    this.labelled = test !== null && test.labels !== null && data.train.labels !== null && data.classNames.length > 1;
+  }
+
+  /** Labels of the held-out rows, in row order; null without labels. */
+  heldOutLabels(): Int32Array | null {
+    return this.labelled ? Int32Array.from(this.heldOutIndices, (i) => this.heldOutSet.labels![i]) : null;
+  }
+
+  dispose(): void {
+    this.heldOutImages?.dispose();
+  }
+}
+
+type SampleSetting = (typeof SAMPLE_SETTINGS)[number];
+
 /** Features of the latest evaluation, kept for nearest-neighbour look-ups. */
 interface CachedFeatures {
   step: number;
@@ -207,15 +285,13 @@ interface CachedFeatures {
   heldOut: tf.Tensor2D;
 }
 
+/**
+ * Evaluates one run's encoder on a sample. Without a sample of its own it builds one (and frees it):
+ * a session passes one sample to every run's evaluator.
+ */
 export class Evaluator {
-  readonly heldOutSplit: 'test' | 'train';
-  /** Dataset indices of the bank rows (training split) and of the held-out rows (their split). */
-  readonly bankIndices: Int32Array;
-  readonly heldOutIndices: Int32Array;
-  private readonly heldOutSet: ImageSet;
-  /** Held-out images on the device (uploaded once); null when they are training images. */
-  private readonly heldOutImages: DeviceImages | null;
-  private readonly labelled: boolean;
+  readonly sample: EvaluationSample;
+  private readonly ownsSample: boolean;
   private cached: CachedFeatures | null = null;
   private previousAxes: Float64Array[] | undefined;
   private disposed = false;
@@ -223,19 +299,21 @@ export class Evaluator {
   constructor(
     private readonly trainer: Trainer,
     private settings: EvaluationSettings = DEFAULT_EVALUATION,
+    sample?: EvaluationSample,
   ) {
     validateEvaluationSettings(settings);
-    const data = trainer.dataset;
-    const seed = trainer.settings.seed;
-    this.bankIndices = subsample(data.train.count, settings.maxBankImages, seed * 31 + 11);
-    const test = data.test && data.test.count > 0 ? data.test : null;
-    this.heldOutSplit = test ? 'test' : 'train';
-    this.heldOutSet = test ?? data.train;
-    this.heldOutIndices = test ? subsample(test.count, settings.maxHeldOutImages, seed * 31 + 13) : this.bankIndices.slice(0, settings.maxHeldOutImages);
-    this.heldOutImages = test
-      ? new DeviceImages(subsetOf(test, this.heldOutIndices))
-      : null;
-    this.labelled = test !== null && test.labels !== null && data.train.labels !== null && data.classNames.length > 1;
+    if (sample && SAMPLE_SETTINGS.some((key) => sample.sizes[key] !== settings[key])) throw new Error('The evaluation sample was drawn with other bank or held-out sizes.');
+    if (sample && sample.data !== trainer.dataset) throw new Error('The evaluation sample is of another dataset than the run\'s.');
+    this.sample = sample ?? new EvaluationSample(trainer.dataset, trainer.trainImages, settings);
+    this.ownsSample = sample === undefined;
+  }
+
+  get bankIndices(): Int32Array {
+    return this.sample.bankIndices;
+  }
+
+  get heldOutIndices(): Int32Array {
+    return this.sample.heldOutIndices;
   }
 
   get evaluationSettings(): EvaluationSettings {
@@ -269,21 +347,24 @@ export class Evaluator {
     const epoch = trainer.epochs;
     const numClasses = data.classNames.length;
     const featureDim = encoder.featureDim;
-    const heldOutCount = this.heldOutIndices.length;
+    const sample = this.sample;
+    const imageSize = trainer.settings.imageSize;
+    const heldOutCount = sample.heldOutIndices.length;
     const projectedCount = Math.min(heldOutCount, this.settings.maxProjectedPoints);
     const rankSize = Math.min(heldOutCount, featureDim);
 
     const { bank, heldOut, packed } = tf.tidy(() => {
-      const bankFeatures = embedImages(encoder, trainer.trainImages, this.bankIndices);
-      const heldOutFeatures = this.heldOutImages
-        ? embedImages(encoder, this.heldOutImages, Int32Array.from({ length: heldOutCount }, (_, i) => i))
-        : embedImages(encoder, trainer.trainImages, this.heldOutIndices);
+      // At the run's own image size: runs side by side share images stored at the largest size any asks for.
+      const bankFeatures = embedImages(encoder, sample.trainImages, sample.bankIndices, imageSize);
+      const heldOutFeatures = sample.heldOutImages
+        ? embedImages(encoder, sample.heldOutImages, Int32Array.from({ length: heldOutCount }, (_, i) => i), imageSize)
+        : embedImages(encoder, sample.trainImages, sample.heldOutIndices, imageSize);
       const unitBank = l2Normalize(bankFeatures);
       const unitHeldOut = l2Normalize(heldOutFeatures);
       const parts: tf.Tensor[] = [];
-      if (this.labelled) {
-        const bankLabels = tf.tensor1d(Int32Array.from(this.bankIndices, (i) => data.train.labels![i]), 'int32');
-        const heldOutLabels = tf.tensor1d(Int32Array.from(this.heldOutIndices, (i) => this.heldOutSet.labels![i]), 'int32');
+      if (sample.labelled) {
+        const bankLabels = tf.tensor1d(Int32Array.from(sample.bankIndices, (i) => data.train.labels![i]), 'int32');
+        const heldOutLabels = tf.tensor1d(sample.heldOutLabels()!, 'int32');
         const predicted = knnPredict(unitBank, bankLabels, unitHeldOut, this.settings.k, this.settings.sigma, numClasses);
         parts.push(predicted, perClassAccuracy(predicted, heldOutLabels, numClasses));
         if (trainer.probe) parts.push(trainer.probe.predict(heldOutFeatures));
@@ -316,7 +397,7 @@ export class Evaluator {
     let perClass: number[] | null = null;
     let probeAccuracy: number | null = null;
     let predicted: Int32Array | null = null;
-    const heldOutLabels = this.labelled ? Int32Array.from(this.heldOutIndices, (i) => this.heldOutSet.labels![i]) : null;
+    const heldOutLabels = sample.heldOutLabels();
     if (heldOutLabels) {
       predicted = Int32Array.from(take(heldOutCount));
       perClass = Array.from(take(numClasses));
@@ -341,14 +422,14 @@ export class Evaluator {
       featureDim,
       projection: {
         ...projection,
-        indices: this.heldOutIndices.slice(0, projectedCount),
+        indices: sample.heldOutIndices.slice(0, projectedCount),
         labels: heldOutLabels ? heldOutLabels.slice(0, projectedCount) : null,
         predicted: predicted ? predicted.slice(0, projectedCount) : null,
       },
-      heldOutSplit: this.heldOutSplit,
+      heldOutSplit: sample.heldOutSplit,
       heldOutSize: heldOutCount,
-      heldOutAvailable: this.heldOutSet.count,
-      bankSize: this.bankIndices.length,
+      heldOutAvailable: sample.heldOutSet.count,
+      bankSize: sample.bankIndices.length,
       bankAvailable: data.train.count,
       milliseconds: performance.now() - started,
     };
@@ -379,13 +460,14 @@ export class Evaluator {
       indices.dispose();
     }
     const train = this.trainer.dataset.train;
+    const { heldOutSet, heldOutSplit, bankIndices } = this.sample;
     const queryIndex = this.heldOutIndices[row];
     return {
       step: cached.step,
       imageSize: train.size,
-      query: { split: this.heldOutSplit, index: queryIndex, label: this.heldOutSet.labels?.[queryIndex] ?? null, pixels: pixelsOf(this.heldOutSet, queryIndex) },
+      query: { split: heldOutSplit, index: queryIndex, label: heldOutSet.labels?.[queryIndex] ?? null, pixels: pixelsOf(heldOutSet, queryIndex) },
       neighbours: Array.from(bankRows, (bankRow, i) => {
-        const index = this.bankIndices[bankRow];
+        const index = bankIndices[bankRow];
         return { index, label: train.labels?.[index] ?? null, similarity: similarities[i], pixels: pixelsOf(train, index) };
       }),
     };
@@ -396,14 +478,14 @@ export class Evaluator {
     const cached = this.cached;
     if (!cached) throw new Error('No evaluation yet: the embeddings are the held-out features of the last evaluation.');
     const vectors = (await cached.heldOut.data()) as Float32Array;
-    const labels = this.labelled ? Int32Array.from(this.heldOutIndices, (i) => this.heldOutSet.labels![i]) : null;
+    const labels = this.sample.heldOutLabels();
     return { step: cached.step, vectors, dim: cached.heldOut.shape[1], labels, classNames: this.trainer.dataset.classNames };
   }
 
   dispose(): void {
     this.disposed = true;
     this.replaceCache(null);
-    this.heldOutImages?.dispose();
+    if (this.ownsSample) this.sample.dispose();
   }
 
   private replaceCache(next: CachedFeatures | null): void {

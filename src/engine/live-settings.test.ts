@@ -48,7 +48,7 @@ describe('live settings take effect on the next step', () => {
 
     trainer.step();
     const [next] = await trainer.flush();
-    expect(next.step).toBe(3);
+    expect(next.step).toBe(4);
     expect(next.learningRate).toBeCloseTo(warmupCosineLr(3, 40, 0.2, 2), 12);
     expect(next.tau).toBe(0.5);
     // 24 images seen before, 16 in this batch: the batch size changed.

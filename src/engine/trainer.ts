@@ -20,6 +20,7 @@ import { Rng } from './random';
 import { warmupCosineLr } from './schedules';
 
 export interface StepRecord {
+  /** Steps done once this one was: 1 for the first step, as every step number in the app counts. */
   step: number;
   loss: number;
   /** Mean per-dimension std of the L2-normalised embedding; healthy ≈ 1/√d, collapsed → 0. */
@@ -109,14 +110,7 @@ export class Trainer {
     private readonly data: DatasetSplits,
     private readonly options: TrainerOptions = {},
   ) {
-    this.definition = getMethod(config.method);
-    if (this.definition.uses.labels && !data.train.labels) {
-      throw new Error(
-        `${this.definition.label} is supervised: it needs a class label for every image, and "${data.name}" has none. ` +
-          'Choose a labelled dataset (a folder with one sub-folder per class) or a self-supervised method such as SimCLR.',
-      );
-    }
-    validateLiveSettings(config, data.train.count);
+    this.definition = Trainer.check(config, data);
     if (options.trainImages && options.trainImages.set !== data.train) throw new Error('The shared device images are not this dataset\'s training split.');
     this.config = structuredClone(config);
     // Separate streams: initialisation, batch order and augmentation. Two runs with the same seed see
@@ -139,6 +133,19 @@ export class Trainer {
       withStepMetrics && data.train.labels && data.classNames.length > 1
         ? new LinearProbe(this.method.encoder.featureDim, data.classNames.length, new Rng(config.seed * 15485863 + 3))
         : null;
+  }
+
+  /** Refuses a configuration that cannot train on `data`, with a message a user can act on; returns its method. */
+  static check(config: TrainConfig, data: DatasetSplits): MethodDefinition {
+    const definition = getMethod(config.method);
+    if (definition.uses.labels && !data.train.labels) {
+      throw new Error(
+        `${definition.label} is supervised: it needs a class label for every image, and "${data.name}" has none. ` +
+          'Choose a labelled dataset (a folder with one sub-folder per class) or a self-supervised method such as SimCLR.',
+      );
+    }
+    validateLiveSettings(config, data.train.count);
+    return definition;
   }
 
   /** The data this run trains on. */
@@ -209,7 +216,7 @@ export class Trainer {
       retainedTensors(out).forEach((t) => t.dispose());
       return metrics.scalars;
     });
-    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames, hasViews, hasProbe, scalars });
+    this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, termNames, hasViews, hasProbe, scalars });
     this.stepCount += 1;
   }
 
@@ -342,7 +349,7 @@ export class Trainer {
     let metrics: { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } | undefined;
     await timed('metrics', () => (metrics = tf.tidy(() => this.stepMetrics(value, out, inputs.labels))).scalars);
     const { scalars, hasViews, hasProbe } = metrics!;
-    this.pending.push({ step: this.stepCount, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews, hasProbe, scalars });
+    this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews, hasProbe, scalars });
     this.stepCount += 1;
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
     [value, ...Object.values(grads), ...retainedTensors(out), ...owned].forEach((t) => t.dispose());

@@ -1,10 +1,11 @@
 /**
  * The benchmark's measurements of the bare engine, on whatever backend tfjs is running: no worker
- * messages, no charts, just `step()` back to back and one `flush()` at the end. Pure TS over the
- * engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure the same way.
+ * messages, no charts, just a `RunSession` of one run stepping back to back with one read-back at the
+ * end. Pure TS over the engine, so Node (CPU) and the headless page's worker (WebGPU, WebGL) measure
+ * the same way.
  *
- * Method: kernels are compiled first on a throwaway run (shader warm-up); the measured run's first
- * step is untimed; throughput is then timed over `timedSteps` steps ended by one read-back, with
+ * Method: kernels are compiled first on a throwaway run (the session's warm-up); the measured run's
+ * first step is untimed; throughput is then timed over `timedSteps` steps ended by one read-back, with
  * kernels, GPU programs and uploads counted on the way. Tensors leaked per step is the change in
  * live tensors across those steps. The time split comes from `profiledSteps` separate profiled steps with a
  * device sync after each phase, the sync's own latency taken out (see Trainer.profileStep).
@@ -15,9 +16,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
-import { DEFAULT_EVALUATION, Evaluator } from '../engine/evaluation';
-import { Trainer, type StepPhaseTimes } from '../engine/trainer';
-import { needsWarmUp, warmUpKernels } from '../engine/warmup';
+import { DEFAULT_EVALUATION } from '../engine/evaluation';
+import { RunSession } from '../engine/run-session';
+import type { StepRecord, StepPhaseTimes } from '../engine/trainer';
 import type { BackendInfo, BackendName } from '../worker/backend-labels';
 import { countKernels, type KernelCounts } from './kernel-counter';
 
@@ -49,6 +50,8 @@ export interface EngineBenchResult {
   tensorsLeakedPerStep: number;
   /** One evaluation with the default settings (bank and held-out sizes as in the app). */
   evaluationMs: number;
+  /** Images in that evaluation's bank and held-out sample. */
+  evaluationSample: { bank: number; heldOut: number };
   /** Steps between two evaluations under the default cadence and time budget. */
   evaluationIntervalSteps: number;
   /** Share of run time spent on metrics at the default cadence: per-step metrics plus evaluations. */
@@ -83,24 +86,28 @@ function gpuMemory(): { gpuBytes: number | null; gpuBytesAllocated: number | nul
 
 export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, backend: BackendInfo): Promise<EngineBenchResult> {
   const { config, timedSteps, profiledSteps } = job;
-  const warmUpMs = needsWarmUp() ? await warmUpKernels(config, data) : 0;
-  const trainer = new Trainer(config, data);
+  let records: StepRecord[] = [];
+  // Never evaluates on its own (the interval is longer than the run); one evaluation is timed below.
+  const evaluation = { ...DEFAULT_EVALUATION, everySteps: 0 };
+  const session = new RunSession([{ id: 'bench', name: config.method, config: { ...config, totalSteps: Math.max(config.totalSteps, timedSteps + profiledSteps + 3) } }], data, { evaluation, reportEverySteps: Number.MAX_SAFE_INTEGER }, {
+    report: (report) => (records = report.runs[0].records),
+    evaluation: () => undefined,
+  });
+  const { trainer } = session.run();
   try {
+    const warmUpMs = await session.warmUp();
     // One untimed step, then the timed ones (kernels counted on the way: a counter increment per kernel).
-    trainer.step();
-    await trainer.flush();
+    await session.train(1);
     const tensorsBefore = tf.memory().numTensors;
     const allocatedBefore = gpuMemory().gpuBytesAllocated;
     const start = performance.now();
-    const { result: records, counts } = await countKernels(async () => {
-      for (let i = 0; i < timedSteps; i++) trainer.step();
-      return trainer.flush();
-    });
+    const { counts } = await countKernels(() => session.train(1 + timedSteps));
     const elapsed = performance.now() - start;
     const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
     const allocatedAfter = gpuMemory().gpuBytesAllocated;
-    const bad = records.find((r) => !Number.isFinite(r.loss));
-    if (bad) throw new Error(`The loss became ${bad.loss} at step ${bad.step}; the measurement would not be of a working run.`);
+    const { problem } = session.run();
+    if (problem) throw new Error(`${problem} The measurement would not be of a working run.`);
+    if (records.length !== timedSteps) throw new Error(`Expected ${timedSteps} timed steps, read back ${records.length}.`);
 
     const phases: StepPhaseTimes = { augment: 0, forward: 0, backward: 0, optimizer: 0, afterStep: 0, metrics: 0 };
     const phaseCounts = {} as Record<keyof StepPhaseTimes, KernelCounts>;
@@ -118,9 +125,11 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     await trainer.flush();
     phaseCounts.backward = subtractCounts(phaseCounts.backward, phaseCounts.forward);
 
-    const evaluation = await timeEvaluation(trainer);
+    // The first evaluation compiles its kernels; the second is timed.
+    await session.evaluate();
+    const { result } = await session.evaluate();
     const msPerStep = elapsed / timedSteps;
-    const cost = metricsCost(msPerStep, phases.metrics, evaluation.milliseconds);
+    const cost = metricsCost(msPerStep, phases.metrics, result.milliseconds);
 
     const memory = tf.memory();
     return {
@@ -137,7 +146,8 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       perStep: divideCounts(counts, timedSteps),
       perPhase: phaseCounts,
       tensorsLeakedPerStep,
-      evaluationMs: evaluation.milliseconds,
+      evaluationMs: result.milliseconds,
+      evaluationSample: { bank: result.bankSize, heldOut: result.heldOutSize },
       evaluationIntervalSteps: cost.intervalSteps,
       metricsShare: cost.share,
       gpuBytesAllocatedGrowthPerStep: allocatedBefore === null || allocatedAfter === null ? null : (allocatedAfter - allocatedBefore) / timedSteps,
@@ -146,20 +156,7 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       ...gpuMemory(),
     };
   } finally {
-    trainer.dispose();
-  }
-}
-
-/** One evaluation as the app runs it, timed after an untimed one (kernel compilation). */
-async function timeEvaluation(trainer: Trainer): Promise<{ milliseconds: number }> {
-  const evaluator = new Evaluator(trainer);
-  try {
-    await evaluator.evaluate();
-    const start = performance.now();
-    await evaluator.evaluate();
-    return { milliseconds: performance.now() - start };
-  } finally {
-    evaluator.dispose();
+    await session.dispose();
   }
 }
 

@@ -3,6 +3,7 @@
  * heavy starts, so a typo costs a one-line message instead of a half-started run.
  */
 import type { PresetName, TrainConfig } from '../engine/config';
+import { DEFAULT_EVALUATION } from '../engine/evaluation-settings';
 import { getMethod, METHODS } from '../engine/methods/registry';
 import { BACKBONE_PRESETS, type BackbonePreset } from '../engine/presets';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
@@ -114,6 +115,8 @@ export interface TrainArgs extends RunSetup {
   evalEvery: number;
   reportEvery: number;
   randomInit: boolean;
+  maxBankImages: number;
+  maxHeldOutImages: number;
   json: boolean;
   help: boolean;
 }
@@ -127,7 +130,10 @@ export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
   --preset <name>        classroom (default, as the app) or reference
   --encoder <name>       ${Object.keys(BACKBONE_PRESETS).join(', ')}
   --image-size <px>      --batch <n>  --lr <x>  --tau <x>  --temperature <x>  --seed <n>
-  --eval-every <n>       kNN accuracy every n steps (always at the end when the data has labels)
+  --eval-every <n>       kNN accuracy after the first step and every n steps (always at the end
+                         when the data has labels; 0: only at the end)
+  --bank <n>             training images in the kNN bank (default ${DEFAULT_EVALUATION.maxBankImages}, as the app)
+  --held-out <n>         held-out images classified (default ${DEFAULT_EVALUATION.maxHeldOutImages}, as the app)
   --random-init          only evaluate kNN for the untrained encoder (the baseline) and exit
   --report-every <n>     steps per progress report (default 10)
   --backend <name>       webgpu | webgl (headless Chromium) | cpu (Node). Default: the fastest
@@ -149,6 +155,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     seed: 'int',
     'eval-every': 'int',
     'report-every': 'int',
+    bank: 'int',
+    'held-out': 'int',
     backend: 'string',
     'random-init': 'boolean',
     json: 'boolean',
@@ -174,6 +182,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     seed,
     evalEvery: positive(values, 'eval-every', 0) ?? 0,
     reportEvery: positive(values, 'report-every') ?? 10,
+    maxBankImages: positive(values, 'bank') ?? DEFAULT_EVALUATION.maxBankImages,
+    maxHeldOutImages: positive(values, 'held-out') ?? DEFAULT_EVALUATION.maxHeldOutImages,
     backend: backend === undefined ? null : backendName(backend),
     randomInit: values.get('random-init') === true,
     json: values.get('json') === true,

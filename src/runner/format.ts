@@ -1,8 +1,13 @@
 /** Human-readable lines for the runner's records (the `--json` output prints the records themselves). */
 import { backendLabel } from '../worker/backend-labels';
-import type { RunRecord } from './run';
+import type { KnnProtocol, RunRecord } from './run';
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The protocol behind a kNN figure, printed next to it. */
+function protocolText(p: KnnProtocol): string {
+  return `k ${p.k}, σ ${p.sigma}, bank ${p.bank} of ${p.bankAvailable}, held-out ${p.heldOut} of ${p.heldOutAvailable}`;
+}
 
 export function formatRecord(record: RunRecord): string {
   switch (record.type) {
@@ -12,9 +17,10 @@ export function formatRecord(record: RunRecord): string {
       const adapter = record.adapter ? ` (${record.adapter})` : '';
       const fallback = record.fallbackReasons.length > 0 ? `\n  ${record.fallbackReasons.join('; ')}` : '';
       const warm = record.warmUpMs > 0 ? `; kernels compiled in ${(record.warmUpMs / 1000).toFixed(1)} s` : '';
+      const knn = record.knn ? `\n  kNN: ${protocolText(record.knn)}` : '';
       return (
         `${record.method} on ${backendLabel(record.backend)}${adapter}${fallback}\n` +
-        `  ${d.name}: ${d.train} train / ${held}, ${d.imageSize} px; ${record.encoder}, batch ${record.batchSize}, ${record.steps} steps${warm}`
+        `  ${d.name}: ${d.train} train / ${held}, ${d.imageSize} px; ${record.encoder}, batch ${record.batchSize}, ${record.steps} steps${warm}${knn}`
       );
     }
     case 'report': {
@@ -29,7 +35,7 @@ export function formatRecord(record: RunRecord): string {
       const knn =
         record.finalKnn === null || record.bestKnn === null
           ? 'kNN accuracy: not measured (no labelled held-out images)'
-          : `kNN accuracy: final ${percent(record.finalKnn)}, best ${percent(record.bestKnn)} (step ${record.bestKnnStep})`;
+          : `kNN accuracy: final ${percent(record.finalKnn)}, best ${percent(record.bestKnn)} (step ${record.bestKnnStep}; ${record.knn ? protocolText(record.knn) : ''})`;
       if (record.steps === 0) return `Untrained ${record.method} encoder. ${knn}.`;
       return (
         `Done: ${record.steps} steps of ${record.method} on ${backendLabel(record.backend)} in ${record.trainSeconds.toFixed(1)} s ` +

@@ -1,25 +1,39 @@
 /**
- * The headless training loop: the app's engine and defaults, driven step by step with a report
- * every few steps and kNN accuracy on a schedule. No DOM and no Node APIs, so the same loop runs
- * in Node (CPU backend) and in the headless page's worker (WebGPU, WebGL), and both print the
- * same records.
+ * The headless runner's training: one `RunSession` of one run, with a report every few steps and
+ * evaluations on a schedule, turned into start, report and summary records. No DOM and no Node
+ * APIs, so the same code runs in Node (CPU backends) and in the headless page's worker (WebGPU,
+ * WebGL), and both print the same records.
  */
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
-import { createKnnEvalData, disposeKnnEvalData, evaluateKnnAccuracy, knnProblem, KNN_K, KNN_SIGMA } from '../engine/knn-eval';
+import { knnProblem, type EvaluationResult } from '../engine/evaluation';
+import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluation-settings';
 import { effectiveK } from '../engine/metrics';
-import { getMethod } from '../engine/methods/registry';
-import { Trainer, validateLiveSettings } from '../engine/trainer';
-import { needsWarmUp, warmUpKernels } from '../engine/warmup';
+import { RunSession, type SessionReport } from '../engine/run-session';
+import { Trainer } from '../engine/trainer';
 import type { BackendInfo, BackendName } from '../worker/backend-labels';
 
 export interface RunPlan {
   config: TrainConfig;
-  /** kNN every this many steps (0: only at the end); always at the end when the data has labels. */
+  /** Evaluate every this many steps (0: only at the end); always at the end when the data has labels. */
   evalEvery: number;
   reportEvery: number;
   /** Evaluate the untrained encoder and stop: the baseline every method must beat. */
   randomInit: boolean;
+  /** Bank and held-out sizes of the evaluation sample (the app's defaults unless given). */
+  maxBankImages: number;
+  maxHeldOutImages: number;
+}
+
+/** How a kNN figure was measured: next to every one the runner prints. */
+export interface KnnProtocol {
+  k: number;
+  sigma: number;
+  /** Training images in the bank and held-out images classified, of those available. */
+  bank: number;
+  bankAvailable: number;
+  heldOut: number;
+  heldOutAvailable: number;
 }
 
 export interface StartRecord {
@@ -32,7 +46,9 @@ export interface StartRecord {
   steps: number;
   batchSize: number;
   encoder: string;
-  /** Milliseconds spent compiling kernels before the first step (0 on the CPU). */
+  /** The evaluation protocol; null when the data cannot give a kNN accuracy. */
+  knn: KnnProtocol | null;
+  /** Milliseconds spent compiling kernels before the first step (0 on the CPU backends). */
   warmUpMs: number;
 }
 
@@ -44,7 +60,7 @@ export interface ReportRecord {
   featureStd: number | null;
   learningRate: number;
   tau: number;
-  /** kNN top-1 accuracy on the held-out split, when evaluated at this step. */
+  /** kNN top-1 accuracy on the held-out sample, when evaluated at this step. */
   knn?: number;
   /** Training throughput since the previous report (evaluation time excluded). */
   imagesPerSecond: number;
@@ -62,7 +78,7 @@ export interface SummaryRecord {
   bestKnn: number | null;
   bestKnnStep: number | null;
   finalKnn: number | null;
-  knn: { k: number; sigma: number; train: number; test: number } | null;
+  knn: KnnProtocol | null;
   /** Mean training throughput over the run (evaluation time excluded). */
   imagesPerSecond: number;
   trainSeconds: number;
@@ -76,13 +92,14 @@ function encoderName(config: TrainConfig): string {
   return b.kind === 'convnet' ? `convnet[${b.widths.join(',')}]` : `resnet[${b.widths.join(',')}|${b.blocks.join(',')}]`;
 }
 
+function evaluationSettings(plan: RunPlan): EvaluationSettings {
+  // Every evaluation the plan asks for, whatever it costs: the runner measures, it does not budget.
+  return { ...DEFAULT_EVALUATION, everySteps: plan.evalEvery, maxTimeShare: 1, maxBankImages: plan.maxBankImages, maxHeldOutImages: plan.maxHeldOutImages };
+}
+
 /** Refuses plans that cannot work, before any network is built or browser started. */
 export function checkPlan(plan: RunPlan, data: DatasetSplits): void {
-  const method = getMethod(plan.config.method);
-  if (method.uses.labels && !data.train.labels) {
-    throw new Error(`${method.label} needs class labels, and "${data.name}" has none. Use a folder with one sub-folder per class, or another method.`);
-  }
-  validateLiveSettings(plan.config, data.train.count);
+  Trainer.check(plan.config, data);
   const problem = knnProblem(data);
   if ((plan.randomInit || plan.evalEvery > 0) && problem !== null) {
     const flag = plan.randomInit ? '--random-init' : '--eval-every';
@@ -90,100 +107,93 @@ export function checkPlan(plan: RunPlan, data: DatasetSplits): void {
   }
 }
 
+function protocolOf(result: EvaluationResult, settings: EvaluationSettings): KnnProtocol {
+  return { k: effectiveK(result.bankSize, settings.k), sigma: settings.sigma, bank: result.bankSize, bankAvailable: result.bankAvailable, heldOut: result.heldOutSize, heldOutAvailable: result.heldOutAvailable };
+}
+
 /** Runs the plan to the end, emitting a start record, a report every `reportEvery` steps and a summary. */
 export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: BackendInfo, emit: (record: RunRecord) => void): Promise<SummaryRecord> {
   checkPlan(plan, data);
   const { config } = plan;
-  const warmUpMs = !plan.randomInit && needsWarmUp() ? await warmUpKernels(config, data) : 0;
-  const trainer = new Trainer(config, data);
-  // The bank is the trainer's own copy of the training images on the device: no second upload.
-  const knnData = createKnnEvalData(data, trainer.trainImages).eval;
-  const evaluate = knnData !== null;
-  emit({
-    type: 'start',
-    method: config.method,
-    backend: backend.name,
-    adapter: backend.adapter,
-    fallbackReasons: backend.fallbackReasons,
-    dataset: { name: data.name, train: data.train.count, test: data.test?.count ?? 0, classes: data.classNames.length, imageSize: data.train.size },
-    steps: plan.randomInit ? 0 : config.totalSteps,
-    batchSize: config.batchSize,
-    encoder: encoderName(config),
-    warmUpMs: Math.round(warmUpMs),
-  });
-
+  const settings = evaluationSettings(plan);
+  const evaluate = knnProblem(data) === null;
   const knnHistory: { step: number; accuracy: number }[] = [];
-  let knnInfo: SummaryRecord['knn'] = null;
+  let protocol: KnnProtocol | null = null;
   let evalMs = 0;
-  const measureKnn = async (step: number): Promise<number> => {
-    if (!knnData) throw new Error('kNN accuracy measured on data without labelled held-out images');
-    const start = performance.now();
-    const accuracy = await evaluateKnnAccuracy(trainer.method.encoder, config.imageSize, knnData);
-    evalMs += performance.now() - start;
-    knnHistory.push({ step, accuracy });
-    knnInfo = { k: effectiveK(data.train.count, KNN_K), sigma: KNN_SIGMA, train: data.train.count, test: knnData.test.set.count };
-    return accuracy;
-  };
-
-  let trainMs = 0;
   let last: { loss: number; featureStd: number } | null = null;
+  // A report waits for the evaluation of its step, so both go out as one record.
+  let held: ReportRecord | null = null;
+  const release = () => {
+    if (held) emit(held);
+    held = null;
+  };
+  let windowImages = 0;
+  const onReport = ({ runs: [run] }: SessionReport) => {
+    const record = run.records.at(-1);
+    if (!record) return;
+    release();
+    last = record;
+    windowImages += run.records.length * config.batchSize;
+    held = { type: 'report', step: run.steps, loss: record.loss, featureStd: record.featureStd, learningRate: record.learningRate, tau: record.tau, imagesPerSecond: run.imagesPerSecond ?? 0, backend: backend.name };
+  };
+  const session = new RunSession([{ id: 'run', name: config.method, config }], data, { evaluation: evaluate ? settings : null, reportEverySteps: plan.reportEvery }, {
+    report: onReport,
+    evaluation: ({ result }) => {
+      evalMs += result.milliseconds;
+      protocol = protocolOf(result, settings);
+      if (result.knnAccuracy === null) return;
+      knnHistory.push({ step: result.step, accuracy: result.knnAccuracy });
+      if (held && held.step === result.step) held.knn = result.knnAccuracy;
+    },
+  });
+  let trainMs = 0;
   try {
+    const warmUpMs = plan.randomInit ? 0 : await session.warmUp();
+    emit({
+      type: 'start',
+      method: config.method,
+      backend: backend.name,
+      adapter: backend.adapter,
+      fallbackReasons: backend.fallbackReasons,
+      dataset: { name: data.name, train: data.train.count, test: data.test?.count ?? 0, classes: data.classNames.length, imageSize: data.train.size },
+      steps: plan.randomInit ? 0 : config.totalSteps,
+      batchSize: config.batchSize,
+      encoder: encoderName(config),
+      knn: evaluate ? { k: effectiveK(Math.min(data.train.count, settings.maxBankImages), settings.k), sigma: settings.sigma, bank: Math.min(data.train.count, settings.maxBankImages), bankAvailable: data.train.count, heldOut: Math.min(data.test!.count, settings.maxHeldOutImages), heldOutAvailable: data.test!.count } : null,
+      warmUpMs: Math.round(warmUpMs),
+    });
     if (plan.randomInit) {
-      const knn = await measureKnn(0);
-      emit({ type: 'report', step: 0, loss: null, featureStd: null, learningRate: 0, tau: trainer.currentTau(), knn, imagesPerSecond: 0, backend: backend.name });
+      const { result } = await session.evaluate();
+      evalMs = result.milliseconds;
+      knnHistory.push({ step: 0, accuracy: result.knnAccuracy! });
+      protocol = protocolOf(result, settings);
+      emit({ type: 'report', step: 0, loss: null, featureStd: null, learningRate: 0, tau: session.run().trainer.currentTau(), knn: result.knnAccuracy!, imagesPerSecond: 0, backend: backend.name });
     } else {
-      let windowStart = performance.now();
-      let windowSteps = 0;
-      while (!trainer.finished) {
-        trainer.step();
-        windowSteps += 1;
-        const step = trainer.steps;
-        const evalDue = (plan.evalEvery > 0 && step % plan.evalEvery === 0) || (evaluate && trainer.finished);
-        if (step % plan.reportEvery !== 0 && !evalDue && !trainer.finished) continue;
-        const records = await trainer.flush();
-        const windowMs = performance.now() - windowStart;
-        trainMs += windowMs;
-        const diverged = records.find((r) => !Number.isFinite(r.loss));
-        if (diverged) {
-          throw new Error(`The loss became ${diverged.loss} at step ${diverged.step + 1}: the run diverged. Lower the learning rate (--lr) or change the batch size.`);
-        }
-        const record = records[records.length - 1];
-        last = record;
-        const report: ReportRecord = {
-          type: 'report',
-          step,
-          loss: record.loss,
-          featureStd: record.featureStd,
-          learningRate: record.learningRate,
-          tau: record.tau,
-          imagesPerSecond: (windowSteps * config.batchSize) / (windowMs / 1000),
-          backend: backend.name,
-        };
-        if (evalDue) report.knn = await measureKnn(step);
-        emit(report);
-        windowStart = performance.now();
-        windowSteps = 0;
-      }
+      const start = performance.now();
+      await session.train();
+      trainMs = performance.now() - start - evalMs;
+      release();
+      const { problem } = session.run();
+      if (problem) throw new Error(`${problem} The flags: --lr, --batch.`);
     }
   } finally {
-    if (knnData) disposeKnnEvalData(knnData);
-    trainer.dispose();
+    await session.dispose();
   }
 
   const best = knnHistory.reduce<{ step: number; accuracy: number } | null>((b, e) => (b === null || e.accuracy > b.accuracy ? e : b), null);
-  const steps = plan.randomInit ? 0 : config.totalSteps;
+  const finalRecord = last as { loss: number; featureStd: number } | null;
   const summary: SummaryRecord = {
     type: 'summary',
     method: config.method,
     backend: backend.name,
-    steps,
-    finalLoss: last?.loss ?? null,
-    finalFeatureStd: last?.featureStd ?? null,
+    steps: plan.randomInit ? 0 : config.totalSteps,
+    finalLoss: finalRecord?.loss ?? null,
+    finalFeatureStd: finalRecord?.featureStd ?? null,
     bestKnn: best?.accuracy ?? null,
     bestKnnStep: best?.step ?? null,
-    finalKnn: knnHistory.length > 0 ? knnHistory[knnHistory.length - 1].accuracy : null,
-    knn: knnInfo,
-    imagesPerSecond: trainMs > 0 ? (steps * config.batchSize) / (trainMs / 1000) : 0,
+    finalKnn: knnHistory.at(-1)?.accuracy ?? null,
+    knn: protocol,
+    imagesPerSecond: trainMs > 0 ? windowImages / (trainMs / 1000) : 0,
     trainSeconds: trainMs / 1000,
     evalSeconds: evalMs / 1000,
   };

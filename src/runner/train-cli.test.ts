@@ -34,7 +34,8 @@ describe('npm run train (Node, CPU backend)', () => {
     const records = out.map((line) => JSON.parse(line) as RunRecord);
     expect(records.map((r) => r.type)).toEqual(['start', 'report', 'report', 'summary']);
     const start = records[0] as StartRecord;
-    expect(start).toMatchObject({ method: 'byol', backend: 'cpu', steps: 3, batchSize: 4, dataset: { name: 'colours', train: 12, test: 4, classes: 2, imageSize: 8 } });
+    const protocol = { k: 12, sigma: 0.1, bank: 12, bankAvailable: 12, heldOut: 4, heldOutAvailable: 4 };
+    expect(start).toMatchObject({ method: 'byol', backend: 'cpu', steps: 3, batchSize: 4, dataset: { name: 'colours', train: 12, test: 4, classes: 2, imageSize: 8 }, knn: protocol });
     const reports = records.slice(1, 3) as ReportRecord[];
     expect(reports.map((r) => r.step)).toEqual([2, 3]);
     expect(reports.every((r) => r.backend === 'cpu' && Number.isFinite(r.loss) && r.imagesPerSecond > 0)).toBe(true);
@@ -42,7 +43,17 @@ describe('npm run train (Node, CPU backend)', () => {
     // kNN runs at the end: 4 test images, so the accuracy is a multiple of 1/4.
     expect(((reports[1].knn ?? -1) * 4) % 1).toBe(0);
     const summary = records[3] as SummaryRecord;
-    expect(summary).toMatchObject({ steps: 3, finalKnn: reports[1].knn, bestKnn: reports[1].knn, bestKnnStep: 3, finalLoss: reports[1].loss, knn: { k: 12, sigma: 0.1, train: 12, test: 4 } });
+    expect(summary).toMatchObject({ steps: 3, finalKnn: reports[1].knn, bestKnn: reports[1].knn, bestKnnStep: 3, finalLoss: reports[1].loss, knn: protocol });
+  });
+
+  it('with --eval-every, evaluates after the first step, at each multiple and at the end, with a smaller bank on request', async () => {
+    const { code, out } = await run(['--data', colourFolder(), '--steps', '5', '--report-every', '1', '--eval-every', '2', '--bank', '8', '--json', ...tiny]);
+    expect(code).toBe(0);
+    const records = out.map((line) => JSON.parse(line) as RunRecord);
+    const reports = records.filter((r): r is ReportRecord => r.type === 'report');
+    expect(reports.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(reports.filter((r) => r.knn !== undefined).map((r) => r.step)).toEqual([1, 2, 4, 5]);
+    expect((records.at(-1) as SummaryRecord).knn).toEqual({ k: 8, sigma: 0.1, bank: 8, bankAvailable: 12, heldOut: 4, heldOutAvailable: 4 });
   });
 
   it('evaluates the untrained encoder with --random-init and prints readable lines without --json', async () => {
@@ -50,7 +61,7 @@ describe('npm run train (Node, CPU backend)', () => {
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^byol on CPU\n {2}colours: 12 train \/ 4 held out, 2 classes, 8 px; convnet\[16,32,32,32\], batch 4, 0 steps/);
     expect(out[1]).toMatch(/^step {6}0  kNN \d+\.\d%$/);
-    expect(out[2]).toMatch(/^Untrained byol encoder\. kNN accuracy: final \d+\.\d%, best \d+\.\d% \(step 0\)\.$/);
+    expect(out[2]).toMatch(/^Untrained byol encoder\. kNN accuracy: final \d+\.\d%, best \d+\.\d% \(step 0; k 12, σ 0\.1, bank 12 of 12, held-out 4 of 4\)\.$/);
   });
 
   it('exits non-zero with a clear message on a bad folder, an unknown method, an impossible plan or a diverged run', async () => {
@@ -69,7 +80,10 @@ describe('npm run train (Node, CPU backend)', () => {
 
     const diverged = await run(['--data', colourFolder(), '--steps', '4', '--lr', '1e30', ...tiny]);
     expect(diverged.code).toBe(1);
-    expect(diverged.err).toBe('Run failed: The loss became NaN at step 2: the run diverged. Lower the learning rate (--lr) or change the batch size.');
+    expect(diverged.err).toBe(
+      'Run failed: The loss became NaN at step 2, so the run stopped. This usually means the learning rate is too high for this batch size or method: ' +
+        'lower it (or raise the batch size) and train again. The flags: --lr, --batch.',
+    );
 
     const tooBig = await run(['--data', colourFolder(), ...tiny, '--batch', '64']);
     expect(tooBig.code).toBe(1);

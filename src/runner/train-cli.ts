@@ -34,7 +34,8 @@ export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
     const config = buildConfig(args);
     const { data, notes } = loadData(args.data, config.imageSize);
     notes.forEach((note) => io.err(`note: ${note}`));
-    const plan: RunPlan = { config, evalEvery: args.evalEvery, reportEvery: args.reportEvery, randomInit: args.randomInit };
+    const { evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages } = args;
+    const plan: RunPlan = { config, evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages };
     checkPlan(plan, data);
     const emit = (record: RunRecord) => io.out(args.json ? JSON.stringify(record) : formatRecord(record));
     if (args.backend === 'cpu') {

@@ -121,15 +121,16 @@ describe('RunsDatabase', () => {
   it('truncates history past a checkpoint step, splitting the chunk that straddles it', async () => {
     const db = await RunsDatabase.open({ factory: new IDBFactory() });
     await db.putRun(runRecord('a', 1000));
+    // Steps count from 1: a checkpoint at step 6 was taken after the sixth step, whose point stays.
     const points = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ step: from + i, loss: from + i }));
-    await db.appendHistory('a', { points: points(0, 4), markers: [{ step: 2, label: 'lr' }] });
-    await db.appendHistory('a', { points: points(4, 8), markers: [{ step: 6, label: 'tau' }, { step: 5, label: 'batch' }] });
-    await db.appendHistory('a', { points: points(8, 12), markers: [] });
+    await db.appendHistory('a', { points: points(1, 5), markers: [{ step: 2, label: 'lr' }] });
+    await db.appendHistory('a', { points: points(5, 9), markers: [{ step: 6, label: 'tau' }, { step: 7, label: 'batch' }] });
+    await db.appendHistory('a', { points: points(9, 13), markers: [] });
     await db.truncateHistory('a', 6);
-    expect(await db.loadHistory('a')).toEqual({ points: points(0, 6), markers: [{ step: 2, label: 'lr' }, { step: 6, label: 'tau' }, { step: 5, label: 'batch' }] });
+    expect(await db.loadHistory('a')).toEqual({ points: points(1, 7), markers: [{ step: 2, label: 'lr' }, { step: 6, label: 'tau' }] });
     // The later history appends after what was kept.
-    await db.appendHistory('a', { points: points(6, 7), markers: [] });
-    expect((await db.loadHistory('a')).points.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    await db.appendHistory('a', { points: points(7, 8), markers: [] });
+    expect((await db.loadHistory('a')).points.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     db.close();
   });
 

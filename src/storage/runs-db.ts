@@ -179,7 +179,7 @@ export class RunsDatabase {
   }
 
   /**
-   * Forgets the history from `step` on (points with step ≥ `step`, markers with step > `step`):
+   * Forgets the history after `step` (points and markers with step > `step`, steps counted from 1):
    * what a run resumed from a checkpoint at `step` will record again. Only chunks reaching past
    * `step` are touched.
    */
@@ -188,8 +188,8 @@ export class RunsDatabase {
       const request = tx.objectStore(HISTORY).index('runId').openCursor(runId);
       this.iterate(request, fail, finish, (cursor) => {
         const chunk = cursor.value as HistoryChunk;
-        if (chunk.lastStep < step) return;
-        const kept: StoredHistory = { points: chunk.points.filter((p) => p.step < step), markers: chunk.markers.filter((m) => m.step <= step) };
+        if (chunk.lastStep <= step) return;
+        const kept: StoredHistory = { points: chunk.points.filter((p) => p.step <= step), markers: chunk.markers.filter((m) => m.step <= step) };
         const range = stepRange(kept);
         if (range) cursor.update({ ...chunk, ...kept, firstStep: range[0], lastStep: range[1] });
         else cursor.delete();

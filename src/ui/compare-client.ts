@@ -1,46 +1,62 @@
-/** The page's only link to the comparison worker: typed messages out, store updates in. */
+/** Compare's link to its own training worker: a session of several runs on one dataset. */
 import { requestedBackend } from '../worker/backend-labels';
-import type { FromCompareWorker, ToCompareWorker } from '../worker/compare-protocol';
-import { COMPARE_DATASETS } from './compare-store';
+import type { PickedFile } from '../data/folder-loader';
+import type { DatasetSource } from '../worker/protocol';
 import { useAppStore } from './store';
+import { lastPickedFolder } from './worker-client';
+import { WorkerConnection } from './worker-connection';
 
-let worker: Worker | null = null;
+export const compareWorker = new WorkerConnection('comparison', (message) => useAppStore.getState().compareActions.receive(message));
 
-function receive(message: FromCompareWorker): void {
-  useAppStore.getState().compareActions.receive(message);
-}
-
-function send(message: ToCompareWorker): void {
-  if (!worker) throw new Error('The comparison worker has not been started');
-  worker.postMessage(message);
-}
+/** The picked folder's files the comparison worker holds, so the next comparison on it needs no handover. */
+let folderInWorker: readonly PickedFile[] | null = null;
 
 /** Starts the worker (once) so it picks its backend before the first comparison. */
 export function startCompareWorker(): void {
-  if (worker) return;
-  worker = new Worker(new URL('../worker/compare.worker.ts', import.meta.url), { type: 'module' });
-  worker.onmessage = (event: MessageEvent<FromCompareWorker>) => receive(event.data);
-  worker.onerror = (event) => receive({ type: 'state', state: 'error', message: `The comparison worker crashed: ${event.message}` });
-  send({ type: 'init', backend: requestedBackend(location.search) });
+  compareWorker.start(requestedBackend(location.search));
+}
+
+/** The folder picked last (in either tab), handed to the comparison worker unless it has it already; null when there is none. */
+async function folderSource(imageSize: number): Promise<DatasetSource | null> {
+  const { compareActions } = useAppStore.getState();
+  const folder = lastPickedFolder();
+  if (!folder) {
+    compareActions.receive({ type: 'state', state: 'error', message: 'No folder is open: open one first, or choose a built-in dataset.' });
+    return null;
+  }
+  if (folderInWorker !== folder.files) {
+    const label = `Handing ${folder.name} to the comparison worker`;
+    compareActions.receive({ type: 'state', state: 'loading', message: `${label}…` });
+    const handed = await compareWorker.openFolder(folder.name, folder.files, imageSize, (done, total) => compareActions.receive({ type: 'loadProgress', progress: { done, total, label } }));
+    if (!handed) return null;
+    folderInWorker = folder.files;
+  }
+  return { kind: 'folder', name: folder.name };
 }
 
 export const comparing = {
-  /** Trains the run list as it is now; the charts restart empty. */
-  start() {
+  /** Trains the run list as it is now, on the chosen data; the charts restart empty. */
+  async start() {
     startCompareWorker();
-    const { compare, compareActions } = useAppStore.getState();
+    const { compare, compareActions, evaluationSettings } = useAppStore.getState();
     const runs = compareActions.begin();
-    send({
+    const imageSize = Math.max(...runs.map((r) => r.config.imageSize));
+    const dataset = compare.dataset.kind === 'folder' ? await folderSource(imageSize) : compare.dataset;
+    if (!dataset) return;
+    compareWorker.send({
       type: 'start',
       runs: runs.map(({ id, name, config }) => ({ id, name, config })),
-      dataset: COMPARE_DATASETS[compare.dataSize].source,
-      evaluations: compare.evaluations,
+      dataset,
+      // The Train tab's protocol (k, σ, bank and held-out sizes); no time budget, so every run is evaluated at the same steps.
+      evaluation: { ...evaluationSettings, maxTimeShare: 1 },
+      evaluationsPerRun: compare.evaluations,
+      checkpoints: false,
     });
   },
-  pause: () => send({ type: 'pause' }),
-  resume: () => send({ type: 'resume' }),
+  pause: () => compareWorker.send({ type: 'pause' }),
+  resume: () => compareWorker.send({ type: 'resume' }),
   reset() {
-    send({ type: 'reset' });
+    compareWorker.send({ type: 'reset' });
     useAppStore.getState().compareActions.clearResults();
   },
 };

@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StepRecord } from '../engine/trainer';
+import type { EvaluationResult } from '../engine/evaluation';
 import { experimentsFor } from '../engine/experiments';
 import { METHODS } from '../engine/methods/registry';
-import type { MethodSummary } from '../worker/protocol';
+import type { RunReport } from '../engine/run-session';
+import type { StepRecord } from '../engine/trainer';
+import type { FromWorker, MethodSummary } from '../worker/protocol';
 import { commonValue, summarise } from './compare-store';
 import { useAppStore } from './store';
 
@@ -79,13 +81,15 @@ describe('the Compare slice of the store', () => {
     const runs = actions().begin();
     expect(runs[1].name).toBe('Run 2');
     const [a, b] = runs.map((r) => r.id);
-    const update = (runId: string, records: StepRecord[]) => ({ runId, records, steps: records.length, epochs: 0, imagesPerSecond: 100, status: 'training' as const, problem: null });
+    const update = (runId: string, records: StepRecord[]) => ({ runId, records, steps: records.length, epochs: 0, imagesPerSecond: 100, stepMilliseconds: 160, embeddingDim: 8, status: 'training' as const, problem: null });
+    const progress = (runs: RunReport[], imagesPerSecond: number): FromWorker => ({ type: 'progress', report: { runs, elapsedSeconds: 1, imagesPerSecond }, memory: { tensors: 10, bytes: 1, gpuBytes: null } });
+    const evaluation = (runId: string, step: number, knnAccuracy: number): FromWorker => ({ type: 'evaluation', runId, result: { step, knnAccuracy } as EvaluationResult, elapsedSeconds: 1, costShare: 0.1 });
     const lossesA = Array.from({ length: 12 }, (_, i) => 4 - i * 0.1);
-    actions().receive({ type: 'progress', progress: { runs: [update(a, lossesA.map((loss, i) => record(i, loss))), update(b, [record(0, 3)])], imagesPerSecond: 50, tensors: 10, bytes: 1 } });
-    actions().receive({ type: 'evaluation', evaluation: { runId: a, step: 6, accuracy: 0.4, milliseconds: 5 } });
-    actions().receive({ type: 'evaluation', evaluation: { runId: a, step: 12, accuracy: 0.3, milliseconds: 5 } });
+    actions().receive(progress([update(a, lossesA.map((loss, i) => record(i + 1, loss))), update(b, [record(1, 3)])], 50));
+    actions().receive(evaluation(a, 6, 0.4));
+    actions().receive(evaluation(a, 12, 0.3));
     // A report without new steps leaves the speed as it was.
-    actions().receive({ type: 'progress', progress: { runs: [update(a, []), update(b, [])], imagesPerSecond: 0, tensors: 10, bytes: 1 } });
+    actions().receive(progress([update(a, []), update(b, [])], 0));
 
     const { results, imagesPerSecond } = store().compare;
     expect(imagesPerSecond).toBe(50);

@@ -4,24 +4,23 @@
  * reported and what the charts show; `compareActions` are the only functions that change it.
  */
 import type { StoreApi } from 'zustand';
-import type { ComparisonRunStatus } from '../engine/comparison';
 import type { PresetName, TrainConfig } from '../engine/config';
 import type { Experiment } from '../engine/experiments';
+import type { RunStatus } from '../engine/run-session';
 import type { BackendInfo } from '../worker/backend-labels';
-import type { CompareDataset, FromCompareWorker } from '../worker/compare-protocol';
-import type { DatasetSummary, RunState } from '../worker/protocol';
+import { assertNever, type DatasetSource, type DatasetSummary, type FromWorker, type LoadProgress, type RunState } from '../worker/protocol';
 import type { AppState } from './store';
 import { thin } from './chart-data';
 
 /** Distinct, colour-blind-friendlier line colours, handed out in order. */
 export const RUN_COLOURS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
 
-export type CompareDataSize = 'standard' | 'quick';
-
-export const COMPARE_DATASETS: Record<CompareDataSize, { label: string; source: CompareDataset }> = {
-  standard: { label: 'Shapes: 1200 train, 300 held out', source: { id: 'shapes', trainCount: 1200, testCount: 300 } },
-  quick: { label: 'Shapes, quick: 240 train, 60 held out', source: { id: 'shapes', trainCount: 240, testCount: 60 } },
-};
+/** The data every run of a comparison trains on: a built-in set, or the folder picked last (in either tab). */
+export const COMPARE_DATASETS: { value: string; label: string; source: DatasetSource }[] = [
+  { value: 'shapes', label: 'Coloured shapes: 1,200 train, 300 held out', source: { kind: 'builtin', id: 'shapes' } },
+  { value: 'shapes-quick', label: 'Shapes, quick: 240 train, 60 held out', source: { kind: 'builtin', id: 'shapes-quick' } },
+  { value: 'mnist', label: 'MNIST digits: 8,000 train, 2,000 held out', source: { kind: 'builtin', id: 'mnist' } },
+];
 
 /** Oldest points of a run are thinned past this many, so long comparisons keep the charts responsive. */
 const MAX_POINTS_PER_RUN = 2000;
@@ -58,7 +57,7 @@ export interface CompareRunResult {
   steps: number;
   epochs: number;
   imagesPerSecond: number | null;
-  status: ComparisonRunStatus;
+  status: RunStatus;
   problem: string | null;
 }
 
@@ -67,7 +66,7 @@ export type CompareAxis = 'step' | 'images';
 export interface CompareState {
   /** The runs being edited; Start sends them to the worker. */
   draft: CompareRunDraft[];
-  dataSize: CompareDataSize;
+  dataset: DatasetSource;
   /** kNN evaluations per run, evenly spaced, the last at the end. */
   evaluations: number;
   /** The ready-made experiment the draft is, until the run list is edited. */
@@ -78,7 +77,9 @@ export interface CompareState {
   runState: RunState;
   message: string | null;
   backend: BackendInfo | null;
-  dataset: DatasetSummary | null;
+  datasetSummary: DatasetSummary | null;
+  /** Set while the worker loads or decodes the data. */
+  datasetLoad: LoadProgress | null;
   /** All runs together, since the previous report. */
   imagesPerSecond: number;
   tensors: number;
@@ -99,12 +100,12 @@ export interface CompareActions {
   chooseRunMethod(id: string, method: string, preset: PresetName): void;
   /** Sets one or more settings on every run (the shared encoder, image size and seed controls). */
   editAllRuns(changes: Partial<TrainConfig>): void;
-  setDataSize(size: CompareDataSize): void;
+  setDataset(source: DatasetSource): void;
   setEvaluations(count: number): void;
   loadExperiment(experiment: Experiment): void;
   /** Freezes the draft as the comparison being trained and clears old results; returns its runs. */
   begin(): CompareRunDraft[];
-  receive(message: FromCompareWorker): void;
+  receive(message: FromWorker): void;
   toggleRun(id: string): void;
   setXAxis(axis: CompareAxis): void;
   clearResults(): void;
@@ -123,7 +124,7 @@ export interface CompareSlice {
 
 const initialState: CompareState = {
   draft: [],
-  dataSize: 'standard',
+  dataset: COMPARE_DATASETS[0].source,
   evaluations: 6,
   experiment: null,
   active: null,
@@ -131,7 +132,8 @@ const initialState: CompareState = {
   runState: 'idle',
   message: null,
   backend: null,
-  dataset: null,
+  datasetSummary: null,
+  datasetLoad: null,
   imagesPerSecond: 0,
   tensors: 0,
   bytes: 0,
@@ -192,8 +194,8 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
       editAllRuns(changes) {
         editDraft((runs) => runs.map((r) => ({ ...r, config: { ...r.config, ...structuredClone(changes) } })));
       },
-      setDataSize(dataSize) {
-        patch({ dataSize });
+      setDataset(dataset) {
+        patch({ dataset });
       },
       setEvaluations(evaluations) {
         patch({ evaluations });
@@ -210,7 +212,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           })),
           experiment: { id, title, question, lookFor, axis },
           evaluations: experiment.evaluations,
-          dataSize: 'standard',
+          dataset: COMPARE_DATASETS[0].source,
         });
       },
       begin() {
@@ -221,7 +223,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           active: { runs, experiment },
           results: Object.fromEntries(runs.map((r) => [r.id, emptyResult()])),
           hidden: [],
-          dataset: null,
+          datasetSummary: null,
           imagesPerSecond: 0,
           message: null,
         });
@@ -233,20 +235,27 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             patch({ backend: message.info });
             return;
           case 'state':
-            patch({ runState: message.state, message: message.message });
+            patch({ runState: message.state, message: message.message, ...(message.state === 'loading' ? {} : { datasetLoad: null }) });
             return;
           case 'dataset':
-            patch({ dataset: message.summary });
+            patch({ datasetSummary: message.summary, datasetLoad: null });
+            return;
+          case 'loadProgress':
+            patch({ datasetLoad: message.progress });
+            return;
+          case 'datasetError':
+            patch({ datasetLoad: null, runState: 'error', message: message.message });
             return;
           case 'progress': {
-            const { runs, imagesPerSecond, tensors, bytes } = message.progress;
+            const { runs, imagesPerSecond } = message.report;
+            const { tensors, bytes } = message.memory;
             patch((c) => {
               const results = { ...c.results };
               for (const update of runs) {
                 const previous = results[update.runId];
                 const batch = c.active?.runs.find((r) => r.id === update.runId)?.config.batchSize;
                 if (!previous || batch === undefined) continue;
-                const points = update.records.map((r) => ({ step: r.step + 1, images: (r.step + 1) * batch, loss: r.loss, featureStd: r.featureStd }));
+                const points = update.records.map((r) => ({ step: r.step, images: r.step * batch, loss: r.loss, featureStd: r.featureStd }));
                 results[update.runId] = {
                   ...previous,
                   history: points.length > 0 ? thin([...previous.history, ...points], MAX_POINTS_PER_RUN) : previous.history,
@@ -264,7 +273,9 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             return;
           }
           case 'evaluation': {
-            const { runId, step, accuracy } = message.evaluation;
+            const { runId, result } = message;
+            const { step, knnAccuracy: accuracy } = result;
+            if (accuracy === null) return;
             patch((c) => {
               const previous = c.results[runId];
               const batch = c.active?.runs.find((r) => r.id === runId)?.config.batchSize;
@@ -273,6 +284,21 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             });
             return;
           }
+          // Catalog, previews and exports concern the Train tab; Compare's worker has no use for them.
+          case 'catalog':
+          case 'settingsApplied':
+          case 'settingsRejected':
+          case 'encoderExported':
+          case 'embeddingsExported':
+          case 'exportFailed':
+          case 'checkpoint':
+          case 'checkpointFailed':
+          case 'datasetReady':
+          case 'preview':
+          case 'neighbours':
+            return;
+          default:
+            assertNever(message);
         }
       },
       toggleRun(id) {
@@ -282,7 +308,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
         patch({ xAxis });
       },
       clearResults() {
-        patch({ active: null, results: {}, hidden: [], dataset: null, imagesPerSecond: 0, message: null });
+        patch({ active: null, results: {}, hidden: [], datasetSummary: null, datasetLoad: null, imagesPerSecond: 0, message: null });
       },
     },
   };

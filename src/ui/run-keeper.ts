@@ -113,7 +113,7 @@ export function recordWorkerMessage(message: FromWorker): void {
       }).then(showRun);
       return;
     case 'progress': {
-      const points: ChartPoint[] = recordsToPoints(message.report.records, recording.elapsedSeconds, message.report.elapsedSeconds);
+      const points: ChartPoint[] = recordsToPoints(message.report.runs[0].records, recording.elapsedSeconds, message.report.elapsedSeconds);
       recording.elapsedSeconds = message.report.elapsedSeconds;
       if (points.length > 0) void enqueue((db) => db.appendHistory(id, { points, markers: [] }));
       return;

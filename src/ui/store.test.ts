@@ -1,21 +1,19 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EvaluationResult } from '../engine/evaluation';
 import type { StepRecord } from '../engine/trainer';
-import type { ProgressReport } from '../worker/protocol';
+import type { FromWorker } from '../worker/protocol';
 import { useAppStore } from './store';
 
 const DIM = 64; // alarm below 0.2/√64 = 0.025
 
-function progress(records: Partial<StepRecord>[], elapsedSeconds: number): { type: 'progress'; report: ProgressReport } {
-  const full = records.map((r, i) => ({ step: i, loss: 1, featureStd: 0.1, learningRate: 0.1, tau: 0.99, terms: {}, epoch: 0, views: null, probe: null, ...r }));
-  return {
-    type: 'progress',
-    report: { records: full, step: full.at(-1)!.step + 1, epoch: 0, imagesPerSecond: 1, stepMilliseconds: 1, tensors: 1, bytes: 1, gpuBytes: null, embeddingDim: DIM, elapsedSeconds },
-  };
+function progress(records: Partial<StepRecord>[], elapsedSeconds: number): FromWorker {
+  const full = records.map((r, i) => ({ step: i + 1, loss: 1, featureStd: 0.1, learningRate: 0.1, tau: 0.99, terms: {}, epoch: 0, views: null, probe: null, ...r }));
+  const run = { runId: 'run', records: full, steps: full.at(-1)!.step, epochs: 0, imagesPerSecond: 1, stepMilliseconds: 1, embeddingDim: DIM, status: 'training' as const, problem: null };
+  return { type: 'progress', report: { runs: [run], elapsedSeconds, imagesPerSecond: 1 }, memory: { tensors: 1, bytes: 1, gpuBytes: null } };
 }
 
-function evaluation(step: number, knnAccuracy: number, elapsedSeconds: number) {
-  return { type: 'evaluation' as const, result: { step, epoch: step / 10, knnAccuracy, probeAccuracy: null, effectiveRank: 3 } as unknown as EvaluationResult, elapsedSeconds, costShare: 0.04 };
+function evaluation(step: number, knnAccuracy: number, elapsedSeconds: number): FromWorker {
+  return { type: 'evaluation', runId: 'run', result: { step, epoch: step / 10, knnAccuracy, probeAccuracy: null, effectiveRank: 3 } as unknown as EvaluationResult, elapsedSeconds, costShare: 0.04 };
 }
 
 describe('store: metrics from the worker', () => {

@@ -10,7 +10,7 @@ import type { EvaluationResult, NeighbourResult } from '../engine/evaluation';
 import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluation-settings';
 import type { StoredRun } from '../storage/runs-db';
 import type { BackendInfo } from '../worker/backend-labels';
-import type { AugmentationPreview, DatasetSource, DatasetSummary, FromWorker, LoadProgress, MethodSummary, ProgressReport, RunState } from '../worker/protocol';
+import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MethodSummary, type RunState } from '../worker/protocol';
 import { evaluationToPoint, recordsToPoints, thin, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
 import { createCompareSlice, type CompareSlice } from './compare-store';
 
@@ -32,6 +32,18 @@ export interface SettingsMarker {
   label: string;
 }
 
+/** The Train tab's run as of the latest report, as the status bar shows it. */
+export interface TrainProgress extends DeviceMemory {
+  step: number;
+  epoch: number;
+  imagesPerSecond: number;
+  /** Wall time per step over the latest report's steps, including the read-back. */
+  stepMilliseconds: number;
+  embeddingDim: number;
+  /** Active run time so far (pauses excluded), for the wall-time axis. */
+  elapsedSeconds: number;
+}
+
 /** Oldest points are thinned past this many, so long runs keep the charts responsive. */
 const MAX_CHART_POINTS = 4000;
 
@@ -41,7 +53,7 @@ export interface AppState extends CompareSlice {
   runState: RunState;
   message: string | null;
   dataset: DatasetSummary | null;
-  progress: Omit<ProgressReport, 'records'> | null;
+  progress: TrainProgress | null;
   history: ChartPoint[];
   markers: SettingsMarker[];
   settingsError: string | null;
@@ -54,6 +66,8 @@ export interface AppState extends CompareSlice {
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
   storageError: string | null;
+  /** Name of the folder picked last (in either tab): Compare offers it as data. */
+  pickedFolderName: string | null;
   /** The dataset Train uses: the last one the worker loaded successfully. */
   datasetSource: DatasetSource;
   datasetReport: DatasetReport | null;
@@ -111,6 +125,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   savedRuns: [],
   currentRunId: null,
   storageError: null,
+  pickedFolderName: null,
   datasetSource: { kind: 'builtin', id: 'shapes' },
   datasetReport: null,
   datasetLoad: null,
@@ -149,7 +164,17 @@ export const useAppStore = create<AppState>()((set, get) => ({
         set({ dataset: message.summary });
         return;
       case 'progress': {
-        const { records, ...progress } = message.report;
+        const [run] = message.report.runs;
+        const { records } = run;
+        const progress: TrainProgress = {
+          step: run.steps,
+          epoch: run.epochs,
+          imagesPerSecond: run.imagesPerSecond ?? 0,
+          stepMilliseconds: run.stepMilliseconds ?? 0,
+          embeddingDim: run.embeddingDim,
+          elapsedSeconds: message.report.elapsedSeconds,
+          ...message.memory,
+        };
         set((s) => {
           const points = recordsToPoints(records, s.elapsedSeconds, progress.elapsedSeconds);
           const newTerms = records.flatMap((r) => Object.keys(r.terms)).filter((name, i, all) => !s.termNames.includes(name) && all.indexOf(name) === i);
@@ -199,6 +224,15 @@ export const useAppStore = create<AppState>()((set, get) => ({
       case 'preview':
         set({ preview: message.preview });
         return;
+      // Export replies go to the request that asked (worker-connection.ts); checkpoints to the run keeper.
+      case 'encoderExported':
+      case 'embeddingsExported':
+      case 'exportFailed':
+      case 'checkpoint':
+      case 'checkpointFailed':
+        return;
+      default:
+        assertNever(message);
     }
   },
 

@@ -18,6 +18,9 @@ interface Loaded {
   report: DatasetReport;
 }
 
+/** The quick shapes set: a fifth of the standard one, for quick looks and tests. */
+const QUICK_SHAPES = { trainCount: 240, testCount: 60 };
+
 /** Files decoded at once: enough to keep the decoder busy, few enough to bound memory for large photos. */
 const DECODE_CONCURRENCY = 8;
 
@@ -45,7 +48,7 @@ export class WorkerDatasets {
   private folderGeneration = 0;
   /** Files of the folder being handed over, before openFolder. */
   private incoming: PickedFile[] = [];
-  private loading: AbortController | null = null;
+  private loading: { key: string; imageSize: number; controller: AbortController; done: Promise<DatasetSplits> } | null = null;
   private mnist: Promise<ReturnType<typeof parseMnistAsset>> | null = null;
   private readonly decode = createBrowserDecoder();
 
@@ -57,7 +60,7 @@ export class WorkerDatasets {
 
   cancel(): void {
     this.incoming = [];
-    this.loading?.abort();
+    this.loading?.controller.abort();
   }
 
   receiveFiles(files: PickedFile[], first: boolean): void {
@@ -93,25 +96,32 @@ export class WorkerDatasets {
     // A folder is known by the opening it came from: a new folder with the same name is another dataset.
     const key = source.kind === 'builtin' ? `builtin:${source.id}` : `folder:${this.folder?.generation}`;
     if (this.loaded && this.loaded.key === key && this.loaded.imageSize === imageSize) return this.loaded.data;
-    this.loading?.abort();
+    // The same data already loading (a folder being opened while a run asks for it): wait for that load.
+    if (this.loading && this.loading.key === key && this.loading.imageSize === imageSize) return this.loading.done;
+    this.loading?.controller.abort();
     const controller = new AbortController();
-    this.loading = controller;
-    try {
+    const done = (async () => {
       const { data, report } = await this.load(source, imageSize, controller.signal);
       if (controller.signal.aborted) throw new LoadCancelled();
       this.loaded = { key, imageSize, data, report };
       this.post({ type: 'datasetReady', source, report });
       return data;
+    })();
+    const loading = { key, imageSize, controller, done };
+    this.loading = loading;
+    try {
+      return await done;
     } finally {
-      if (this.loading === controller) this.loading = null;
+      if (this.loading === loading) this.loading = null;
     }
   }
 
   private async load(source: DatasetSource, imageSize: number, signal: AbortSignal): Promise<{ data: DatasetSplits; report: DatasetReport }> {
     const started = performance.now();
-    if (source.kind === 'builtin' && source.id === 'shapes') {
+    if (source.kind === 'builtin' && source.id !== 'mnist') {
       this.post({ type: 'loadProgress', progress: { done: 0, total: 0, label: `Generating coloured shapes at ${imageSize} px` } });
-      const data = shapesDataset({ size: imageSize });
+      const counts = source.id === 'shapes-quick' ? QUICK_SHAPES : {};
+      const data = shapesDataset({ ...counts, size: imageSize });
       return { data, report: builtinReport(data, performance.now() - started, ['Class = shape; colour, background, position, size, rotation and texture are nuisances.']) };
     }
     if (source.kind === 'builtin') {

@@ -8,12 +8,12 @@ import type { DatasetReport } from '../data/report';
 import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
-import type { EvaluationResult, EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
+import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
 import type { MethodDefinition } from '../engine/methods/types';
-import type { StepRecord } from '../engine/trainer';
+import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
 import type { BackendInfo, BackendName } from './backend-labels';
 
-export type BuiltinDatasetId = 'shapes' | 'mnist';
+export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'mnist';
 
 /** A built-in set, or the folder last opened (its files stay in the worker until replaced). */
 export type DatasetSource = { kind: 'builtin'; id: BuiltinDatasetId } | { kind: 'folder'; name: string };
@@ -53,19 +53,35 @@ export interface LoadProgress {
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 'error';
 
+/**
+ * The page asks, the worker trains. The Train tab and Compare each run one worker of this kind: the
+ * Train tab a session of one run, Compare a session of several on one dataset.
+ */
 export type ToWorker =
   | { type: 'init'; backend?: BackendName }
-  | { type: 'start'; config: TrainConfig; dataset: DatasetSource; evaluation?: EvaluationSettings }
+  /** Replaces any session in the worker with these runs, trained on one copy of the data. */
+  | {
+      type: 'start';
+      runs: RunSpec[];
+      dataset: DatasetSource;
+      /** null: no evaluation. */
+      evaluation: EvaluationSettings | null;
+      /** Compare: about this many evaluations per run, whatever its length (replaces the interval). */
+      evaluationsPerRun?: number;
+      /** Send the first run's checkpoints to the page (the Train tab keeps them in IndexedDB). */
+      checkpoints: boolean;
+    }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'reset' }
+  /** Live settings of the first run (the Train tab's). */
   | { type: 'update'; changes: Partial<LiveSettings> }
   | { type: 'exportEncoder' }
   /** The held-out features of the last evaluation, for the Embedding Projector. */
   | { type: 'exportEmbeddings' }
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
-  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string }
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string; evaluation: EvaluationSettings }
   | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
   /**
    * A folder's files arrive in chunks (cloning a File costs the page ~0.2 ms, so 6,000 at once froze
@@ -87,24 +103,15 @@ export interface DatasetSummary {
   testCount: number;
   classNames: string[];
   imageSize: number;
-  /** Device bytes the training images took when uploaded for this run. */
+  /** Device bytes the training images took when uploaded for this session. */
   deviceBytes?: number;
 }
 
-export interface ProgressReport {
-  records: StepRecord[];
-  step: number;
-  epoch: number;
-  imagesPerSecond: number;
-  /** Wall time per step over the steps in this report, including the read-back. */
-  stepMilliseconds: number;
+/** What tfjs holds: tensors and bytes, and the GPU's share where the backend reports it (WebGL, WebGPU). */
+export interface DeviceMemory {
   tensors: number;
   bytes: number;
-  /** Bytes the GPU backend holds (WebGPU/WebGL report it; null on the CPU). */
   gpuBytes: number | null;
-  embeddingDim: number;
-  /** Active run time so far (pauses excluded), for the wall-time axis. */
-  elapsedSeconds: number;
 }
 
 /** What the UI needs to know of a method, sent by the worker so the page never loads the engine. */
@@ -122,13 +129,13 @@ export type FromWorker =
   | { type: 'backend'; info: BackendInfo }
   | { type: 'state'; state: RunState; message: string | null }
   | { type: 'dataset'; summary: DatasetSummary }
-  | { type: 'progress'; report: ProgressReport }
+  | { type: 'progress'; report: SessionReport; memory: DeviceMemory }
   | { type: 'settingsApplied'; step: number; changes: Partial<LiveSettings> }
   | { type: 'settingsRejected'; message: string }
   | { type: 'encoderExported'; files: EncoderFiles }
   | { type: 'embeddingsExported'; embeddings: HeldOutEmbeddings }
   | { type: 'exportFailed'; message: string }
-  /** Sent every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
+  /** The first run's, every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   | { type: 'checkpointFailed'; message: string }
   | { type: 'loadProgress'; progress: LoadProgress }
@@ -136,10 +143,14 @@ export type FromWorker =
   /** Loading failed or was cancelled; the previously loaded dataset stays selected. */
   | { type: 'datasetError'; message: string; report: DatasetReport | null }
   | { type: 'preview'; preview: AugmentationPreview }
-  /** costShare: evaluation time so far as a fraction of the run's active time. */
-  | { type: 'evaluation'; result: EvaluationResult; elapsedSeconds: number; costShare: number }
+  /** costShare: the run's evaluation time so far as a fraction of the session's active time. */
+  | ({ type: 'evaluation' } & SessionEvaluation)
   | { type: 'neighbours'; result: NeighbourResult | null; message: string | null };
 
+/** The end of every switch over these messages: a message type nobody handles does not compile. */
+export function assertNever(message: never): never {
+  throw new Error(`Unknown message ${JSON.stringify(message)}`);
+}
 
 /** The trained encoder as a LayersModel: `<baseName>.model.json` refers to `weightsFileName`. */
 export interface EncoderFiles extends ExportedEncoder {

@@ -2,9 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 import type { PickedFile } from '../../data/folder-loader';
 import type { DatasetReport, SkippedFile } from '../../data/report';
 import type { BuiltinDatasetId, DatasetSource } from '../../worker/protocol';
-import { directoryPicker, filesFromDirectoryHandle, filesFromDrop, filesFromInput } from '../folder-picker';
+import { filesFromDrop } from '../folder-picker';
 import { useAppStore } from '../store';
 import { datasets } from '../worker-client';
+import { FolderPickButton } from './FolderPickButton';
 
 const BUILTINS: { id: BuiltinDatasetId; label: string; hint: string }[] = [
   { id: 'shapes', label: 'Coloured shapes', hint: '6 shapes; colour and texture are nuisances' },
@@ -103,7 +104,6 @@ export function DatasetPanel() {
   const rejected = useAppStore((s) => s.rejectedReport);
   const runState = useAppStore((s) => s.runState);
   const runDataset = useAppStore((s) => s.dataset);
-  const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
   const [pickError, setPickError] = useState<string | null>(null);
   const imageSize = config?.imageSize ?? null;
@@ -122,18 +122,6 @@ export function DatasetPanel() {
       return;
     }
     datasets.openFolder(picked.name, picked.files, imageSize);
-  };
-
-  const pickFolder = async () => {
-    const picker = directoryPicker();
-    if (!picker) return input.current?.click();
-    try {
-      open(await filesFromDirectoryHandle(await picker({ mode: 'read' })));
-    } catch (e) {
-      if (e instanceof DOMException && e.name === 'AbortError') return;
-      // Some browsers expose the picker but refuse it (permissions, policies): the input still works.
-      input.current?.click();
-    }
   };
 
   // Dropping a folder anywhere on the page opens it.
@@ -204,24 +192,8 @@ export function DatasetPanel() {
         })}
       </div>
       <div className="folder-open">
-        <button type="button" disabled={busy || imageSize === null} onClick={() => void pickFolder()}>
-          Open folder…
-        </button>
+        <FolderPickButton inputLabel="Image folder" disabled={busy || imageSize === null} onPicked={open} />
         <span className="panel-note">or drop a folder on the page. Images stay on this computer.</span>
-        <input
-          ref={input}
-          type="file"
-          aria-label="Image folder"
-          className="visually-hidden"
-          tabIndex={-1}
-          // React has no typed prop for it; the attribute turns the file input into a folder input.
-          {...{ webkitdirectory: '', directory: '' }}
-          multiple
-          onChange={(e) => {
-            if (e.target.files) open(filesFromInput(e.target.files));
-            e.target.value = '';
-          }}
-        />
       </div>
       {source.kind === 'folder' && report ? <p className="panel-note">Folder: {source.name}</p> : null}
       {load ? (

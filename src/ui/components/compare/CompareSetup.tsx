@@ -1,17 +1,22 @@
 import { useId } from 'react';
 import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../../engine/presets';
-import { COMPARE_DATASETS, commonValue, type CompareDataSize } from '../../compare-store';
+import { COMPARE_DATASETS, commonValue } from '../../compare-store';
 import { useAppStore } from '../../store';
+import { rememberFolder } from '../../worker-client';
+import { FolderPickButton } from '../FolderPickButton';
 import { NumberField } from '../NumberField';
 import { RunEditor } from './RunEditor';
 
 const IMAGE_SIZES = [16, 32, 64];
 const MIXED = 'mixed';
+const FOLDER = 'folder';
 
 /** The run list, and the settings every run shares: data, kNN evaluations, encoder, image size and seed. */
 export function CompareSetup() {
   const draft = useAppStore((s) => s.compare.draft);
-  const dataSize = useAppStore((s) => s.compare.dataSize);
+  const dataset = useAppStore((s) => s.compare.dataset);
+  const folderName = useAppStore((s) => s.pickedFolderName);
+  const evaluation = useAppStore((s) => s.evaluationSettings);
   const evaluations = useAppStore((s) => s.compare.evaluations);
   const experiment = useAppStore((s) => s.compare.experiment);
   const running = useAppStore((s) => s.compare.runState === 'running');
@@ -33,15 +38,35 @@ export function CompareSetup() {
       {experiment ? <p className="panel-note">From the experiment “{experiment.title}”. Editing the runs makes it your own comparison.</p> : null}
       <div className="field">
         <label htmlFor={ids.data}>Data</label>
-        <select id={ids.data} value={dataSize} onChange={(e) => actions.setDataSize(e.target.value as CompareDataSize)}>
-          {(Object.keys(COMPARE_DATASETS) as CompareDataSize[]).map((size) => (
-            <option key={size} value={size}>
-              {COMPARE_DATASETS[size].label}
+        <select
+          id={ids.data}
+          value={dataset.kind === 'folder' ? FOLDER : dataset.id}
+          onChange={(e) => actions.setDataset(e.target.value === FOLDER ? { kind: 'folder', name: folderName ?? '' } : COMPARE_DATASETS.find((d) => d.value === e.target.value)!.source)}
+        >
+          {COMPARE_DATASETS.map((d) => (
+            <option key={d.value} value={d.value}>
+              {d.label}
             </option>
           ))}
+          {folderName !== null ? <option value={FOLDER}>Folder: {folderName}</option> : null}
         </select>
       </div>
-      <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the last at the final step; 0 for none." onCommit={actions.setEvaluations} />
+      <div className="folder-open">
+        <FolderPickButton
+          inputLabel="Image folder for the comparison"
+          disabled={running}
+          onPicked={(picked) => {
+            rememberFolder(picked);
+            actions.setDataset({ kind: 'folder', name: picked.name });
+          }}
+        />
+        <span className="panel-note">The folder is read once and shared by every run; images stay on this computer.</span>
+      </div>
+      <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the first after step 1 and the last at the final step; 0 for none." onCommit={actions.setEvaluations} />
+      <p className="panel-note" aria-label="Evaluation protocol">
+        kNN as in the Train tab's evaluation settings: k = {evaluation.k}, σ = {evaluation.sigma}, a bank of up to {evaluation.maxBankImages.toLocaleString('en-US')} training images and up to{' '}
+        {evaluation.maxHeldOutImages.toLocaleString('en-US')} held-out images, the same for every run.
+      </p>
       {draft.length > 0 ? (
         <fieldset className="shared-settings">
           <legend>All runs</legend>

@@ -35,7 +35,7 @@ function CompareControls() {
 }
 
 function CompareStatus() {
-  const { runState, message, backend, dataset, imagesPerSecond, tensors, bytes, active } = useAppStore((s) => s.compare);
+  const { runState, message, backend, datasetSummary, datasetLoad, imagesPerSecond, tensors, bytes, active } = useAppStore((s) => s.compare);
   return (
     <div className="status-bar" role="status" aria-label="Comparison status" aria-live="polite">
       <StateAndBackend runState={runState} backend={backend} />
@@ -45,7 +45,13 @@ function CompareStatus() {
         </span>
       ) : null}
       {active && tensors > 0 ? <span className="muted" aria-label="Device memory">{megabytes(bytes)} in {tensors} tensors</span> : null}
-      <DatasetAndMessages dataset={dataset} backend={backend} message={message} />
+      {datasetLoad ? (
+        <span aria-label="Data loading">
+          {datasetLoad.label}
+          {datasetLoad.total > 0 ? `: ${datasetLoad.done.toLocaleString('en-US')} / ${datasetLoad.total.toLocaleString('en-US')}` : '…'}
+        </span>
+      ) : null}
+      <DatasetAndMessages dataset={datasetSummary} backend={backend} message={message} />
     </div>
   );
 }

@@ -1,0 +1,111 @@
+/**
+ * The page's link to one training worker (the Train tab and Compare each have one): typed messages
+ * out, replies in, the one export request in flight, and a folder's files handed over in chunks.
+ */
+import type { PickedFile } from '../data/folder-loader';
+import type { BackendName } from '../worker/backend-labels';
+import type { FromWorker, ToWorker } from '../worker/protocol';
+
+type ExportReply = Extract<FromWorker, { type: 'encoderExported' | 'embeddingsExported' }>;
+
+/**
+ * Cloning a File costs the page 0.2–2 ms (more on a busy machine), so files go in small messages
+ * until this much time has passed, then the page gets its turn.
+ */
+const FILES_PER_MESSAGE = 10;
+const HANDOVER_SLICE_MS = 12;
+
+export class WorkerConnection {
+  private worker: Worker | null = null;
+  /** The one export in flight, answered by the worker's encoderExported / embeddingsExported / exportFailed. */
+  private pendingExport: { resolve(reply: ExportReply): void; reject(error: Error): void } | null = null;
+  /** Counts handovers, so a cancelled or replaced one stops sending. */
+  private handover = 0;
+  private handingOver = false;
+
+  constructor(
+    /** How the UI names this worker in messages ("training", "comparison"). */
+    private readonly name: string,
+    private readonly receive: (message: FromWorker) => void,
+  ) {}
+
+  get started(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Starts the worker (once) and asks it to pick a backend; `preferred` skips the faster ones. */
+  start(preferred?: BackendName): void {
+    if (this.worker) return;
+    this.worker = new Worker(new URL('../worker/training.worker.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (!this.settleExport(event.data)) this.receive(event.data);
+    };
+    this.worker.onerror = (event) => this.receive({ type: 'state', state: 'error', message: `The ${this.name} worker crashed: ${event.message}` });
+    this.send({ type: 'init', backend: preferred });
+  }
+
+  send(message: ToWorker, transfer: Transferable[] = []): void {
+    if (!this.worker) throw new Error(`The ${this.name} worker has not been started`);
+    this.worker.postMessage(message, transfer);
+  }
+
+  requestExport(request: Extract<ToWorker, { type: 'exportEncoder' | 'exportEmbeddings' }>): Promise<ExportReply> {
+    if (this.pendingExport) return Promise.reject(new Error('An export is already being prepared.'));
+    return new Promise((resolve, reject) => {
+      this.pendingExport = { resolve, reject };
+      this.send(request);
+    });
+  }
+
+  /**
+   * File objects are structured-cloned to the worker (a reference, not a copy: images never leave
+   * the machine), in chunks with a pause between them so the page keeps responding; then the worker
+   * decodes them. False when the handover was cancelled or replaced.
+   */
+  async openFolder(name: string, files: PickedFile[], imageSize: number, onProgress: (done: number, total: number) => void): Promise<boolean> {
+    const handover = ++this.handover;
+    this.handingOver = true;
+    let sent = 0;
+    let shown = 0;
+    while (sent < files.length) {
+      if (handover !== this.handover) return false;
+      const sliceStart = performance.now();
+      while (sent < files.length && performance.now() - sliceStart < HANDOVER_SLICE_MS) {
+        this.send({ type: 'folderFiles', files: files.slice(sent, sent + FILES_PER_MESSAGE), first: sent === 0 });
+        sent += FILES_PER_MESSAGE;
+      }
+      // Progress redraws a panel: at most ten times a second.
+      if (performance.now() - shown >= 100) {
+        shown = performance.now();
+        onProgress(Math.min(sent, files.length), files.length);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (handover !== this.handover) return false;
+    this.handingOver = false;
+    this.send({ type: 'openFolder', name, imageSize });
+    return true;
+  }
+
+  /** Stops a handover in progress (true when one was) and any decoding in the worker. */
+  cancelLoad(): boolean {
+    const wasHandingOver = this.handingOver;
+    if (wasHandingOver) {
+      // The worker drops the files it received.
+      this.handover += 1;
+      this.handingOver = false;
+    }
+    this.send({ type: 'cancelLoad' });
+    return wasHandingOver;
+  }
+
+  /** Settles the pending export with a worker reply; true when the message was such a reply. */
+  private settleExport(message: FromWorker): boolean {
+    if (message.type !== 'encoderExported' && message.type !== 'embeddingsExported' && message.type !== 'exportFailed') return false;
+    const pending = this.pendingExport;
+    this.pendingExport = null;
+    if (message.type === 'exportFailed') pending?.reject(new Error(message.message));
+    else pending?.resolve(message);
+    return true;
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * What a training worker does, apart from being a worker: it owns tfjs, the datasets and one
+ * `RunSession`, answers the page's messages (protocol.ts) between steps, and posts reports,
+ * evaluations and checkpoints. The Train tab's worker hosts a session of one run, Compare's a
+ * session of several; both are this host. `post` is the only way out, so tests drive a host in
+ * Node exactly as the page drives the worker.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LoadCancelled } from '../data/folder-loader';
+import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
+import type { DatasetSplits } from '../engine/dataset';
+import type { EvaluationSettings } from '../engine/evaluation-settings';
+import { exportEncoder } from '../engine/export';
+import { METHODS } from '../engine/methods/registry';
+import { RunSession, type RunSpec } from '../engine/run-session';
+import { runFileBaseName } from '../engine/run-names';
+import { selectBackend } from './backend';
+import { WorkerDatasets } from './datasets';
+import { renderPreview } from './preview';
+import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
+import { yieldToMessages } from './yield-to-messages';
+
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+
+/** Read back and report at most this often, and at least every this many steps of any run. */
+const REPORT_INTERVAL_MS = 250;
+const MAX_STEPS_PER_REPORT = 20;
+/** A checkpoint goes to the page (which keeps it in IndexedDB) at least this often, and on every pause. */
+const CHECKPOINT_EVERY_STEPS = 100;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function deviceMemory(): DeviceMemory {
+  const memory = tf.memory() as ReturnType<typeof tf.memory> & { numBytesInGPU?: number };
+  return { tensors: memory.numTensors, bytes: memory.numBytes, gpuBytes: memory.numBytesInGPU ?? null };
+}
+
+export class SessionHost {
+  private session: RunSession | null = null;
+  private state: RunState = 'idle';
+  private backendReady: Promise<unknown> | null = null;
+  private readonly datasets: WorkerDatasets;
+  /** Bumped by start, restore and reset, so work still warming up knows it was superseded. */
+  private generation = 0;
+  private checkpoints = false;
+  private lastCheckpointStep = 0;
+  /** Name of the data the session trains on, for export metadata. */
+  private datasetName: string | null = null;
+  /** Only the latest preview request waiting while one is drawn is kept: settings change faster than previews draw. */
+  private previewing = false;
+  private nextPreview: PreviewRequest | null = null;
+
+  constructor(private readonly post: Post) {
+    this.datasets = new WorkerDatasets((message) => post(message));
+  }
+
+  /** Handles one message from the page; a failure puts the host in the error state with its message. */
+  async handle(message: ToWorker): Promise<void> {
+    try {
+      await this.dispatch(message);
+    } catch (error) {
+      this.setState('error', messageOf(error));
+    }
+  }
+
+  private async dispatch(message: ToWorker): Promise<void> {
+    switch (message.type) {
+      case 'init':
+        this.post({
+          type: 'catalog',
+          methods: METHODS.map((m) => ({
+            id: m.id,
+            label: m.label,
+            family: m.family,
+            explanation: m.explanation,
+            uses: m.uses,
+            defaults: { reference: m.defaults('reference'), classroom: m.defaults('classroom') },
+          })),
+        });
+        this.backendReady = selectBackend(message.backend).then((info) => this.post({ type: 'backend', info }));
+        await this.backendReady;
+        return;
+      case 'start':
+        await this.start(message.runs, message.dataset, message.evaluation, message.evaluationsPerRun, message.checkpoints);
+        return;
+      case 'pause':
+        this.session?.pause();
+        return;
+      case 'resume':
+        if (this.session && this.state === 'paused' && !this.session.finished) void this.train();
+        return;
+      case 'step':
+        if (this.session && this.state === 'paused' && !this.session.running) {
+          await this.session.stepOnce();
+          if (this.session.finished) this.finish();
+        }
+        return;
+      case 'reset':
+        this.generation += 1;
+        await this.stopAndDispose();
+        this.setState('idle');
+        return;
+      case 'update':
+        this.updateSettings(message.changes);
+        return;
+      case 'exportEncoder':
+        await this.exportEncoder();
+        return;
+      case 'exportEmbeddings':
+        await this.exportEmbeddings();
+        return;
+      case 'restore':
+        await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation);
+        return;
+      case 'loadDataset':
+        await this.datasets.request(message.source, message.imageSize);
+        return;
+      case 'folderFiles':
+        this.datasets.receiveFiles(message.files, message.first);
+        return;
+      case 'openFolder':
+        await this.datasets.openFolder(message.name, message.imageSize);
+        return;
+      case 'cancelLoad':
+        this.datasets.cancel();
+        return;
+      case 'preview':
+        await this.preview(message.request);
+        return;
+      case 'evaluationSettings':
+        try {
+          this.session?.updateEvaluation(message.changes);
+        } catch (error) {
+          this.post({ type: 'settingsRejected', message: messageOf(error) });
+        }
+        return;
+      case 'evaluateNow':
+        await this.session?.requestEvaluation();
+        return;
+      case 'neighbours':
+        await this.neighbours(message.row);
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  private setState(next: RunState, message: string | null = null): void {
+    this.state = next;
+    this.post({ type: 'state', state: next, message });
+  }
+
+  private ready(): Promise<unknown> {
+    return this.backendReady ?? this.dispatch({ type: 'init' });
+  }
+
+  private async start(runs: RunSpec[], source: DatasetSource, evaluation: EvaluationSettings | null, evaluationsPerRun: number | undefined, checkpoints: boolean): Promise<void> {
+    await this.ready();
+    await this.stopAndDispose();
+    const generation = ++this.generation;
+    if (runs.length === 0) return this.setState('error', 'Add at least one run.');
+    this.setState('loading', runs.length === 1 ? 'Preparing data and building the networks…' : `Preparing data and building ${runs.length} runs…`);
+    // One copy of the data for every run, at the largest image size any run asks for.
+    const data = await this.loadData(source, Math.max(...runs.map((r) => r.config.imageSize)));
+    if (!data || generation !== this.generation) return;
+    const session = this.createSession(runs, data, evaluation, evaluationsPerRun);
+    this.checkpoints = checkpoints;
+    this.lastCheckpointStep = 0;
+    if ((await this.warmUp(session)) && generation === this.generation) {
+      this.session = session;
+      void this.train(session.knnProblem);
+    } else await session.dispose();
+  }
+
+  /** The dataset, or null when loading was cancelled (the state says so). */
+  private async loadData(source: DatasetSource, imageSize: number): Promise<DatasetSplits | null> {
+    try {
+      return await this.datasets.ensure(source, imageSize);
+    } catch (error) {
+      if (error instanceof LoadCancelled) {
+        this.setState('idle', 'Loading was cancelled.');
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private createSession(runs: RunSpec[], data: DatasetSplits, evaluation: EvaluationSettings | null, evaluationsPerRun?: number): RunSession {
+    const session = new RunSession(
+      runs,
+      data,
+      { evaluation, evaluationsPerRun, reportEverySteps: MAX_STEPS_PER_REPORT, reportIntervalMs: REPORT_INTERVAL_MS, betweenSteps: yieldToMessages },
+      {
+        report: (report) => {
+          if (this.session !== session) return;
+          this.post({ type: 'progress', report, memory: deviceMemory() });
+          if (this.checkpoints && session.run().trainer.steps - this.lastCheckpointStep >= CHECKPOINT_EVERY_STEPS) void this.postCheckpoint(session);
+        },
+        evaluation: (evaluation) => {
+          if (this.session === session) this.post({ type: 'evaluation', ...evaluation });
+        },
+      },
+    );
+    this.datasetName = data.name;
+    this.post({
+      type: 'dataset',
+      summary: { name: data.name, trainCount: data.train.count, testCount: data.test?.count ?? 0, classNames: data.classNames, imageSize: data.train.size, deviceBytes: session.trainImages.bytes },
+    });
+    return session;
+  }
+
+  /** Compiles the GPU kernels before the first visible step; false when the session was replaced meanwhile. */
+  private async warmUp(session: RunSession): Promise<boolean> {
+    const generation = this.generation;
+    this.setState('loading', 'Compiling the kernels for this configuration…');
+    await session.warmUp();
+    return generation === this.generation;
+  }
+
+  private async train(note: string | null = null): Promise<void> {
+    const session = this.session;
+    if (!session || session.running) return;
+    this.setState('running', note);
+    try {
+      const outcome = await session.train();
+      if (this.session !== session) return;
+      if (outcome === 'finished') this.finish();
+      else this.setState('paused');
+      if (this.checkpoints) void this.postCheckpoint(session);
+    } catch (error) {
+      if (this.session === session) this.setState('error', messageOf(error));
+    }
+  }
+
+  /** Every run is done: finished, or stopped by a diverged loss (which the message says). */
+  private finish(): void {
+    const session = this.session!;
+    const stopped = session.runs.filter((r) => r.status === 'diverged');
+    if (session.runs.length === 1) {
+      const run = session.runs[0];
+      this.setState('finished', run.problem ?? `Finished ${run.trainer.steps} steps.`);
+      return;
+    }
+    const all = `Finished: ${session.runs.length} runs`;
+    this.setState('finished', stopped.length === 0 ? `${all}, every one to its last step.` : `${all}; ${stopped.map((r) => `"${r.name}"`).join(', ')} stopped early (see the table).`);
+  }
+
+  private updateSettings(changes: Parameters<RunSession['updateSettings']>[1]): void {
+    const session = this.session;
+    if (!session) return;
+    try {
+      session.updateSettings(undefined, changes);
+      this.post({ type: 'settingsApplied', step: session.run().trainer.steps, changes });
+      // While paused no interval checkpoint will come: save now so a reload keeps the change.
+      if (this.state === 'paused' && this.checkpoints) void this.postCheckpoint(session);
+    } catch (error) {
+      this.post({ type: 'settingsRejected', message: messageOf(error) });
+    }
+  }
+
+  /** Sends the first run's checkpoint to the page, unless its loss is not finite or the session was replaced meanwhile. */
+  private async postCheckpoint(session: RunSession): Promise<void> {
+    const run = session.run();
+    if (run.status === 'diverged') return;
+    this.lastCheckpointStep = run.trainer.steps;
+    try {
+      const checkpoint = await run.trainer.saveCheckpoint();
+      if (this.session !== session) return;
+      this.post({ type: 'checkpoint', checkpoint }, checkpointBuffers(checkpoint));
+    } catch (error) {
+      if (this.session === session) this.post({ type: 'checkpointFailed', message: `Could not save a checkpoint: ${messageOf(error)}` });
+    }
+  }
+
+  /** Stops training after its current step and frees the session. */
+  private async stopAndDispose(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.dispose();
+  }
+
+  /** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
+  private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings): Promise<void> {
+    await this.ready();
+    await this.stopAndDispose();
+    const generation = ++this.generation;
+    this.setState('loading', `Loading "${name}" from its checkpoint…`);
+    const config = checkpoint.config;
+    const data = await this.loadData(source, config.imageSize);
+    if (!data || generation !== this.generation) return;
+    const session = this.createSession([{ id: 'run', name, config }], data, evaluation);
+    try {
+      session.restore(undefined, checkpoint);
+    } catch (error) {
+      await session.dispose();
+      throw error;
+    }
+    this.session = session;
+    this.checkpoints = true;
+    const run = session.run();
+    this.lastCheckpointStep = run.trainer.steps;
+    this.post({
+      type: 'progress',
+      report: {
+        runs: [{ runId: run.id, records: [], steps: run.trainer.steps, epochs: run.trainer.epochs, imagesPerSecond: null, stepMilliseconds: null, embeddingDim: run.trainer.embeddingDim, status: run.status, problem: null }],
+        elapsedSeconds: 0,
+        imagesPerSecond: 0,
+      },
+      memory: deviceMemory(),
+    });
+    const finished = run.trainer.finished;
+    this.setState(finished ? 'finished' : 'paused', `Restored "${name}" at step ${run.trainer.steps}.${finished ? '' : ' Press Resume to continue training.'}`);
+  }
+
+  private async preview(request: PreviewRequest): Promise<void> {
+    this.nextPreview = request;
+    if (this.previewing) return;
+    this.previewing = true;
+    try {
+      await this.ready();
+      while (this.nextPreview) {
+        const current = this.nextPreview;
+        this.nextPreview = null;
+        const data = this.datasets.current;
+        if (data) this.post({ type: 'preview', preview: await renderPreview(data, current) });
+      }
+    } finally {
+      this.previewing = false;
+    }
+  }
+
+  /** Builds the LayersModel files between steps; the weights are copied at once, so training may go on meanwhile. */
+  private async exportEncoder(): Promise<void> {
+    if (!this.session) return this.post({ type: 'exportFailed', message: 'There is no encoder to export yet: start a run first.' });
+    const { trainer } = this.session.run();
+    try {
+      const config = trainer.settings;
+      const baseName = runFileBaseName(config, trainer.steps);
+      const files = await exportEncoder(trainer.method.encoder, config.imageSize, baseName, {
+        generatedBy: 'Siamese Playground',
+        method: trainer.definition.label,
+        step: trainer.steps,
+        dataset: this.datasetName,
+        config,
+      });
+      this.post({ type: 'encoderExported', files: { ...files, baseName } }, [files.weights]);
+    } catch (error) {
+      this.post({ type: 'exportFailed', message: `Exporting the encoder failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** The held-out features of the last evaluation, for the Embedding Projector. */
+  private async exportEmbeddings(): Promise<void> {
+    const evaluator = this.session?.run().evaluator;
+    if (!evaluator) return this.post({ type: 'exportFailed', message: 'There are no embeddings yet: start a run first.' });
+    try {
+      const embeddings = await evaluator.heldOutEmbeddings();
+      this.post({ type: 'embeddingsExported', embeddings }, [embeddings.vectors.buffer]);
+    } catch (error) {
+      this.post({ type: 'exportFailed', message: messageOf(error) });
+    }
+  }
+
+  private async neighbours(row: number): Promise<void> {
+    const evaluator = this.session?.run().evaluator;
+    if (!evaluator) return;
+    try {
+      this.post({ type: 'neighbours', result: await evaluator.nearestNeighbours(row), message: null });
+    } catch (error) {
+      this.post({ type: 'neighbours', result: null, message: messageOf(error) });
+    }
+  }
+}
