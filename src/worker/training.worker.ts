@@ -11,7 +11,7 @@ import type { DatasetSplits } from '../engine/dataset';
 import { exportEncoder } from '../engine/export';
 import { runFileBaseName } from '../engine/run-names';
 import { DEFAULT_EVALUATION } from '../engine/evaluation';
-import { METHODS } from '../engine/methods/registry';
+import { methodCatalog } from '../engine/methods/catalog';
 import { Trainer, type StepRecord } from '../engine/trainer';
 import { needsWarmUp, warmUpKernels } from '../engine/warmup';
 import { selectBackend } from './backend';
@@ -177,17 +177,7 @@ function fail(error: unknown): void {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init': {
-      post({
-        type: 'catalog',
-        methods: METHODS.map((m) => ({
-          id: m.id,
-          label: m.label,
-          family: m.family,
-          explanation: m.explanation,
-          uses: m.uses,
-          defaults: { reference: m.defaults('reference'), classroom: m.defaults('classroom') },
-        })),
-      });
+      post({ type: 'catalog', methods: methodCatalog() });
       backendReady = selectBackend(message.backend).then((info) => post({ type: 'backend', info }));
       await backendReady;
       return;
