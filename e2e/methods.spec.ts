@@ -58,3 +58,14 @@ test("SimSiam's stop-gradient can be switched off for the collapse ablation", as
   await page.getByLabel('Preset').selectOption('classroom');
   await expect(stopGradient).toBeChecked();
 });
+
+test('SupCon offers both loss forms, L_out by default, and a link carries the choice', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel('Method').selectOption({ label: 'SupCon (uses labels)' });
+  const form = page.getByRole('combobox', { name: 'Loss form' });
+  await expect(form).toHaveValue('0');
+  await form.selectOption({ label: "L_in: log inside the mean (solo-learn's loss)" });
+  await expect(page).toHaveURL(/options\.form=1/);
+  await page.reload();
+  await expect(page.getByRole('combobox', { name: 'Loss form' })).toHaveValue('1');
+});

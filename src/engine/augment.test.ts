@@ -172,7 +172,7 @@ describe('augmentBatch geometry', () => {
 
   it('is deterministic under a seed and changes with it', () => {
     const images = randomImages(4, 16, 9);
-    const recipe = { ...standardView({ blur: 0.5, solarize: 0.5, imageSize: 64 }) };
+    const recipe = { ...standardView({ blur: 0.5, solarize: 0.5 }) };
     const a = run(images, recipe, 16, 21);
     const b = run(images, recipe, 16, 21);
     const c = run(images, recipe, 16, 22);
@@ -284,17 +284,17 @@ describe('augmentBatch colour and filters', () => {
 });
 
 describe('standardView', () => {
-  it('leaves blur out at 32 px and below, as lightly does for CIFAR, and keeps it above', () => {
-    expect(standardView({ blur: 1, imageSize: 32 }).blur).toBeNull();
-    expect(standardView({ blur: 1, imageSize: 16 }).blur).toBeNull();
-    expect(standardView({ blur: 1, imageSize: 64 }).blur).toEqual({ probability: 1, sigma: [0.1, 2] });
-    expect(standardView({ solarize: 0.2, imageSize: 32 }).solarizeProbability).toBe(0.2);
+  it('blurs (σ 0.1–2 px) and solarises with the probabilities asked for, and not at all when left out', () => {
+    expect(standardView({ blur: 0.5 }).blur).toEqual({ probability: 0.5, sigma: [0.1, 2] });
+    expect(standardView().blur).toBeNull();
+    expect(standardView({ solarize: 0.2 }).solarizeProbability).toBe(0.2);
+    expect(standardView().solarizeProbability).toBe(0);
   });
 });
 
 describe('augmentationProblems', () => {
   it('accepts the standard recipe and names each impossible setting with its view', () => {
-    const ok = standardView({ blur: 1, solarize: 0.2, imageSize: 64 });
+    const ok = standardView({ blur: 1, solarize: 0.2 });
     expect(augmentationProblems([ok, ok])).toEqual([]);
     const bad: ViewAugmentation = {
       ...ok,

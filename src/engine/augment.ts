@@ -33,10 +33,13 @@ export const IDENTITY_VIEW: ViewAugmentation = {
   solarizeProbability: 0,
 };
 
-/** The SimCLR/BYOL recipe at CIFAR scale; `blur`/`solarize` give the asymmetric BYOL variant. */
-export function standardView(options: { blur?: number; solarize?: number; imageSize: number }): ViewAugmentation {
-  // lightly and solo-learn leave blur out at 32 px and below: a 3-pixel kernel mostly erases the image.
-  const blur = options.imageSize > 32 ? (options.blur ?? 0) : 0;
+/**
+ * The SimCLR/BYOL view: random resized crop 0.08–1, flip 0.5, colour jitter 0.4/0.4/0.2/0.1 with
+ * probability 0.8, grayscale 0.2; `blur` and `solarize` are the probabilities of a Gaussian blur
+ * (σ 0.1–2 px, as solo-learn's PIL blur) and of solarisation, 0 when left out.
+ */
+export function standardView(options: { blur?: number; solarize?: number } = {}): ViewAugmentation {
+  const blur = options.blur ?? 0;
   return {
     crop: { scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
     flipProbability: 0.5,

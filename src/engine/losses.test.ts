@@ -304,6 +304,54 @@ describe('supConLoss', () => {
   });
 });
 
+describe('supConLoss forms: L_out (log outside the mean over positives) and L_in (log inside)', () => {
+  /**
+   * Three images, both views identical: (1, 0) and (0, 1) of class 0, (−1, 0) of class 1; T = 1, so
+   * each logit is a dot product. Anchor (1, 0): the other five views give logits 0, −1, 1, 0, −1, so
+   * Z = 2 + e + 2/e; its positives are (0, 1) twice and its own other view: logits 0, 0, 1.
+   * Anchor (0, 1): logits 0, 0, 0, 1, 0, Z' = 4 + e, positives (1, 0) twice and itself: 0, 0, 1.
+   * Anchor (−1, 0): Z, one positive (its other view) with logit 1, so both forms give log Z − 1.
+   * L_out per anchor is log Z − mean(positive logits), L_in is log Z − log mean(exp(positive logits)).
+   */
+  const z = [
+    [1, 0],
+    [0, 1],
+    [-1, 0],
+  ];
+  const labels = [0, 0, 1];
+  const e = Math.E;
+  const Z = 2 + e + 2 / e;
+  const zPrime = 4 + e;
+  const third = Math.log(Z) - 1;
+  const handOut = (Math.log(Z) - 1 / 3 + (Math.log(zPrime) - 1 / 3) + third) / 3;
+  const handIn = (Math.log(Z) - Math.log((2 + e) / 3) + (Math.log(zPrime) - Math.log((2 + e) / 3)) + third) / 3;
+  const loss = (form: 'out' | 'in') => tf.tidy(() => supConLoss(t2(z), t2(z), tf.tensor1d(labels, 'int32'), 1, form).dataSync()[0]);
+
+  it('L_out matches the hand-worked value, and is the default', () => {
+    expect(loss('out')).toBeCloseTo(handOut, 5);
+    expect(tf.tidy(() => supConLoss(t2(z), t2(z), tf.tensor1d(labels, 'int32'), 1).dataSync()[0])).toBeCloseTo(handOut, 5);
+  });
+
+  it('L_in matches the hand-worked value and is below L_out (Jensen)', () => {
+    expect(loss('in')).toBeCloseTo(handIn, 5);
+    expect(handIn).toBeLessThan(handOut - 0.01);
+  });
+
+  it('the two forms agree when each anchor has one positive (distinct labels: NT-Xent)', () => {
+    const distinct = [0, 1, 2, 3, 4, 5];
+    const [inForm, outForm] = (['in', 'out'] as const).map((form) => tf.tidy(() => supConLoss(t2(zA), t2(zBNear), tf.tensor1d(distinct, 'int32'), 0.2, form).dataSync()[0]));
+    expect(inForm).toBeCloseTo(outForm, 5);
+  });
+
+  it('L_in: gradient matches finite differences', () => {
+    const z2 = t2(zBNear);
+    const y = tf.tensor1d([0, 1, 0, 2, 1, 0], 'int32');
+    const x = t2(zA);
+    expect(gradCheck((v) => supConLoss(v, z2, y, 0.5, 'in'), x, { numCoordinates: 12 })).toBeLessThan(1e-2);
+    tf.dispose([z2, y, x]);
+  });
+});
+
 describe('infoNCELoss', () => {
   const queue = normalizeRows(gaussianMatrix(10, D, 3));
 

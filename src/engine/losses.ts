@@ -52,17 +52,23 @@ function partnerMask(n: number): tf.Tensor2D {
 
 /**
  * Shared core of NT-Xent and SupCon. features: [M, d] unit rows; positiveMask: [M, M] 0/1 with a
- * zero diagonal. For each anchor: log-softmax over every other row (self excluded), averaged over
- * its positives; then averaged over anchors.
+ * zero diagonal. For each anchor: log-softmax over every other row (self excluded), then over its
+ * positives either the mean of the log-probabilities ("out": the log outside the sum) or the log of
+ * their mean probability ("in": the log inside); then averaged over anchors. With one positive per
+ * anchor the two are the same.
  */
-function contrastWithPositives(features: tf.Tensor2D, positiveMask: tf.Tensor2D, temperature: number): tf.Scalar {
+function contrastWithPositives(features: tf.Tensor2D, positiveMask: tf.Tensor2D, temperature: number, form: SupConForm = 'out'): tf.Scalar {
   const m = features.shape[0];
   const selfMask = tf.cast(tf.eye(m), 'bool');
   const similarity = tf.div(tf.matMul(features, features, false, true), temperature);
   const logits = tf.where(selfMask, tf.fill([m, m], MASKED_LOGIT), similarity);
   const logProb = tf.logSoftmax(logits);
-  const meanLogProbOfPositives = tf.div(tf.sum(tf.mul(positiveMask, logProb), 1), tf.sum(positiveMask, 1));
-  return tf.neg(tf.mean(meanLogProbOfPositives)) as tf.Scalar;
+  const positiveCount = tf.sum(positiveMask, 1);
+  const perAnchor =
+    form === 'out'
+      ? tf.div(tf.sum(tf.mul(positiveMask, logProb), 1), positiveCount)
+      : tf.sub(tf.logSumExp(tf.where(tf.cast(positiveMask, 'bool'), logProb, tf.fill([m, m], MASKED_LOGIT)), 1), tf.log(positiveCount));
+  return tf.neg(tf.mean(perAnchor)) as tf.Scalar;
 }
 
 /** SimCLR NT-Xent over the 2N views: each view's positive is the other view of its image. */
@@ -75,18 +81,25 @@ export function ntXentLoss(z1: tf.Tensor, z2: tf.Tensor, temperature: number): t
 }
 
 /**
+ * Where SupCon takes the log (Khosla et al., 2020, eqs. 2 and 3): "out", L_out = −mean over positives
+ * of log p(positive), the form the paper found better; "in", L_in = −log mean over positives of
+ * p(positive). By Jensen's inequality L_in ≤ L_out.
+ */
+export type SupConForm = 'out' | 'in';
+
+/**
  * Supervised contrastive loss (Khosla et al., 2020), two views, contrast mode "all",
  * base temperature = temperature. labels: int32 [N]. Every anchor has at least one positive (its
  * other view), so the per-anchor mean never divides by zero.
  */
-export function supConLoss(z1: tf.Tensor, z2: tf.Tensor, labels: tf.Tensor, temperature: number): tf.Scalar {
+export function supConLoss(z1: tf.Tensor, z2: tf.Tensor, labels: tf.Tensor, temperature: number, form: SupConForm = 'out'): tf.Scalar {
   return tf.tidy(() => {
     const features = tf.concat([l2Normalize(z1), l2Normalize(z2)], 0) as tf.Tensor2D;
     const m = features.shape[0];
     const viewLabels = tf.concat([labels, labels], 0).cast('int32');
     const sameLabel = tf.equal(viewLabels.reshape([m, 1]), viewLabels.reshape([1, m])).cast('float32');
     const positiveMask = tf.sub(sameLabel, tf.eye(m)) as tf.Tensor2D;
-    return contrastWithPositives(features, positiveMask, temperature);
+    return contrastWithPositives(features, positiveMask, temperature, form);
   });
 }
 

@@ -49,11 +49,6 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** A child generator whose stream does not depend on how many numbers the parent draws later. */
-  fork(): Rng {
-    return new Rng(Math.floor(this.next() * 2 ** 31));
-  }
-
   /** Fisher–Yates shuffle of 0..n-1. */
   permutation(n: number): Int32Array {
     const out = new Int32Array(n);

@@ -11,6 +11,8 @@ import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
 import { alignment, featureStd, meanPositiveNegativeCosine, uniformity } from './metrics';
+import { applyEma, disposeInstance } from './methods/instance';
+import { assertValidOptions } from './methods/options';
 import { getMethod } from './methods/registry';
 import type { LossOutput, MethodDefinition, MethodInstance, StepInputs } from './methods/types';
 import { variables } from './nn';
@@ -145,6 +147,7 @@ export class Trainer {
       );
     }
     validateLiveSettings(config, data.train.count);
+    assertValidOptions(definition.label, definition.options, config.options);
     return definition;
   }
 
@@ -210,6 +213,7 @@ export class Trainer {
       const out = output as LossOutput;
       this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate);
       this.method.afterStep?.(inputs, schedule, out.carry);
+      applyEma(this.method, schedule.tau);
       termNames = Object.keys(out.terms);
       const metrics = this.stepMetrics(value, out, inputs.labels);
       ({ hasViews, hasProbe } = metrics);
@@ -343,7 +347,10 @@ export class Trainer {
       return anchor;
     });
     await timed('afterStep', () => {
-      tf.tidy(() => this.method.afterStep?.(inputs, schedule, out.carry));
+      tf.tidy(() => {
+        this.method.afterStep?.(inputs, schedule, out.carry);
+        applyEma(this.method, schedule.tau);
+      });
       return anchor;
     });
     let metrics: { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } | undefined;
@@ -396,7 +403,7 @@ export class Trainer {
   dispose(): void {
     this.pending.forEach((p) => p.scalars.dispose());
     this.pending = [];
-    this.method.dispose();
+    disposeInstance(this.method);
     this.optimizer.dispose();
     if (this.ownsTrainImages) this.train.dispose();
     this.probe?.dispose();

@@ -1,21 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EvaluationResult } from '../engine/evaluation';
 import { experimentsFor } from '../engine/experiments';
-import { METHODS } from '../engine/methods/registry';
+import { methodCatalog } from '../engine/methods/catalog';
 import type { RunReport } from '../engine/run-session';
 import type { StepRecord } from '../engine/trainer';
 import type { FromWorker, MethodSummary } from '../worker/protocol';
 import { commonValue, summarise } from './compare-store';
 import { useAppStore } from './store';
 
-const catalog: MethodSummary[] = METHODS.map((m) => ({
-  id: m.id,
-  label: m.label,
-  family: m.family,
-  explanation: m.explanation,
-  uses: m.uses,
-  defaults: { classroom: m.defaults('classroom'), reference: m.defaults('reference') },
-}));
+const catalog: MethodSummary[] = methodCatalog();
 
 const store = () => useAppStore.getState();
 const actions = () => store().compareActions;

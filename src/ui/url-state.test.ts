@@ -6,6 +6,7 @@ import { decodeConfigQuery, encodeConfigQuery, type UrlDefaults } from './url-st
 const catalog: UrlDefaults = {
   methods: METHODS.map((m) => m.id),
   defaults: (method, preset) => (METHODS.some((m) => m.id === method) ? getMethod(method).defaults(preset) : undefined),
+  options: (method) => (METHODS.some((m) => m.id === method) ? getMethod(method).options : undefined),
   datasets: ['shapes', 'cifar10'],
 };
 
@@ -34,9 +35,12 @@ function leaves(value: unknown, path: Path = []): Path[] {
   return Object.entries(value as object).flatMap(([key, v]) => (skipped.includes(key) ? [] : leaves(v, [...path, Array.isArray(value) ? Number(key) : key])));
 }
 
-/** A different valid value for a leaf, judged from its current value and name. */
-function changed(value: unknown, path: Path): unknown {
+/** A different valid value for a leaf, judged from its current value and name (and for options, the method's spec). */
+function changed(value: unknown, path: Path, method: string): unknown {
   const name = String(path[path.length - 1]);
+  const option = path[0] === 'options' ? getMethod(method).options[name] : undefined;
+  if (option?.kind === 'toggle') return 1 - (value as number);
+  if (option?.kind === 'choice') return option.choices!.find((c) => c.value !== value)!.value;
   if (typeof value === 'boolean') return !value;
   if (name === 'lastNorm') {
     const norms = ['none', 'plain', 'affine'];
@@ -83,7 +87,7 @@ describe.each(METHODS.flatMap((m) => PRESETS.map((p) => [m.id, p] as const)))('U
   it.each(leaves(defaults).map((path) => [path.join('.'), path] as const))('%s', (_, path) => {
     const current = getAt(defaults, path);
     const name = String(path[path.length - 1]);
-    const value = current === null ? SWITCHED_ON[name] : changed(current, path);
+    const value = current === null ? SWITCHED_ON[name] : changed(current, path, method);
     expect(value, `no switched-on example for ${name}`).toBeDefined();
     const config = setAt(defaults, path, value);
     const { query, decoded } = roundTrip(config);
@@ -112,7 +116,7 @@ describe.each(METHODS.flatMap((m) => PRESETS.map((p) => [m.id, p] as const)))('U
     let config = defaults;
     for (const path of leaves(defaults)) {
       const current = getAt(config, path);
-      config = setAt(config, path, current === null ? SWITCHED_ON[String(path[path.length - 1])] : changed(current, path));
+      config = setAt(config, path, current === null ? SWITCHED_ON[String(path[path.length - 1])] : changed(current, path, method));
     }
     config = { ...config, backbone: { kind: 'resnet', widths: [8, 16], blocks: [2, 1] } };
     const { decoded } = roundTrip(config);
@@ -161,12 +165,11 @@ describe('URL format', () => {
   });
 
   it('round-trips method options', () => {
-    const withOptions = { ...byol, options: { queueSize: 4096, lambda: 0.005 } };
-    const optionCatalog: UrlDefaults = { ...catalog, defaults: () => withOptions };
-    const config = { ...withOptions, options: { queueSize: 1024, lambda: 0.005 } };
-    const query = encodeConfigQuery(config, withOptions);
-    expect(query).toBe('?method=byol&preset=classroom&options.queueSize=1024');
-    expect(decodeConfigQuery(query, optionCatalog).config).toEqual(config);
+    const moco = getMethod('mocov2').defaults('classroom');
+    const config = { ...moco, options: { ...moco.options, queueSize: 1024 } };
+    const query = encodeConfigQuery(config, moco);
+    expect(query).toBe('?method=mocov2&preset=classroom&options.queueSize=1024');
+    expect(decodeConfigQuery(query, catalog)).toEqual({ config, dataset: null, messages: [] });
   });
 
   it('gives no config for a URL without settings', () => {
@@ -209,6 +212,33 @@ describe('bad URLs: ignored with a message, never a crash', () => {
     // Everything else is the defaults (the one good setting in the duplicate case aside).
     const expected = query.includes('seed=3') ? { ...byol, seed: 3 } : byol;
     expect(decoded.config).toEqual(expected);
+  });
+
+  it.each([
+    ['mocov2', 'options.queueSize=0', 'Ignored options.queueSize=0: Queue size must be a whole number, at least 1.'],
+    ['mocov2', 'options.queueSize=100.5', 'Ignored options.queueSize=100.5: Queue size must be a whole number, at least 1.'],
+    ['mocov2', 'options.symmetric=2', 'Ignored options.symmetric=2: Symmetric loss must be 0 (off) or 1 (on).'],
+    ['mocov2', 'options.symmetric=', 'Ignored options.symmetric=: Symmetric loss must be 0 (off) or 1 (on).'],
+    ['npid', 'options.bankMomentum=1', 'Ignored options.bankMomentum=1: Memory-bank momentum must be a number, at least 0, at most 0.999.'],
+    ['unigrad', 'options.lambda=-1', 'Ignored options.lambda=-1: λ must be a number, at least 0.'],
+    [
+      'supcon',
+      'options.form=2',
+      "Ignored options.form=2: Loss form must be one of 0 (L_out: log outside the mean (the paper's choice)), 1 (L_in: log inside the mean (solo-learn's loss)).",
+    ],
+    ['mocov2', 'options.lambda=1', 'Ignored options.lambda: this method has no option "lambda".'],
+    ['mocov2', 'options.constructor=1', 'Ignored options.constructor: this method has no option "constructor".'],
+  ])('%s: %s is checked against the method\'s declared option and the preset\'s value kept', (method, parameter, message) => {
+    const decoded = decode(`?method=${method}&${parameter}`);
+    expect(decoded.messages).toEqual([message]);
+    expect(decoded.config).toEqual(getMethod(method).defaults('classroom'));
+  });
+
+  it('accepts an option at the edge of its range, and every value of a toggle and a choice', () => {
+    const moco = getMethod('mocov2').defaults('classroom');
+    expect(decode('?method=mocov2&options.queueSize=1&options.symmetric=0')).toEqual({ config: { ...moco, options: { queueSize: 1, symmetric: 0 } }, dataset: null, messages: [] });
+    const supcon = getMethod('supcon').defaults('reference');
+    expect(decode('?method=supcon&preset=reference&options.form=1').config).toEqual({ ...supcon, options: { form: 1 } });
   });
 
   it('keeps the good settings of a link that also has bad ones', () => {

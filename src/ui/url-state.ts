@@ -18,6 +18,7 @@
  * a schema of every setting; a bad or unknown parameter is skipped with a message, never a crash.
  */
 import type { PresetName, TrainConfig } from '../engine/config';
+import { describeOption, isValidOption, type MethodOptionSpecs } from '../engine/methods/options';
 import type { BuiltinDatasetId, DatasetSource } from '../worker/protocol';
 
 type NumberNode = { type: 'number'; integer?: boolean; min?: number; max?: number; /** Exclusive lower bound. */ above?: number; below?: number };
@@ -32,7 +33,8 @@ type Node =
   | ObjectNode
   | { type: 'nullable'; inner: Node }
   | { type: 'union'; variants: Record<string, ObjectNode> }
-  | { type: 'record'; item: NumberNode }
+  /** `TrainConfig.options`, checked against the method's declared option specs. */
+  | { type: 'options' }
   | { type: 'tuple'; items: Node[] };
 
 const number = (constraints: Omit<NumberNode, 'type'> = {}): NumberNode => ({ type: 'number', ...constraints });
@@ -99,7 +101,7 @@ const CONFIG_SCHEMA = object({
   tauSchedule: boolean,
   temperature: number({ above: 0, max: 100 }),
   augmentations: { type: 'tuple', items: [view, view] },
-  options: { type: 'record', item: number() },
+  options: { type: 'options' },
 });
 
 const PRESETS: readonly PresetName[] = ['classroom', 'reference'];
@@ -111,6 +113,8 @@ export interface UrlDefaults {
   /** Method ids in catalog order; the first is used when a link names none or an unknown one. */
   methods: readonly string[];
   defaults(method: string, preset: PresetName): TrainConfig | undefined;
+  /** The options a method declares; a link may set these and no other. */
+  options(method: string): MethodOptionSpecs | undefined;
   /** Ids of the built-in datasets a link may name. */
   datasets: readonly string[];
 }
@@ -166,7 +170,7 @@ function encodeNode(node: Node, value: unknown, base: unknown, path: string, out
       encodeNode(node.variants[kind], value, sameKind ? base : undefined, path, out);
       return;
     }
-    case 'record': {
+    case 'options': {
       const v = value as Record<string, number>;
       const b = (base ?? {}) as Record<string, number>;
       for (const key of Object.keys(v)) if (!sameValue(v[key], b[key])) out.push([`${path}.${key}`, String(v[key])]);
@@ -209,6 +213,8 @@ interface DecodeContext {
   messages: string[];
   /** Required settings that neither the link nor a default supplies (switching a part on or a kind). */
   missing: string[];
+  /** The options the link's method declares. */
+  optionSpecs: MethodOptionSpecs;
 }
 
 function describeNumber(node: NumberNode): string {
@@ -360,19 +366,20 @@ function decodeNode(node: Node, base: unknown, path: string, ctx: DecodeContext)
       }
       return { kind, ...(value as object) };
     }
-    case 'record': {
+    case 'options': {
       const out = { ...((base ?? {}) as Record<string, number>) };
       for (const [key, text] of ctx.params) {
         if (!key.startsWith(`${path}.`)) continue;
         const name = key.slice(path.length + 1);
         ctx.used.add(key);
-        if (!(name in out)) {
+        const spec = Object.hasOwn(ctx.optionSpecs, name) ? ctx.optionSpecs[name] : undefined;
+        if (!spec) {
           ctx.messages.push(`Ignored ${label(key)}: this method has no option "${name}".`);
           continue;
         }
-        const parsed = parseNumber(text, node.item);
-        if (parsed.ok) out[name] = parsed.value;
-        else ctx.messages.push(`Ignored ${label(key)}=${text}: ${parsed.problem}.`);
+        const value = Number(text);
+        if (text.trim() !== '' && isValidOption(spec, value)) out[name] = value;
+        else ctx.messages.push(`Ignored ${label(key)}=${text}: ${spec.label} must be ${describeOption(spec)}.`);
       }
       return out;
     }
@@ -416,7 +423,13 @@ export function decodeConfigQuery(search: string, catalog: UrlDefaults): Decoded
   }
 
   // Paths inside the schema start with "." (the root); parameters do not.
-  const ctx: DecodeContext = { params: new Map([...params].map(([k, v]) => [`.${k}`, v])), used: new Set(['.method', '.preset', '.dataset']), messages, missing: [] };
+  const ctx: DecodeContext = {
+    params: new Map([...params].map(([k, v]) => [`.${k}`, v])),
+    used: new Set(['.method', '.preset', '.dataset']),
+    messages,
+    missing: [],
+    optionSpecs: catalog.options(method) ?? {},
+  };
   const settings = decodeNode(CONFIG_SCHEMA, defaults, '', ctx) as Omit<TrainConfig, 'method' | 'preset'>;
   for (const key of ctx.params.keys()) if (!ctx.used.has(key)) messages.push(`Ignored unknown setting "${label(key)}".`);
   return { config: { ...settings, method, preset } as TrainConfig, dataset, messages };

@@ -19,6 +19,7 @@ function urlDefaults(methods: MethodSummary[]): UrlDefaults {
   return {
     methods: methods.map((m) => m.id),
     defaults: (id, preset) => methods.find((m) => m.id === id)?.defaults[preset],
+    options: (id) => methods.find((m) => m.id === id)?.options,
     datasets: BUILTIN_DATASETS,
   };
 }

@@ -6,10 +6,10 @@ import type { Checkpoint } from '../engine/checkpoint-format';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetReport } from '../data/report';
 import type { AugmentationConfig } from '../engine/augment';
-import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
+import type { LiveSettings } from '../engine/config';
 import type { ExportedEncoder } from '../engine/export';
 import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
-import type { MethodDefinition } from '../engine/methods/types';
+import type { MethodSummary } from '../engine/methods/catalog';
 import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
 import type { BackendInfo, BackendName } from './backend-labels';
 
@@ -115,14 +115,7 @@ export interface DeviceMemory {
 }
 
 /** What the UI needs to know of a method, sent by the worker so the page never loads the engine. */
-export interface MethodSummary {
-  id: string;
-  label: string;
-  family: MethodDefinition['family'];
-  explanation: string;
-  uses: MethodDefinition['uses'];
-  defaults: Record<PresetName, TrainConfig>;
-}
+export type { MethodSummary };
 
 export type FromWorker =
   | { type: 'catalog'; methods: MethodSummary[] }

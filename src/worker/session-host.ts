@@ -11,7 +11,7 @@ import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format'
 import type { DatasetSplits } from '../engine/dataset';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
-import { METHODS } from '../engine/methods/registry';
+import { methodCatalog } from '../engine/methods/catalog';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
 import { selectBackend } from './backend';
@@ -68,17 +68,7 @@ export class SessionHost {
   private async dispatch(message: ToWorker): Promise<void> {
     switch (message.type) {
       case 'init':
-        this.post({
-          type: 'catalog',
-          methods: METHODS.map((m) => ({
-            id: m.id,
-            label: m.label,
-            family: m.family,
-            explanation: m.explanation,
-            uses: m.uses,
-            defaults: { reference: m.defaults('reference'), classroom: m.defaults('classroom') },
-          })),
-        });
+        this.post({ type: 'catalog', methods: methodCatalog() });
         this.backendReady = selectBackend(message.backend).then((info) => this.post({ type: 'backend', info }));
         await this.backendReady;
         return;

@@ -8,43 +8,29 @@
  * scale (options.scale = 1).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PresetName, TrainConfig } from '../config';
 import { barlowTwinsTerms } from '../losses';
-import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import { readOptions, type MethodOptionSpecs } from './options';
+import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'barlow',
-      preset,
-      projector: { hidden: [2048, 2048], out: 2048 },
-      predictor: null,
-      optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
-      learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.1,
-      augmentations: soloAugmentations('asymmetric', REFERENCE_RUN.imageSize),
-      options: { lambda: 0.0051, scale: 0.1 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'barlow',
-    preset,
+const OPTIONS = {
+  lambda: { label: 'λ', hint: 'Weight of the off-diagonal (redundancy) term, the push.', kind: 'number', default: 0.0051, min: 0, step: 0.001 },
+  scale: { label: 'Loss scale', hint: 'Multiplies the whole loss (solo-learn uses 0.1; the paper\'s loss has none, 1).', kind: 'number', default: 0.1, min: 0, step: 0.01 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('barlow', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [2048, 2048], out: 2048 },
+    optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+    learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
+    augmentations: soloAugmentations('asymmetric'),
+  }),
+  classroom: () => ({
     projector: { hidden: [512], out: 512 },
-    predictor: null,
-    tau: 0.99,
-    tauSchedule: false,
-    temperature: 0.1,
-    augmentations: classroomAugmentations(soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize)),
-    options: { lambda: 0.0051, scale: 0.1 },
-  };
-}
+    augmentations: classroomAugmentations(soloAugmentations('asymmetric')),
+  }),
+});
 
 export const barlow: MethodDefinition = {
   id: 'barlow',
@@ -57,11 +43,11 @@ export const barlow: MethodDefinition = {
     'That redundancy-reduction term (weighted by λ) is what stops collapse: a collapsed embedding has all its ' +
     'features perfectly correlated. No negatives, no momentum encoder, no predictor.',
   uses: { tau: false, temperature: false, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const encoder = createProjectedEncoder(config, rng, 'barlow');
-    const lambda = config.options.lambda ?? 0.0051;
-    const scale = config.options.scale ?? 1;
+    const { lambda, scale } = readOptions(OPTIONS, config);
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
@@ -73,9 +59,6 @@ export const barlow: MethodDefinition = {
         const terms = { onDiagonal: tf.mul(scale, onDiagonal) as tf.Scalar, offDiagonal: tf.mul(scale, offDiagonal) as tf.Scalar };
         const loss = tf.add(terms.onDiagonal, terms.offDiagonal) as tf.Scalar;
         return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
-      },
-      dispose() {
-        disposeModule(encoder.module);
       },
     };
   },

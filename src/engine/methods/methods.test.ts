@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../config';
 import type { DatasetSplits } from '../dataset';
+import { supConLoss } from '../losses';
 import { Rng } from '../random';
 import { tinyConfig, tinyData } from '../testing/tiny';
 import { Trainer } from '../trainer';
+import { disposeInstance } from './instance';
 import { METHODS, getMethod } from './registry';
 import type { MethodInstance, StepInputs } from './types';
 
@@ -66,14 +68,14 @@ describe('every registered method', () => {
     const config = tinyConfig(id);
     const instance = create(config);
     expect(method.uses.tau).toBe(instance.emaPairs !== undefined);
-    instance.dispose();
+    disposeInstance(instance);
 
     // Temperature is live exactly when the loss depends on it: same weights, same inputs, two temperatures.
     const inputs = inputsFor(3);
     const losses = [0.1, 0.5].map((temperature) => {
       const fresh = create(config);
       const loss = tf.tidy(() => fresh.computeLoss(inputs, { step: 0, tau: 0.99, temperature }).loss.dataSync()[0]);
-      fresh.dispose();
+      disposeInstance(fresh);
       return loss;
     });
     if (method.uses.temperature) expect(Math.abs(losses[0] - losses[1])).toBeGreaterThan(1e-3);
@@ -100,7 +102,7 @@ describe('every registered method', () => {
       }
     });
     disposeInputs(inputs);
-    instance.dispose();
+    disposeInstance(instance);
   });
 
   it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet keeps its 50%)', () => {
@@ -110,6 +112,67 @@ describe('every registered method', () => {
       const lowest = config.augmentations.map((view) => view.crop?.scale[0]);
       expect(lowest).toEqual(id === 'rotation' ? [0.5, 0.5] : [0.3, 0.3]);
     }
+  });
+
+  it('presets take every declared option at its default, except the overrides their files state', () => {
+    const overrides: Record<string, Record<string, number>> = { 'mocov2/classroom': { queueSize: 4096 }, 'unigrad/classroom': { lambda: 5 } };
+    for (const method of METHODS) {
+      for (const preset of ['reference', 'classroom'] as const) {
+        const declared = Object.fromEntries(Object.entries(method.options).map(([name, spec]) => [name, spec.default]));
+        expect(method.defaults(preset).options, `${method.id}/${preset}`).toEqual({ ...declared, ...overrides[`${method.id}/${preset}`] });
+      }
+    }
+  });
+
+  it('reference presets blur as solo-learn\'s CIFAR recipes do (0.5 in symmetric and symmetric_weak, none in asymmetric); classroom presets never blur', () => {
+    const blur = { probability: 0.5, sigma: [0.1, 2] };
+    const symmetricRecipes = ['simclr', 'supcon', 'mocov2', 'simsiam', 'unigrad'];
+    for (const { id } of METHODS) {
+      const reference = getMethod(id).defaults('reference').augmentations.map((view) => view.blur);
+      expect(reference, id).toEqual(symmetricRecipes.includes(id) ? [blur, blur] : [null, null]);
+      expect(getMethod(id).defaults('classroom').augmentations.map((view) => view.blur), id).toEqual([null, null]);
+    }
+  });
+
+  it('refuses options a method does not declare, and values out of their range, naming each', () => {
+    const config = tinyConfig('mocov2', { options: { queueSize: 0, symmetric: 1, lambda: 3 } });
+    expect(() => new Trainer(config, tinyData())).toThrow(
+      'Invalid MoCo v2 settings: Queue size (queueSize) is 0 but must be a whole number, at least 1; there is no option "lambda" (its options: queueSize, symmetric).',
+    );
+    expect(() => new Trainer(tinyConfig('simclr', { options: { symmetric: 1 } }), tinyData())).toThrow('Invalid SimCLR settings: there is no option "symmetric" (it has no options).');
+    expect(() => new Trainer(tinyConfig('simsiam', { options: { stopGradient: 0.5 } }), tinyData())).toThrow('Stop-gradient (stopGradient) is 0.5 but must be 0 (off) or 1 (on)');
+  });
+
+  it('reads a missing option as its declared default', () => {
+    const config = { ...tinyConfig('unigrad'), options: {} };
+    const inputs = inputsFor(4);
+    const losses = [config, { ...config, options: { lambda: 100, rho: 0.99 } }].map((c) => {
+      const instance = create(c);
+      const loss = tf.tidy(() => instance.computeLoss(inputs, { step: 0, tau: 0.99, temperature: 0.2 }).loss.dataSync()[0]);
+      disposeInstance(instance);
+      return loss;
+    });
+    expect(losses[0]).toBe(losses[1]);
+    disposeInputs(inputs);
+  });
+
+  it('SupCon: options.form chooses L_out (0) or L_in (1); pull + push add up to either, push being the same log-sum-exp in both', () => {
+    const inputs = inputsFor(6);
+    const pushes: number[] = [];
+    for (const form of [0, 1]) {
+      const instance = create(tinyConfig('supcon', { options: { form } }));
+      tf.tidy(() => {
+        const out = instance.computeLoss(inputs, { step: 0, tau: 0.99, temperature: 0.2 });
+        const z2 = instance.modules[0].apply(inputs.views[1], true);
+        const expected = supConLoss(out.embedding, z2, inputs.labels!, 0.2, form === 0 ? 'out' : 'in');
+        expect(out.loss.dataSync()[0]).toBeCloseTo(expected.dataSync()[0], 5);
+        expect(out.terms.pull.dataSync()[0] + out.terms.push.dataSync()[0]).toBeCloseTo(out.loss.dataSync()[0], 5);
+        pushes.push(out.terms.push.dataSync()[0]);
+      });
+      disposeInstance(instance);
+    }
+    expect(pushes[1]).toBeCloseTo(pushes[0], 5);
+    disposeInputs(inputs);
   });
 
   it('refuses a supervised method on unlabelled data with a message that says what to do', () => {
@@ -151,27 +214,30 @@ describe('EMA targets and stop-gradients', () => {
       expect(instance.params.some((p) => grads[p.variable.name] && tf.max(tf.abs(grads[p.variable.name])).dataSync()[0] > 0)).toBe(true);
     });
     disposeInputs(inputs);
-    instance.dispose();
+    disposeInstance(instance);
   });
 
-  it.each(emaMethods)('%s: afterStep moves the target to τ·target + (1 − τ)·online', (id) => {
-    const instance = create(tinyConfig(id));
-    const { online, target } = instance.emaPairs![0];
-    // Make online and target differ, as they do after an optimizer step.
-    online.params.forEach((p) => p.variable.assign(tf.tidy(() => tf.add(p.variable, 0.5))));
-    const before = target.params.map((p) => values(p.variable));
-    const onlineValues = online.params.map((p) => values(p.variable));
-    const inputs = inputsFor(9);
-    const schedule = { step: 0, tau: 0.9, temperature: 0.2 };
-    tf.tidy(() => {
-      const output = instance.computeLoss(inputs, schedule);
-      instance.afterStep?.(inputs, schedule, output.carry);
-    });
-    target.params.forEach((p, i) => {
-      const after = values(p.variable);
-      [0, Math.floor(after.length / 2), after.length - 1].forEach((j) => expect(after[j]).toBeCloseTo(0.9 * before[i][j] + 0.1 * onlineValues[i][j], 5));
-    });
-    disposeInputs(inputs);
-    instance.dispose();
+  it.each(emaMethods)('%s: after each step the trainer moves every declared target to τ·target + (1 − τ)·online', async (id) => {
+    const trainer = new Trainer(tinyConfig(id, { tau: 0.9, tauSchedule: false, learningRate: 0.05 }), tinyData());
+    const pairs = trainer.method.emaPairs!;
+    for (let step = 0; step < 2; step++) {
+      const before = pairs.map(({ target }) => target.params.map((p) => values(p.variable)));
+      trainer.step();
+      await trainer.flush();
+      let moved = 0;
+      pairs.forEach(({ online, target }, k) =>
+        target.params.forEach((p, i) => {
+          const after = values(p.variable);
+          const onlineAfter = values(online.params[i].variable);
+          after.forEach((v, j) => {
+            expect(v).toBeCloseTo(0.9 * before[k][i][j] + 0.1 * onlineAfter[j], 5);
+            moved = Math.max(moved, Math.abs(v - before[k][i][j]));
+          });
+        }),
+      );
+      // The optimizer moved the online side, so a skipped EMA would leave a visible gap.
+      expect(moved).toBeGreaterThan(1e-4);
+    }
+    trainer.dispose();
   });
 });

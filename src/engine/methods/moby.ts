@@ -8,54 +8,46 @@
  * here on the common CIFAR run shape with a ResNet-18 instead of a Swin Transformer.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PresetName, TrainConfig } from '../config';
-import { emaUpdate } from '../ema';
 import { createMlp } from '../heads';
 import { infoNCELoss, l2Normalize } from '../losses';
-import { disposeModule } from '../nn';
+import { readOptions, type MethodOptionSpecs } from './options';
 import {
-  CLASSROOM_RUN,
-  classroomAugmentations,
   KeyQueue,
   REFERENCE_RUN,
+  classroomAugmentations,
   createMomentumCopy,
   createProjectedEncoder,
   meanPositiveLogit,
+  methodPresets,
   pullPushTerms,
   soloAugmentations,
 } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'moby',
-      preset,
-      projector: { hidden: [4096], out: 256 },
-      predictor: { hidden: [4096], out: 256 },
-      optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
-      learningRate: (1e-3 * REFERENCE_RUN.batchSize) / 512,
-      tau: 0.99,
-      tauSchedule: true,
-      temperature: 0.2,
-      augmentations: soloAugmentations('asymmetric', REFERENCE_RUN.imageSize),
-      options: { queueSize: 4096 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'moby',
-    preset,
+const OPTIONS = {
+  queueSize: { label: 'Queue size', hint: 'Target keys of earlier batches kept as negatives, per view.', kind: 'number', default: 4096, min: 1, integer: true, step: 256 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('moby', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [4096], out: 256 },
+    predictor: { hidden: [4096], out: 256 },
+    optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
+    learningRate: (1e-3 * REFERENCE_RUN.batchSize) / 512,
+    tau: 0.99,
+    tauSchedule: true,
+    temperature: 0.2,
+    augmentations: soloAugmentations('asymmetric'),
+  }),
+  classroom: () => ({
     projector: { hidden: [512], out: 128 },
     predictor: { hidden: [512], out: 128 },
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,
-    augmentations: classroomAugmentations(soloAugmentations('asymmetric', CLASSROOM_RUN.imageSize)),
-    options: { queueSize: 4096 },
-  };
-}
+    augmentations: classroomAugmentations(soloAugmentations('asymmetric')),
+  }),
+});
 
 export const moby: MethodDefinition = {
   id: 'moby',
@@ -67,13 +59,14 @@ export const moby: MethodDefinition = {
     'for the same image and pushed away from a queue of keys of earlier images, one queue per view. The ' +
     'negatives in the queues stop collapse; the asymmetry (predictor, momentum target) adds BYOL\'s stability.',
   uses: { tau: true, temperature: true, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     if (!config.predictor) throw new Error('MoBY needs a predictor head');
     const online = createProjectedEncoder(config, rng, 'online');
     const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
     const target = createMomentumCopy(online, config, rng, 'target');
-    const queueSize = config.options.queueSize ?? 4096;
+    const { queueSize } = readOptions(OPTIONS, config);
     const queues = [0, 1].map(() => new KeyQueue(queueSize, config.projector.out, rng));
     return {
       encoder: online.backbone,
@@ -92,13 +85,8 @@ export const moby: MethodDefinition = {
         const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
         return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: [k1, k2] };
       },
-      afterStep(_inputs, { tau }, keys) {
+      afterStep(_inputs, _schedule, keys) {
         keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
-        emaUpdate(target.module.params, online.module.params, tau);
-      },
-      dispose() {
-        [online.module, predictor, target.module].forEach(disposeModule);
-        queues.forEach((q) => q.dispose());
       },
     };
   },

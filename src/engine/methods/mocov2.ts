@@ -10,54 +10,47 @@
  * original MoCo v2 loss: one direction, one queue.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PresetName, TrainConfig } from '../config';
-import { emaUpdate } from '../ema';
 import { infoNCELoss, l2Normalize } from '../losses';
-import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
+import { readOptions, type MethodOptionSpecs } from './options';
 import {
-  CLASSROOM_RUN,
-  classroomAugmentations,
   KeyQueue,
   REFERENCE_RUN,
+  classroomAugmentations,
   createMomentumCopy,
   createProjectedEncoder,
   meanPositiveLogit,
+  methodPresets,
   pullPushTerms,
   soloAugmentations,
 } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'mocov2',
-      preset,
-      projector: { hidden: [2048], out: 256, hiddenNorm: false },
-      predictor: null,
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
-      learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
-      tau: 0.99,
-      tauSchedule: true,
-      temperature: 0.2,
-      augmentations: soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize),
-      options: { queueSize: 32_768, symmetric: 1 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'mocov2',
-    preset,
-    projector: { hidden: [512], out: 128, hiddenNorm: false },
-    predictor: null,
+const OPTIONS = {
+  queueSize: { label: 'Queue size', hint: 'Keys of earlier batches kept as negatives, per queue.', kind: 'number', default: 32_768, min: 1, integer: true, step: 256 },
+  symmetric: { label: 'Symmetric loss', hint: 'Score both directions, one key queue per view (MoCo v2+).', kind: 'toggle', default: 1 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('mocov2', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [2048], out: 256, hiddenNorm: false },
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
     tau: 0.99,
     tauSchedule: true,
     temperature: 0.2,
-    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize)),
-    options: { queueSize: 4096, symmetric: 1 },
-  };
-}
+    augmentations: soloAugmentations('symmetric-weak'),
+  }),
+  classroom: () => ({
+    projector: { hidden: [512], out: 128, hiddenNorm: false },
+    tau: 0.99,
+    tauSchedule: true,
+    temperature: 0.2,
+    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak')),
+    // A 300-step run produces 9,600 keys: a 32,768-key queue would hold mostly its random initial vectors.
+    options: { queueSize: 4096 },
+  }),
+});
 
 export const mocov2: MethodDefinition = {
   id: 'mocov2',
@@ -69,14 +62,15 @@ export const mocov2: MethodDefinition = {
     'kept in a first-in-first-out queue. The queue gives many negatives without a huge batch, and the momentum ' +
     'encoder (τ) keeps the queued keys consistent with each other. As in SimCLR, the negatives stop collapse.',
   uses: { tau: true, temperature: true, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
-    const symmetric = (config.options.symmetric ?? 1) !== 0;
+    const options = readOptions(OPTIONS, config);
+    const symmetric = options.symmetric === 1;
     const online = createProjectedEncoder(config, rng, 'query');
     const target = createMomentumCopy(online, config, rng, 'key');
-    const queueSize = config.options.queueSize ?? 4096;
     // One queue per view in the symmetric variant; a single queue of second-view keys otherwise.
-    const queues = (symmetric ? [0, 1] : [1]).map(() => new KeyQueue(queueSize, config.projector.out, rng));
+    const queues = (symmetric ? [0, 1] : [1]).map(() => new KeyQueue(options.queueSize, config.projector.out, rng));
     const queueOfView = (view: 0 | 1) => (symmetric ? queues[view] : queues[0]);
     return {
       encoder: online.backbone,
@@ -100,14 +94,9 @@ export const mocov2: MethodDefinition = {
         }
         return { loss, terms: pullPushTerms(loss, positive), embedding: q1, secondEmbedding: q2, features, carry: keys };
       },
-      afterStep(_inputs, { tau }, keys) {
+      afterStep(_inputs, _schedule, keys) {
         // Enqueue after the loss: the current batch's keys are negatives only from the next step on.
         keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
-        emaUpdate(target.module.params, online.module.params, tau);
-      },
-      dispose() {
-        [online.module, target.module].forEach(disposeModule);
-        queues.forEach((q) => q.dispose());
       },
     };
   },

@@ -12,60 +12,45 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { standardView, type ViewAugmentation } from '../augment';
-import type { PresetName, TrainConfig } from '../config';
 import { l2Normalize, npidLoss } from '../losses';
-import { disposeModule, variableFrom } from '../nn';
-import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_RUN, classroomAugmentations, createProjectedEncoder, meanPositiveLogit, pullPushTerms, randomUnitRows } from './shared';
+import { variableFrom } from '../nn';
+import { readOptions, type MethodOptionSpecs } from './options';
+import { classroomAugmentations, createProjectedEncoder, meanPositiveLogit, methodPresets, pullPushTerms, randomUnitRows } from './shared';
 import type { MethodDefinition } from './types';
 
+const OPTIONS = {
+  bankMomentum: { label: 'Memory-bank momentum', hint: 'How much of its old entry an image keeps at each update.', kind: 'number', default: 0.5, min: 0, max: 0.999, step: 0.05 },
+} satisfies MethodOptionSpecs;
+
 /** lemniscate.pytorch's CIFAR transform. */
-function npidView(imageSize: number): ViewAugmentation {
+function npidView(): ViewAugmentation {
   return {
-    ...standardView({ imageSize }),
+    ...standardView(),
     crop: { scale: [0.2, 1], ratio: [3 / 4, 4 / 3] },
     flipProbability: 0,
     colorJitter: { probability: 1, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 },
   };
 }
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    const imageSize = 32;
-    return {
-      method: 'npid',
-      preset,
-      seed: 1,
-      imageSize,
-      batchSize: 128,
-      totalSteps: 78_200, // 200 epochs of CIFAR-10 at batch 128 (391 steps an epoch)
-      warmupSteps: 0,
-      backbone: BACKBONE_PRESETS['resnet-18'],
-      projector: { hidden: [], out: 128 },
-      predictor: null,
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
-      learningRate: 0.1,
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.1,
-      // NPID trains on one view; the second is augmented the same way and left unused.
-      augmentations: [npidView(imageSize), npidView(imageSize)],
-      options: { bankMomentum: 0.5 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'npid',
-    preset,
+const defaults = methodPresets('npid', OPTIONS, {
+  reference: () => ({
+    // lemniscate.pytorch's run, not solo-learn's: batch 128, 200 epochs of CIFAR-10 (391 steps an epoch), no warm-up.
+    batchSize: 128,
+    totalSteps: 78_200,
+    warmupSteps: 0,
     projector: { hidden: [], out: 128 },
-    predictor: null,
-    tau: 0.99,
-    tauSchedule: false,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    learningRate: 0.1,
     temperature: 0.1,
-    augmentations: classroomAugmentations([npidView(CLASSROOM_RUN.imageSize), npidView(CLASSROOM_RUN.imageSize)]),
-    options: { bankMomentum: 0.5 },
-  };
-}
+    // NPID trains on one view; the second is augmented the same way and left unused.
+    augmentations: [npidView(), npidView()],
+  }),
+  classroom: () => ({
+    projector: { hidden: [], out: 128 },
+    temperature: 0.1,
+    augmentations: classroomAugmentations([npidView(), npidView()]),
+  }),
+});
 
 export const npid: MethodDefinition = {
   id: 'npid',
@@ -77,11 +62,12 @@ export const npid: MethodDefinition = {
     'images (a softmax over the whole bank). The bank entry then moves halfway to the new feature. The other ' +
     'images\' entries are the negatives, and they stop collapse; they are slightly stale, which is what MoCo later fixed.',
   uses: { tau: false, temperature: true, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng, datasetSize }) {
     const encoder = createProjectedEncoder(config, rng, 'npid');
     const bank = variableFrom(randomUnitRows(rng, datasetSize, config.projector.out), false);
-    const momentum = config.options.bankMomentum ?? 0.5;
+    const momentum = readOptions(OPTIONS, config).bankMomentum;
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
@@ -104,10 +90,6 @@ export const npid: MethodDefinition = {
         const rows = tf.gather(features, lastOccurrence);
         const updated = l2Normalize(tf.add(tf.mul(tf.gather(bank, rowIndices), momentum), tf.mul(rows, 1 - momentum)));
         bank.assign(tf.tensorScatterUpdate(bank, tf.reshape(rowIndices, [n, 1]), updated));
-      },
-      dispose() {
-        disposeModule(encoder.module);
-        bank.dispose();
       },
     };
   },

@@ -3,7 +3,7 @@
  * rotated by 0°, 90°, 180° or 270° and a classifier on the encoder's features must say which. To do
  * that the encoder has to find the objects' orientation — their "up" — which needs some notion of
  * what the objects are. Here both views are used, each image of each view with its own random
- * rotation (drawn on the CPU from the run's seed), so a step costs two encoder passes like the others.
+ * rotation (drawn on the CPU from the method's generator), so a step costs two encoder passes like the others.
  * Reference defaults: gidariss/FeatureLearningRotNet config/CIFAR10_RotNet_NIN4blocks.py (batch 128,
  * 200 epochs, SGD lr 0.1, momentum 0.9, wd 5e-4, cross-entropy over 4 classes), here with a
  * ResNet-18 and a linear head instead of the Network-in-Network, random crops (0.5–1) and flips
@@ -12,12 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { IDENTITY_VIEW, type ViewAugmentation } from '../augment';
-import type { PresetName, TrainConfig } from '../config';
 import { createBackbone } from '../backbones';
 import { createMlp } from '../heads';
-import { disposeModule } from '../nn';
-import { BACKBONE_PRESETS } from '../presets';
-import { CLASSROOM_RUN, sameForBothViews } from './shared';
+import { methodPresets, sameForBothViews } from './shared';
 import type { MethodDefinition } from './types';
 
 const ROTATIONS = 4;
@@ -28,41 +25,23 @@ const ROTATION_VIEW: ViewAugmentation = {
   flipProbability: 0.5,
 };
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      method: 'rotation',
-      preset,
-      seed: 1,
-      imageSize: 32,
-      batchSize: 128,
-      totalSteps: 78_200, // 200 epochs of CIFAR-10 at batch 128 (391 steps an epoch)
-      warmupSteps: 0,
-      backbone: BACKBONE_PRESETS['resnet-18'],
-      projector: { hidden: [], out: ROTATIONS },
-      predictor: null,
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
-      learningRate: 0.1,
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.1,
-      augmentations: sameForBothViews(structuredClone(ROTATION_VIEW)),
-      options: {},
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'rotation',
-    preset,
+const defaults = methodPresets('rotation', {}, {
+  reference: () => ({
+    // RotNet's own run, not solo-learn's shape (it has no RotNet): batch 128, 200 epochs of CIFAR-10
+    // (391 steps an epoch), no warm-up, SGD.
+    batchSize: 128,
+    totalSteps: 78_200,
+    warmupSteps: 0,
     projector: { hidden: [], out: ROTATIONS },
-    predictor: null,
-    tau: 0.99,
-    tauSchedule: false,
-    temperature: 0.1,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    learningRate: 0.1,
     augmentations: sameForBothViews(structuredClone(ROTATION_VIEW)),
-    options: {},
-  };
-}
+  }),
+  classroom: () => ({
+    projector: { hidden: [], out: ROTATIONS },
+    augmentations: sameForBothViews(structuredClone(ROTATION_VIEW)),
+  }),
+});
 
 /**
  * Rotates each square NHWC image counter-clockwise by rotations[i] quarter turns. All four rotations
@@ -90,12 +69,12 @@ export const rotation: MethodDefinition = {
     'Collapse cannot happen — a constant feature cannot tell the four rotations apart — but the features learn ' +
     'only what helps with orientation, which is why the Siamese methods overtook it.',
   uses: { tau: false, temperature: false, labels: false },
+  options: {},
   defaults,
   create({ config, rng }) {
     const backbone = createBackbone(config.backbone, rng, 'rotation/backbone');
     const classifier = createMlp(config.projector, backbone.featureDim, rng, 'rotation/classifier');
     if (classifier.outDim !== ROTATIONS) throw new Error(`Rotation prediction needs a head with ${ROTATIONS} outputs, got ${classifier.outDim}`);
-    const rotationRng = rng.fork();
     return {
       encoder: backbone,
       params: [...backbone.params, ...classifier.params],
@@ -103,16 +82,14 @@ export const rotation: MethodDefinition = {
       embeddingDim: backbone.featureDim,
       computeLoss({ views }) {
         const n = views[0].shape[0];
-        const rotations = Int32Array.from({ length: 2 * n }, () => rotationRng.int(ROTATIONS));
+        // From the method's generator, whose state checkpoints keep: a resumed run turns the images the same way.
+        const rotations = Int32Array.from({ length: 2 * n }, () => rng.int(ROTATIONS));
         const rotated = tf.concat([rotateQuarterTurns(views[0], rotations.subarray(0, n)), rotateQuarterTurns(views[1], rotations.subarray(n))], 0);
         const features = backbone.apply(rotated, true) as tf.Tensor2D;
         const logits = classifier.apply(features, true) as tf.Tensor2D;
         const targets = tf.oneHot(tf.tensor1d(rotations, 'int32'), ROTATIONS);
         const loss = tf.losses.softmaxCrossEntropy(targets, logits) as tf.Scalar;
         return { loss, terms: {}, embedding: tf.slice(features, [0, 0], [n, -1]) as tf.Tensor2D, carry: [] };
-      },
-      dispose() {
-        [backbone, classifier].forEach(disposeModule);
       },
     };
   },

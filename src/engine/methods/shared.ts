@@ -2,13 +2,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { standardView, type AugmentationConfig, type ViewAugmentation } from '../augment';
 import { createBackbone, type Backbone } from '../backbones';
-import type { TrainConfig } from '../config';
+import type { PresetName, TrainConfig } from '../config';
 import { copyWeights } from '../ema';
 import { createMlp, type Mlp } from '../heads';
 import { l2Normalize } from '../losses';
 import { sequential, variableFrom, type Module } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
 import type { Rng } from '../random';
+import { defaultOptions, type MethodOptionSpec } from './options';
 
 /** A backbone followed by a projector. */
 export interface ProjectedEncoder {
@@ -73,10 +74,6 @@ export class KeyQueue {
       this.keys.assign(next);
     });
   }
-
-  dispose(): void {
-    this.keys.dispose();
-  }
 }
 
 /**
@@ -100,16 +97,14 @@ function withJitter(view: ViewAugmentation, brightness: number, contrast: number
 }
 
 /**
- * The augmentation recipes of solo-learn's CIFAR configs (scripts/pretrain/cifar/augmentations):
- * "symmetric" (SimCLR, SupCon: strong jitter 0.8/0.8/0.8/0.2), "symmetric-weak" (MoCo v2+, SimSiam:
- * 0.4/0.4/0.4/0.1) and "asymmetric" (BYOL, Barlow Twins: 0.4/0.4/0.2/0.1, solarise 0.2 on the second
- * view). Crops 0.08–1, flip 0.5, grayscale 0.2 in all three; blur is dropped at 32 px by standardView.
+ * The augmentation recipes of solo-learn's CIFAR configs (scripts/pretrain/cifar/augmentations/*.yaml):
+ * "symmetric" (SimCLR, SupCon: strong jitter 0.8/0.8/0.8/0.2, blur 0.5), "symmetric-weak" (MoCo v2+,
+ * SimSiam: 0.4/0.4/0.4/0.1, blur 0.5) and "asymmetric" (BYOL, Barlow Twins: 0.4/0.4/0.2/0.1, no blur,
+ * solarise 0.2 on the second view). Crops 0.08–1, flip 0.5, grayscale 0.2 in all three.
  */
-export function soloAugmentations(recipe: 'symmetric' | 'symmetric-weak' | 'asymmetric', imageSize: number): AugmentationConfig {
-  if (recipe === 'asymmetric') {
-    return [standardView({ blur: 1.0, solarize: 0, imageSize }), standardView({ blur: 0.1, solarize: 0.2, imageSize })];
-  }
-  const view = standardView({ blur: 0.5, imageSize });
+export function soloAugmentations(recipe: 'symmetric' | 'symmetric-weak' | 'asymmetric'): AugmentationConfig {
+  if (recipe === 'asymmetric') return [standardView(), standardView({ solarize: 0.2 })];
+  const view = standardView({ blur: 0.5 });
   const jittered = recipe === 'symmetric' ? withJitter(view, 0.8, 0.8, 0.8, 0.2) : withJitter(view, 0.4, 0.4, 0.4, 0.1);
   return sameForBothViews(jittered);
 }
@@ -156,12 +151,52 @@ export const CLASSROOM_RUN = {
 } satisfies Partial<TrainConfig>;
 
 /**
- * A method's recipe with crops of at least 30% of the image: a 16 px image cropped to 8% is a
- * 4-pixel patch, too little to match in a short run. Milder crops a recipe already has are kept.
+ * Where every preset starts: no predictor, and τ and temperature at these values for methods that
+ * have no use for them (the setup hides them there). A method that uses one states its own.
+ */
+const PRESET_BASE = { predictor: null, tau: 0.99, tauSchedule: false, temperature: 0.1 } satisfies Partial<TrainConfig>;
+
+/** What a preset states beyond the settings `given` to it: the method's own recipe and option overrides. */
+type Recipe<Given extends keyof TrainConfig, OptionName extends string> = Omit<TrainConfig, 'method' | 'preset' | 'options' | Given> &
+  Partial<Pick<TrainConfig, Given>> & { options?: Partial<Record<OptionName, number>> };
+
+/** A reference preset's recipe: heads, optimizer and learning rate, augmentations, and what else is the method's own. */
+type ReferenceRecipe<OptionName extends string> = Recipe<keyof typeof REFERENCE_RUN | keyof typeof PRESET_BASE, OptionName>;
+/** A classroom preset's recipe: heads, augmentations, and what else is the method's own. */
+type ClassroomRecipe<OptionName extends string> = Recipe<keyof typeof CLASSROOM_RUN | keyof typeof PRESET_BASE, OptionName>;
+
+/**
+ * A method's `defaults`: each preset is the shared run shape (REFERENCE_RUN or CLASSROOM_RUN) with the
+ * method's recipe on top, and its options are the declared defaults with the recipe's overrides.
+ * Every call builds new objects, so editing a preset never edits another.
+ */
+export function methodPresets<OptionName extends string>(
+  id: string,
+  options: Readonly<Record<OptionName, MethodOptionSpec>>,
+  recipes: { reference(): ReferenceRecipe<OptionName>; classroom(): ClassroomRecipe<OptionName> },
+): (preset: PresetName) => TrainConfig {
+  const withOptions = (overrides: Partial<Record<OptionName, number>> = {}): Record<string, number> => ({ ...defaultOptions(options), ...overrides });
+  return (preset) => {
+    if (preset === 'reference') {
+      const { options: overrides, ...recipe } = recipes.reference();
+      return { ...PRESET_BASE, ...structuredClone(REFERENCE_RUN), ...recipe, method: id, preset, options: withOptions(overrides) };
+    }
+    const { options: overrides, ...recipe } = recipes.classroom();
+    return { ...PRESET_BASE, ...structuredClone(CLASSROOM_RUN), ...recipe, method: id, preset, options: withOptions(overrides) };
+  };
+}
+
+/**
+ * A method's recipe for the 16 px classroom: crops of at least 30% of the image (a 16 px image
+ * cropped to 8% is a 4-pixel patch, too little to match in a short run; milder crops a recipe already
+ * has are kept) and no blur (σ up to 2 px is an eighth of the image; the classroom presets were tuned
+ * without it).
  */
 export function classroomAugmentations(views: AugmentationConfig): AugmentationConfig {
   const minScale = 0.3;
-  return views.map((view) =>
-    view.crop && view.crop.scale[0] < minScale ? { ...view, crop: { ...view.crop, scale: [minScale, Math.max(minScale, view.crop.scale[1])] } } : view,
-  ) as AugmentationConfig;
+  return views.map((view) => ({
+    ...view,
+    crop: view.crop && view.crop.scale[0] < minScale ? { ...view.crop, scale: [minScale, Math.max(minScale, view.crop.scale[1])] } : view.crop,
+    blur: null,
+  })) as AugmentationConfig;
 }

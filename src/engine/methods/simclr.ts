@@ -4,43 +4,25 @@
  * Reference defaults: solo-learn scripts/pretrain/cifar/simclr.yaml (projector 2048 → 256 as
  * Linear–ReLU–Linear, T = 0.2, LARS lr 0.4 · bs/256, wd 1e-4, η = 0.02, "symmetric" augmentations).
  */
-import type { PresetName, TrainConfig } from '../config';
 import { ntXentLoss } from '../losses';
-import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations } from './shared';
+import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, meanPositiveLogit, methodPresets, pullPushTerms, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'simclr',
-      preset,
-      projector: { hidden: [2048], out: 256, hiddenNorm: false },
-      predictor: null,
-      optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
-      learningRate: scaledLr(0.4, REFERENCE_RUN.batchSize),
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.2,
-      augmentations: soloAugmentations('symmetric', REFERENCE_RUN.imageSize),
-      options: {},
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'simclr',
-    preset,
-    projector: { hidden: [512], out: 128, hiddenNorm: false },
-    predictor: null,
-    tau: 0.99,
-    tauSchedule: false,
+const defaults = methodPresets('simclr', {}, {
+  reference: () => ({
+    projector: { hidden: [2048], out: 256, hiddenNorm: false },
+    optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+    learningRate: scaledLr(0.4, REFERENCE_RUN.batchSize),
     temperature: 0.2,
-    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize)),
-    options: {},
-  };
-}
+    augmentations: soloAugmentations('symmetric'),
+  }),
+  classroom: () => ({
+    projector: { hidden: [512], out: 128, hiddenNorm: false },
+    temperature: 0.2,
+    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak')),
+  }),
+});
 
 export const simclr: MethodDefinition = {
   id: 'simclr',
@@ -52,6 +34,7 @@ export const simclr: MethodDefinition = {
     'similarities divided by the temperature). The negatives are what stop collapse: mapping every image to the ' +
     'same point would make the partner impossible to find. A lower temperature weighs the hardest negatives more.',
   uses: { tau: false, temperature: true, labels: false },
+  options: {},
   defaults,
   create({ config, rng }) {
     const encoder = createProjectedEncoder(config, rng, 'simclr');
@@ -64,9 +47,6 @@ export const simclr: MethodDefinition = {
         const z2 = encoder.project(views[1], true);
         const loss = ntXentLoss(z1, z2, temperature);
         return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, secondEmbedding: z2, features, carry: [] };
-      },
-      dispose() {
-        disposeModule(encoder.module);
       },
     };
   },

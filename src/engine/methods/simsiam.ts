@@ -8,44 +8,31 @@
  * fixed (no cosine decay); here it follows the common schedule.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PresetName, TrainConfig } from '../config';
 import { createMlp } from '../heads';
 import { simSiamLoss } from '../losses';
-import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, soloAugmentations } from './shared';
+import { readOptions, type MethodOptionSpecs } from './options';
+import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'simsiam',
-      preset,
-      projector: { hidden: [2048, 2048], out: 2048, lastNorm: 'plain' },
-      predictor: { hidden: [512], out: 2048 },
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-5 },
-      learningRate: scaledLr(0.5, REFERENCE_RUN.batchSize),
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.1,
-      augmentations: soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize),
-      options: { stopGradient: 1 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'simsiam',
-    preset,
+const OPTIONS = {
+  stopGradient: { label: 'Stop-gradient', hint: 'Turn it off to watch SimSiam collapse (feature std → 0).', kind: 'toggle', default: 1 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('simsiam', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [2048, 2048], out: 2048, lastNorm: 'plain' },
+    predictor: { hidden: [512], out: 2048 },
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-5 },
+    learningRate: scaledLr(0.5, REFERENCE_RUN.batchSize),
+    augmentations: soloAugmentations('symmetric-weak'),
+  }),
+  classroom: () => ({
     projector: { hidden: [512], out: 512, lastNorm: 'plain' },
     predictor: { hidden: [128], out: 512 },
-    tau: 0.99,
-    tauSchedule: false,
-    temperature: 0.1,
-    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize)),
-    options: { stopGradient: 1 },
-  };
-}
+    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak')),
+  }),
+});
 
 export const simsiam: MethodDefinition = {
   id: 'simsiam',
@@ -58,12 +45,13 @@ export const simsiam: MethodDefinition = {
     'projection is treated as a constant. Turn the stop-gradient off (the ablation) and the embeddings collapse ' +
     'to a single point within a few hundred steps — watch the feature std fall to 0.',
   uses: { tau: false, temperature: false, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     if (!config.predictor) throw new Error('SimSiam needs a predictor head');
     const encoder = createProjectedEncoder(config, rng, 'simsiam');
     const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
-    const stopGradient = (config.options.stopGradient ?? 1) !== 0;
+    const stopGradient = readOptions(OPTIONS, config).stopGradient === 1;
     return {
       encoder: encoder.backbone,
       params: [...encoder.module.params, ...predictor.params],
@@ -75,9 +63,6 @@ export const simsiam: MethodDefinition = {
         const p2 = predictor.apply(z2, true);
         const loss = tf.div(tf.add(simSiamLoss(p1, z2, { stopGradient }), simSiamLoss(p2, z1, { stopGradient })), 2) as tf.Scalar;
         return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
-      },
-      dispose() {
-        [encoder.module, predictor].forEach(disposeModule);
       },
     };
   },

@@ -4,6 +4,7 @@ import type { TrainConfig } from '../config';
 import { infoNCELoss, l2Normalize, uniGradCorrelation } from '../losses';
 import { Rng } from '../random';
 import { tinyConfig } from '../testing/tiny';
+import { disposeInstance } from './instance';
 import { getMethod } from './registry';
 import { rotateQuarterTurns } from './rotation';
 import { KeyQueue } from './shared';
@@ -63,7 +64,7 @@ describe('KeyQueue', () => {
       keys.dispose();
       expectRowsClose(rows(queue.keys), pushed.slice(-5), 6);
     }
-    queue.dispose();
+    queue.keys.dispose();
   });
 });
 
@@ -96,7 +97,7 @@ describe('MoCo v2 queue', () => {
       disposeInputs(inputs);
     }
     rows(queue1).forEach((r) => expect(Math.hypot(...r)).toBeCloseTo(1, 5));
-    instance.dispose();
+    disposeInstance(instance);
   });
 
   it('keeps a single queue of second-view keys in the asymmetric variant', () => {
@@ -107,7 +108,7 @@ describe('MoCo v2 queue', () => {
     expect(carry).toHaveLength(1);
     expectRowsClose(rows(instance.state![0]).slice(-8), carry[0]);
     disposeInputs(inputs);
-    instance.dispose();
+    disposeInstance(instance);
   });
 });
 
@@ -121,7 +122,7 @@ describe('MoBY queues', () => {
       disposeInputs(inputs);
     }
     [0, 1].forEach((view) => expectRowsClose(rows(instance.state![view]), [...carried[0][view], ...carried[1][view]].slice(-8)));
-    instance.dispose();
+    disposeInstance(instance);
   });
 });
 
@@ -146,7 +147,7 @@ describe('NPID memory bank', () => {
       expect(Math.hypot(...after[image])).toBeCloseTo(1, 5);
     }
     disposeInputs(inputs);
-    instance.dispose();
+    disposeInstance(instance);
   });
 });
 
@@ -173,7 +174,7 @@ describe('UniGrad correlation matrix', () => {
       disposeInputs(inputs);
     }
     previous?.dispose();
-    instance.dispose();
+    disposeInstance(instance);
   });
 });
 

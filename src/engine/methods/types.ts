@@ -1,12 +1,15 @@
 /**
  * What a method is: the networks it builds, the loss it computes, the state it updates after
- * each optimizer step, and its defaults. One file per method implements `MethodDefinition`.
+ * each optimizer step, its options and its defaults. One file per method implements
+ * `MethodDefinition` and registers it in `registry.ts`. A method declares what it owns (modules,
+ * EMA pairs, state variables); the trainer moves the EMA targets, checkpoints and disposes them.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones';
 import type { PresetName, TrainConfig } from '../config';
 import type { Module, Param } from '../nn';
 import type { Rng } from '../random';
+import type { MethodOptionSpecs } from './options';
 
 export type MethodFamily = 'contrastive' | 'asymmetric' | 'decorrelation' | 'hybrid' | 'pretext';
 
@@ -51,6 +54,11 @@ export interface LossOutput {
 
 export interface MethodContext {
   readonly config: TrainConfig;
+  /**
+   * The method's random generator: initialisation draws from it, and so may anything the method
+   * draws while training (RotNet's rotations). Checkpoints save and restore its state, so a resumed
+   * run draws what the uninterrupted one would have. A generator seeded from it would not be saved.
+   */
   readonly rng: Rng;
   readonly datasetSize: number;
   readonly numClasses: number;
@@ -61,27 +69,25 @@ export interface MethodInstance {
   readonly encoder: Backbone;
   /** Parameters the optimizer updates. */
   readonly params: Param[];
-  /** Every module the method owns (online and target), for checkpoints and disposal. */
+  /** Every module the method owns (online and target): the trainer checkpoints and disposes them. */
   readonly modules: Module[];
   /**
-   * Online/target pairs that `afterStep` moves by EMA. Each target is a separately built copy and is
-   * also listed in `modules`.
+   * Online/target pairs the trainer moves by EMA after `afterStep`, with the step's τ:
+   * target ← τ·target + (1 − τ)·online. Each target is a separately built copy and is also listed in `modules`.
    */
   readonly emaPairs?: ReadonlyArray<{ readonly online: Module; readonly target: Module }>;
   /**
    * State that is neither a parameter nor a BatchNorm buffer but must survive a checkpoint: MoCo's and
-   * MoBY's key queues, NPID's memory bank, UniGrad's running correlation matrix. The method owns these
-   * variables (never trainable) and disposes them in `dispose()`; a checkpoint saves and restores their
-   * values in this order.
+   * MoBY's key queues, NPID's memory bank, UniGrad's running correlation matrix. Never trainable; a
+   * checkpoint saves and restores their values in this order, and the trainer disposes them.
    */
   readonly state?: tf.Variable[];
   /** Width of `LossOutput.embedding` when it is not `config.projector.out` (RotNet: backbone features). */
   readonly embeddingDim?: number;
   /** Called inside the gradient tape. */
   computeLoss(inputs: StepInputs, schedule: StepSchedule): LossOutput;
-  /** Called after the optimizer step, inside tf.tidy: EMA targets, queues, memory banks. */
+  /** Called after the optimizer step, inside tf.tidy, before the EMA of `emaPairs`: queues, memory banks. */
   afterStep?(inputs: StepInputs, schedule: StepSchedule, carry: tf.Tensor[]): void;
-  dispose(): void;
 }
 
 export interface MethodDefinition {
@@ -92,6 +98,8 @@ export interface MethodDefinition {
   readonly explanation: string;
   /** Which of the live settings mean something for this method, so the UI shows only those. */
   readonly uses: { tau: boolean; temperature: boolean; labels: boolean };
+  /** The method's own settings with their defaults; `TrainConfig.options` may set any of these and no other. */
+  readonly options: MethodOptionSpecs;
   defaults(preset: PresetName): TrainConfig;
   create(context: MethodContext): MethodInstance;
 }

@@ -12,46 +12,37 @@
  * here on the common CIFAR run shape. The classroom preset lowers λ to 5 for its 32-wide encoder.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PresetName, TrainConfig } from '../config';
-import { emaUpdate } from '../ema';
 import { uniGradCorrelation, uniGradLoss } from '../losses';
-import { disposeModule, variableFrom } from '../nn';
+import { variableFrom } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, REFERENCE_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder, meanPositiveLogit, pullPushTerms, soloAugmentations, withMinCropScale } from './shared';
+import { readOptions, type MethodOptionSpecs } from './options';
+import { REFERENCE_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder, meanPositiveLogit, methodPresets, pullPushTerms, soloAugmentations, withMinCropScale } from './shared';
 import type { MethodDefinition } from './types';
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'unigrad',
-      preset,
-      projector: { hidden: [2048, 2048], out: 2048 },
-      predictor: null,
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
-      learningRate: scaledLr(0.05, REFERENCE_RUN.batchSize),
-      tau: 0.996,
-      tauSchedule: true,
-      temperature: 0.1,
-      augmentations: withMinCropScale(soloAugmentations('symmetric-weak', REFERENCE_RUN.imageSize), 0.2),
-      options: { lambda: 100, rho: 0.99 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'unigrad',
-    preset,
+const OPTIONS = {
+  lambda: { label: 'λ', hint: 'Weight of the push along the running correlation matrix F.', kind: 'number', default: 100, min: 0, step: 1 },
+  rho: { label: 'ρ', hint: 'Momentum of the running correlation matrix F.', kind: 'number', default: 0.99, min: 0, max: 1, step: 0.01 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('unigrad', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [2048, 2048], out: 2048 },
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+    learningRate: scaledLr(0.05, REFERENCE_RUN.batchSize),
+    tau: 0.996,
+    tauSchedule: true,
+    augmentations: withMinCropScale(soloAugmentations('symmetric-weak'), 0.2),
+  }),
+  classroom: () => ({
     projector: { hidden: [512], out: 512 },
-    predictor: null,
     tau: 0.99,
     tauSchedule: true,
-    temperature: 0.1,
-    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak', CLASSROOM_RUN.imageSize)),
+    augmentations: classroomAugmentations(soloAugmentations('symmetric-weak')),
     // λ = 100 pushes a 32-wide Tiny ConvNet apart much harder than the pull holds it together: kNN
     // fell below the random encoder (23.8%); λ = 20 gave 29.7%, λ = 5 34.6% (docs/methods.md).
-    options: { lambda: 5, rho: 0.99 },
-  };
-}
+    options: { lambda: 5 },
+  }),
+});
 
 export const unigrad: MethodDefinition = {
   id: 'unigrad',
@@ -64,13 +55,13 @@ export const unigrad: MethodDefinition = {
     'measured by a running correlation matrix F of the momentum embeddings (weighted by λ). That push against F ' +
     'spreads the embeddings over the sphere and stops collapse without negative pairs or a predictor.',
   uses: { tau: true, temperature: false, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const online = createProjectedEncoder(config, rng, 'online');
     const target = createMomentumCopy(online, config, rng, 'momentum');
     const d = config.projector.out;
-    const lambda = config.options.lambda ?? 100;
-    const rho = config.options.rho ?? 0.99;
+    const { lambda, rho } = readOptions(OPTIONS, config);
     const correlation = variableFrom(tf.zeros([d, d]), false);
     // 0 until the first batch has initialised F, then 1; on the device so a step never waits on a read-back.
     const correlationReady = variableFrom(tf.scalar(0), false);
@@ -93,15 +84,9 @@ export const unigrad: MethodDefinition = {
         const agreement = tf.mul(0.5, tf.add(meanPositiveLogit(z1, z2m, 1), meanPositiveLogit(z2, z1m, 1))) as tf.Scalar;
         return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, secondEmbedding: z2, features, carry: [nextCorrelation] };
       },
-      afterStep(_inputs, { tau }, [nextCorrelation]) {
+      afterStep(_inputs, _schedule, [nextCorrelation]) {
         correlation.assign(nextCorrelation);
         correlationReady.assign(tf.scalar(1));
-        emaUpdate(target.module.params, online.module.params, tau);
-      },
-      dispose() {
-        [online.module, target.module].forEach(disposeModule);
-        correlation.dispose();
-        correlationReady.dispose();
       },
     };
   },

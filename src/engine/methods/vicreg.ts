@@ -8,50 +8,36 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AugmentationConfig } from '../augment';
-import type { PresetName, TrainConfig } from '../config';
 import { vicregTerms } from '../losses';
-import { disposeModule } from '../nn';
 import { scaledLr } from '../schedules';
-import { CLASSROOM_RUN, classroomAugmentations, REFERENCE_RUN, createProjectedEncoder, sameForBothViews, soloAugmentations, withMinCropScale } from './shared';
+import { readOptions, type MethodOptionSpecs } from './options';
+import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, sameForBothViews, soloAugmentations, withMinCropScale } from './shared';
 import type { MethodDefinition } from './types';
 
-/** vicreg.yaml's augmentations: the asymmetric jitter, crops from 0.2, solarisation 0.1 on both views. */
-function vicregAugmentations(imageSize: number): AugmentationConfig {
-  const [first] = withMinCropScale(soloAugmentations('asymmetric', imageSize), 0.2);
-  const view = { ...first, solarizeProbability: 0.1 };
-  return sameForBothViews(view);
+const OPTIONS = {
+  invarianceWeight: { label: 'Invariance weight', hint: 'Pull: squared distance between the two views.', kind: 'number', default: 25, min: 0, step: 1 },
+  varianceWeight: { label: 'Variance weight', hint: 'Push: keep each dimension\'s std above 1.', kind: 'number', default: 25, min: 0, step: 1 },
+  covarianceWeight: { label: 'Covariance weight', hint: 'Push: decorrelate the dimensions.', kind: 'number', default: 1, min: 0, step: 0.1 },
+} satisfies MethodOptionSpecs;
+
+/** vicreg.yaml's augmentations: the asymmetric jitter, crops from 0.2, no blur, solarisation 0.1 on both views. */
+function vicregAugmentations(): AugmentationConfig {
+  const [first] = withMinCropScale(soloAugmentations('asymmetric'), 0.2);
+  return sameForBothViews({ ...first, solarizeProbability: 0.1 });
 }
 
-function defaults(preset: PresetName): TrainConfig {
-  if (preset === 'reference') {
-    return {
-      ...REFERENCE_RUN,
-      method: 'vicreg',
-      preset,
-      projector: { hidden: [2048, 2048], out: 2048 },
-      predictor: null,
-      optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
-      learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
-      tau: 0.99,
-      tauSchedule: false,
-      temperature: 0.1,
-      augmentations: vicregAugmentations(REFERENCE_RUN.imageSize),
-      options: { invarianceWeight: 25, varianceWeight: 25, covarianceWeight: 1 },
-    };
-  }
-  return {
-    ...CLASSROOM_RUN,
-    method: 'vicreg',
-    preset,
+const defaults = methodPresets('vicreg', OPTIONS, {
+  reference: () => ({
+    projector: { hidden: [2048, 2048], out: 2048 },
+    optimizer: { kind: 'lars', momentum: 0.9, weightDecay: 1e-4, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+    learningRate: scaledLr(0.3, REFERENCE_RUN.batchSize),
+    augmentations: vicregAugmentations(),
+  }),
+  classroom: () => ({
     projector: { hidden: [512], out: 512 },
-    predictor: null,
-    tau: 0.99,
-    tauSchedule: false,
-    temperature: 0.1,
-    augmentations: classroomAugmentations(vicregAugmentations(CLASSROOM_RUN.imageSize)),
-    options: { invarianceWeight: 25, varianceWeight: 25, covarianceWeight: 1 },
-  };
-}
+    augmentations: classroomAugmentations(vicregAugmentations()),
+  }),
+});
 
 export const vicreg: MethodDefinition = {
   id: 'vicreg',
@@ -64,10 +50,11 @@ export const vicreg: MethodDefinition = {
     'the covariance term pushes the correlations between different dimensions to 0, so they cannot all encode ' +
     'the same thing. The three weights (25 / 25 / 1) balance the pull against the two pushes.',
   uses: { tau: false, temperature: false, labels: false },
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const encoder = createProjectedEncoder(config, rng, 'vicreg');
-    const { invarianceWeight = 25, varianceWeight = 25, covarianceWeight = 1 } = config.options;
+    const { invarianceWeight, varianceWeight, covarianceWeight } = readOptions(OPTIONS, config);
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
@@ -83,9 +70,6 @@ export const vicreg: MethodDefinition = {
         };
         const loss = tf.addN([terms.invariance, terms.variance, terms.covariance]) as tf.Scalar;
         return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
-      },
-      dispose() {
-        disposeModule(encoder.module);
       },
     };
   },
