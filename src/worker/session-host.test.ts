@@ -1,0 +1,160 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import type { TrainConfig } from '../engine/config';
+import { DEFAULT_EVALUATION } from '../engine/evaluation-settings';
+import { createProjectedEncoder, classroomAugmentations, methodPresets, soloAugmentations } from '../engine/methods/shared';
+import { readOptions, type MethodOptionSpecs } from '../engine/methods/options';
+import { registerMethod } from '../engine/methods/registry';
+import type { MethodDefinition } from '../engine/methods/types';
+import { alignment, uniformity } from '../engine/metrics';
+import type { FromWorker, ToWorker } from './protocol';
+import { SessionHost } from './session-host';
+
+/**
+ * A method written here and nowhere else (Wang & Isola's alignment + uniformity loss): adding a
+ * method is this one definition and one `registerMethod` line; the app's worker protocol then
+ * lists it, trains it, evaluates it and checkpoints it like any other.
+ */
+const ALIGN_UNIFORM_OPTIONS = {
+  uniformityWeight: { label: 'Uniformity weight', hint: 'Push: spread the embeddings over the sphere.', kind: 'number', default: 1, min: 0, max: 10 },
+} satisfies MethodOptionSpecs;
+
+const alignUniform: MethodDefinition = {
+  id: 'align-uniform',
+  label: 'Alignment + uniformity (test)',
+  family: 'contrastive',
+  explanation: 'Pulls the two views of an image together and spreads all embeddings over the sphere.',
+  uses: { tau: false, temperature: false, labels: false },
+  options: ALIGN_UNIFORM_OPTIONS,
+  defaults: methodPresets('align-uniform', ALIGN_UNIFORM_OPTIONS, {
+    reference: () => ({ projector: { hidden: [64], out: 16 }, predictor: null, optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0 }, learningRate: 0.1, augmentations: soloAugmentations('symmetric') }),
+    classroom: () => ({ projector: { hidden: [16], out: 8 }, predictor: null, augmentations: classroomAugmentations(soloAugmentations('symmetric')) }),
+  }),
+  create({ config, rng }) {
+    const { uniformityWeight } = readOptions(ALIGN_UNIFORM_OPTIONS, config);
+    const online = createProjectedEncoder(config, rng, 'online');
+    return {
+      encoder: online.backbone,
+      params: online.module.params,
+      modules: [online.module],
+      computeLoss({ views }) {
+        const { features, embedding: z1 } = online.encode(views[0], true);
+        const z2 = online.project(views[1], true);
+        const pull = alignment(z1, z2);
+        const push = tf.mul(uniformityWeight, uniformity(z1)) as tf.Scalar;
+        return { loss: tf.add(pull, push) as tf.Scalar, terms: { pull, push }, embedding: z1, secondEmbedding: z2, features, carry: [] };
+      },
+    };
+  },
+};
+registerMethod(alignUniform);
+
+const QUICK_SHAPES = { kind: 'builtin', id: 'shapes-quick' } as const;
+
+function tiny(config: TrainConfig, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return { ...config, imageSize: 8, batchSize: 8, totalSteps: 6, backbone: { kind: 'convnet', widths: [4, 8] }, ...overrides };
+}
+
+/** A host as the worker runs it, with every message it posts kept. */
+function connectedHost() {
+  const posted: FromWorker[] = [];
+  const host = new SessionHost((message) => posted.push(message));
+  const send = (message: ToWorker) => host.handle(message);
+  const of = <T extends FromWorker['type']>(type: T) => posted.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
+  const until = async (done: () => boolean, what: string) => {
+    const deadline = Date.now() + 60_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; states: ${JSON.stringify(of('state'))}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const state = () => of('state').at(-1)?.state;
+  return { posted, send, of, until, state };
+}
+
+describe('the training worker protocol (session host)', () => {
+  it('lists, trains, evaluates and checkpoints a method registered by one line', async () => {
+    const { send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    expect(of('backend')[0].info.name).toBe('cpu');
+    const summary = of('catalog')[0].methods.find((m) => m.id === 'align-uniform');
+    expect(summary?.options).toEqual(ALIGN_UNIFORM_OPTIONS);
+    const config = tiny(summary!.defaults.classroom, { options: { uniformityWeight: 2 } });
+
+    await send({ type: 'start', runs: [{ id: 'run', name: 'mine', config }], dataset: QUICK_SHAPES, evaluation: { ...DEFAULT_EVALUATION, everySteps: 3, maxTimeShare: 1 }, checkpoints: true });
+    await until(() => state() === 'finished', 'the run to finish');
+
+    const records = of('progress').flatMap((m) => m.report.runs[0].records);
+    expect(records.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of records) expect(r.loss).toBeCloseTo(r.terms.pull + r.terms.push, 5);
+    expect(of('evaluation').map((e) => e.result.step)).toEqual([1, 3, 6]);
+    expect(of('evaluation').every((e) => e.result.knnAccuracy !== null && e.result.bankSize === 240 && e.result.heldOutSize === 60)).toBe(true);
+    expect(of('dataset')[0].summary).toMatchObject({ trainCount: 240, testCount: 60, imageSize: 8 });
+    const checkpoint = of('checkpoint').at(-1)!.checkpoint;
+    expect(checkpoint.config.method).toBe('align-uniform');
+    expect(checkpoint.stream.step).toBe(6);
+    expect(of('state').at(-1)!.message).toBe('Finished 6 steps.');
+    await send({ type: 'reset' });
+  });
+
+  it('a comparison is a session of several runs: each reports, each is evaluated, and the finish names them', async () => {
+    const { send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const methods = of('catalog')[0].methods;
+    const runs = ['align-uniform', 'simclr'].map((id, i) => ({ id: `run${i}`, name: id, config: tiny(methods.find((m) => m.id === id)!.defaults.classroom, { totalSteps: 4 * (i + 1) }) }));
+    await send({ type: 'start', runs, dataset: QUICK_SHAPES, evaluation: { ...DEFAULT_EVALUATION, maxTimeShare: 1 }, evaluationsPerRun: 2, checkpoints: false });
+    await until(() => state() === 'finished', 'the comparison to finish');
+    for (const [i, run] of runs.entries()) {
+      const steps = of('progress').flatMap((m) => m.report.runs[i].records.map((r) => r.step));
+      expect(steps).toEqual(Array.from({ length: run.config.totalSteps }, (_, s) => s + 1));
+      expect(of('evaluation').filter((e) => e.runId === run.id).map((e) => e.result.step)).toEqual(i === 0 ? [1, 2, 4] : [1, 4, 8]);
+    }
+    expect(of('checkpoint')).toEqual([]);
+    expect(of('state').at(-1)!.message).toBe('Finished: 2 runs, every one to its last step.');
+    await send({ type: 'reset' });
+  });
+
+  it('pause, a single step, a live setting and resume act between steps; reset frees the session', async () => {
+    const { send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const byol = of('catalog')[0].methods.find((m) => m.id === 'byol')!;
+    const tensorsBefore = tf.memory().numTensors;
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { totalSteps: 400 }) }], dataset: QUICK_SHAPES, evaluation: null, checkpoints: false });
+    await until(() => of('progress').length > 0, 'a first report');
+    await send({ type: 'pause' });
+    await until(() => state() === 'paused', 'the pause');
+    const steps = () => of('progress').at(-1)!.report.runs[0].steps;
+    const pausedAt = steps();
+    await send({ type: 'step' });
+    expect(steps()).toBe(pausedAt + 1);
+    await send({ type: 'update', changes: { learningRate: 1e-3 } });
+    expect(of('settingsApplied').at(-1)).toMatchObject({ step: pausedAt + 1, changes: { learningRate: 1e-3 } });
+    await send({ type: 'update', changes: { batchSize: 100_000 } });
+    expect(of('settingsRejected').at(-1)!.message).toMatch(/batch size 100000 is larger than the dataset \(240 images\)/);
+    await send({ type: 'resume' });
+    await until(() => steps() > pausedAt + 3, 'more steps after resuming');
+    const records = of('progress').flatMap((m) => m.report.runs[0].records).filter((r) => r.step > pausedAt + 1);
+    // The classroom peak is 2e-3; after the change the schedule runs below the new peak of 1e-3.
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => r.learningRate <= 1e-3 * (1 + 1e-6))).toBe(true);
+    await send({ type: 'reset' });
+    expect(state()).toBe('idle');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('a run that cannot start says why, and a diverged run stops with the step and what to do', async () => {
+    const { send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const byol = of('catalog')[0].methods.find((m) => m.id === 'byol')!;
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { batchSize: 1000 }) }], dataset: QUICK_SHAPES, evaluation: null, checkpoints: false });
+    expect(state()).toBe('error');
+    expect(of('state').at(-1)!.message).toMatch(/batch size 1000 is larger than the dataset \(240 images\)/);
+
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { learningRate: 1e30, warmupSteps: 0 }) }], dataset: QUICK_SHAPES, evaluation: null, checkpoints: true });
+    await until(() => state() === 'finished', 'the diverged run to stop');
+    expect(of('state').at(-1)!.message).toMatch(/^The loss became NaN at step \d, so the run stopped\. .*lower it/);
+    // Non-finite weights are not worth keeping: no checkpoint of the diverged run.
+    expect(of('checkpoint')).toEqual([]);
+    await send({ type: 'reset' });
+  });
+});
