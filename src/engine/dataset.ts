@@ -78,9 +78,3 @@ function unpackRgb(packed: tf.Tensor3D): tf.Tensor4D {
   const red = tf.sub(greenAndRed, tf.mul(green, 256));
   return tf.mul(tf.stack([red, green, blue], -1), 1 / 255) as tf.Tensor4D;
 }
-
-export function assertImageSet(set: ImageSet): void {
-  const expected = set.count * set.size * set.size * 3;
-  if (set.pixels.length !== expected) throw new Error(`Image set has ${set.pixels.length} bytes, expected ${expected}`);
-  if (set.labels && set.labels.length !== set.count) throw new Error(`Image set has ${set.labels.length} labels for ${set.count} images`);
-}

@@ -17,7 +17,7 @@ import { standardize } from './augment';
 import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
 import { l2Normalize } from './losses';
 import type { Module } from './nn';
-import { effectiveRankFromSingularValues, knnPredict, perClassAccuracy, symmetricEigenvalues } from './metrics';
+import { effectiveRankFromGram, knnPredict, perClassAccuracy } from './metrics';
 import { Rng } from './random';
 import type { Trainer } from './trainer';
 import { DEFAULT_EVALUATION, SAMPLE_SETTINGS, validateEvaluationSettings, type EvaluationSettings } from './evaluation-settings';
@@ -308,14 +308,6 @@ export class Evaluator {
     this.ownsSample = sample === undefined;
   }
 
-  get bankIndices(): Int32Array {
-    return this.sample.bankIndices;
-  }
-
-  get heldOutIndices(): Int32Array {
-    return this.sample.heldOutIndices;
-  }
-
   get evaluationSettings(): EvaluationSettings {
     return this.settings;
   }
@@ -405,9 +397,7 @@ export class Evaluator {
       if (trainer.probe) probeAccuracy = fractionEqual(Int32Array.from(take(heldOutCount)), heldOutLabels);
     }
     const gram = take(rankSize * rankSize);
-    const effectiveRank = gram.every(Number.isFinite)
-      ? effectiveRankFromSingularValues(Array.from(symmetricEigenvalues(gram, rankSize), (lambda) => Math.sqrt(Math.max(lambda, 0))))
-      : NaN;
+    const effectiveRank = effectiveRankFromGram(gram, rankSize);
     const covariance = take(featureDim * featureDim);
     const centred = take(projectedCount * featureDim);
     const projection = this.project(covariance, centred, featureDim, projectedCount);
@@ -441,11 +431,12 @@ export class Evaluator {
    */
   async nearestNeighbours(row: number, count = 8): Promise<NeighbourResult> {
     const cached = this.cached;
+    const { heldOutSet, heldOutSplit, heldOutIndices, bankIndices } = this.sample;
     if (!cached) throw new Error('No evaluation yet: neighbours come from the features of the last evaluation.');
-    if (!(Number.isInteger(row) && row >= 0 && row < this.heldOutIndices.length)) {
-      throw new Error(`There is no held-out point ${row}; pick one from 0 to ${this.heldOutIndices.length - 1}.`);
+    if (!(Number.isInteger(row) && row >= 0 && row < heldOutIndices.length)) {
+      throw new Error(`There is no held-out point ${row}; pick one from 0 to ${heldOutIndices.length - 1}.`);
     }
-    const neighbours = Math.min(count, this.bankIndices.length);
+    const neighbours = Math.min(count, bankIndices.length);
     const { values, indices } = tf.tidy(() => {
       const query = tf.slice(cached.heldOut, [row, 0], [1, -1]);
       const top = tf.topk(tf.reshape(tf.matMul(query, cached.bank, false, true), [-1]), neighbours);
@@ -460,8 +451,7 @@ export class Evaluator {
       indices.dispose();
     }
     const train = this.trainer.dataset.train;
-    const { heldOutSet, heldOutSplit, bankIndices } = this.sample;
-    const queryIndex = this.heldOutIndices[row];
+    const queryIndex = heldOutIndices[row];
     return {
       step: cached.step,
       imageSize: train.size,

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { standardize } from './augment';
 import { createBackbone, type Backbone } from './backbones';
 import { buildEncoderModel, exportEncoder } from './export';
-import { disposeModule } from './nn';
+import { disposeModule } from './testing/reference';
 import type { BackboneConfig } from './presets';
 import { Rng } from './random';
 

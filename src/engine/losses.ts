@@ -147,7 +147,7 @@ export interface BarlowTwinsTerms {
   offDiagonal: tf.Scalar;
 }
 
-/** The two parts of the Barlow Twins loss; their sum is barlowTwinsLoss. */
+/** The two parts of the Barlow Twins loss, Σ_i (1 − c_ii)² and λ Σ_{i≠j} c_ij², c = standardised z1ᵀz2 / N. */
 export function barlowTwinsTerms(z1: tf.Tensor, z2: tf.Tensor, lambda: number): BarlowTwinsTerms {
   return tf.tidy(() => {
     const n = z1.shape[0];
@@ -162,14 +162,6 @@ export function barlowTwinsTerms(z1: tf.Tensor, z2: tf.Tensor, lambda: number): 
     // Masking (rather than "sum of all − sum of diagonal") avoids cancelling two large sums.
     const offDiagonal = tf.mul(lambda, tf.sum(tf.mul(tf.square(crossCorrelation), tf.sub(1, eye)))) as tf.Scalar;
     return { onDiagonal, offDiagonal };
-  });
-}
-
-/** Barlow Twins: Σ_i (1 − c_ii)² + λ Σ_{i≠j} c_ij², c = standardised z1ᵀz2 / N. */
-export function barlowTwinsLoss(z1: tf.Tensor, z2: tf.Tensor, lambda: number): tf.Scalar {
-  return tf.tidy(() => {
-    const { onDiagonal, offDiagonal } = barlowTwinsTerms(z1, z2, lambda);
-    return tf.add(onDiagonal, offDiagonal) as tf.Scalar;
   });
 }
 
@@ -202,11 +194,8 @@ function vicregCovarianceTerm(centred: tf.Tensor2D): tf.Scalar {
   return tf.div(offDiagonalSquared, d) as tf.Scalar;
 }
 
-/**
- * The three unweighted VICReg terms (official facebookresearch/vicreg code). Extra arguments (the
- * coefficients) are accepted and ignored, so callers can pass the same arguments as vicregLoss.
- */
-export function vicregTerms(z1: tf.Tensor, z2: tf.Tensor, ..._ignoredCoefficients: number[]): VicregTerms {
+/** The three unweighted VICReg terms (official facebookresearch/vicreg code); the method weights them. */
+export function vicregTerms(z1: tf.Tensor, z2: tf.Tensor): VicregTerms {
   return tf.tidy(() => {
     const invariance = tf.mean(tf.squaredDifference(z1, z2)) as tf.Scalar;
     const a = centredWithVariance(z1);
@@ -214,20 +203,6 @@ export function vicregTerms(z1: tf.Tensor, z2: tf.Tensor, ..._ignoredCoefficient
     const variance = tf.add(vicregVarianceTerm(a.variance), vicregVarianceTerm(b.variance)) as tf.Scalar;
     const covariance = tf.add(vicregCovarianceTerm(a.centred), vicregCovarianceTerm(b.centred)) as tf.Scalar;
     return { invariance, variance, covariance };
-  });
-}
-
-/** VICReg: simCoeff·invariance + stdCoeff·variance + covCoeff·covariance. */
-export function vicregLoss(
-  z1: tf.Tensor,
-  z2: tf.Tensor,
-  simCoeff: number,
-  stdCoeff: number,
-  covCoeff: number,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const { invariance, variance, covariance } = vicregTerms(z1, z2);
-    return tf.addN([tf.mul(simCoeff, invariance), tf.mul(stdCoeff, variance), tf.mul(covCoeff, covariance)]) as tf.Scalar;
   });
 }
 

@@ -53,22 +53,6 @@ export function effectiveK(bankSize: number, k: number): number {
   return Math.max(1, Math.min(k, bankSize));
 }
 
-/** Fraction of test rows whose kNN prediction equals testLabels, as a scalar tensor. */
-export function knnAccuracy(
-  trainFeatures: tf.Tensor2D,
-  trainLabels: tf.Tensor1D,
-  testFeatures: tf.Tensor2D,
-  testLabels: tf.Tensor1D,
-  k: number,
-  sigma: number,
-  numClasses: number,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const predicted = knnPredict(trainFeatures, trainLabels, testFeatures, k, sigma, numClasses);
-    return tf.mean(tf.equal(predicted, tf.cast(testLabels, 'int32')).cast('float32')) as tf.Scalar;
-  });
-}
-
 /** Accuracy per true class, float [numClasses]; a class with no test rows scores 0. */
 export function perClassAccuracy(predicted: tf.Tensor1D, labels: tf.Tensor1D, numClasses: number): tf.Tensor1D {
   return tf.tidy(() => {
@@ -150,59 +134,9 @@ function symmetrizedCopy(matrix: ArrayLike<number>, n: number, caller: string): 
 }
 
 /**
- * Eigenvalues of a symmetric n×n matrix (row-major) by the cyclic Jacobi method, in float64.
- * Unsorted. Simple and very accurate but ~n³ per sweep with poor memory locality (seconds at
- * n = 512), so effectiveRank uses symmetricEigenvaluesTridiagonal; this one is the cross-check.
- */
-export function symmetricEigenvaluesJacobi(matrix: ArrayLike<number>, n: number): Float64Array {
-  const a = symmetrizedCopy(matrix, n, 'symmetricEigenvaluesJacobi');
-  const maxSweeps = 50;
-  for (let sweep = 0; sweep < maxSweeps; sweep++) {
-    let offDiagonal = 0;
-    let diagonal = 0;
-    for (let i = 0; i < n; i++) {
-      diagonal += a[i * n + i] * a[i * n + i];
-      for (let j = i + 1; j < n; j++) offDiagonal += a[i * n + j] * a[i * n + j];
-    }
-    if (offDiagonal === 0 || offDiagonal <= 1e-30 * diagonal) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const app = a[p * n + p];
-        const aqq = a[q * n + q];
-        // Rotation that zeroes a_pq (Numerical Recipes §11.1, smaller root for stability).
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        a[p * n + p] = app - t * apq;
-        a[q * n + q] = aqq + t * apq;
-        a[p * n + q] = 0;
-        a[q * n + p] = 0;
-        for (let r = 0; r < n; r++) {
-          if (r === p || r === q) continue;
-          const arp = a[r * n + p];
-          const arq = a[r * n + q];
-          const newRp = c * arp - s * arq;
-          const newRq = s * arp + c * arq;
-          a[r * n + p] = newRp;
-          a[p * n + r] = newRp;
-          a[r * n + q] = newRq;
-          a[q * n + r] = newRq;
-        }
-      }
-    }
-  }
-  const eigenvalues = new Float64Array(n);
-  for (let i = 0; i < n; i++) eigenvalues[i] = a[i * n + i];
-  return eigenvalues;
-}
-
-/**
  * Eigenvalues of a symmetric n×n matrix (row-major), in float64: Householder reduction to
  * tridiagonal form, then QL with implicit shifts (Numerical Recipes tred2 + tqli, no eigenvectors).
- * Unsorted. ~(4/3)n³ once instead of Jacobi's n³ per sweep: a fraction of a second at n = 512.
+ * Unsorted. ~(4/3)n³ once instead of Jacobi's n³ per sweep (the tests cross-check it with Jacobi).
  */
 export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Float64Array {
   const z = symmetrizedCopy(matrix, n, 'symmetricEigenvalues');
@@ -316,27 +250,14 @@ export function effectiveRankFromSingularValues(singularValues: ArrayLike<number
 }
 
 /**
- * RankMe effective rank (Garrido et al., 2023) of an embedding matrix z [N, d], as a plain number.
- * tfjs has no SVD, so: the smaller Gram matrix (zᵀz or zzᵀ, min(N, d) square) is formed with tf,
- * downloaded with `await data()` (no dataSync), and its eigenvalues λ found on the CPU in float64
- * (Householder + QL; the Jacobi routine is kept as a cross-check);
- * σ = √λ. The matrix is used as given (not normalised or centred), as in the paper.
+ * RankMe effective rank (Garrido et al., 2023) of an embedding matrix from its smaller Gram matrix
+ * (zᵀz or zzᵀ, `size` square, row-major): σ = √λ of its eigenvalues, found on the CPU in float64.
+ * The embeddings are used as given (not normalised or centred), as in the paper. NaN for a diverged
+ * run (non-finite values) rather than a failure inside QL.
  */
-export async function effectiveRank(z: tf.Tensor2D): Promise<number> {
-  const [rows, cols] = z.shape;
-  const size = Math.min(rows, cols);
+export function effectiveRankFromGram(gram: ArrayLike<number>, size: number): number {
   if (size === 0) return 0;
-  const gram = tf.tidy(() => (cols <= rows ? tf.matMul(z, z, true, false) : tf.matMul(z, z, false, true)));
-  let gramValues: Float32Array;
-  try {
-    gramValues = (await gram.data()) as Float32Array;
-  } finally {
-    gram.dispose();
-  }
-  // A diverged run (NaN/Inf embeddings) has no rank; report NaN rather than fail inside QL.
-  if (!gramValues.every(Number.isFinite)) return NaN;
-  const eigenvalues = symmetricEigenvalues(gramValues, size);
+  for (let i = 0; i < gram.length; i++) if (!Number.isFinite(gram[i])) return NaN;
   // Rounding can leave tiny negative eigenvalues of a PSD matrix.
-  const singularValues = Array.from(eigenvalues, (lambda) => Math.sqrt(Math.max(lambda, 0)));
-  return effectiveRankFromSingularValues(singularValues);
+  return effectiveRankFromSingularValues(Array.from(symmetricEigenvalues(gram, size), (lambda) => Math.sqrt(Math.max(lambda, 0))));
 }

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createBackbone } from './backbones';
 import { createMlp } from './heads';
-import { batchNorm, parameterCount } from './nn';
+import { batchNorm } from './nn';
 import { BACKBONE_PRESETS } from './presets';
 import { Rng } from './random';
+import { parameterCount } from './testing/reference';
 
 describe('batchNorm', () => {
   it('standardises each channel with batch statistics and updates running stats like PyTorch', () => {

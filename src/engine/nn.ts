@@ -28,14 +28,6 @@ export function variables(params: Param[]): tf.Variable[] {
   return params.map((p) => p.variable);
 }
 
-export function disposeModule(module: Module): void {
-  for (const p of [...module.params, ...module.buffers]) p.variable.dispose();
-}
-
-export function parameterCount(module: Module): number {
-  return module.params.reduce((n, p) => n + p.variable.size, 0);
-}
-
 /** Combines modules applied one after another. */
 export function sequential(...modules: Module[]): Module {
   return {

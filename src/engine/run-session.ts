@@ -45,23 +45,10 @@ export interface SessionOptions {
 
 export type RunStatus = 'training' | 'finished' | 'diverged';
 
-/** A run whose loss stopped being a finite number. */
-export interface Divergence {
-  /** The step whose loss it was, counted from 1, as every step number in the app. */
-  step: number;
-  loss: number;
-}
-
-/** The first non-finite loss among `records`, or null: the one divergence rule. */
-export function findDivergence(records: readonly StepRecord[]): Divergence | null {
-  const bad = records.find((r) => !Number.isFinite(r.loss));
-  return bad ? { step: bad.step, loss: bad.loss } : null;
-}
-
-/** What a user reads when a run diverges. */
-export function divergenceMessage(divergence: Divergence): string {
+/** What a user reads when the loss of step `step` (counted from 1, as every step in the app) is not a finite number. */
+export function divergenceMessage({ step, loss }: Pick<StepRecord, 'step' | 'loss'>): string {
   return (
-    `The loss became ${divergence.loss} at step ${divergence.step}, so the run stopped. This usually means the ` +
+    `The loss became ${loss} at step ${step}, so the run stopped. This usually means the ` +
     'learning rate is too high for this batch size or method: lower it (or raise the batch size) and train again.'
   );
 }
@@ -172,13 +159,13 @@ export class SessionRun {
     if (this.timings.length > TIMINGS_KEPT) this.timings.shift();
   }
 
-  /** Adds read-back records; a non-finite loss stops this run (the others go on). */
+  /** Adds read-back records. The one divergence rule: a non-finite loss stops this run (the others go on). */
   receive(records: StepRecord[]): void {
     this.buffered.push(...records);
-    const divergence = findDivergence(records);
-    if (divergence && this.status !== 'diverged') {
+    const diverged = records.find((r) => !Number.isFinite(r.loss));
+    if (diverged && this.status !== 'diverged') {
       this.status = 'diverged';
-      this.problem = divergenceMessage(divergence);
+      this.problem = divergenceMessage(diverged);
     }
   }
 }
@@ -459,10 +446,10 @@ export class RunSession {
     results.forEach((records, i) => this.runs[i].receive(records));
   }
 
-  /** Reads back and hands every run's news to the listener; a report with no new step is not sent. */
-  private async report(): Promise<void> {
+  /** Reads back and hands every run's news to the listener; a report with no new step is sent only when forced. */
+  async report(force = false): Promise<void> {
     await this.drain();
-    if (this.disposed || this.runs.every((r) => r.buffered.length === 0 && r.trainer.steps === r.lastReport.steps)) return;
+    if (this.disposed || (!force && this.runs.every((r) => r.buffered.length === 0 && r.trainer.steps === r.lastReport.steps))) return;
     const now = this.clock.milliseconds();
     const images = this.runs.reduce((sum, r) => sum + r.trainer.steps * r.trainer.settings.batchSize, 0);
     const seconds = (now - this.lastReport.milliseconds) / 1000;

@@ -14,7 +14,7 @@ import { alignment, featureStd, meanPositiveNegativeCosine, uniformity } from '.
 import { applyEma, disposeInstance } from './methods/instance';
 import { assertValidOptions } from './methods/options';
 import { getMethod } from './methods/registry';
-import type { LossOutput, MethodDefinition, MethodInstance, StepInputs } from './methods/types';
+import type { LossOutput, MethodDefinition, MethodInstance, StepInputs, StepSchedule } from './methods/types';
 import { variables } from './nn';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { LinearProbe } from './probe';
@@ -66,16 +66,20 @@ export interface TrainerOptions {
   trainImages?: DeviceImages;
 }
 
-interface PendingStep {
-  step: number;
-  epoch: number;
-  learningRate: number;
-  tau: number;
+/** A step's numbers as they sit on the device, and which of them it has. */
+interface StepMetrics {
   termNames: string[];
   hasViews: boolean;
   hasProbe: boolean;
   /** [loss, featureStd, ...terms, ...views(4), ...probe(2)] still on the device. */
   scalars: tf.Tensor1D;
+}
+
+interface PendingStep extends StepMetrics {
+  step: number;
+  epoch: number;
+  learningRate: number;
+  tau: number;
 }
 
 const VIEW_METRIC_COUNT = 4;
@@ -194,34 +198,18 @@ export class Trainer {
 
   /** Runs one optimisation step on the device. Its numbers arrive with the next `flush()`. */
   step(): void {
-    const indices = this.nextBatchIndices();
-    const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
-    const learningRate = this.currentLearningRate();
-    const params = this.method.params;
-    let termNames: string[] = [];
-    let hasViews = false;
-    let hasProbe = false;
-    const scalars = tf.tidy(() => {
+    const { indices, schedule, learningRate } = this.beginStep();
+    let metrics: StepMetrics | undefined;
+    tf.tidy(() => {
       const inputs = this.stepInputs(indices, this.augmentedViews(indices));
-      let output: LossOutput | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        output = this.method.computeLoss(inputs, schedule);
-        // Needed after the tape closes; disposed below.
-        retainedTensors(output).forEach((t) => tf.keep(t));
-        return output.loss;
-      }, variables(params));
-      const out = output as LossOutput;
-      this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate);
-      this.method.afterStep?.(inputs, schedule, out.carry);
-      applyEma(this.method, schedule.tau);
-      termNames = Object.keys(out.terms);
-      const metrics = this.stepMetrics(value, out, inputs.labels);
-      ({ hasViews, hasProbe } = metrics);
+      const { value, grads, out } = this.lossAndGradients(inputs, schedule);
+      this.optimize(grads, learningRate);
+      this.afterOptimizer(inputs, schedule, out);
+      metrics = this.stepMetrics(value, out, inputs.labels);
       retainedTensors(out).forEach((t) => t.dispose());
       return metrics.scalars;
     });
-    this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, termNames, hasViews, hasProbe, scalars });
-    this.stepCount += 1;
+    this.queue(schedule, learningRate, metrics!);
   }
 
   /** Reads the scalars of every step since the last flush in one transfer. */
@@ -319,48 +307,72 @@ export class Trainer {
       phases[phase] = Math.max(performance.now() - start - syncMs, 0);
     };
 
-    const indices = this.nextBatchIndices();
-    const schedule = { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature };
-    const learningRate = this.currentLearningRate();
-    const params = this.method.params;
+    const { indices, schedule, learningRate } = this.beginStep();
     let views: [tf.Tensor4D, tf.Tensor4D] | undefined;
     await timed('augment', () => (views = tf.tidy(() => this.augmentedViews(indices)))[1]);
     const inputs = this.stepInputs(indices, views as [tf.Tensor4D, tf.Tensor4D]);
+    // The forward pass on its own must not use up the method's random draws (RotNet's rotations).
+    const methodRngState = this.methodRng.getState();
     let forwardLoss: tf.Tensor | undefined;
     await timed('forward', () => (forwardLoss = tf.tidy(() => this.method.computeLoss(inputs, schedule).loss)));
     forwardLoss?.dispose();
-    let output: LossOutput | undefined;
-    let gradients: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    this.methodRng.setState(methodRngState);
+    let gradients: ReturnType<Trainer['lossAndGradients']> | undefined;
     await timed('backward', () => {
-      gradients = tf.variableGrads(() => {
-        output = this.method.computeLoss(inputs, schedule);
-        retainedTensors(output).forEach((t) => tf.keep(t));
-        return output.loss;
-      }, variables(params));
-      return Object.values(gradients.grads)[0] ?? gradients.value;
+      gradients = this.lossAndGradients(inputs, schedule);
+      return gradients.grads[0] ?? gradients.value;
     });
     phases.backward = Math.max(phases.backward - phases.forward, 0);
-    const { value, grads } = gradients as { value: tf.Scalar; grads: tf.NamedTensorMap };
-    const out = output as LossOutput;
+    const { value, grads, out } = gradients!;
     await timed('optimizer', () => {
-      tf.tidy(() => this.optimizer.step(params, params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), learningRate));
+      tf.tidy(() => this.optimize(grads, learningRate));
       return anchor;
     });
     await timed('afterStep', () => {
-      tf.tidy(() => {
-        this.method.afterStep?.(inputs, schedule, out.carry);
-        applyEma(this.method, schedule.tau);
-      });
+      tf.tidy(() => this.afterOptimizer(inputs, schedule, out));
       return anchor;
     });
-    let metrics: { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } | undefined;
-    await timed('metrics', () => (metrics = tf.tidy(() => this.stepMetrics(value, out, inputs.labels))).scalars);
-    const { scalars, hasViews, hasProbe } = metrics!;
-    this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, termNames: Object.keys(out.terms), hasViews, hasProbe, scalars });
-    this.stepCount += 1;
+    let metrics: StepMetrics | undefined;
+    await timed('metrics', () => tf.tidy(() => (metrics = this.stepMetrics(value, out, inputs.labels)).scalars));
+    this.queue(schedule, learningRate, metrics!);
     const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
-    [value, ...Object.values(grads), ...retainedTensors(out), ...owned].forEach((t) => t.dispose());
+    [value, ...grads, ...retainedTensors(out), ...owned].forEach((t) => t.dispose());
     return { phases, syncMs };
+  }
+
+  /** The step about to run: its batch (the data stream moves on), schedule and learning rate. */
+  private beginStep(): { indices: Int32Array; schedule: StepSchedule; learningRate: number } {
+    const indices = this.nextBatchIndices();
+    return { indices, schedule: { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature }, learningRate: this.currentLearningRate() };
+  }
+
+  /** The loss and the gradient of every trainable parameter (zeros where the loss does not reach one). */
+  private lossAndGradients(inputs: StepInputs, schedule: StepSchedule): { value: tf.Scalar; grads: tf.Tensor[]; out: LossOutput } {
+    const params = this.method.params;
+    let output: LossOutput | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      output = this.method.computeLoss(inputs, schedule);
+      // Needed after the tape closes; the caller disposes them.
+      retainedTensors(output).forEach((t) => tf.keep(t));
+      return output.loss;
+    }, variables(params));
+    return { value, grads: params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), out: output! };
+  }
+
+  private optimize(grads: tf.Tensor[], learningRate: number): void {
+    this.optimizer.step(this.method.params, grads, learningRate);
+  }
+
+  /** What the method does after the optimizer step (queues, memory banks), then the declared EMA targets. */
+  private afterOptimizer(inputs: StepInputs, schedule: StepSchedule, out: LossOutput): void {
+    this.method.afterStep?.(inputs, schedule, out.carry);
+    applyEma(this.method, schedule.tau);
+  }
+
+  /** Queues the step's numbers for the next flush and counts the step. */
+  private queue(schedule: StepSchedule, learningRate: number, metrics: StepMetrics): void {
+    this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, ...metrics });
+    this.stepCount += 1;
   }
 
   /** The batch's two augmented, standardised views, drawn from the augmentation stream. Call inside a tidy. */
@@ -384,7 +396,7 @@ export class Trainer {
    * What a step reports, stacked on the device: loss, feature std, the loss terms, and unless
    * switched off, the view geometry and the online probe (which trains on this batch here).
    */
-  private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): { scalars: tf.Tensor1D; hasViews: boolean; hasProbe: boolean } {
+  private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): StepMetrics {
     const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
     const hasViews = (this.options.stepMetrics ?? true) && out.secondEmbedding !== undefined;
     if (hasViews) {
@@ -397,7 +409,7 @@ export class Trainer {
       const probe = this.probe!.trainStep(out.features!, labels!);
       parts.push(probe.loss, probe.accuracy);
     }
-    return { scalars: tf.stack(parts) as tf.Tensor1D, hasViews, hasProbe };
+    return { scalars: tf.stack(parts) as tf.Tensor1D, termNames: Object.keys(out.terms), hasViews, hasProbe };
   }
 
   dispose(): void {

@@ -12,7 +12,7 @@ import type { Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import { backbonePresetOf } from '../engine/presets';
 import { RunsDatabase, type StoredRun } from '../storage/runs-db';
-import type { DatasetSource, FromWorker } from '../worker/protocol';
+import { assertNever, type DatasetSource, type FromWorker } from '../worker/protocol';
 import { recordsToPoints, type ChartPoint } from './chart-data';
 import { describeChanges, useAppStore } from './store';
 
@@ -139,6 +139,21 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'checkpointFailed':
       reportProblem(message.message);
       return;
+    // Nothing of these is part of a saved run.
+    case 'catalog':
+    case 'backend':
+    case 'settingsRejected':
+    case 'encoderExported':
+    case 'embeddingsExported':
+    case 'exportFailed':
+    case 'loadProgress':
+    case 'datasetReady':
+    case 'datasetError':
+    case 'preview':
+    case 'neighbours':
+      return;
+    default:
+      assertNever(message);
   }
 }
 

@@ -291,15 +291,8 @@ export class SessionHost {
     this.checkpoints = true;
     const run = session.run();
     this.lastCheckpointStep = run.trainer.steps;
-    this.post({
-      type: 'progress',
-      report: {
-        runs: [{ runId: run.id, records: [], steps: run.trainer.steps, epochs: run.trainer.epochs, imagesPerSecond: null, stepMilliseconds: null, embeddingDim: run.trainer.embeddingDim, status: run.status, problem: null }],
-        elapsedSeconds: 0,
-        imagesPerSecond: 0,
-      },
-      memory: deviceMemory(),
-    });
+    // The restored step on the status bar before any new one.
+    await session.report(true);
     const finished = run.trainer.finished;
     this.setState(finished ? 'finished' : 'paused', `Restored "${name}" at step ${run.trainer.steps}.${finished ? '' : ' Press Resume to continue training.'}`);
   }

@@ -63,7 +63,7 @@ const SETTINGS: Setting[] = [
   { label: 'Grayscale probability', min: 0, max: 1, step: 0.05, read: (v) => v.grayscaleProbability, write: (v, x) => ({ ...v, grayscaleProbability: x }) },
   {
     label: 'Blur probability',
-    hint: 'Gaussian blur, σ from 0.1 to 2 px. Off by default at 32 px and below (lightly’s CIFAR recipe): it erases most of a tiny image.',
+    hint: 'Gaussian blur, σ from 0.1 to 2 px. solo-learn’s symmetric CIFAR recipes blur half the views at 32 px; the 16 px classroom presets leave it off, as it erases most of a tiny image.',
     min: 0,
     max: 1,
     step: 0.05,

@@ -1,19 +1,20 @@
 import { useId } from 'react';
 import { X_AXIS_LABELS, type XAxisKey } from '../chart-data';
 import { useAppStore } from '../store';
+import { SelectField } from './SelectField';
 
 /** Smoothing and x-axis choice for every chart. */
 export function ChartToolbar() {
   const { smoothing, xAxis } = useAppStore((s) => s.chartOptions);
   const setChartOptions = useAppStore((s) => s.setChartOptions);
-  const ids = { smoothing: useId(), axis: useId() };
+  const smoothingId = useId();
 
   return (
     <div className="chart-toolbar" role="group" aria-label="Chart options">
       <div className="field field-inline">
-        <label htmlFor={ids.smoothing}>Smoothing</label>
+        <label htmlFor={smoothingId}>Smoothing</label>
         <input
-          id={ids.smoothing}
+          id={smoothingId}
           type="range"
           min={0}
           max={0.99}
@@ -21,19 +22,10 @@ export function ChartToolbar() {
           value={smoothing}
           onChange={(e) => setChartOptions({ smoothing: Number(e.target.value) })}
         />
-        <output htmlFor={ids.smoothing}>{smoothing.toFixed(2)}</output>
+        <output htmlFor={smoothingId}>{smoothing.toFixed(2)}</output>
         <span className="field-hint">EMA as in TensorBoard; per-step curves only, evaluations are shown as measured.</span>
       </div>
-      <div className="field field-inline">
-        <label htmlFor={ids.axis}>X axis</label>
-        <select id={ids.axis} value={xAxis} onChange={(e) => setChartOptions({ xAxis: e.target.value as XAxisKey })}>
-          {(Object.keys(X_AXIS_LABELS) as XAxisKey[]).map((key) => (
-            <option key={key} value={key}>
-              {X_AXIS_LABELS[key]}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField inline label="X axis" value={xAxis} choices={(Object.keys(X_AXIS_LABELS) as XAxisKey[]).map((key) => ({ value: key, label: X_AXIS_LABELS[key] }))} onChange={(key) => setChartOptions({ xAxis: key })} />
     </div>
   );
 }

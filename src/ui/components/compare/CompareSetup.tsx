@@ -1,14 +1,16 @@
 import { useId } from 'react';
-import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../../engine/presets';
+import { BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../../engine/presets';
 import { COMPARE_DATASETS, commonValue } from '../../compare-store';
 import { useAppStore } from '../../store';
 import { rememberFolder } from '../../worker-client';
 import { FolderPickButton } from '../FolderPickButton';
 import { NumberField } from '../NumberField';
+import { SelectField } from '../SelectField';
+import { BACKBONE_CHOICES } from '../SetupPanel';
 import { RunEditor } from './RunEditor';
 
 const IMAGE_SIZES = [16, 32, 64];
-const MIXED = 'mixed';
+const MIXED = 'mixed' as const;
 const FOLDER = 'folder';
 
 /** The run list, and the settings every run shares: data, kNN evaluations, encoder, image size and seed. */
@@ -22,35 +24,26 @@ export function CompareSetup() {
   const running = useAppStore((s) => s.compare.runState === 'running');
   const canAdd = useAppStore((s) => s.methods.length > 0);
   const actions = useAppStore((s) => s.compareActions);
-  const ids = { title: useId(), data: useId(), encoder: useId(), size: useId() };
+  const titleId = useId();
 
   const encoder = commonValue(draft, (c) => backbonePresetOf(c.backbone) ?? 'custom');
   const imageSize = commonValue(draft, (c) => c.imageSize);
   const seed = commonValue(draft, (c) => c.seed);
 
   return (
-    <section className="panel" aria-labelledby={ids.title}>
-      <h2 id={ids.title}>Runs</h2>
+    <section className="panel" aria-labelledby={titleId}>
+      <h2 id={titleId}>Runs</h2>
       <p className="panel-note">
         Every run trains on the same data and, with the same seed and batch size, the same batches in the same order; the runs take one step each in turn.
         {running ? ' Changes here apply when you start again.' : ''}
       </p>
       {experiment ? <p className="panel-note">From the experiment “{experiment.title}”. Editing the runs makes it your own comparison.</p> : null}
-      <div className="field">
-        <label htmlFor={ids.data}>Data</label>
-        <select
-          id={ids.data}
-          value={dataset.kind === 'folder' ? FOLDER : dataset.id}
-          onChange={(e) => actions.setDataset(e.target.value === FOLDER ? { kind: 'folder', name: folderName ?? '' } : COMPARE_DATASETS.find((d) => d.value === e.target.value)!.source)}
-        >
-          {COMPARE_DATASETS.map((d) => (
-            <option key={d.value} value={d.value}>
-              {d.label}
-            </option>
-          ))}
-          {folderName !== null ? <option value={FOLDER}>Folder: {folderName}</option> : null}
-        </select>
-      </div>
+      <SelectField
+        label="Data"
+        value={dataset.kind === 'folder' ? FOLDER : dataset.id}
+        choices={[...COMPARE_DATASETS, ...(folderName !== null ? [{ value: FOLDER, label: `Folder: ${folderName}` }] : [])]}
+        onChange={(value) => actions.setDataset(value === FOLDER ? { kind: 'folder', name: folderName ?? '' } : COMPARE_DATASETS.find((d) => d.value === value)!.source)}
+      />
       <div className="folder-open">
         <FolderPickButton
           inputLabel="Image folder for the comparison"
@@ -70,29 +63,18 @@ export function CompareSetup() {
       {draft.length > 0 ? (
         <fieldset className="shared-settings">
           <legend>All runs</legend>
-          <div className="field">
-            <label htmlFor={ids.encoder}>Encoder</label>
-            <select id={ids.encoder} value={encoder ?? MIXED} onChange={(e) => actions.editAllRuns({ backbone: BACKBONE_PRESETS[e.target.value as BackbonePreset] })}>
-              {encoder === undefined ? <option value={MIXED}>Differs between runs</option> : null}
-              {encoder === 'custom' ? <option value="custom">Custom</option> : null}
-              {(Object.keys(BACKBONE_PRESETS) as BackbonePreset[]).map((name) => (
-                <option key={name} value={name}>
-                  {BACKBONE_LABELS[name]}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor={ids.size}>Image size</label>
-            <select id={ids.size} value={imageSize ?? MIXED} onChange={(e) => actions.editAllRuns({ imageSize: Number(e.target.value) })}>
-              {imageSize === undefined ? <option value={MIXED}>Differs between runs</option> : null}
-              {IMAGE_SIZES.map((s) => (
-                <option key={s} value={s}>
-                  {s} px
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            label="Encoder"
+            value={encoder ?? MIXED}
+            choices={[...(encoder === undefined ? [{ value: MIXED, label: 'Differs between runs' }] : []), ...(encoder === 'custom' ? [{ value: 'custom', label: 'Custom' }] : []), ...BACKBONE_CHOICES]}
+            onChange={(name) => name in BACKBONE_PRESETS && actions.editAllRuns({ backbone: BACKBONE_PRESETS[name as BackbonePreset] })}
+          />
+          <SelectField
+            label="Image size"
+            value={imageSize ?? MIXED}
+            choices={[...(imageSize === undefined ? [{ value: MIXED as number | typeof MIXED, label: 'Differs between runs' }] : []), ...IMAGE_SIZES.map((s) => ({ value: s, label: `${s} px` }))]}
+            onChange={(size) => typeof size === 'number' && actions.editAllRuns({ imageSize: size })}
+          />
           <NumberField
             label="Seed"
             value={seed ?? draft[0].config.seed}

@@ -1,5 +1,6 @@
 import { comparing } from '../../compare-client';
 import { useAppStore } from '../../store';
+import { RunToolbar } from '../RunControls';
 import { DatasetAndMessages, megabytes, StateAndBackend } from '../StatusBar';
 import { CompareCharts } from './CompareCharts';
 import { CompareSetup } from './CompareSetup';
@@ -12,25 +13,18 @@ function CompareControls() {
   const runState = useAppStore((s) => s.compare.runState);
   const hasRuns = useAppStore((s) => s.compare.draft.length > 0);
   const started = useAppStore((s) => s.compare.active !== null);
-  const busy = runState === 'running' || runState === 'loading';
   return (
-    <div className="run-controls" role="toolbar" aria-label="Comparison controls">
-      <button type="button" className="primary" disabled={!hasRuns || busy} onClick={comparing.start}>
-        {started ? 'Start again' : 'Start comparison'}
-      </button>
-      {runState === 'paused' ? (
-        <button type="button" onClick={comparing.resume}>
-          Resume
-        </button>
-      ) : (
-        <button type="button" disabled={runState !== 'running'} onClick={comparing.pause}>
-          Pause
-        </button>
-      )}
-      <button type="button" disabled={!started} onClick={comparing.reset}>
-        Reset
-      </button>
-    </div>
+    <RunToolbar
+      label="Comparison controls"
+      runState={runState}
+      startLabel={started ? 'Start again' : 'Start comparison'}
+      canStart={hasRuns}
+      canReset={started}
+      start={() => void comparing.start()}
+      pause={comparing.pause}
+      resume={comparing.resume}
+      reset={comparing.reset}
+    />
   );
 }
 

@@ -3,12 +3,18 @@ import type { PresetName } from '../../../engine/config';
 import type { CompareRunDraft } from '../../compare-store';
 import { useAppStore } from '../../store';
 import { NumberField } from '../NumberField';
+import { SelectField } from '../SelectField';
+
+const PRESETS: { value: PresetName; label: string }[] = [
+  { value: 'classroom', label: 'Classroom' },
+  { value: 'reference', label: 'Reference' },
+];
 
 /** One run of the comparison: its name and colour, method and preset, and the settings runs usually differ in. */
 export function RunEditor({ run, index }: { run: CompareRunDraft; index: number }) {
   const methods = useAppStore((s) => s.methods);
   const actions = useAppStore((s) => s.compareActions);
-  const ids = { name: useId(), colour: useId(), method: useId(), preset: useId(), schedule: useId() };
+  const ids = { name: useId(), colour: useId(), schedule: useId() };
   const method = methods.find((m) => m.id === run.config.method);
   const { config } = run;
   const edit = (changes: Partial<typeof config>) => actions.editRun(run.id, changes);
@@ -27,23 +33,8 @@ export function RunEditor({ run, index }: { run: CompareRunDraft; index: number 
         </div>
       </div>
       <div className="field-pair">
-        <div className="field">
-          <label htmlFor={ids.method}>Method</label>
-          <select id={ids.method} value={config.method} onChange={(e) => actions.chooseRunMethod(run.id, e.target.value, config.preset)}>
-            {methods.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.preset}>Preset</label>
-          <select id={ids.preset} value={config.preset} onChange={(e) => actions.chooseRunMethod(run.id, config.method, e.target.value as PresetName)}>
-            <option value="classroom">Classroom</option>
-            <option value="reference">Reference</option>
-          </select>
-        </div>
+        <SelectField label="Method" value={config.method} choices={methods.map((m) => ({ value: m.id, label: m.label }))} onChange={(id) => actions.chooseRunMethod(run.id, id, config.preset)} />
+        <SelectField label="Preset" value={config.preset} choices={PRESETS} onChange={(preset) => actions.chooseRunMethod(run.id, config.method, preset)} />
       </div>
       <div className="field-pair">
         <NumberField label="Batch size" value={config.batchSize} integer min={2} max={8192} onCommit={(batchSize) => edit({ batchSize })} />
