@@ -1,4 +1,6 @@
-import { expect, test, type Locator } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { makeFolder, solidPng } from '../src/data/testing/png-folders';
+import { useSmallEvaluation } from './tiny-run';
 
 /** Column of the Steps cell ("done / total") in the comparison table. */
 const STEPS_COLUMN = 1;
@@ -75,4 +77,59 @@ test('two BYOL runs compared side by side: both legend entries, both table rows 
   const imagesPerSecond = await status.getByLabel('Images per second, all runs').textContent();
   const speeds = await table.getByRole('row').evaluateAll((rows) => rows.slice(1).map((r) => `${r.querySelector('th')?.textContent}: ${r.querySelectorAll('td')[6]?.textContent} img/s`));
   console.log(`compare e2e (2 × tiny ConvNet, 16 px, batch 16, 6 steps): ${imagesPerSecond}; ${speeds.join('; ')}`);
+});
+
+/** Two tiny BYOL and SimCLR runs of four steps on the data chosen in `pickData`, one kNN evaluation each. */
+async function compareTinyRuns(page: Page, pickData: (panel: Locator) => Promise<void>): Promise<Locator> {
+  // Compare evaluates with the Train tab's protocol: a small bank and held-out sample keep it quick.
+  await useSmallEvaluation(page);
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  const panel = page.getByRole('tabpanel', { name: 'Compare' });
+  await expect(panel.getByLabel('Evaluation protocol')).toContainText('a bank of up to 120 training images and up to 60 held-out images');
+  const addRun = panel.getByRole('button', { name: 'Add run' });
+  await addRun.click();
+  await addRun.click();
+  await pickData(panel);
+  await setNumber(panel.getByLabel('kNN evaluations per run'), '1');
+  await panel.getByLabel('Encoder').selectOption('convnet-tiny');
+  await panel.getByLabel('Image size').selectOption('16');
+  for (const [index, method] of [[1, 'byol'], [2, 'simclr']] as const) {
+    const run = panel.getByRole('group', { name: `Run ${index}`, exact: true });
+    await run.getByLabel('Method').selectOption(method);
+    await setNumber(run.getByLabel('Batch size'), '16');
+    await setNumber(run.getByLabel('Total steps'), '4');
+  }
+  await panel.getByRole('button', { name: 'Start comparison' }).click();
+  const status = panel.getByRole('status', { name: 'Comparison status' });
+  await expect(status).toContainText('Finished: 2 runs, every one to its last step.', { timeout: 150_000 });
+  const table = panel.getByRole('table', { name: 'Run comparison' });
+  const rows = table.getByRole('row').filter({ has: page.getByRole('rowheader') });
+  await expect(rows).toHaveCount(2);
+  for (const row of await rows.all()) {
+    expect(await stepsOf(row)).toBe(4);
+    await expect(row.getByRole('cell').nth(4)).toHaveText(/^\d+(\.\d)?%/);
+  }
+  return status;
+}
+
+test('Compare trains on MNIST, the data the Train tab offers', async ({ page }) => {
+  await page.goto('/?backend=cpu');
+  const status = await compareTinyRuns(page, async (panel) => void (await panel.getByLabel('Data').selectOption('mnist')));
+  await expect(status).toContainText('MNIST');
+});
+
+test('Compare trains every run on one folder, picked once', async ({ page }) => {
+  const files: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 24; i++) {
+    files[`warm/${i}.png`] = solidPng(12, 12, [200 + i, 40 + 3 * i, 10]);
+    files[`cold/${i}.png`] = solidPng(12, 12, [10, 60 + 3 * i, 200 + i]);
+  }
+  const folder = makeFolder('temperatures', files);
+  await page.goto('/?backend=cpu');
+  const status = await compareTinyRuns(page, async (panel) => {
+    await panel.getByLabel('Image folder for the comparison').setInputFiles(folder);
+    await expect(panel.getByLabel('Data')).toHaveValue('folder');
+  });
+  // The folder's own split: 10% of each class held out for kNN.
+  await expect(status).toContainText('temperatures');
 });
