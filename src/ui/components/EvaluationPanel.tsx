@@ -18,9 +18,9 @@ export function EvaluationPanel() {
     <section className="panel" aria-labelledby="evaluation-title">
       <h2 id="evaluation-title">Evaluation</h2>
       <p className="panel-note">
-        kNN (k = {settings.k}, σ = {settings.sigma}), linear probe, RankMe and the embedding view, on un-augmented images: before the first step, every N steps within the time budget, and after the last.
+        kNN (k = {settings.k}, σ = {settings.sigma}), linear probe, RankMe and the embedding view, on un-augmented images: after the first step, every N steps within the time budget, and after the last. Compare uses the same settings.
       </p>
-      <NumberField label="Evaluate every (steps)" value={settings.everySteps} integer min={1} onCommit={(everySteps) => live({ everySteps })} />
+      <NumberField label="Evaluate every (steps)" value={settings.everySteps} integer min={0} hint="0: only after the last step." onCommit={(everySteps) => live({ everySteps })} />
       <NumberField
         label="Evaluation time budget (%)"
         value={Math.round(settings.maxTimeShare * 1000) / 10}
