@@ -113,7 +113,9 @@ test('exports the encoder as a LayersModel that loads in Node with the right emb
   expect(header).toContain('epoch');
   expect(header[header.length - 1]).toBe('settings_change');
   expect(lines).toHaveLength(step + 1);
-  expect(lines[1].startsWith('0,')).toBe(true);
+  // Steps count from 1, as everywhere in the app.
+  expect(lines[1].startsWith('1,')).toBe(true);
+  expect(lines.at(-1)!.startsWith(`${step},`)).toBe(true);
 
   const [json] = await downloadsOf(page, 1, () => page.getByRole('button', { name: 'Download metrics JSON' }).click());
   const metrics = JSON.parse(await readFile((await json.path())!, 'utf8'));

@@ -37,6 +37,6 @@ test('npm run train prints the same records from headless Chromium (WebGL) as fr
   // Same engine, same seed, same decoded pixels: the losses agree up to float32 differences between backends.
   reports(gpu).forEach((r, i) => expect(Math.abs((r.loss ?? NaN) - (reports(cpu)[i].loss ?? NaN))).toBeLessThan(1e-2 * Math.abs(reports(cpu)[i].loss ?? 1)));
   const summary = gpu[gpu.length - 1] as SummaryRecord;
-  expect(summary).toMatchObject({ steps: 3, backend: 'webgl', knn: { k: 16, test: 4 } });
+  expect(summary).toMatchObject({ steps: 3, backend: 'webgl', knn: { k: 16, bank: 16, heldOut: 4 } });
   expect([0, 0.25, 0.5, 0.75, 1]).toContain(summary.finalKnn);
 });
