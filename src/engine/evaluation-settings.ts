@@ -50,11 +50,6 @@ export function validateEvaluationSettings(settings: EvaluationSettings): void {
   if (problems.length > 0) throw new Error(`Invalid evaluation settings: ${problems.join('; ')}.`);
 }
 
-/** The interval that gives about `count` evaluations over a run of `totalSteps` (Compare's "evaluations per run"). */
-export function everyStepsFor(totalSteps: number, count: number): number {
-  return count > 0 ? Math.max(1, Math.round(totalSteps / count)) : 0;
-}
-
 export interface EvaluationTiming {
   /** Steps done. */
   step: number;

@@ -115,7 +115,7 @@ describe('live settings take effect on the next step', () => {
 });
 
 describe('per-step metrics', () => {
-  it('stream view geometry and the online probe with every step, in range, and can be switched off', async () => {
+  it('stream view geometry and the online probe with every step, in range; without labels, no probe', async () => {
     const data = tinyData(32);
     const withMetrics = new Trainer(tinyConfig('byol'), data);
     for (let i = 0; i < 4; i++) withMetrics.step();
@@ -135,14 +135,14 @@ describe('per-step metrics', () => {
     }
     withMetrics.dispose();
 
-    const without = new Trainer(tinyConfig('byol'), data, { stepMetrics: false });
-    without.step();
-    const [plain] = await without.flush();
-    expect(plain.views).toBeNull();
+    const unlabelled = new Trainer(tinyConfig('byol'), { ...data, classNames: [], train: { ...data.train, labels: null }, test: null });
+    unlabelled.step();
+    const [plain] = await unlabelled.flush();
+    expect(plain.views).not.toBeNull();
     expect(plain.probe).toBeNull();
-    expect(without.probe).toBeNull();
-    // The loss itself does not depend on the metrics: same seed, same first step.
+    expect(unlabelled.probe).toBeNull();
+    // The loss itself does not depend on the probe: same seed, same first step.
     expect(plain.loss).toBeCloseTo(records[0].loss, 5);
-    without.dispose();
+    unlabelled.dispose();
   });
 });

@@ -14,7 +14,7 @@
  */
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
-import { evaluationDue, everyStepsFor, type EvaluationSettings } from './evaluation-settings';
+import { evaluationDue, type EvaluationSettings } from './evaluation-settings';
 import { EvaluationSample, Evaluator, knnProblem, type EvaluationResult } from './evaluation';
 import type { Checkpoint } from './checkpoint-format';
 import { Trainer, type StepRecord } from './trainer';
@@ -35,8 +35,6 @@ export interface SessionOptions {
   reportEverySteps: number;
   /** …or once this much time has passed (leave out to report by steps only). */
   reportIntervalMs?: number;
-  /** View geometry and the online probe every step (default on; off to measure what they cost). */
-  stepMetrics?: boolean;
   /** Awaited between steps: a worker lets its queued messages (pause, settings) in here. */
   betweenSteps?: () => Promise<void>;
   /** With several runs, one step in this many of each is timed alone. */
@@ -207,12 +205,13 @@ export class RunSession {
       for (const spec of specs) {
         let trainer: Trainer;
         try {
-          trainer = new Trainer(spec.config, data, { trainImages: this.images, stepMetrics: options.stepMetrics });
+          trainer = new Trainer(spec.config, data, { trainImages: this.images });
         } catch (error) {
           throw new Error(specs.length > 1 ? `Run "${spec.name}": ${messageOf(error)}` : messageOf(error));
         }
         const evaluator = evaluation && sample ? new Evaluator(trainer, evaluation, sample) : null;
-        const every = options.evaluationsPerRun !== undefined ? everyStepsFor(spec.config.totalSteps, options.evaluationsPerRun) : null;
+        // About that many evaluations over the run's own length.
+        const every = options.evaluationsPerRun ? Math.max(1, Math.round(spec.config.totalSteps / options.evaluationsPerRun)) : null;
         runs.push(new SessionRun(spec.id, spec.name, trainer, evaluator, every));
       }
     } catch (error) {
@@ -241,10 +240,6 @@ export class RunSession {
   /** True once no run is left training. */
   get finished(): boolean {
     return this.runs.every((r) => r.status !== 'training');
-  }
-
-  get elapsedSeconds(): number {
-    return this.clock.milliseconds() / 1000;
   }
 
   run(id?: string): SessionRun {
@@ -516,7 +511,7 @@ export class RunSession {
       run.evaluationMilliseconds += result.milliseconds;
       run.lastEvaluationMilliseconds = result.milliseconds;
       run.lastEvaluationEnd = this.clock.milliseconds();
-      return { runId: run.id, result, elapsedSeconds: this.elapsedSeconds, costShare: run.evaluationMilliseconds / Math.max(this.clock.milliseconds(), 1e-9) };
+      return { runId: run.id, result, elapsedSeconds: this.clock.milliseconds() / 1000, costShare: run.evaluationMilliseconds / Math.max(this.clock.milliseconds(), 1e-9) };
     } finally {
       if (!wasRunning) this.clock.stop();
     }

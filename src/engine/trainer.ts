@@ -55,11 +55,6 @@ export interface ProbeStepMetrics {
 
 export interface TrainerOptions {
   /**
-   * Per-step metrics beyond loss and feature std: view geometry and the online linear probe.
-   * On by default; off only to measure what they cost.
-   */
-  stepMetrics?: boolean;
-  /**
    * The training split already on the device (e.g. shared by the runs of a comparison); the caller
    * keeps it and disposes it. Without it the trainer uploads its own copy.
    */
@@ -114,7 +109,7 @@ export class Trainer {
   constructor(
     config: TrainConfig,
     private readonly data: DatasetSplits,
-    private readonly options: TrainerOptions = {},
+    options: TrainerOptions = {},
   ) {
     this.definition = Trainer.check(config, data);
     if (options.trainImages && options.trainImages.set !== data.train) throw new Error('The shared device images are not this dataset\'s training split.');
@@ -134,9 +129,8 @@ export class Trainer {
     this.optimizer = createOptimizer(config.optimizer, this.method.params);
     this.train = options.trainImages ?? new DeviceImages(data.train);
     this.ownsTrainImages = options.trainImages === undefined;
-    const withStepMetrics = options.stepMetrics ?? true;
     this.probe =
-      withStepMetrics && data.train.labels && data.classNames.length > 1
+      data.train.labels && data.classNames.length > 1
         ? new LinearProbe(this.method.encoder.featureDim, data.classNames.length, new Rng(config.seed * 15485863 + 3))
         : null;
   }
@@ -398,7 +392,7 @@ export class Trainer {
    */
   private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): StepMetrics {
     const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
-    const hasViews = (this.options.stepMetrics ?? true) && out.secondEmbedding !== undefined;
+    const hasViews = out.secondEmbedding !== undefined;
     if (hasViews) {
       const second = out.secondEmbedding as tf.Tensor2D;
       const cosine = meanPositiveNegativeCosine(out.embedding, second);

@@ -102,7 +102,7 @@ export function recordWorkerMessage(message: FromWorker): void {
   switch (message.type) {
     case 'state':
       if (message.state !== 'idle') {
-        const step = useAppStore.getState().progress?.step ?? 0;
+        const step = useAppStore.getState().progress?.steps ?? 0;
         void enqueue((db) => db.updateRun(id, { status: message.state, step })).then(showRun);
       }
       return;

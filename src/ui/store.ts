@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import { INITIAL_COLLAPSE_ALARM, updateCollapseAlarm, type CollapseAlarmState } from '../engine/collapse';
+import type { RunReport } from '../engine/run-session';
 import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { DatasetReport } from '../data/report';
 import type { EvaluationResult, NeighbourResult } from '../engine/evaluation';
@@ -32,18 +33,6 @@ export interface SettingsMarker {
   label: string;
 }
 
-/** The Train tab's run as of the latest report, as the status bar shows it. */
-export interface TrainProgress extends DeviceMemory {
-  step: number;
-  epoch: number;
-  imagesPerSecond: number;
-  /** Wall time per step over the latest report's steps, including the read-back. */
-  stepMilliseconds: number;
-  embeddingDim: number;
-  /** Active run time so far (pauses excluded), for the wall-time axis. */
-  elapsedSeconds: number;
-}
-
 /** Oldest points are thinned past this many, so long runs keep the charts responsive. */
 const MAX_CHART_POINTS = 4000;
 
@@ -53,7 +42,8 @@ export interface AppState extends CompareSlice {
   runState: RunState;
   message: string | null;
   dataset: DatasetSummary | null;
-  progress: TrainProgress | null;
+  /** The Train tab's run as of the latest report (its records go to `history`), and the device's memory. */
+  progress: (Omit<RunReport, 'records'> & DeviceMemory) | null;
   history: ChartPoint[];
   markers: SettingsMarker[];
   settingsError: string | null;
@@ -164,24 +154,15 @@ export const useAppStore = create<AppState>()((set, get) => ({
         set({ dataset: message.summary });
         return;
       case 'progress': {
-        const [run] = message.report.runs;
-        const { records } = run;
-        const progress: TrainProgress = {
-          step: run.steps,
-          epoch: run.epochs,
-          imagesPerSecond: run.imagesPerSecond ?? 0,
-          stepMilliseconds: run.stepMilliseconds ?? 0,
-          embeddingDim: run.embeddingDim,
-          elapsedSeconds: message.report.elapsedSeconds,
-          ...message.memory,
-        };
+        const { records, ...run } = message.report.runs[0];
+        const { elapsedSeconds } = message.report;
         set((s) => {
-          const points = recordsToPoints(records, s.elapsedSeconds, progress.elapsedSeconds);
+          const points = recordsToPoints(records, s.elapsedSeconds, elapsedSeconds);
           const newTerms = records.flatMap((r) => Object.keys(r.terms)).filter((name, i, all) => !s.termNames.includes(name) && all.indexOf(name) === i);
-          const collapse = updateCollapseAlarm(s.collapse, records, progress.embeddingDim);
+          const collapse = updateCollapseAlarm(s.collapse, records, run.embeddingDim);
           return {
-            progress,
-            elapsedSeconds: progress.elapsedSeconds,
+            progress: { ...run, ...message.memory },
+            elapsedSeconds,
             history: thin([...s.history, ...points], MAX_CHART_POINTS),
             termNames: newTerms.length > 0 ? [...s.termNames, ...newTerms] : s.termNames,
             collapse,

@@ -29,10 +29,6 @@ export class WorkerConnection {
     private readonly receive: (message: FromWorker) => void,
   ) {}
 
-  get started(): boolean {
-    return this.worker !== null;
-  }
-
   /** Starts the worker (once) and asks it to pick a backend; `preferred` skips the faster ones. */
   start(preferred?: BackendName): void {
     if (this.worker) return;

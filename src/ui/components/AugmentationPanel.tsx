@@ -4,6 +4,7 @@ import type { LiveSettings } from '../../engine/config';
 import type { PreviewImage } from '../../worker/protocol';
 import { useAppStore } from '../store';
 import { datasets, training } from '../worker-client';
+import { useCommittedNumber } from './NumberField';
 
 /** Images in the preview strip. */
 const PREVIEW_COUNT = 8;
@@ -76,33 +77,19 @@ const SETTINGS: Setting[] = [
 /** A compact number input that commits on Enter or blur and refuses values out of range. */
 function SettingInput({ setting, view, index, onCommit }: { setting: Setting; view: ViewAugmentation; index: number; onCommit(value: number): void }) {
   const value = setting.read(view);
-  const [text, setText] = useState(String(value));
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => setText(String(Number(value.toFixed(4)))), [value]);
+  const { error, inputProps } = useCommittedNumber(value, (parsed) => (parsed < setting.min || parsed > setting.max ? `must be between ${setting.min} and ${setting.max}` : null), onCommit, String(Number(value.toFixed(4))));
   const name = `${setting.label}, view ${index + 1}`;
-  const commit = () => {
-    const parsed = Number(text);
-    const problem = text.trim() === '' || !Number.isFinite(parsed) ? 'must be a number' : parsed < setting.min || parsed > setting.max ? `must be between ${setting.min} and ${setting.max}` : null;
-    setError(problem);
-    if (!problem && parsed !== value) onCommit(parsed);
-  };
   return (
     <td>
       <input
         type="number"
         aria-label={name}
         title={error ? `${name} ${error}` : undefined}
-        value={text}
         min={setting.min}
         max={setting.max}
         step={setting.step}
         disabled={setting.disabled?.(view)}
-        aria-invalid={error ? true : undefined}
-        onChange={(e) => setText(e.target.value)}
-        onBlur={commit}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter') commit();
-        }}
+        {...inputProps}
       />
       {error ? (
         <span role="alert" className="field-error">

@@ -12,7 +12,7 @@ export function ExportPanel() {
   const markers = useAppStore((s) => s.markers);
   const runConfig = useAppStore((s) => s.runConfig);
   const dataset = useAppStore((s) => s.dataset);
-  const step = useAppStore((s) => s.progress?.step ?? 0);
+  const step = useAppStore((s) => s.progress?.steps ?? 0);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useState, type ChangeEvent, type KeyboardEvent } from 'react';
 
 interface NumberFieldProps {
   label: string;
@@ -15,23 +15,40 @@ interface NumberFieldProps {
  * A labelled number input that commits on Enter or blur, so a half-typed value (e.g. "0.") never
  * reaches a running training loop. Out-of-range values are refused here with a message.
  */
-export function NumberField({ label, value, onCommit, step, min, max, integer, hint }: NumberFieldProps) {
-  const id = useId();
-  const [text, setText] = useState(String(value));
+/**
+ * A number input's text, kept apart from the committed value: `problemOf` (null when the number is
+ * acceptable) is checked on Enter or blur, and only an acceptable, changed value is committed.
+ */
+export function useCommittedNumber(value: number, problemOf: (parsed: number) => string | null, onCommit: (value: number) => void, shown = String(value)) {
+  const [text, setText] = useState(shown);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setText(String(value)), [value]);
-
+  useEffect(() => setText(shown), [shown]);
   const commit = () => {
     const parsed = Number(text);
-    let problem: string | null = null;
-    if (text.trim() === '' || !Number.isFinite(parsed)) problem = `${label} must be a number`;
-    else if (integer && !Number.isInteger(parsed)) problem = `${label} must be a whole number`;
-    else if (min !== undefined && parsed < min) problem = `${label} must be at least ${min}`;
-    else if (max !== undefined && parsed > max) problem = `${label} must be at most ${max}`;
+    const problem = text.trim() === '' || !Number.isFinite(parsed) ? 'must be a number' : problemOf(parsed);
     setError(problem);
-    if (problem) return;
-    if (parsed !== value) onCommit(parsed);
+    if (!problem && parsed !== value) onCommit(parsed);
   };
+  return {
+    error,
+    inputProps: {
+      value: text,
+      'aria-invalid': error ? true : undefined,
+      onChange: (e: ChangeEvent<HTMLInputElement>) => setText(e.target.value),
+      onBlur: commit,
+      onKeyDown: (e: KeyboardEvent) => e.key === 'Enter' && commit(),
+    },
+  };
+}
+
+export function NumberField({ label, value, onCommit, step, min, max, integer, hint }: NumberFieldProps) {
+  const id = useId();
+  const { error: problem, inputProps } = useCommittedNumber(
+    value,
+    (parsed) => (integer && !Number.isInteger(parsed) ? 'must be a whole number' : min !== undefined && parsed < min ? `must be at least ${min}` : max !== undefined && parsed > max ? `must be at most ${max}` : null),
+    onCommit,
+  );
+  const error = problem && `${label} ${problem}`;
 
   return (
     <div className="field">
@@ -39,17 +56,11 @@ export function NumberField({ label, value, onCommit, step, min, max, integer, h
       <input
         id={id}
         type="number"
-        value={text}
         step={step}
         min={min}
         max={max}
-        aria-invalid={error ? true : undefined}
         aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
-        onChange={(e) => setText(e.target.value)}
-        onBlur={commit}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter') commit();
-        }}
+        {...inputProps}
       />
       {error ? (
         <span id={`${id}-error`} role="alert" className="field-error">

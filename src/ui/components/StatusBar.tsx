@@ -53,10 +53,10 @@ export function StatusBar() {
     <div className="status-bar" role="status" aria-label="Training status" aria-live="polite">
       <StateAndBackend runState={runState} backend={backend} />
       <span aria-label="Step">
-        Step <strong data-testid="step-counter">{progress?.step ?? 0}</strong>
+        Step <strong data-testid="step-counter">{progress?.steps ?? 0}</strong>
         {config ? <span className="muted"> / {config.totalSteps}</span> : null}
       </span>
-      <span aria-label="Epoch">Epoch {(progress?.epoch ?? 0).toFixed(2)}</span>
+      <span aria-label="Epoch">Epoch {(progress?.epochs ?? 0).toFixed(2)}</span>
       <span aria-label="Images per second">
         <strong>{Math.round(progress?.imagesPerSecond ?? 0)}</strong> img/s
       </span>
