@@ -3,13 +3,14 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { mnistAssetPlugin } from './scripts/mnist-asset';
+import { CROSS_ORIGIN_ISOLATION } from './src/runner/chromium-flags';
 
 export default defineConfig({
   plugins: [react(), mnistAssetPlugin()],
   worker: { format: 'es' },
   // Never opens a browser: `npm start` prints the address (no desktop, no error; see npm-start.test.ts).
-  server: { port: 5173, strictPort: false, open: false },
-  preview: { port: 4173, strictPort: true },
+  server: { port: 5173, strictPort: false, open: false, headers: CROSS_ORIGIN_ISOLATION },
+  preview: { port: 4173, strictPort: true, headers: CROSS_ORIGIN_ISOLATION },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,

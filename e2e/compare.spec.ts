@@ -29,7 +29,7 @@ test('two BYOL runs compared side by side: both legend entries, both table rows 
   await page.getByRole('tab', { name: 'Compare' }).click();
   const panel = page.getByRole('tabpanel', { name: 'Compare' });
   const status = panel.getByRole('status', { name: 'Comparison status' });
-  await expect(status.getByLabel('Backend')).toContainText('CPU');
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('CPU');
 
   const addRun = panel.getByRole('button', { name: 'Add run' });
   await addRun.click();

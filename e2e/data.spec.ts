@@ -10,7 +10,7 @@ const CIFAR_MINI = fileURLToPath(new URL('../../shared/data/cifar10-mini', impor
 
 async function openApp(page: Page, path = '/') {
   await page.goto(path);
-  await expect(page.getByRole('status', { name: 'Training status' }).getByLabel('Backend')).toContainText('WebGPU');
+  await expect(page.getByRole('status', { name: 'Training status' }).getByLabel('Backend', { exact: true })).not.toContainText('starting');
 }
 
 const summary = (page: Page) => page.getByRole('region', { name: 'Dataset summary' });

@@ -32,7 +32,7 @@ test('every other method trains a few steps in the browser', async ({ page }) =>
   test.setTimeout(10 * 60_000);
   await page.goto('/?backend=cpu');
   const status = page.getByRole('status', { name: 'Training status' });
-  await expect(status.getByLabel('Backend')).toContainText('CPU');
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('CPU');
   for (const label of METHOD_LABELS.slice(1)) {
     await page.getByLabel('Method').selectOption({ label });
     await chooseTinyRun(page);

@@ -4,12 +4,12 @@ import { chooseTinyRun, commit, stepCount } from './tiny-run';
 test('τ and batch size change mid-run: markers on the charts, the run goes on; evaluation and the embedding view', async ({ page }) => {
   await page.goto('/');
   const status = page.getByRole('status', { name: 'Training status' });
-  await expect(status.getByLabel('Backend')).toContainText('WebGPU');
+  await expect(status.getByLabel('Backend', { exact: true })).not.toContainText('starting');
   await chooseTinyRun(page);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await expect(status).toContainText('Training');
 
-  // The baseline evaluation (before the first step) fills the accuracy chart and the embedding view.
+  // The baseline evaluation (after the first step) fills the accuracy chart and the embedding view.
   await expect(page.getByTestId('knn-current')).toHaveText(/^\d+\.\d%$/, { timeout: 90_000 });
   await expect.poll(async () => stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
 

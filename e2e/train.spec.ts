@@ -2,9 +2,9 @@ import { expect, test } from '@playwright/test';
 import { chooseTinyRun, stepCount } from './tiny-run';
 
 test('trains BYOL on the built-in data on WebGPU, charts fill, pause stops the steps', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
   const status = page.getByRole('status', { name: 'Training status' });
-  await expect(status.getByLabel('Backend')).toContainText('WebGPU');
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebGPU');
 
   await chooseTinyRun(page);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
@@ -33,7 +33,7 @@ test('trains BYOL on the built-in data on WebGPU, charts fill, pause stops the s
 });
 
 test('on an emulated GPU the app says so and offers a quick setup, one click away', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
   const note = page.getByRole('note', { name: 'Slow device' });
   await expect(note).toContainText('emulated on the CPU');
   await note.getByRole('button', { name: 'Use a quick setup' }).click();
@@ -41,4 +41,29 @@ test('on an emulated GPU the app says so and offers a quick setup, one click awa
   await expect(page.getByLabel('Image size')).toHaveValue('16');
   await expect(page.getByRole('spinbutton', { name: 'Batch size', exact: true })).toHaveValue('16');
   await expect(note).toHaveCount(0);
+});
+
+test('Train times the backends on this setup, trains on the fastest, says why, and remembers it for the next start', async ({ page }) => {
+  await page.goto('/');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect(status.getByLabel('Backend', { exact: true })).not.toContainText('starting');
+  await expect(page.getByRole('combobox', { name: 'Backend', exact: true })).toHaveValue('fastest');
+  const pressed = Date.now();
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+  const toFirstStep = Date.now() - pressed;
+  const choice = status.getByLabel('Backend choice');
+  // On this machine the GPU is SwiftShader: the emulated GPUs are passed over, WebAssembly is timed and chosen.
+  await expect(choice).toContainText(/WebAssembly \d+ (ms|s)\/step/);
+  await expect(choice).toContainText('emulated on the CPU');
+  await expect(choice).toContainText('→ WebAssembly');
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
+  console.log(`Train pressed → step 1 on screen (default setup, first start): ${toFirstStep} ms; ${await choice.textContent()}`);
+
+  await page.getByRole('button', { name: 'Train again' }).click();
+  await expect(choice).toContainText('WebAssembly (measured before on this device)');
+  // A fixed choice overrides the measurement.
+  await page.getByRole('combobox', { name: 'Backend', exact: true }).selectOption('cpu');
+  await page.getByRole('button', { name: 'Train again' }).click();
+  await expect(choice).toContainText('CPU (as asked)');
 });

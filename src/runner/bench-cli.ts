@@ -4,7 +4,7 @@
  * and for the browser backends the full app loop (real page, worker, charts) with its main-thread
  * long tasks. Writes a JSON report and prints a table; targets are checked here, never in tests.
  */
-import * as tf from '@tensorflow/tfjs';
+import { nodeBackend } from './node-backend';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -217,13 +217,11 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
 
   for (const backend of backends) {
     if (backend === 'cpu') {
-      await tf.setBackend('cpu');
-      await tf.ready();
       for (const method of methods) {
         const r = row(method, 'cpu');
         io.err(`  ${method} on cpu (Node)…`);
         try {
-          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, data, { name: 'cpu', adapter: null, fallbackReasons: [] });
+          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, data, await nodeBackend('cpu'));
         } catch (error) {
           r.engineError = errorText(error);
         }

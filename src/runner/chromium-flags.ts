@@ -19,3 +19,10 @@ export function chromiumArgs(): string[] {
   const custom = process.env.CHROMIUM_FLAGS?.trim();
   return custom ? custom.split(/\s+/) : CHROMIUM_ARGS;
 }
+
+/**
+ * The headers every server of the app sends (Vite's dev server and preview, the runner's): a
+ * cross-origin isolated page may share memory between threads, which the WebAssembly backend's
+ * threaded build needs. Static hosting must send them too (README).
+ */
+export const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;

@@ -3,11 +3,11 @@
  * (--backend cpu) or in headless Chromium (WebGPU/WebGL), printing one line per record. Returns
  * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
  */
-import * as tf from '@tensorflow/tfjs';
 import { FolderError } from '../data/node-folder';
 import { buildConfig, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainArgs } from './cli-args';
 import { loadData } from './data-source';
 import { formatRecord } from './format';
+import { nodeBackend } from './node-backend';
 import { checkPlan, runTraining, type RunPlan, type RunRecord } from './run';
 
 export interface CliOutput {
@@ -38,10 +38,8 @@ export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
     const plan: RunPlan = { config, evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages };
     checkPlan(plan, data);
     const emit = (record: RunRecord) => io.out(args.json ? JSON.stringify(record) : formatRecord(record));
-    if (args.backend === 'cpu') {
-      await tf.setBackend('cpu');
-      await tf.ready();
-      await runTraining(plan, data, { name: 'cpu', adapter: null, fallbackReasons: [] }, emit);
+    if (args.backend === 'cpu' || args.backend === 'wasm') {
+      await runTraining(plan, data, await nodeBackend(args.backend), emit);
     } else {
       // Loaded only when needed: the CPU path must not require Playwright or a browser.
       const { trainInChromium } = await import('./chromium');

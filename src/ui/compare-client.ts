@@ -2,6 +2,7 @@
 import { requestedBackend } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetSource } from '../worker/protocol';
+import { backendRequest } from './backend-memory';
 import { useAppStore } from './store';
 import { lastPickedFolder } from './worker-client';
 import { WorkerConnection } from './worker-connection';
@@ -38,7 +39,7 @@ export const comparing = {
   /** Trains the run list as it is now, on the chosen data; the charts restart empty. */
   async start() {
     startCompareWorker();
-    const { compare, compareActions, evaluationSettings } = useAppStore.getState();
+    const { compare, compareActions, evaluationSettings, backendSetting, backends } = useAppStore.getState();
     const runs = compareActions.begin();
     const imageSize = Math.max(...runs.map((r) => r.config.imageSize));
     const dataset = compare.dataset.kind === 'folder' ? await folderSource(imageSize) : compare.dataset;
@@ -47,6 +48,8 @@ export const comparing = {
       type: 'start',
       runs: runs.map(({ id, name, config }) => ({ id, name, config })),
       dataset,
+      // Measured (or remembered) on the first run's configuration.
+      backend: backendRequest(backendSetting, backends, runs[0].config),
       // The Train tab's protocol (k, σ, bank and held-out sizes); no time budget, so every run is evaluated at the same steps.
       evaluation: { ...evaluationSettings, maxTimeShare: 1 },
       evaluationsPerRun: compare.evaluations,

@@ -10,6 +10,7 @@ import type { RunStatus } from '../engine/run-session';
 import type { BackendInfo } from '../worker/backend-labels';
 import { assertNever, type DatasetSource, type DatasetSummary, type FromWorker, type LoadProgress, type RunState } from '../worker/protocol';
 import type { AppState } from './store';
+import { rememberChoice } from './backend-memory';
 import { thin } from './chart-data';
 
 /** Distinct, colour-blind-friendlier line colours, handed out in order. */
@@ -231,9 +232,12 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
       },
       receive(message) {
         switch (message.type) {
-          case 'backend':
+          case 'backend': {
+            const first = get().compare.active?.runs[0];
+            if (first) rememberChoice(message.info, get().backends, first.config);
             patch({ backend: message.info });
             return;
+          }
           case 'state':
             patch({ runState: message.state, message: message.message, ...(message.state === 'loading' ? {} : { datasetLoad: null }) });
             return;
@@ -286,6 +290,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           }
           // Catalog, previews and exports concern the Train tab; Compare's worker has no use for them.
           case 'catalog':
+          case 'backends':
           case 'settingsApplied':
           case 'settingsRejected':
           case 'encoderExported':

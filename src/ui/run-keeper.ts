@@ -141,6 +141,7 @@ export function recordWorkerMessage(message: FromWorker): void {
       return;
     // Nothing of these is part of a saved run.
     case 'catalog':
+    case 'backends':
     case 'backend':
     case 'settingsRejected':
     case 'encoderExported':

@@ -10,7 +10,8 @@ import type { DatasetReport } from '../data/report';
 import type { EvaluationResult, NeighbourResult } from '../engine/evaluation';
 import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluation-settings';
 import type { StoredRun } from '../storage/runs-db';
-import type { BackendInfo } from '../worker/backend-labels';
+import { requestedBackend, type BackendInfo, type BackendMeasurement, type BackendName } from '../worker/backend-labels';
+import { rememberChoice } from './backend-memory';
 import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MethodSummary, type RunState } from '../worker/protocol';
 import { evaluationToPoint, recordsToPoints, thin, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
 import { createCompareSlice, type CompareSlice } from './compare-store';
@@ -38,7 +39,13 @@ const MAX_CHART_POINTS = 4000;
 
 export interface AppState extends CompareSlice {
   methods: MethodSummary[];
+  /** The backend in use and how it was chosen. */
   backend: BackendInfo | null;
+  /** Every backend of the app, as this browser offers it. */
+  backends: BackendMeasurement[];
+  /** Which backend runs train on: the fastest by measurement, or one the user picked (both tabs). */
+  backendSetting: BackendName | 'fastest';
+  setBackendSetting(setting: BackendName | 'fastest'): void;
   runState: RunState;
   message: string | null;
   dataset: DatasetSummary | null;
@@ -103,6 +110,11 @@ export const useAppStore = create<AppState>()((set, get) => ({
   ...createCompareSlice(set, get),
   methods: [],
   backend: null,
+  backends: [],
+  backendSetting: typeof location === 'undefined' ? 'fastest' : (requestedBackend(location.search) ?? 'fastest'),
+  setBackendSetting(backendSetting) {
+    set({ backendSetting });
+  },
   runState: 'idle',
   message: null,
   dataset: null,
@@ -144,9 +156,15 @@ export const useAppStore = create<AppState>()((set, get) => ({
         set({ methods: message.methods, config: get().config ?? (first ? structuredClone(first.defaults.classroom) : null) });
         return;
       }
-      case 'backend':
+      case 'backends':
+        set({ backends: message.backends });
+        return;
+      case 'backend': {
+        const { runConfig, backends } = get();
+        if (runConfig) rememberChoice(message.info, backends, runConfig);
         set({ backend: message.info });
         return;
+      }
       case 'state':
         set({ runState: message.state, message: message.message });
         return;

@@ -6,6 +6,7 @@ import type { BackendName } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
 import type { HeldOutEmbeddings } from '../engine/evaluation';
 import type { DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
+import { backendRequest } from './backend-memory';
 import { prepareResume, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
 import { useAppStore } from './store';
 import { WorkerConnection } from './worker-connection';
@@ -41,7 +42,8 @@ export const training = {
     store.clearRun();
     useAppStore.setState({ runConfig: structuredClone(config) });
     recordNewRun(config, dataset);
-    send({ type: 'start', runs: [{ id: 'run', name: config.method, config }], dataset, evaluation: store.evaluationSettings, checkpoints: true });
+    const backend = backendRequest(store.backendSetting, store.backends, config);
+    send({ type: 'start', runs: [{ id: 'run', name: config.method, config }], dataset, backend, evaluation: store.evaluationSettings, checkpoints: true });
   },
   pause: () => send({ type: 'pause' }),
   resume: () => send({ type: 'resume' }),
@@ -55,7 +57,8 @@ export const training = {
   /** Reopens a saved run: its charts come back and the worker rebuilds it, paused, from its checkpoint. */
   async open(runId: string) {
     const saved = await prepareResume(runId);
-    if (saved) send({ type: 'restore', ...saved, evaluation: useAppStore.getState().evaluationSettings }, checkpointBuffers(saved.checkpoint));
+    const { backendSetting, backends, evaluationSettings } = useAppStore.getState();
+    if (saved) send({ type: 'restore', ...saved, evaluation: evaluationSettings, backend: backendRequest(backendSetting, backends, saved.checkpoint.config) }, checkpointBuffers(saved.checkpoint));
   },
   /** The current run's encoder as LayersModel files, built in the worker. */
   async exportEncoder(): Promise<EncoderFiles> {

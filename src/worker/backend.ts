@@ -1,14 +1,23 @@
 /**
- * Picks the fastest tfjs backend the browser offers — WebGPU, then WebGL, then CPU — and says why
- * each faster one was passed over, so the UI can name the fallback instead of silently being slow.
+ * Which tfjs backend trains: the fastest of those the browser offers, found by timing a few real
+ * steps of the configuration being started on each (WebGPU, WebGL, WebAssembly, CPU), or the one the
+ * user asked for. An emulated GPU (SwiftShader, llvmpipe) is never timed or chosen over the CPU's own
+ * WebAssembly path, and the tfjs CPU backend only where WebAssembly is missing: both are slower on the
+ * same cores, and timing an emulated GPU would first spend its shader compilation (tens of seconds).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import '@tensorflow/tfjs-backend-wasm';
+import type { TrainConfig } from '../engine/config';
+import type { DatasetSplits } from '../engine/dataset';
+import { Trainer } from '../engine/trainer';
+import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
-import { BACKEND_ORDER, backendLabel, type BackendInfo, type BackendName } from './backend-labels';
+/** Timed steps per backend (after an untimed one that compiles the kernels, on the GPU backends). */
+const TIMED_STEPS = 2;
 
 async function webgpuAdapter(): Promise<{ adapter: string | null; problem: string | null }> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { adapter: null, problem: 'this browser exposes no navigator.gpu' };
   const adapter = await gpu.requestAdapter();
   if (!adapter) return { adapter: null, problem: 'no adapter' };
@@ -17,28 +26,120 @@ async function webgpuAdapter(): Promise<{ adapter: string | null; problem: strin
   return { adapter: description || 'unknown adapter', problem: null };
 }
 
-/** Tries the backends in order, starting at `first`, and returns the one that initialised. */
-export async function selectBackend(first: BackendName = 'webgpu'): Promise<BackendInfo> {
-  const fallbackReasons: string[] = [];
-  for (const name of BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(first))) {
+/** The GPU's description as WebGL reports it, where the browser exposes it. */
+function webglRenderer(): string | null {
+  const backend = tf.findBackend('webgl') as unknown as { gpgpu?: { gl: WebGLRenderingContext } } | null;
+  const gl = backend?.gpgpu?.gl;
+  if (!gl) return null;
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  return debug ? String(gl.getParameter(debug.UNMASKED_RENDERER_WEBGL)) : null;
+}
+
+/** Starts `name`; its adapter, or why it cannot run here. */
+async function initialise(name: BackendName): Promise<{ adapter: string | null; problem: string | null }> {
+  try {
     let adapter: string | null = null;
+    if (name === 'webgpu') {
+      const probe = await webgpuAdapter();
+      if (probe.problem) return probe;
+      adapter = probe.adapter;
+    }
+    if (!(await tf.setBackend(name))) return { adapter, problem: 'the backend failed to initialise' };
+    await tf.ready();
+    return { adapter: name === 'webgl' ? webglRenderer() : adapter, problem: null };
+  } catch (error) {
+    return { adapter: null, problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Every backend of the app, started once each: what this browser offers. */
+export async function probeBackends(): Promise<BackendMeasurement[]> {
+  const found: BackendMeasurement[] = [];
+  for (const name of BACKEND_ORDER) {
+    const { adapter, problem } = await initialise(name);
+    found.push({ name, adapter, msPerStep: null, note: problem ? `unavailable: ${problem}` : null });
+  }
+  return found;
+}
+
+function usable(backends: readonly BackendMeasurement[]): BackendMeasurement[] {
+  return backends.filter((b) => b.note === null);
+}
+
+/** Before any run (previews, the catalog): the asked-for backend, else the CPU's WebAssembly path, else tfjs CPU. */
+export async function defaultBackend(backends: readonly BackendMeasurement[], requested?: BackendName): Promise<BackendInfo> {
+  const available = usable(backends);
+  const asked = requested ? available.find((b) => b.name === requested) : undefined;
+  const chosen = asked ?? available.find((b) => b.name === 'wasm') ?? available.find((b) => b.name === 'cpu');
+  if (!chosen) throw new Error(`No tfjs backend could start: ${backends.map((b) => `${backendLabel(b.name)} ${b.note}`).join('; ')}`);
+  await tf.setBackend(chosen.name);
+  const fallbackReasons = requested && !asked ? [`${backendLabel(requested)} ${backends.find((b) => b.name === requested)?.note ?? 'unavailable'}`] : [];
+  return { name: chosen.name, adapter: chosen.adapter, choice: asked ? 'requested' : 'default', measurements: [], fallbackReasons };
+}
+
+/** Milliseconds per step of `config` on the current backend: the mean of a few, after kernel compilation on a GPU. */
+async function timeSteps(config: TrainConfig, data: DatasetSplits): Promise<number> {
+  const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, TIMED_STEPS + 1) }, data);
+  try {
+    if (tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl') {
+      trainer.step();
+      await trainer.flush();
+    }
+    const start = performance.now();
+    for (let i = 0; i < TIMED_STEPS; i++) {
+      trainer.step();
+      await trainer.flush();
+    }
+    return (performance.now() - start) / TIMED_STEPS;
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/**
+ * Sets the backend a run of `config` trains on and says why: the requested one; the one remembered
+ * for this configuration; or the fastest of the candidates, timed here. What could not be used, or was
+ * passed over unmeasured, is listed with the reason.
+ */
+export async function chooseBackend(request: BackendRequest, backends: readonly BackendMeasurement[], config: TrainConfig, data: DatasetSplits): Promise<BackendInfo> {
+  const available = usable(backends);
+  const unavailable = backends.filter((b) => b.note !== null);
+  const fallbackReasons = unavailable.map((b) => `${backendLabel(b.name)} ${b.note}`);
+  const use = (b: BackendMeasurement, choice: BackendInfo['choice'], measurements: BackendMeasurement[]): BackendInfo => ({ name: b.name, adapter: b.adapter, choice, measurements, fallbackReasons });
+  const wanted = request.kind === 'use' ? request.name : request.remembered;
+  const found = wanted ? available.find((b) => b.name === wanted) : undefined;
+  if (request.kind === 'use') {
+    if (!found) throw new Error(`${backendLabel(request.name)} is not available in this browser: ${backends.find((b) => b.name === request.name)?.note ?? 'unknown backend'}.`);
+    await tf.setBackend(found.name);
+    return use(found, 'requested', []);
+  }
+  if (found) {
+    await tf.setBackend(found.name);
+    return use(found, 'remembered', []);
+  }
+  const hasWasm = available.some((b) => b.name === 'wasm');
+  const passedOver = (b: BackendMeasurement): string | null => {
+    if ((b.name === 'webgpu' || b.name === 'webgl') && isEmulatedAdapter(b.adapter)) return 'emulated on the CPU, slower than WebAssembly there: not measured';
+    if (b.name === 'cpu' && hasWasm) return 'the same cores without SIMD kernels, slower than WebAssembly: not measured';
+    return null;
+  };
+  const measurements: BackendMeasurement[] = [];
+  for (const b of available) {
+    const note = passedOver(b);
+    if (note) {
+      measurements.push({ ...b, note });
+      continue;
+    }
     try {
-      if (name === 'webgpu') {
-        const probe = await webgpuAdapter();
-        if (probe.problem) {
-          fallbackReasons.push(`WebGPU unavailable: ${probe.problem}`);
-          continue;
-        }
-        adapter = probe.adapter;
-      }
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return { name, adapter, fallbackReasons };
-      }
-      fallbackReasons.push(`${backendLabel(name)} unavailable: the backend failed to initialise`);
+      if (!(await tf.setBackend(b.name))) throw new Error('it did not start');
+      measurements.push({ ...b, msPerStep: await timeSteps(config, data) });
     } catch (error) {
-      fallbackReasons.push(`${backendLabel(name)} unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      measurements.push({ ...b, note: `failed: ${error instanceof Error ? error.message : String(error)}` });
     }
   }
-  throw new Error(`No tfjs backend could start: ${fallbackReasons.join('; ')}`);
+  const timed = measurements.filter((m) => m.msPerStep !== null);
+  const fastest = timed.reduce<BackendMeasurement | null>((best, m) => (best === null || m.msPerStep! < best.msPerStep! ? m : best), null) ?? available.find((b) => b.name === 'cpu');
+  if (!fastest) throw new Error(`No backend could train this configuration: ${measurements.map((m) => `${backendLabel(m.name)} ${m.note}`).join('; ')}`);
+  await tf.setBackend(fastest.name);
+  return use(fastest, 'measured', measurements);
 }

@@ -11,7 +11,7 @@ import type { ExportedEncoder } from '../engine/export';
 import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
 import type { MethodSummary } from '../engine/methods/catalog';
 import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
-import type { BackendInfo, BackendName } from './backend-labels';
+import type { BackendInfo, BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 
 export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'mnist';
 
@@ -64,6 +64,8 @@ export type ToWorker =
       type: 'start';
       runs: RunSpec[];
       dataset: DatasetSource;
+      /** Which backend trains (the address's ?backend= overrides it). */
+      backend: BackendRequest;
       /** null: no evaluation. */
       evaluation: EvaluationSettings | null;
       /** Compare: about this many evaluations per run, whatever its length (replaces the interval). */
@@ -81,7 +83,7 @@ export type ToWorker =
   /** The held-out features of the last evaluation, for the Embedding Projector. */
   | { type: 'exportEmbeddings' }
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
-  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string; evaluation: EvaluationSettings }
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string; evaluation: EvaluationSettings; backend: BackendRequest }
   | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
   /**
    * A folder's files arrive in chunks (cloning a File costs the page ~0.2 ms, so 6,000 at once froze
@@ -119,6 +121,9 @@ export type { MethodSummary };
 
 export type FromWorker =
   | { type: 'catalog'; methods: MethodSummary[] }
+  /** Every backend of the app, as this browser offers it (the `note` says why one cannot run). */
+  | { type: 'backends'; backends: BackendMeasurement[] }
+  /** The backend in use and how it was chosen: at init (for previews), then at every start. */
   | { type: 'backend'; info: BackendInfo }
   | { type: 'state'; state: RunState; message: string | null }
   | { type: 'dataset'; summary: DatasetSummary }

@@ -8,13 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoadCancelled } from '../data/folder-loader';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
+import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
 import { methodCatalog } from '../engine/methods/catalog';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
-import { selectBackend } from './backend';
+import { chooseBackend, defaultBackend, probeBackends } from './backend';
+import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
 import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
@@ -41,6 +43,10 @@ export class SessionHost {
   private session: RunSession | null = null;
   private state: RunState = 'idle';
   private backendReady: Promise<unknown> | null = null;
+  /** What this browser offers, found at init. */
+  private backends: BackendMeasurement[] = [];
+  /** The backend the address forces (?backend=), for every run of this worker. */
+  private forcedBackend: BackendName | undefined;
   private readonly datasets: WorkerDatasets;
   /** Bumped by start, restore and reset, so work still warming up knows it was superseded. */
   private generation = 0;
@@ -69,11 +75,16 @@ export class SessionHost {
     switch (message.type) {
       case 'init':
         this.post({ type: 'catalog', methods: methodCatalog() });
-        this.backendReady = selectBackend(message.backend).then((info) => this.post({ type: 'backend', info }));
+        this.forcedBackend = message.backend;
+        this.backendReady = (async () => {
+          this.backends = await probeBackends();
+          this.post({ type: 'backends', backends: this.backends });
+          this.post({ type: 'backend', info: await defaultBackend(this.backends, message.backend) });
+        })();
         await this.backendReady;
         return;
       case 'start':
-        await this.start(message.runs, message.dataset, message.evaluation, message.evaluationsPerRun, message.checkpoints);
+        await this.start(message.runs, message.dataset, message.backend, message.evaluation, message.evaluationsPerRun, message.checkpoints);
         return;
       case 'pause':
         this.session?.pause();
@@ -102,7 +113,7 @@ export class SessionHost {
         await this.exportEmbeddings();
         return;
       case 'restore':
-        await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation);
+        await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation, message.backend);
         return;
       case 'loadDataset':
         await this.datasets.request(message.source, message.imageSize);
@@ -146,7 +157,7 @@ export class SessionHost {
     return this.backendReady ?? this.dispatch({ type: 'init' });
   }
 
-  private async start(runs: RunSpec[], source: DatasetSource, evaluation: EvaluationSettings | null, evaluationsPerRun: number | undefined, checkpoints: boolean): Promise<void> {
+  private async start(runs: RunSpec[], source: DatasetSource, backend: BackendRequest, evaluation: EvaluationSettings | null, evaluationsPerRun: number | undefined, checkpoints: boolean): Promise<void> {
     await this.ready();
     await this.stopAndDispose();
     const generation = ++this.generation;
@@ -155,6 +166,8 @@ export class SessionHost {
     // One copy of the data for every run, at the largest image size any run asks for.
     const data = await this.loadData(source, Math.max(...runs.map((r) => r.config.imageSize)));
     if (!data || generation !== this.generation) return;
+    await this.useBackend(backend, runs[0].config, data);
+    if (generation !== this.generation) return;
     const session = this.createSession(runs, data, evaluation, evaluationsPerRun);
     this.checkpoints = checkpoints;
     this.lastCheckpointStep = 0;
@@ -162,6 +175,13 @@ export class SessionHost {
       this.session = session;
       void this.train(session.knnProblem);
     } else await session.dispose();
+  }
+
+  /** Sets the backend a run trains on (measuring the candidates where asked) and tells the page. */
+  private async useBackend(request: BackendRequest, config: TrainConfig, data: DatasetSplits): Promise<void> {
+    const wanted: BackendRequest = this.forcedBackend ? { kind: 'use', name: this.forcedBackend } : request;
+    if (wanted.kind === 'fastest' && wanted.remembered === null) this.setState('loading', 'Timing a few steps on each backend to pick the fastest…');
+    this.post({ type: 'backend', info: await chooseBackend(wanted, this.backends, config, data) });
   }
 
   /** The dataset, or null when loading was cancelled (the state says so). */
@@ -272,7 +292,7 @@ export class SessionHost {
   }
 
   /** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
-  private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings): Promise<void> {
+  private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings, backend: BackendRequest): Promise<void> {
     await this.ready();
     await this.stopAndDispose();
     const generation = ++this.generation;
@@ -280,6 +300,8 @@ export class SessionHost {
     const config = checkpoint.config;
     const data = await this.loadData(source, config.imageSize);
     if (!data || generation !== this.generation) return;
+    await this.useBackend(backend, config, data);
+    if (generation !== this.generation) return;
     const session = this.createSession([{ id: 'run', name, config }], data, evaluation);
     try {
       session.restore(undefined, checkpoint);

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import type { PresetName } from '../../engine/config';
 import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../engine/presets';
-import { runsOnCpu } from '../../worker/backend-labels';
+import { backendLabel, runsOnCpu } from '../../worker/backend-labels';
 import { useAppStore } from '../store';
 import { MethodOptions } from './MethodOptions';
 import { NumberField } from './NumberField';
@@ -23,6 +23,9 @@ export function SetupPanel() {
   const chooseMethod = useAppStore((s) => s.chooseMethod);
   const editConfig = useAppStore((s) => s.editConfig);
   const backend = useAppStore((s) => s.backend);
+  const backends = useAppStore((s) => s.backends);
+  const backendSetting = useAppStore((s) => s.backendSetting);
+  const setBackendSetting = useAppStore((s) => s.setBackendSetting);
   const titleId = useId();
   if (!config) return <section className="panel" aria-label="Setup" aria-busy="true">Loading methods…</section>;
   const method = methods.find((m) => m.id === config.method);
@@ -47,6 +50,15 @@ export function SetupPanel() {
         value={backbone ?? 'custom'}
         choices={[...(backbone === null ? [{ value: 'custom' as const, label: 'Custom' }] : []), ...BACKBONE_CHOICES]}
         onChange={(name) => name !== 'custom' && editConfig({ backbone: BACKBONE_PRESETS[name] })}
+      />
+      <SelectField
+        label="Backend"
+        value={backendSetting}
+        choices={[
+          { value: 'fastest' as const, label: 'Fastest (timed on this setup)' },
+          ...backends.filter((b) => b.note === null).map((b) => ({ value: b.name, label: b.adapter ? `${backendLabel(b.name)} (${b.adapter})` : backendLabel(b.name) })),
+        ]}
+        onChange={setBackendSetting}
       />
       <SelectField label="Image size" value={config.imageSize} choices={IMAGE_SIZES.map((s) => ({ value: s, label: `${s} px` }))} onChange={(imageSize) => editConfig({ imageSize })} />
       <NumberField label="Total steps" value={config.totalSteps} integer min={1} onCommit={(totalSteps) => editConfig({ totalSteps })} />

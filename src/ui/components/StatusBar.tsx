@@ -1,4 +1,4 @@
-import { backendLabel, type BackendInfo } from '../../worker/backend-labels';
+import { backendLabel, describeChoice, type BackendInfo } from '../../worker/backend-labels';
 import type { DatasetSummary, RunState } from '../../worker/protocol';
 import { useAppStore } from '../store';
 
@@ -24,6 +24,11 @@ export function DatasetAndMessages({ dataset, backend, message }: { dataset: Dat
       {dataset ? (
         <span className="muted" aria-label="Dataset">
           {dataset.name}: {dataset.trainCount} train / {dataset.testCount} held out, {dataset.classNames.length} classes
+        </span>
+      ) : null}
+      {backend && backend.choice !== 'default' ? (
+        <span className="muted" aria-label="Backend choice">
+          {describeChoice(backend)}
         </span>
       ) : null}
       {backend && backend.fallbackReasons.length > 0 ? (
