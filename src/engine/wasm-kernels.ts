@@ -1,0 +1,355 @@
+/**
+ * Training kernels for the tfjs WebAssembly backend (XNNPACK, SIMD), the CPU path without a GPU.
+ * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
+ * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first
+ * and copies on every Identity. Here each convolution gradient is XNNPACK work (a matrix product
+ * per chunk of images, or a convolution), and the data rearranged around it (im2col, col2im) as well
+ * as the reductions are loops of our own in WebAssembly (wasm-helpers.c), run on the backend's own
+ * memory. Registered when this module is imported, once per process or worker; wasm-kernels.test.ts
+ * checks each against the CPU backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Inputs = Record<string, tf.TensorInfo>;
+type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Shape4 = [number, number, number, number];
+
+interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: Padding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
+interface Helpers {
+  filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number): void;
+}
+
+/** The backend's module: its memory is `wasmMemory` in the threaded build, the instance's export otherwise. */
+interface WasmModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+/**
+ * Upper bound on the floats of one chunk's im2col columns: large enough that XNNPACK's products
+ * stay efficient, small enough that ResNet-18 at batch 128 needs no more memory than that.
+ */
+const CHUNK_FLOATS = 1 << 22;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+// Compiled once, asynchronously: browsers refuse to compile modules this size synchronously on the main thread.
+const [plainModule, sharedModule] = await Promise.all([WebAssembly.compile(decode(PLAIN_MEMORY_MODULE)), WebAssembly.compile(decode(SHARED_MEMORY_MODULE))]);
+
+const instances = new WeakMap<BackendWasm, { helpers: Helpers; memory: WebAssembly.Memory }>();
+
+function memoryOf(backend: BackendWasm): WebAssembly.Memory {
+  const module = backend.wasm as unknown as WasmModule;
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!memory) throw new Error('The tfjs wasm backend does not expose its WebAssembly memory; wasm-kernels.ts needs it.');
+  return memory;
+}
+
+/** The helper module, instantiated on this backend's memory the first time a kernel needs it. */
+function runtime(backend: BackendWasm): { helpers: Helpers; memory: WebAssembly.Memory } {
+  let found = instances.get(backend);
+  if (!found) {
+    const memory = memoryOf(backend);
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const instance = new WebAssembly.Instance(shared ? sharedModule : plainModule, { env: { memory } });
+    found = { helpers: instance.exports as unknown as Helpers, memory };
+    instances.set(backend, found);
+  }
+  return found;
+}
+
+function helpers(backend: BackendWasm): Helpers {
+  return runtime(backend).helpers;
+}
+
+/** The backend's own kernel, also where this module replaced it. */
+function stockKernel(name: string): KernelFunc {
+  const config = stockConfigs.has(name) ? stockConfigs.get(name) : tf.getKernel(name, 'wasm');
+  if (!config) throw new Error(`The wasm backend has no ${name} kernel to build on.`);
+  return config.kernelFunc;
+}
+
+function pointer(backend: BackendWasm, info: tf.TensorInfo): number {
+  return backend.dataIdMap.get(info.dataId)!.memoryOffset;
+}
+
+/** A float32 view of a tensor in the backend's memory. Take it after the last allocation: a growth of the memory detaches older views. */
+function heap(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  return new Float32Array(runtime(backend).memory.buffer, pointer(backend, info), tf.util.sizeFromShape(info.shape));
+}
+
+function matMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  return stockKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+}
+
+function release(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+function convInfo(xShape: Shape4, filterShape: Shape4, attrs: ConvGradAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}
+
+/** Images per chunk: as many as keep the chunk's columns within CHUNK_FLOATS, at least one. */
+function imagesPerChunk(info: tf.backend_util.Conv2DInfo): number {
+  const columnsPerImage = info.filterHeight * info.filterWidth * info.inChannels * info.outHeight * info.outWidth;
+  return Math.max(1, Math.min(info.batchSize, Math.floor(CHUNK_FLOATS / columnsPerImage)));
+}
+
+/** Images [first, first + count) of a batch tensor as a [1, rows, channels] matrix: the tensor itself when that is all of it, else a copy. */
+function imageRows(backend: BackendWasm, t: tf.TensorInfo, first: number, count: number): { rows: tf.TensorInfo; copied: boolean } {
+  const [batch, height, width, channels] = t.shape;
+  const shape = [1, count * height * width, channels];
+  if (first === 0 && count === batch) return { rows: { ...t, shape }, copied: false };
+  const rows = backend.makeOutput(shape, 'float32');
+  const perImage = height * width * channels;
+  heap(backend, rows).set(heap(backend, t).subarray(first * perImage, (first + count) * perImage));
+  return { rows, copied: true };
+}
+
+/**
+ * dW = colsᵀ · dy summed over every output position, one XNNPACK product per chunk of images, the
+ * chunks' products summed. The columns are built transposed, [taps × channels, positions], so that
+ * the product is untransposed and its packed operand is the (small) dy chunk.
+ */
+function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as Inputs;
+  const attrs = args.attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}.`);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only.');
+  const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const taps = filterHeight * filterWidth * inChannels;
+  const chunk = imagesPerChunk(info);
+  const pixelBytes = inHeight * inWidth * inChannels * 4;
+  const planes = backend.makeOutput([chunk * inHeight * inWidth * inChannels], 'float32');
+  const add = stockKernel('Add');
+  let sum: tf.TensorInfo | null = null;
+  for (let first = 0; first < batchSize; first += chunk) {
+    const count = Math.min(chunk, batchSize - first);
+    const columns = backend.makeOutput([1, taps, count * outHeight * outWidth], 'float32');
+    helpers(backend).filter_columns(
+      pointer(backend, x) + first * pixelBytes, pointer(backend, planes), pointer(backend, columns),
+      count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+    );
+    const { rows, copied } = imageRows(backend, dy, first, count);
+    const partial = matMul(backend, columns, rows);
+    release(backend, columns);
+    if (copied) release(backend, rows);
+    if (sum === null) sum = partial;
+    else {
+      const next = add({ inputs: { a: sum, b: partial }, backend, attrs: {} }) as tf.TensorInfo;
+      release(backend, sum, partial);
+      sum = next;
+    }
+  }
+  release(backend, planes);
+  return { ...(sum as tf.TensorInfo), shape: [...attrs.filterShape] };
+}
+
+/**
+ * The input gradient. Stride 1: a convolution of dy with the filter rotated by 180° and its channel
+ * axes swapped, on XNNPACK. Other strides: cols = dy · Wᵀ, one XNNPACK product per chunk of images,
+ * each column then added onto the input value it was read from (col2im).
+ */
+function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { dy, filter } = args.inputs as Inputs;
+    const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+    if (attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return stock(args);
+    const info = convInfo(attrs.inputShape, filter.shape as Shape4, attrs);
+    const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+    // The rotated convolution pads by filter − 1 − pad, which must not be negative.
+    const fitsRotated = padInfo.top < filterHeight && padInfo.bottom < filterHeight && padInfo.left < filterWidth && padInfo.right < filterWidth;
+    return strideHeight === 1 && strideWidth === 1 && fitsRotated ? rotatedConvolution(backend, dy, filter, info) : columnsBackpropInput(backend, dy, filter, info);
+  };
+}
+
+function rotatedConvolution(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { filterHeight, filterWidth, inChannels, outChannels, padInfo } = info;
+  const rotated = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
+  const w = heap(backend, filter);
+  const r = heap(backend, rotated);
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const from = (kh * filterWidth + kw) * inChannels * outChannels;
+      const to = ((filterHeight - 1 - kh) * filterWidth + (filterWidth - 1 - kw)) * outChannels * inChannels;
+      for (let ci = 0; ci < inChannels; ci++) for (let co = 0; co < outChannels; co++) r[to + co * inChannels + ci] = w[from + ci * outChannels + co];
+    }
+  }
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [filterHeight - 1 - padInfo.top, filterHeight - 1 - padInfo.bottom],
+    [filterWidth - 1 - padInfo.left, filterWidth - 1 - padInfo.right],
+    [0, 0],
+  ];
+  const dx = stockKernel('Conv2D')({ inputs: { x: dy, filter: rotated }, backend, attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } }) as tf.TensorInfo;
+  release(backend, rotated);
+  return dx;
+}
+
+function columnsBackpropInput(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const taps = filterHeight * filterWidth * inChannels;
+  const transposed = stockKernel('Transpose')({ inputs: { x: { ...filter, shape: [taps, outChannels] } }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+  const weights = { ...transposed, shape: [1, outChannels, taps] };
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  const chunk = imagesPerChunk(info);
+  const pixelBytes = inHeight * inWidth * inChannels * 4;
+  for (let first = 0; first < batchSize; first += chunk) {
+    const count = Math.min(chunk, batchSize - first);
+    const { rows, copied } = imageRows(backend, dy, first, count);
+    const columns = matMul(backend, rows, weights);
+    if (copied) release(backend, rows);
+    helpers(backend).add_columns(
+      pointer(backend, columns), pointer(backend, dx) + first * pixelBytes,
+      count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+    );
+    release(backend, columns);
+  }
+  release(backend, transposed);
+  return dx;
+}
+
+/** Shares the input's data, as Reshape does; the stock kernel copies it (hundreds of calls per step from the tape). */
+function identity(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const { x } = args.inputs as Inputs;
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+/**
+ * XNNPACK serves only untransposed products of one matrix pair; with a transposed operand the stock
+ * kernel falls back to scalar C. Transposed operands are materialised first (the wasm Transpose
+ * kernel), which costs one pass over them.
+ */
+function batchMatMul(stock: KernelFunc): KernelFunc {
+  const transpose = stockKernel('Transpose');
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { a, b } = args.inputs as Inputs;
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if ((!transposeA && !transposeB) || !single(a) || !single(b) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args);
+    const flip = (t: tf.TensorInfo) => {
+      const rows = t.shape[t.shape.length - 2];
+      const cols = t.shape[t.shape.length - 1];
+      return transpose({ inputs: { x: { ...t, shape: [rows, cols] } }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+    };
+    const left = transposeA ? flip(a) : a;
+    const right = transposeB ? flip(b) : b;
+    const out = stock({ inputs: { a: left, b: right }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+    if (transposeA) release(backend, left);
+    if (transposeB) release(backend, right);
+    const rank = Math.max(a.shape.length, b.shape.length);
+    return { ...out, shape: [...Array(rank - 2).fill(1), out.shape[out.shape.length - 2], out.shape[out.shape.length - 1]] };
+  };
+}
+
+/**
+ * Sum or mean over leading axes (BatchNorm's statistics and their gradients), one pass over
+ * contiguous rows; the stock kernel transposes the reduced axes to the end first.
+ */
+function reduceLeading(stock: KernelFunc, mean: boolean): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as Inputs;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    if (x.dtype !== 'float32' || axes.length === 0 || axes.length === x.shape.length || !axes.every((d, k) => d === k)) return stock(args);
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const inner = tf.util.sizeFromShape(x.shape.slice(axes.length));
+    const out = backend.makeOutput(keepDims ? x.shape.map((d, k) => (k < axes.length ? 1 : d)) : x.shape.slice(axes.length), 'float32');
+    const totals = backend.makeOutput([2 * inner], 'float32');
+    helpers(backend).sum_rows(pointer(backend, x), pointer(backend, out), pointer(backend, totals), outer, inner, mean ? 1 / outer : 1);
+    release(backend, totals);
+    return out;
+  };
+}
+
+/** Non-overlapping max-pool gradient: dy goes to the first maximum of each window, as tfjs does. */
+function maxPoolGrad(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { dy, input } = args.inputs as Inputs;
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+      filterSize: [number, number] | number; strides: [number, number] | number; pad: Padding; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad as 'valid' | 'same' | number, dimRoundingMode);
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+    const nonOverlapping = strideHeight === filterHeight && strideWidth === filterWidth && info.padInfo.top === 0 && info.padInfo.left === 0;
+    if (input.dtype !== 'float32' || !nonOverlapping) return stock(args);
+    const dx = backend.makeOutput([...input.shape], 'float32');
+    helpers(backend).max_pool_grad(pointer(backend, input), pointer(backend, dy), pointer(backend, dx), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth);
+    return dx;
+  };
+}
+
+/** Stacking along a new last axis (the image decoder's RGB planes) as one interleaving pass; the stock kernel concatenates through copies. */
+function pack(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const { axis } = args.attrs as unknown as { axis: number };
+    const rank = inputs[0]?.shape.length ?? 0;
+    const lastAxis = axis === -1 || axis === rank;
+    if (inputs.length < 2 || !lastAxis || inputs.some((t) => t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, inputs[0].shape))) return stock(args);
+    const count = inputs.length;
+    const out = backend.makeOutput([...inputs[0].shape, count], 'float32');
+    const values = heap(backend, out);
+    inputs.forEach((t, k) => {
+      const plane = heap(backend, t);
+      for (let i = 0, at = k; i < plane.length; i++, at += count) values[at] = plane[i];
+    });
+    return out;
+  };
+}
+
+const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
+  Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
+  Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
+  BatchMatMul: (stock) => batchMatMul(stock as KernelFunc),
+  Identity: () => identity as KernelFunc,
+  Sum: (stock) => reduceLeading(stock as KernelFunc, false),
+  Mean: (stock) => reduceLeading(stock as KernelFunc, true),
+  MaxPoolGrad: (stock) => maxPoolGrad(stock as KernelFunc),
+  Pack: (stock) => pack(stock as KernelFunc),
+};
+
+const stockConfigs = new Map<string, tf.KernelConfig | null>();
+
+/** Registers the replacements once; each keeps the stock kernel's setup so the backend initialises it as before. */
+function install(): void {
+  if (stockConfigs.size > 0) return;
+  for (const [name, replace] of Object.entries(REPLACEMENTS)) {
+    const stock = tf.getKernel(name, 'wasm') ?? null;
+    stockConfigs.set(name, stock);
+    if (stock) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: replace(stock?.kernelFunc ?? null) });
+  }
+}
+
+export function wasmKernelNames(): string[] {
+  return [...stockConfigs.keys()];
+}
+
+install();
