@@ -17,9 +17,21 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.ts'],
-    setupFiles: ['src/engine/testing/setup.ts'],
     testTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'cpu', include: ['src/**/*.test.ts'], setupFiles: ['src/engine/testing/setup.ts'] } },
+      // The engine's backend-agnostic numeric tests once more on the wasm backend and its training kernels.
+      // cpu-kernels.test.ts is about the CPU backend's own kernels, wasm-kernels.test.ts compares the two backends itself.
+      {
+        extends: true,
+        test: {
+          name: 'wasm',
+          include: ['src/engine/**/*.test.ts'],
+          exclude: ['src/engine/cpu-kernels.test.ts', 'src/engine/wasm-kernels.test.ts'],
+          setupFiles: ['src/engine/testing/setup-wasm.ts'],
+        },
+      },
+    ],
   },
 });

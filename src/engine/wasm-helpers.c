@@ -99,24 +99,30 @@ void sum_rows(const float *restrict x, float *restrict out, double *restrict tot
 }
 
 /*
- * Max-pool gradient for windows that tile the input (stride = window, no padding): each window's dy
- * goes to its first maximum, as tfjs does. dx is zeroed here.
+ * Max-pool gradient: each window's dy goes to its first maximum (windows clipped to the image), as
+ * tfjs's CPU backend does. dx is zeroed here.
  */
 EXPORT(max_pool_grad)
 void max_pool_grad(const float *restrict x, const float *restrict dy, float *restrict dx, int N, int H, int W, int C, int OH, int OW,
-                   int KH, int KW) {
+                   int KH, int KW, int sh, int sw, int top, int left) {
   const int size = N * H * W * C;
   for (int i = 0; i < size; i++) dx[i] = 0;
   for (int b = 0; b < N; b++) {
     for (int oy = 0; oy < OH; oy++) {
+      const int y0 = oy * sh - top;
+      const int yStart = y0 < 0 ? 0 : y0;
+      const int yEnd = y0 + KH > H ? H : y0 + KH;
       for (int ox = 0; ox < OW; ox++) {
+        const int x0 = ox * sw - left;
+        const int xStart = x0 < 0 ? 0 : x0;
+        const int xEnd = x0 + KW > W ? W : x0 + KW;
         const float *g = dy + ((b * OH + oy) * OW + ox) * C;
         for (int c = 0; c < C; c++) {
           int best = -1;
           float bestValue = -__builtin_inff();
-          for (int ky = 0; ky < KH && oy * KH + ky < H; ky++) {
-            for (int kx = 0; kx < KW && ox * KW + kx < W; kx++) {
-              const int at = ((b * H + oy * KH + ky) * W + ox * KW + kx) * C + c;
+          for (int iy = yStart; iy < yEnd; iy++) {
+            for (int ix = xStart; ix < xEnd; ix++) {
+              const int at = ((b * H + iy) * W + ix) * C + c;
               if (x[at] > bestValue) {
                 bestValue = x[at];
                 best = at;

@@ -30,7 +30,7 @@ interface Helpers {
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
-  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
 }
 
 /** The backend's module: its memory is `wasmMemory` in the threaded build, the instance's export otherwise. */
@@ -266,8 +266,9 @@ function batchMatMul(stock: KernelFunc): KernelFunc {
 }
 
 /**
- * Sum or mean over leading axes (BatchNorm's statistics and their gradients), one pass over
- * contiguous rows; the stock kernel transposes the reduced axes to the end first.
+ * Sum or mean over leading axes (BatchNorm's statistics and their gradients) or over every axis (a
+ * loss), one pass over contiguous rows, accumulated in double; the stock kernel transposes the
+ * reduced axes to the end first and accumulates in float.
  */
 function reduceLeading(stock: KernelFunc, mean: boolean): KernelFunc {
   return (args) => {
@@ -275,7 +276,7 @@ function reduceLeading(stock: KernelFunc, mean: boolean): KernelFunc {
     const { x } = args.inputs as Inputs;
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
-    if (x.dtype !== 'float32' || axes.length === 0 || axes.length === x.shape.length || !axes.every((d, k) => d === k)) return stock(args);
+    if (x.dtype !== 'float32' || axes.length === 0 || !axes.every((d, k) => d === k)) return stock(args);
     const outer = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
     const inner = tf.util.sizeFromShape(x.shape.slice(axes.length));
     const out = backend.makeOutput(keepDims ? x.shape.map((d, k) => (k < axes.length ? 1 : d)) : x.shape.slice(axes.length), 'float32');
@@ -286,22 +287,27 @@ function reduceLeading(stock: KernelFunc, mean: boolean): KernelFunc {
   };
 }
 
-/** Non-overlapping max-pool gradient: dy goes to the first maximum of each window, as tfjs does. */
-function maxPoolGrad(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const backend = args.backend as BackendWasm;
-    const { dy, input } = args.inputs as Inputs;
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
-      filterSize: [number, number] | number; strides: [number, number] | number; pad: Padding; dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad as 'valid' | 'same' | number, dimRoundingMode);
-    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-    const nonOverlapping = strideHeight === filterHeight && strideWidth === filterWidth && info.padInfo.top === 0 && info.padInfo.left === 0;
-    if (input.dtype !== 'float32' || !nonOverlapping) return stock(args);
-    const dx = backend.makeOutput([...input.shape], 'float32');
-    helpers(backend).max_pool_grad(pointer(backend, input), pointer(backend, dy), pointer(backend, dx), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth);
-    return dx;
+/**
+ * Max-pool gradient to the first maximum of each window, as the CPU and WebGL backends do. The stock
+ * kernel starts each window's maximum at the smallest positive float rather than −∞ and keeps the
+ * last of equal values, so it sends the gradient of an all-negative window to its first position and
+ * that of tied ReLU zeros to the last.
+ */
+function maxPoolGrad(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as Inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
+  if (input.dtype !== 'float32') throw new Error('MaxPoolGrad on wasm supports float32 only.');
+  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  helpers(backend).max_pool_grad(
+    pointer(backend, input), pointer(backend, dy), pointer(backend, dx),
+    batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+  );
+  return dx;
 }
 
 /** Stacking along a new last axis (the image decoder's RGB planes) as one interleaving pass; the stock kernel concatenates through copies. */
@@ -331,23 +337,47 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Identity: () => identity as KernelFunc,
   Sum: (stock) => reduceLeading(stock as KernelFunc, false),
   Mean: (stock) => reduceLeading(stock as KernelFunc, true),
-  MaxPoolGrad: (stock) => maxPoolGrad(stock as KernelFunc),
+  MaxPoolGrad: () => maxPoolGrad as KernelFunc,
   Pack: (stock) => pack(stock as KernelFunc),
 };
 
 const stockConfigs = new Map<string, tf.KernelConfig | null>();
 
-/** Registers the replacements once; each keeps the stock kernel's setup so the backend initialises it as before. */
-function install(): void {
-  if (stockConfigs.size > 0) return;
-  for (const [name, replace] of Object.entries(REPLACEMENTS)) {
-    const stock = tf.getKernel(name, 'wasm') ?? null;
-    stockConfigs.set(name, stock);
-    if (stock) tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: replace(stock?.kernelFunc ?? null) });
+function swapIn(configs: Iterable<tf.KernelConfig>): void {
+  for (const config of configs) {
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
   }
 }
 
+/** The replacements, each keeping the stock kernel's setup so that the backend initialises it as before. */
+function fastKernels(): tf.KernelConfig[] {
+  return [...stockConfigs.entries()].map(([name, stock]) => ({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: REPLACEMENTS[name](stock?.kernelFunc ?? null) }));
+}
+
+/** Registers the replacements once (kernels are global: once per process or worker). */
+function install(): void {
+  if (stockConfigs.size > 0) return;
+  for (const name of Object.keys(REPLACEMENTS)) {
+    const stock = tf.getKernel(name, 'wasm') ?? null;
+    stockConfigs.set(name, stock);
+    if (stock) tf.unregisterKernel(name, 'wasm');
+  }
+  for (const config of fastKernels()) tf.registerKernel(config);
+}
+
+/** Runs `fn` on the stock wasm kernels where there are some, for tests that compare them with the replacements. */
+export function withStockWasmKernels<T>(fn: () => T): T {
+  const stock = [...stockConfigs.values()].filter((config): config is tf.KernelConfig => config !== null);
+  swapIn(stock);
+  try {
+    return fn();
+  } finally {
+    swapIn(fastKernels().filter((config) => stockConfigs.get(config.kernelName) !== null));
+  }
+}
+
+/** The kernels this module registers for the wasm backend. */
 export function wasmKernelNames(): string[] {
   return [...stockConfigs.keys()];
 }
