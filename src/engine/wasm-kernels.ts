@@ -40,10 +40,11 @@ interface WasmModule {
 }
 
 /**
- * Upper bound on the floats of one chunk's im2col columns: large enough that XNNPACK's products
- * stay efficient, small enough that ResNet-18 at batch 128 needs no more memory than that.
+ * Upper bound on the floats of one chunk's im2col columns (unless one image needs more): small
+ * enough that the columns are still in cache when XNNPACK reads them back, and that ResNet-18 at
+ * batch 128 needs no more memory than that; large enough that each product has rows to work on.
  */
-const CHUNK_FLOATS = 1 << 22;
+const CHUNK_FLOATS = 1 << 19;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const text = atob(base64);
