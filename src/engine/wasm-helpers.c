@@ -13,6 +13,23 @@
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 /*
+ * out [cols, rows] = in [rows, cols]ᵀ, in tiles of 16 × 16: each output cache line is written whole
+ * before the next. (Row by row, every value lands in a different line, and with rows a multiple of
+ * 1024 all those lines share one cache set: nearly every write misses.)
+ */
+static void transpose(const float *restrict in, float *restrict out, int rows, int cols) {
+  enum { TILE = 16 };
+  for (int r0 = 0; r0 < rows; r0 += TILE) {
+    const int r1 = r0 + TILE < rows ? r0 + TILE : rows;
+    for (int c0 = 0; c0 < cols; c0 += TILE) {
+      const int c1 = c0 + TILE < cols ? c0 + TILE : cols;
+      for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++) out[c * rows + r] = in[r * cols + c];
+    }
+  }
+}
+
+/*
  * Transposed im2col of nb NHWC images, for the filter gradient: row (tap, c) of cols, tap = kh·KW + kw,
  * holds input channel c under that filter tap at every output position (b, oy, ox), 0 on padding.
  * cols is [KH·KW·C, nb·OH·OW]. planes is scratch of nb·H·W·C floats: the images channel-major,
@@ -22,8 +39,7 @@ EXPORT(filter_columns)
 void filter_columns(const float *restrict x, float *restrict planes, float *restrict cols, int nb, int H, int W, int C, int OH, int OW,
                     int KH, int KW, int sh, int sw, int top, int left) {
   const int pixels = nb * H * W;
-  for (int p = 0; p < pixels; p++)
-    for (int c = 0; c < C; c++) planes[c * pixels + p] = x[p * C + c];
+  transpose(x, planes, pixels, C);
   const int positions = nb * OH * OW;
   for (int kh = 0; kh < KH; kh++) {
     for (int kw = 0; kw < KW; kw++) {
@@ -133,5 +149,93 @@ void max_pool_grad(const float *restrict x, const float *restrict dy, float *res
         }
       }
     }
+  }
+}
+
+/*
+ * Training-mode BatchNorm over the rows of x [rows, C] (every axis but the channels), with the batch
+ * statistics (biased variance): xhat = (x − mean) · invstd, y = xhat · scale + offset (scale and
+ * offset may be 0: no affine). Writes y, xhat and the per-channel mean, variance and invstd.
+ * totals is scratch of 2·C doubles: sums and sums of squares, accumulated in double.
+ */
+EXPORT(batch_norm_forward)
+void batch_norm_forward(const float *restrict x, const float *restrict scale, const float *restrict offset, float *restrict y,
+                        float *restrict xhat, float *restrict mean, float *restrict variance, float *restrict invstd,
+                        double *restrict totals, int rows, int C, float epsilon) {
+  double *sums = totals;
+  double *squares = totals + C;
+  for (int c = 0; c < C; c++) sums[c] = squares[c] = 0;
+  for (int r = 0; r < rows; r++) {
+    const float *row = x + r * C;
+    for (int c = 0; c < C; c++) {
+      const double v = row[c];
+      sums[c] += v;
+      squares[c] += v * v;
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    const double m = sums[c] / rows;
+    const double var = squares[c] / rows - m * m;
+    mean[c] = (float)m;
+    variance[c] = (float)(var > 0 ? var : 0);
+    invstd[c] = (float)(1 / __builtin_sqrt((double)variance[c] + epsilon));
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *in = x + r * C;
+    float *normalised = xhat + r * C;
+    float *out = y + r * C;
+    if (scale) {
+      for (int c = 0; c < C; c++) {
+        const float h = (in[c] - mean[c]) * invstd[c];
+        normalised[c] = h;
+        out[c] = h * scale[c] + offset[c];
+      }
+    } else {
+      for (int c = 0; c < C; c++) normalised[c] = out[c] = (in[c] - mean[c]) * invstd[c];
+    }
+  }
+}
+
+/*
+ * Its gradient: with g = dy · scale (dy without affine), dx = (g − mean(g) − xhat · mean(g · xhat)) ·
+ * invstd, dscale = Σ dy · xhat and doffset = Σ dy over the rows. Scratch: totals, 2·C doubles, and
+ * coefficients, 3·C floats.
+ */
+EXPORT(batch_norm_backward)
+void batch_norm_backward(const float *restrict dy, const float *restrict xhat, const float *restrict invstd, const float *restrict scale,
+                         float *restrict dx, float *restrict dscale, float *restrict doffset, double *restrict totals,
+                         float *restrict coefficients, int rows, int C) {
+  double *sums = totals;
+  double *products = totals + C;
+  for (int c = 0; c < C; c++) sums[c] = products[c] = 0;
+  for (int r = 0; r < rows; r++) {
+    const float *g = dy + r * C;
+    const float *h = xhat + r * C;
+    for (int c = 0; c < C; c++) {
+      sums[c] += g[c];
+      products[c] += (double)g[c] * h[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    doffset[c] = (float)sums[c];
+    dscale[c] = (float)products[c];
+  }
+  /* dx = k · (dy − a − xhat · b), with k = scale · invstd, a = mean(dy), b = mean(dy · xhat). */
+  float *k = coefficients;
+  float *a = k + C;
+  float *b = a + C;
+  for (int c = 0; c < C; c++) {
+    const double gain = scale ? scale[c] : 1;
+    const double meanDy = sums[c] / rows;
+    const double meanProduct = products[c] / rows;
+    k[c] = (float)(gain * invstd[c]);
+    a[c] = (float)meanDy;
+    b[c] = (float)meanProduct;
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *g = dy + r * C;
+    const float *h = xhat + r * C;
+    float *out = dx + r * C;
+    for (int c = 0; c < C; c++) out[c] = k[c] * (g[c] - a[c] - h[c] * b[c]);
   }
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from './fused-batchnorm';
 import { METHODS } from './methods/registry';
+import { batchNorm, disposeModule } from './nn';
 import { tinyConfig, tinyData } from './testing/tiny';
 import { Trainer } from './trainer';
 import { wasmKernelNames, withStockWasmKernels } from './wasm-kernels';
@@ -123,7 +125,9 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
 
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
-    expect(wasmKernelNames().sort()).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Sum']);
+    expect(wasmKernelNames().sort()).toEqual(
+      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
+    );
   });
 
   for (const [name, run] of Object.entries(replacedOpCases())) {
@@ -152,6 +156,39 @@ describe('wasm kernel replacements', () => {
       });
       const reference = await on('cpu', run);
       expectClose(await on('wasm', run), reference);
+    });
+  }
+});
+
+describe('fused BatchNorm on wasm', () => {
+  for (const [label, shape, affine] of [
+    ['NHWC maps, affine', [4, 5, 3, 6], true],
+    ['[N, d] vectors, affine', [9, 7], true],
+    ['[N, d] vectors, no affine', [9, 7], false],
+  ] as const) {
+    it(`is what nn.ts runs, and matches the CPU backend's composite (output, gradients, running statistics): ${label}`, async () => {
+      /** The objective, the gradients for the input and each parameter, and the running statistics after the passes. */
+      const run = (): Float32Array[] => {
+        const bn = batchNorm('bn', shape[shape.length - 1], { affine });
+        const results = tf.tidy(() => {
+          bn.params.forEach((p, i) => p.variable.assign(tf.randomNormal(p.variable.shape, 1, 0.5, 'float32', 20 + i)));
+          const x = tf.randomNormal([...shape], 3, 2, 'float32', 1);
+          const weights = tf.randomNormal([...shape], 0, 1, 'float32', 2);
+          const objective = (input: tf.Tensor) => tf.sum(tf.mul(bn.apply(input, true), weights)) as tf.Scalar;
+          const { value, grad: dx } = tf.valueAndGrad(objective)(x);
+          const grads = bn.params.length > 0 ? tf.variableGrads(() => objective(x), bn.params.map((p) => p.variable)).grads : {};
+          const tensors = [value, dx, ...bn.params.map((p) => grads[p.variable.name]), ...bn.buffers.map((b) => b.variable)];
+          return tensors.map((t) => t.dataSync() as Float32Array);
+        });
+        disposeModule(bn);
+        return results;
+      };
+      const reference = await on('cpu', run);
+      const profile = await on('wasm', () => tf.profile(() => run() as unknown as tf.TensorContainer));
+      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD]));
+      const results = profile.result as unknown as Float32Array[];
+      expect(results).toHaveLength(reference.length);
+      results.forEach((values, i) => expectClose(values, reference[i]));
     });
   }
 });

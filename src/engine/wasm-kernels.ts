@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from './fused-batchnorm';
 import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -30,6 +31,8 @@ interface Helpers {
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
+  batch_norm_forward(x: number, scale: number, offset: number, y: number, xhat: number, mean: number, variance: number, invstd: number, totals: number, rows: number, c: number, epsilon: number): void;
+  batch_norm_backward(dy: number, xhat: number, invstd: number, scale: number, dx: number, dscale: number, doffset: number, totals: number, coefficients: number, rows: number, c: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
 }
 
@@ -331,6 +334,41 @@ function pack(stock: KernelFunc): KernelFunc {
   };
 }
 
+/** Fused training-mode BatchNorm (contract in fused-batchnorm.ts): one pass for the statistics, one for the output. */
+function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { x, scale, offset } = args.inputs as Partial<Inputs> & { x: tf.TensorInfo };
+  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  if ([x, scale, offset].some((t) => t && t.dtype !== 'float32')) throw new Error('BatchNorm on wasm supports float32 only.');
+  const channels = x.shape[x.shape.length - 1];
+  const shape = [...x.shape];
+  const [y, xHat] = [shape, shape].map((s) => backend.makeOutput(s, 'float32'));
+  const [mean, variance, invStd] = [0, 1, 2].map(() => backend.makeOutput([channels], 'float32'));
+  const totals = backend.makeOutput([4 * channels], 'float32');
+  const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
+  helpers(backend).batch_norm_forward(
+    at(x), at(scale), at(offset), at(y), at(xHat), at(mean), at(variance), at(invStd), at(totals), tf.util.sizeFromShape(x.shape) / channels, channels, epsilon,
+  );
+  release(backend, totals);
+  return [y, xHat, mean, variance, invStd];
+}
+
+function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { dy, xHat, invStd, scale } = args.inputs as Partial<Inputs> & { dy: tf.TensorInfo; xHat: tf.TensorInfo; invStd: tf.TensorInfo };
+  const channels = dy.shape[dy.shape.length - 1];
+  const dx = backend.makeOutput([...dy.shape], 'float32');
+  const [dScale, dOffset] = [0, 1].map(() => backend.makeOutput([channels], 'float32'));
+  // 2·C doubles, then 3·C floats.
+  const scratch = backend.makeOutput([7 * channels], 'float32');
+  const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
+  helpers(backend).batch_norm_backward(
+    at(dy), at(xHat), at(invStd), at(scale), at(dx), at(dScale), at(dOffset), at(scratch), at(scratch) + 16 * channels, tf.util.sizeFromShape(dy.shape) / channels, channels,
+  );
+  release(backend, scratch);
+  return [dx, dScale, dOffset];
+}
+
 const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
   Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
@@ -340,6 +378,8 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Mean: (stock) => reduceLeading(stock as KernelFunc, true),
   MaxPoolGrad: () => maxPoolGrad as KernelFunc,
   Pack: (stock) => pack(stock as KernelFunc),
+  [BATCH_NORM_FORWARD]: () => batchNormForward as unknown as KernelFunc,
+  [BATCH_NORM_BACKWARD]: () => batchNormBackward as unknown as KernelFunc,
 };
 
 const stockConfigs = new Map<string, tf.KernelConfig | null>();
