@@ -5,7 +5,7 @@ import { METHODS } from './methods/registry';
 import { batchNorm, disposeModule } from './nn';
 import { tinyConfig, tinyData } from './testing/tiny';
 import { Trainer } from './trainer';
-import { wasmKernelNames, withStockWasmKernels } from './wasm-kernels';
+import { instantiateHelpers, wasmKernelNames, withStockWasmKernels } from './wasm-kernels';
 
 type Shape4 = [number, number, number, number];
 type Padding = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -189,6 +189,22 @@ describe('fused BatchNorm on wasm', () => {
       const results = profile.result as unknown as Float32Array[];
       expect(results).toHaveLength(reference.length);
       results.forEach((values, i) => expectClose(values, reference[i]));
+    });
+  }
+});
+
+describe('the WebAssembly helpers', () => {
+  // Node's backend has plain memory; the browser's threaded build has shared memory, which needs the other build.
+  for (const shared of [false, true]) {
+    it(`work in ${shared ? 'shared' : 'plain'} memory: column sums of a [3, 4] matrix`, () => {
+      // Two pages: the minimum the modules declare.
+      const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared });
+      const helpers = instantiateHelpers(memory);
+      const floats = new Float32Array(memory.buffer);
+      floats.set([1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400]);
+      // Matrix at byte 0, sums at byte 64, double scratch at byte 128.
+      helpers.sum_rows(0, 64, 128, 3, 4, 0.5);
+      expect(Array.from(floats.subarray(16, 20))).toEqual([55.5, 111, 166.5, 222]);
     });
   }
 });

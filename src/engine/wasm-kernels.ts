@@ -27,7 +27,7 @@ interface ConvGradAttrs {
 }
 
 /** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
-interface Helpers {
+export interface Helpers {
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
@@ -66,14 +66,18 @@ function memoryOf(backend: BackendWasm): WebAssembly.Memory {
   return memory;
 }
 
+/** The helper functions working in `memory`: the build for shared memory where it is shared (the threaded backend's). */
+export function instantiateHelpers(memory: WebAssembly.Memory): Helpers {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return new WebAssembly.Instance(shared ? sharedModule : plainModule, { env: { memory } }).exports as unknown as Helpers;
+}
+
 /** The helper module, instantiated on this backend's memory the first time a kernel needs it. */
 function runtime(backend: BackendWasm): { helpers: Helpers; memory: WebAssembly.Memory } {
   let found = instances.get(backend);
   if (!found) {
     const memory = memoryOf(backend);
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new WebAssembly.Instance(shared ? sharedModule : plainModule, { env: { memory } });
-    found = { helpers: instance.exports as unknown as Helpers, memory };
+    found = { helpers: instantiateHelpers(memory), memory };
     instances.set(backend, found);
   }
   return found;
