@@ -190,14 +190,15 @@ function fusedBatchNormTraining(x: tf.Tensor, affine: [tf.Tensor, tf.Tensor] | n
   const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const [input, scale, offset] = args.slice(0, -1) as tf.Tensor[];
-    const [value, xHat, mean, variance, inverseStd] = tf.engine().runKernel(BATCH_NORM_FORWARD, scale ? { x: input, scale, offset } : { x: input }, { epsilon }) as tf.Tensor[];
+    const [value, mean, variance, inverseStd] = tf.engine().runKernel(BATCH_NORM_FORWARD, scale ? { x: input, scale, offset } : { x: input }, { epsilon }) as tf.Tensor[];
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
-    save(scale ? [xHat, inverseStd, scale] : [xHat, inverseStd]);
+    save(scale ? [input, mean, inverseStd, scale] : [input, mean, inverseStd]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [normalised, invStd, gain] = saved;
-        const [dx, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_BACKWARD, gain ? { dy, xHat: normalised, invStd, scale: gain } : { dy, xHat: normalised, invStd }, {}) as tf.Tensor[];
+        const [savedInput, savedMean, invStd, gain] = saved;
+        const inputs = { dy, x: savedInput, mean: savedMean, invStd, ...(gain ? { scale: gain } : {}) };
+        const [dx, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_BACKWARD, inputs, {}) as tf.Tensor[];
         return gain ? [dx, dScale, dOffset] : [dx];
       },
     };

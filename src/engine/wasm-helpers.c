@@ -154,14 +154,14 @@ void max_pool_grad(const float *restrict x, const float *restrict dy, float *res
 
 /*
  * Training-mode BatchNorm over the rows of x [rows, C] (every axis but the channels), with the batch
- * statistics (biased variance): xhat = (x − mean) · invstd, y = xhat · scale + offset (scale and
- * offset may be 0: no affine). Writes y, xhat and the per-channel mean, variance and invstd.
- * totals is scratch of 2·C doubles: sums and sums of squares, accumulated in double.
+ * statistics (biased variance): y = (x − mean) · invstd · scale + offset, or (x − mean) · invstd
+ * where scale and offset are 0 (no affine). Writes y and the per-channel mean, variance and invstd.
+ * Scratch: totals, 2·C doubles (sums and sums of squares, accumulated in double); coefficients, C floats.
  */
 EXPORT(batch_norm_forward)
 void batch_norm_forward(const float *restrict x, const float *restrict scale, const float *restrict offset, float *restrict y,
-                        float *restrict xhat, float *restrict mean, float *restrict variance, float *restrict invstd,
-                        double *restrict totals, int rows, int C, float epsilon) {
+                        float *restrict mean, float *restrict variance, float *restrict invstd, double *restrict totals,
+                        float *restrict coefficients, int rows, int C, float epsilon) {
   double *sums = totals;
   double *squares = totals + C;
   for (int c = 0; c < C; c++) sums[c] = squares[c] = 0;
@@ -173,69 +173,62 @@ void batch_norm_forward(const float *restrict x, const float *restrict scale, co
       squares[c] += v * v;
     }
   }
+  float *gain = coefficients;
   for (int c = 0; c < C; c++) {
     const double m = sums[c] / rows;
     const double var = squares[c] / rows - m * m;
     mean[c] = (float)m;
     variance[c] = (float)(var > 0 ? var : 0);
     invstd[c] = (float)(1 / __builtin_sqrt((double)variance[c] + epsilon));
+    gain[c] = scale ? invstd[c] * scale[c] : invstd[c];
   }
   for (int r = 0; r < rows; r++) {
     const float *in = x + r * C;
-    float *normalised = xhat + r * C;
     float *out = y + r * C;
-    if (scale) {
-      for (int c = 0; c < C; c++) {
-        const float h = (in[c] - mean[c]) * invstd[c];
-        normalised[c] = h;
-        out[c] = h * scale[c] + offset[c];
-      }
-    } else {
-      for (int c = 0; c < C; c++) normalised[c] = out[c] = (in[c] - mean[c]) * invstd[c];
-    }
+    if (offset)
+      for (int c = 0; c < C; c++) out[c] = (in[c] - mean[c]) * gain[c] + offset[c];
+    else
+      for (int c = 0; c < C; c++) out[c] = (in[c] - mean[c]) * gain[c];
   }
 }
 
 /*
- * Its gradient: with g = dy · scale (dy without affine), dx = (g − mean(g) − xhat · mean(g · xhat)) ·
- * invstd, dscale = Σ dy · xhat and doffset = Σ dy over the rows. Scratch: totals, 2·C doubles, and
- * coefficients, 3·C floats.
+ * Its gradient, from x and the statistics (x̂ = (x − mean) · invstd is recomputed, not stored): with
+ * g = dy · scale (dy without affine), dx = (g − mean(g) − x̂ · mean(g · x̂)) · invstd, dscale = Σ dy · x̂
+ * and doffset = Σ dy over the rows. Scratch: totals, 2·C doubles; coefficients, 3·C floats.
  */
 EXPORT(batch_norm_backward)
-void batch_norm_backward(const float *restrict dy, const float *restrict xhat, const float *restrict invstd, const float *restrict scale,
-                         float *restrict dx, float *restrict dscale, float *restrict doffset, double *restrict totals,
-                         float *restrict coefficients, int rows, int C) {
+void batch_norm_backward(const float *restrict dy, const float *restrict x, const float *restrict mean, const float *restrict invstd,
+                         const float *restrict scale, float *restrict dx, float *restrict dscale, float *restrict doffset,
+                         double *restrict totals, float *restrict coefficients, int rows, int C) {
   double *sums = totals;
   double *products = totals + C;
   for (int c = 0; c < C; c++) sums[c] = products[c] = 0;
   for (int r = 0; r < rows; r++) {
     const float *g = dy + r * C;
-    const float *h = xhat + r * C;
+    const float *in = x + r * C;
     for (int c = 0; c < C; c++) {
       sums[c] += g[c];
-      products[c] += (double)g[c] * h[c];
+      products[c] += (double)g[c] * (in[c] - mean[c]);
     }
   }
-  for (int c = 0; c < C; c++) {
-    doffset[c] = (float)sums[c];
-    dscale[c] = (float)products[c];
-  }
-  /* dx = k · (dy − a − xhat · b), with k = scale · invstd, a = mean(dy), b = mean(dy · xhat). */
+  /* dx = k · dy + q · (x − mean) + s with k = scale · invstd, q = −k · invstd · mean(dy · x̂), s = −k · mean(dy). */
   float *k = coefficients;
-  float *a = k + C;
-  float *b = a + C;
+  float *q = k + C;
+  float *s = q + C;
   for (int c = 0; c < C; c++) {
-    const double gain = scale ? scale[c] : 1;
-    const double meanDy = sums[c] / rows;
-    const double meanProduct = products[c] / rows;
-    k[c] = (float)(gain * invstd[c]);
-    a[c] = (float)meanDy;
-    b[c] = (float)meanProduct;
+    const double dyXhat = products[c] * invstd[c];
+    doffset[c] = (float)sums[c];
+    dscale[c] = (float)dyXhat;
+    const double gain = (scale ? scale[c] : 1.0) * invstd[c];
+    k[c] = (float)gain;
+    q[c] = (float)(-gain * invstd[c] * dyXhat / rows);
+    s[c] = (float)(-gain * sums[c] / rows);
   }
   for (int r = 0; r < rows; r++) {
     const float *g = dy + r * C;
-    const float *h = xhat + r * C;
+    const float *in = x + r * C;
     float *out = dx + r * C;
-    for (int c = 0; c < C; c++) out[c] = k[c] * (g[c] - a[c] - h[c] * b[c]);
+    for (int c = 0; c < C; c++) out[c] = k[c] * g[c] + q[c] * (in[c] - mean[c]) + s[c];
   }
 }

@@ -161,10 +161,12 @@ describe('wasm kernel replacements', () => {
 });
 
 describe('fused BatchNorm on wasm', () => {
-  for (const [label, shape, affine] of [
-    ['NHWC maps, affine', [4, 5, 3, 6], true],
-    ['[N, d] vectors, affine', [9, 7], true],
-    ['[N, d] vectors, no affine', [9, 7], false],
+  for (const [label, shape, affine, offset] of [
+    ['NHWC maps, affine', [4, 5, 3, 6], true, 3],
+    ['[N, d] vectors, affine', [9, 7], true, 3],
+    ['[N, d] vectors, no affine', [9, 7], false, 3],
+    // The mean far from 0 next to the spread: the variance and x − mean must not cancel away.
+    ['NHWC maps far from 0', [4, 5, 3, 6], true, 100],
   ] as const) {
     it(`is what nn.ts runs, and matches the CPU backend's composite (output, gradients, running statistics): ${label}`, async () => {
       /** The objective, the gradients for the input and each parameter, and the running statistics after the passes. */
@@ -172,7 +174,7 @@ describe('fused BatchNorm on wasm', () => {
         const bn = batchNorm('bn', shape[shape.length - 1], { affine });
         const results = tf.tidy(() => {
           bn.params.forEach((p, i) => p.variable.assign(tf.randomNormal(p.variable.shape, 1, 0.5, 'float32', 20 + i)));
-          const x = tf.randomNormal([...shape], 3, 2, 'float32', 1);
+          const x = tf.randomNormal([...shape], offset, 2, 'float32', 1);
           const weights = tf.randomNormal([...shape], 0, 1, 'float32', 2);
           const objective = (input: tf.Tensor) => tf.sum(tf.mul(bn.apply(input, true), weights)) as tf.Scalar;
           const { value, grad: dx } = tf.valueAndGrad(objective)(x);

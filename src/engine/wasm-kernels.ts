@@ -31,8 +31,8 @@ export interface Helpers {
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
-  batch_norm_forward(x: number, scale: number, offset: number, y: number, xhat: number, mean: number, variance: number, invstd: number, totals: number, rows: number, c: number, epsilon: number): void;
-  batch_norm_backward(dy: number, xhat: number, invstd: number, scale: number, dx: number, dscale: number, doffset: number, totals: number, coefficients: number, rows: number, c: number): void;
+  batch_norm_forward(x: number, scale: number, offset: number, y: number, mean: number, variance: number, invstd: number, totals: number, coefficients: number, rows: number, c: number, epsilon: number): void;
+  batch_norm_backward(dy: number, x: number, mean: number, invstd: number, scale: number, dx: number, dscale: number, doffset: number, totals: number, coefficients: number, rows: number, c: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
 }
 
@@ -338,36 +338,42 @@ function pack(stock: KernelFunc): KernelFunc {
   };
 }
 
+/** Scratch for the BatchNorm helpers: 2·C doubles, then 3·C floats; returns it and the floats' address. */
+function batchNormScratch(backend: BackendWasm, channels: number): { scratch: tf.TensorInfo; coefficients: number } {
+  const scratch = backend.makeOutput([7 * channels], 'float32');
+  return { scratch, coefficients: pointer(backend, scratch) + 16 * channels };
+}
+
 /** Fused training-mode BatchNorm (contract in fused-batchnorm.ts): one pass for the statistics, one for the output. */
 function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { x, scale, offset } = args.inputs as Partial<Inputs> & { x: tf.TensorInfo };
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   if ([x, scale, offset].some((t) => t && t.dtype !== 'float32')) throw new Error('BatchNorm on wasm supports float32 only.');
+  if (!scale !== !offset) throw new Error('BatchNorm on wasm takes both scale and offset, or neither.');
   const channels = x.shape[x.shape.length - 1];
-  const shape = [...x.shape];
-  const [y, xHat] = [shape, shape].map((s) => backend.makeOutput(s, 'float32'));
+  const y = backend.makeOutput([...x.shape], 'float32');
   const [mean, variance, invStd] = [0, 1, 2].map(() => backend.makeOutput([channels], 'float32'));
-  const totals = backend.makeOutput([4 * channels], 'float32');
+  const { scratch, coefficients } = batchNormScratch(backend, channels);
   const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
   helpers(backend).batch_norm_forward(
-    at(x), at(scale), at(offset), at(y), at(xHat), at(mean), at(variance), at(invStd), at(totals), tf.util.sizeFromShape(x.shape) / channels, channels, epsilon,
+    at(x), at(scale), at(offset), at(y), at(mean), at(variance), at(invStd), at(scratch), coefficients, tf.util.sizeFromShape(x.shape) / channels, channels, epsilon,
   );
-  release(backend, totals);
-  return [y, xHat, mean, variance, invStd];
+  release(backend, scratch);
+  return [y, mean, variance, invStd];
 }
 
+/** Its gradient: one pass for the two per-channel sums, one for dx. */
 function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   const backend = args.backend as BackendWasm;
-  const { dy, xHat, invStd, scale } = args.inputs as Partial<Inputs> & { dy: tf.TensorInfo; xHat: tf.TensorInfo; invStd: tf.TensorInfo };
+  const { dy, x, mean, invStd, scale } = args.inputs as Partial<Inputs> & { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; invStd: tf.TensorInfo };
   const channels = dy.shape[dy.shape.length - 1];
   const dx = backend.makeOutput([...dy.shape], 'float32');
   const [dScale, dOffset] = [0, 1].map(() => backend.makeOutput([channels], 'float32'));
-  // 2·C doubles, then 3·C floats.
-  const scratch = backend.makeOutput([7 * channels], 'float32');
+  const { scratch, coefficients } = batchNormScratch(backend, channels);
   const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
   helpers(backend).batch_norm_backward(
-    at(dy), at(xHat), at(invStd), at(scale), at(dx), at(dScale), at(dOffset), at(scratch), at(scratch) + 16 * channels, tf.util.sizeFromShape(dy.shape) / channels, channels,
+    at(dy), at(x), at(mean), at(invStd), at(scale), at(dx), at(dScale), at(dOffset), at(scratch), coefficients, tf.util.sizeFromShape(dy.shape) / channels, channels,
   );
   release(backend, scratch);
   return [dx, dScale, dOffset];
