@@ -30,7 +30,8 @@ const { values: args } = parseArgs({
 const steps = Number(args.steps);
 if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got ${args.steps}`);
 
-async function msPerStep(setupName: string): Promise<number> {
+/** Wall-clock and process CPU milliseconds per step: on a shared machine the CPU time is the steadier of the two. */
+async function msPerStep(setupName: string): Promise<{ wall: number; cpu: number }> {
   const setup = SETUPS[setupName];
   if (!setup) throw new Error(`Unknown setup "${setupName}"; known: ${Object.keys(SETUPS).join(', ')}`);
   const config = { ...getMethod('byol').defaults('classroom'), backbone: BACKBONE_PRESETS[setup.encoder], imageSize: setup.imageSize, batchSize: setup.batchSize };
@@ -38,13 +39,15 @@ async function msPerStep(setupName: string): Promise<number> {
   trainer.step();
   await trainer.flush();
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     trainer.step();
     await trainer.flush();
   }
-  const ms = (performance.now() - started) / steps;
+  const cpu = process.cpuUsage(cpuStarted);
+  const result = { wall: (performance.now() - started) / steps, cpu: (cpu.user + cpu.system) / 1000 / steps };
   trainer.dispose();
-  return ms;
+  return result;
 }
 
 /** Best of `repeats` timings of one kernel call, in GFLOP/s. */
@@ -76,17 +79,17 @@ function convolutionKernels(): Record<string, number> {
 
 const backends = args.backends.split(',');
 const setups = args.setups.split(',');
-const results: Record<string, Record<string, number>> = {};
+const results: Record<string, Record<string, { wall: number; cpu: number }>> = {};
 for (const backend of backends) {
   if (!(await tf.setBackend(backend))) throw new Error(`Backend "${backend}" is not available`);
   for (const setup of setups) {
     const ms = await msPerStep(setup);
     (results[setup] ??= {})[backend] = ms;
-    process.stdout.write(`${setup.padEnd(8)} ${backend.padEnd(5)} ${ms.toFixed(1).padStart(9)} ms/step (BYOL, mean of ${steps} after a warm-up step)\n`);
+    process.stdout.write(`${setup.padEnd(8)} ${backend.padEnd(5)} ${ms.wall.toFixed(1).padStart(9)} ms/step wall, ${ms.cpu.toFixed(1).padStart(9)} ms/step CPU time (BYOL, mean of ${steps} after a warm-up step)\n`);
   }
 }
 if (backends.includes('wasm') && backends.includes('cpu')) {
-  for (const setup of setups) process.stdout.write(`${setup.padEnd(8)} wasm is ${(results[setup].cpu / results[setup].wasm).toFixed(1)}× the CPU backend\n`);
+  for (const setup of setups) process.stdout.write(`${setup.padEnd(8)} wasm is ${(results[setup].cpu.wall / results[setup].wasm.wall).toFixed(1)}× the CPU backend (wall clock)\n`);
 }
 if (backends.includes('wasm')) {
   await tf.setBackend('wasm');

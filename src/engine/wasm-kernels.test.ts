@@ -114,6 +114,8 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
     'sum over inner axes (stock path)': () => tf.sum(maps, [1, 2]),
     'stack along a new last axis': () => tf.stack(planes, -1),
     'stack along the first axis (stock path)': () => tf.stack(planes, 0),
+    'cast to the same dtype': () => tf.mul(tf.cast(a, 'float32'), 3),
+    'cast to another dtype (stock path)': () => tf.cast(tf.mul(a, 3), 'int32'),
     'identity shares nothing visible': () => {
       const copy = tf.clone(a);
       const doubled = tf.mul(copy, 2);
@@ -126,7 +128,7 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
     expect(wasmKernelNames().sort()).toEqual(
-      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
+      ['BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
     );
   });
 

@@ -1,12 +1,14 @@
 /**
  * Training kernels for the tfjs WebAssembly backend (XNNPACK, SIMD), the CPU path without a GPU.
  * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
- * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first
- * and copies on every Identity. Here each convolution gradient is XNNPACK work (a matrix product
- * per chunk of images, or a convolution), and the data rearranged around it (im2col, col2im) as well
- * as the reductions are loops of our own in WebAssembly (wasm-helpers.c), run on the backend's own
- * memory. Registered when this module is imported, once per process or worker; wasm-kernels.test.ts
- * checks each against the CPU backend.
+ * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first,
+ * copies on every Identity and same-dtype Cast, and gets the max-pool gradient of negative or tied
+ * windows wrong. Here each convolution gradient is XNNPACK work (a matrix product per chunk of
+ * images, or a convolution), and the data rearranged around it (im2col, col2im), the reductions,
+ * the max-pool gradient and a fused training-mode BatchNorm (see fused-batchnorm.ts) are loops of
+ * our own in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
+ * module is imported, once per process or worker; wasm-kernels.test.ts checks each against the
+ * CPU backend or the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -245,6 +247,15 @@ function identity(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
+/** A cast to the dtype the tensor already has (every ReLU gradient casts its float mask) shares the data too. */
+function cast(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as Inputs;
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    return dtype === x.dtype ? identity(args) : stock(args);
+  };
+}
+
 /**
  * XNNPACK serves only untransposed products of one matrix pair; with a transposed operand the stock
  * kernel falls back to scalar C. Transposed operands are materialised first (the wasm Transpose
@@ -384,6 +395,7 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
   BatchMatMul: (stock) => batchMatMul(stock as KernelFunc),
   Identity: () => identity as KernelFunc,
+  Cast: (stock) => cast(stock as KernelFunc),
   Sum: (stock) => reduceLeading(stock as KernelFunc, false),
   Mean: (stock) => reduceLeading(stock as KernelFunc, true),
   MaxPoolGrad: () => maxPoolGrad as KernelFunc,
