@@ -46,8 +46,8 @@ interface WasmModule {
 
 /**
  * Upper bound on the floats of one chunk's im2col columns (unless one image needs more): small
- * enough that the columns are still in cache when XNNPACK reads them back, and that ResNet-18 at
- * batch 128 needs no more memory than that; large enough that each product has rows to work on.
+ * enough that the columns are still in cache when XNNPACK reads them back and that the scratch
+ * memory does not grow with the batch; large enough that each product has rows to work on.
  */
 const CHUNK_FLOATS = 1 << 19;
 
@@ -123,15 +123,17 @@ function imagesPerChunk(info: tf.backend_util.Conv2DInfo): number {
   return Math.max(1, Math.min(info.batchSize, Math.floor(CHUNK_FLOATS / columnsPerImage)));
 }
 
-/** Images [first, first + count) of a batch tensor as a [1, rows, channels] matrix: the tensor itself when that is all of it, else a copy. */
-function imageRows(backend: BackendWasm, t: tf.TensorInfo, first: number, count: number): { rows: tf.TensorInfo; copied: boolean } {
-  const [batch, height, width, channels] = t.shape;
-  const shape = [1, count * height * width, channels];
-  if (first === 0 && count === batch) return { rows: { ...t, shape }, copied: false };
-  const rows = backend.makeOutput(shape, 'float32');
+/**
+ * Images [first, first + count) of a batch tensor, copied as a [1, rows, channels] matrix. Always a
+ * copy: XNNPACK keeps its packed copy of a product's second operand until that tensor is disposed,
+ * which for dy itself would be the end of the whole backward pass.
+ */
+function copyImages(backend: BackendWasm, t: tf.TensorInfo, first: number, count: number): tf.TensorInfo {
+  const [, height, width, channels] = t.shape;
+  const rows = backend.makeOutput([1, count * height * width, channels], 'float32');
   const perImage = height * width * channels;
   heap(backend, rows).set(heap(backend, t).subarray(first * perImage, (first + count) * perImage));
-  return { rows, copied: true };
+  return rows;
 }
 
 /**
@@ -160,10 +162,9 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
       pointer(backend, x) + first * pixelBytes, pointer(backend, planes), pointer(backend, columns),
       count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
     );
-    const { rows, copied } = imageRows(backend, dy, first, count);
+    const rows = copyImages(backend, dy, first, count);
     const partial = matMul(backend, columns, rows);
-    release(backend, columns);
-    if (copied) release(backend, rows);
+    release(backend, columns, rows);
     if (sum === null) sum = partial;
     else {
       const next = add({ inputs: { a: sum, b: partial }, backend, attrs: {} }) as tf.TensorInfo;
@@ -227,9 +228,9 @@ function columnsBackpropInput(backend: BackendWasm, dy: tf.TensorInfo, filter: t
   const pixelBytes = inHeight * inWidth * inChannels * 4;
   for (let first = 0; first < batchSize; first += chunk) {
     const count = Math.min(chunk, batchSize - first);
-    const { rows, copied } = imageRows(backend, dy, first, count);
+    const rows = copyImages(backend, dy, first, count);
     const columns = matMul(backend, rows, weights);
-    if (copied) release(backend, rows);
+    release(backend, rows);
     helpers(backend).add_columns(
       pointer(backend, columns), pointer(backend, dx) + first * pixelBytes,
       count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
