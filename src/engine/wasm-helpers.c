@@ -1,15 +1,14 @@
 /*
- * Data-rearranging loops for the wasm backend's training kernels (wasm-kernels.ts). They run in
- * the tfjs backend's own linear memory (imported), on tensors it allocated: every pointer is a
- * tensor's memory offset. The matrix products themselves stay on XNNPACK; these loops only move
- * data around them, which in JavaScript cost more than the products.
+ * Loops for the wasm backend's training kernels (wasm-kernels.ts): the data rearranged around
+ * XNNPACK's matrix products (im2col, col2im), reductions over leading axes, the max-pool gradient
+ * and a fused training-mode BatchNorm. The products themselves stay on XNNPACK; in JavaScript these
+ * loops cost more than the products. They run in the tfjs backend's own linear memory (imported),
+ * on tensors it allocated: every pointer is a tensor's memory offset.
  *
  * Built by scripts/build-wasm-helpers.ts (clang, wasm32, SIMD). Constraints of sharing the memory:
  * no static data and no stack (no arrays or address-taken locals), so the module writes nothing
  * but the buffers it is handed; the build checks this.
  */
-#include <stdint.h>
-
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 /*
