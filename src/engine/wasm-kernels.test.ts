@@ -105,6 +105,8 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
     'matMul with the first operand transposed': () => tf.matMul(a, b, true, false),
     'matMul with the second operand transposed': () => tf.matMul(a, c, false, true),
     'matMul with both transposed': () => tf.matMul(c, b, true, true),
+    // A queue much larger than the batch: computed as (Q · aᵀ)ᵀ.
+    'matMul against a transposed queue': () => tf.matMul(tf.slice(a, [0, 0], [2, 5]), tf.concat([a, c, a, c, a], 0), false, true),
     'matMul of rank-3 single matrices, transposed': () => tf.matMul(tf.reshape(a, [1, 7, 5]), tf.reshape(b, [1, 7, 3]), true, false),
     'matMul of a batch of matrices (stock path)': () => tf.matMul(tf.stack([a, a]), tf.stack([b, b]), true, false),
     'sum over leading axes': () => tf.sum(maps, [0, 1, 2]),
@@ -112,6 +114,11 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
     'sum of everything': () => tf.sum(maps),
     'mean of everything keeping dims': () => tf.mean(maps, undefined, true),
     'sum over inner axes (stock path)': () => tf.sum(maps, [1, 2]),
+    'slice of whole rows (one contiguous run)': () => tf.slice(maps, [1, 0, 0, 0], [2, -1, -1, -1]),
+    'slice of a window of every image': () => tf.slice(maps, [0, 2, 1, 1], [3, 4, 5, 3]),
+    'slice of a 2-D block': () => tf.slice(a, [2, 1], [4, 3]),
+    'slice of int32 values': () => tf.slice(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 1, 2], [2, 3, 2]),
+    'empty slice': () => tf.slice(a, [2, 1], [0, 3]),
     'stack along a new last axis': () => tf.stack(planes, -1),
     'stack along the first axis (stock path)': () => tf.stack(planes, 0),
     'cast to the same dtype': () => tf.mul(tf.cast(a, 'float32'), 3),
@@ -128,7 +135,7 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
     expect(wasmKernelNames().sort()).toEqual(
-      ['BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
+      ['BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
     );
   });
 

@@ -2,7 +2,7 @@
  * Training kernels for the tfjs WebAssembly backend (XNNPACK, SIMD), the CPU path without a GPU.
  * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
  * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first,
- * copies on every Identity and same-dtype Cast, and gets the max-pool gradient of negative or tied
+ * copies on every Identity and same-dtype Cast, reads a whole tensor out for every Slice, and gets the max-pool gradient of negative or tied
  * windows wrong. Here each convolution gradient is XNNPACK work (a matrix product per chunk of
  * images, or a convolution), and the data rearranged around it (im2col, col2im), the reductions,
  * the max-pool gradient and a fused training-mode BatchNorm (see fused-batchnorm.ts) are loops of
@@ -259,30 +259,51 @@ function cast(stock: KernelFunc): KernelFunc {
 
 /**
  * XNNPACK serves only untransposed products of one matrix pair; with a transposed operand the stock
- * kernel falls back to scalar C. Transposed operands are materialised first (the wasm Transpose
- * kernel), which costs one pass over them.
+ * kernel falls back to scalar C. So transposed operands are materialised first (the wasm Transpose
+ * kernel): either op(A) and op(B) for A·B directly, or op(B)ᵀ and op(A)ᵀ for (A·B)ᵀ = op(B)ᵀ·op(A)ᵀ
+ * and the result transposed back, whichever moves fewer values, counting that XNNPACK also repacks
+ * the second factor. (MoCo's logits against its queue, q·Qᵀ, become (Q·qᵀ)ᵀ: the queue is
+ * neither transposed nor repacked.)
  */
 function batchMatMul(stock: KernelFunc): KernelFunc {
-  const transpose = stockKernel('Transpose');
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { a, b } = args.inputs as Inputs;
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
     if ((!transposeA && !transposeB) || !single(a) || !single(b) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args);
-    const flip = (t: tf.TensorInfo) => {
-      const rows = t.shape[t.shape.length - 2];
-      const cols = t.shape[t.shape.length - 1];
-      return transpose({ inputs: { x: { ...t, shape: [rows, cols] } }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
-    };
-    const left = transposeA ? flip(a) : a;
-    const right = transposeB ? flip(b) : b;
-    const out = stock({ inputs: { a: left, b: right }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
-    if (transposeA) release(backend, left);
-    if (transposeB) release(backend, right);
+    const matrix = (t: tf.TensorInfo): [number, number] => [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]];
+    const [aRows, aCols] = matrix(a);
+    const [bRows, bCols] = matrix(b);
+    const [outRows, outCols] = [transposeA ? aCols : aRows, transposeB ? bRows : bCols];
+    const [aSize, bSize, outSize] = [aRows * aCols, bRows * bCols, outRows * outCols];
+    const direct = (transposeA ? aSize : 0) + (transposeB ? bSize : 0) + bSize;
+    const swapped = (transposeB ? 0 : bSize) + (transposeA ? 0 : aSize) + aSize + outSize;
+    const flip = (t: tf.TensorInfo) => transposeMatrix(backend, { ...t, shape: matrix(t) });
+    const as2d = (t: tf.TensorInfo) => ({ ...t, shape: matrix(t) });
+    let out: tf.TensorInfo;
+    if (direct <= swapped) {
+      const left = transposeA ? flip(a) : as2d(a);
+      const right = transposeB ? flip(b) : as2d(b);
+      out = matMul(backend, left, right);
+      if (transposeA) release(backend, left);
+      if (transposeB) release(backend, right);
+    } else {
+      const left = transposeB ? as2d(b) : flip(b);
+      const right = transposeA ? as2d(a) : flip(a);
+      const product = matMul(backend, left, right);
+      if (!transposeB) release(backend, left);
+      if (!transposeA) release(backend, right);
+      out = transposeMatrix(backend, { ...product, shape: [outCols, outRows] });
+      release(backend, product);
+    }
     const rank = Math.max(a.shape.length, b.shape.length);
-    return { ...out, shape: [...Array(rank - 2).fill(1), out.shape[out.shape.length - 2], out.shape[out.shape.length - 1]] };
+    return { ...out, shape: [...Array(rank - 2).fill(1), outRows, outCols] };
   };
+}
+
+function transposeMatrix(backend: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
+  return stockKernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
 }
 
 /**
@@ -328,6 +349,52 @@ function maxPoolGrad(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
     batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
   );
   return dx;
+}
+
+/** A typed view of a numeric tensor in the backend's memory (see heap). */
+function view(backend: BackendWasm, info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array {
+  const { buffer } = runtime(backend).memory;
+  const size = tf.util.sizeFromShape(info.shape);
+  const at = pointer(backend, info);
+  if (info.dtype === 'float32') return new Float32Array(buffer, at, size);
+  if (info.dtype === 'int32') return new Int32Array(buffer, at, size);
+  return new Uint8Array(buffer, at, size);
+}
+
+/**
+ * Slice by copying contiguous runs straight from the backend's memory; the stock kernel first reads
+ * the whole input out of it (MoCo's and MoBY's queue updates copy the whole queue twice).
+ */
+function slice(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as Inputs;
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    if (x.dtype === 'string' || x.dtype === 'complex64') return stock(args);
+    const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const out = backend.makeOutput(extent, x.dtype);
+    const total = tf.util.sizeFromShape(extent);
+    if (total === 0) return out;
+    const source = view(backend, x);
+    const target = view(backend, out);
+    const strides = tf.util.computeStrides(x.shape);
+    if (tf.slice_util.isSliceContinous(x.shape, start, extent)) {
+      const from = tf.slice_util.computeFlatOffset(start, strides);
+      target.set(source.subarray(from, from + total));
+      return out;
+    }
+    // Runs along the last axis, one per index of the leading axes.
+    const rank = x.shape.length;
+    const run = extent[rank - 1];
+    const index = extent.slice(0, -1).map(() => 0);
+    for (let written = 0; written < total; written += run) {
+      let from = start[rank - 1];
+      for (let d = 0; d < rank - 1; d++) from += (start[d] + index[d]) * strides[d];
+      target.set(source.subarray(from, from + run), written);
+      for (let d = rank - 2; d >= 0 && ++index[d] === extent[d]; d--) index[d] = 0;
+    }
+    return out;
+  };
 }
 
 /** Stacking along a new last axis (the image decoder's RGB planes) as one interleaving pass; the stock kernel concatenates through copies. */
@@ -401,6 +468,7 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Mean: (stock) => reduceLeading(stock as KernelFunc, true),
   MaxPoolGrad: () => maxPoolGrad as KernelFunc,
   Pack: (stock) => pack(stock as KernelFunc),
+  Slice: (stock) => slice(stock as KernelFunc),
   [BATCH_NORM_FORWARD]: () => batchNormForward as unknown as KernelFunc,
   [BATCH_NORM_BACKWARD]: () => batchNormBackward as unknown as KernelFunc,
 };
