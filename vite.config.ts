@@ -21,14 +21,14 @@ export default defineConfig({
     pool: 'forks',
     projects: [
       { extends: true, test: { name: 'cpu', include: ['src/**/*.test.ts'], setupFiles: ['src/engine/testing/setup.ts'] } },
-      // The engine's backend-agnostic numeric tests once more on the wasm backend and its training kernels.
-      // cpu-kernels.test.ts is about the CPU backend's own kernels, wasm-kernels.test.ts compares the two backends itself.
+      // The engine's tests once more on the wasm backend and its training kernels. Not: the CPU backend's own kernels,
+      // wasm-kernels.test.ts (it compares the two backends itself), and tests that never touch tfjs.
       {
         extends: true,
         test: {
           name: 'wasm',
           include: ['src/engine/**/*.test.ts'],
-          exclude: ['src/engine/cpu-kernels.test.ts', 'src/engine/wasm-kernels.test.ts'],
+          exclude: ['src/engine/cpu-kernels.test.ts', 'src/engine/wasm-kernels.test.ts', 'src/engine/collapse.test.ts', 'src/engine/sweeps.test.ts'],
           setupFiles: ['src/engine/testing/setup-wasm.ts'],
         },
       },
