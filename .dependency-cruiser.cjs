@@ -24,8 +24,8 @@ module.exports = {
     {
       name: 'engine-stays-pure',
       severity: 'error',
-      comment: 'The engine runs in the worker and in Node: no UI, worker, storage, runner or React code in it.',
-      from: { path: '^src/engine', pathNot: '\\.test\\.ts$|^src/engine/testing/' },
+      comment: 'The engine and the backend kernels run in the worker and in Node: no UI, worker, storage, runner or React code in them.',
+      from: { path: '^src/(engine|kernels)/', pathNot: '\\.test\\.ts$|^src/engine/testing/' },
       to: { path: '^src/(ui|worker|storage|runner|headless)/|^src/main\\.tsx|react|zustand|recharts' },
     },
   ],

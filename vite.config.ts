@@ -19,9 +19,21 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.ts'],
-    setupFiles: ['src/engine/testing/setup.ts'],
     testTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'cpu', include: ['src/**/*.test.ts'], setupFiles: ['src/engine/testing/setup.ts'] } },
+      // The engine's tests once more on the wasm backend and its training kernels (src/kernels/wasm-kernels.test.ts
+      // compares the two backends itself), but for the tests that never touch tfjs.
+      {
+        extends: true,
+        test: {
+          name: 'wasm',
+          include: ['src/engine/**/*.test.ts'],
+          exclude: ['src/engine/collapse.test.ts', 'src/engine/sweeps.test.ts'],
+          setupFiles: ['src/engine/testing/setup-wasm.ts'],
+        },
+      },
+    ],
   },
 });

@@ -3,7 +3,7 @@
  * faster kernels) or WebAssembly (XNNPACK, SIMD, the engine's training kernels; one thread in Node).
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import '../kernels/wasm-kernels';
 import type { BackendInfo } from '../worker/backend-labels';
 
 export async function nodeBackend(name: 'cpu' | 'wasm'): Promise<BackendInfo> {

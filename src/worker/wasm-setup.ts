@@ -1,6 +1,6 @@
 /**
  * The WebAssembly backend in the browser: its .wasm files are served by the app itself (Vite emits
- * them as assets; nothing comes from a CDN), and its training kernels are registered. The threaded
+ * them as assets; nothing comes from a CDN). Imported before anything starts the backend. The threaded
  * build is used where the page is cross-origin isolated (the COOP/COEP headers of vite.config.ts and
  * of the runner's server), with one thread per core.
  */

@@ -1,0 +1,265 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
+import { METHODS } from '../engine/methods/registry';
+import { batchNorm } from '../engine/nn';
+import { disposeModule } from '../engine/testing/reference';
+import { tinyConfig, tinyData } from '../engine/testing/tiny';
+import { Trainer } from '../engine/trainer';
+import { instantiateHelpers, wasmKernelNames, withStockWasmKernels } from './wasm-kernels';
+
+type Shape4 = [number, number, number, number];
+type Padding = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+
+/** Runs `fn` on `backend` and returns its results as plain arrays; the tests' default backend is restored by afterAll. */
+async function on<T>(backend: 'cpu' | 'wasm', fn: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return fn();
+}
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Every value within `tolerance` of the reference, relative to the reference's largest magnitude. */
+function expectClose(actual: ArrayLike<number>, reference: ArrayLike<number>, tolerance = 1e-5): void {
+  expect(actual.length).toBe(reference.length);
+  let scale = 1;
+  for (let i = 0; i < reference.length; i++) scale = Math.max(scale, Math.abs(reference[i]));
+  let worst = 0;
+  for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(actual[i] - reference[i]));
+  expect(worst / scale).toBeLessThan(tolerance);
+}
+
+interface ConvCase {
+  name: string;
+  x: Shape4;
+  filter: Shape4;
+  stride: number;
+  pad: Padding;
+}
+
+const convCases: ConvCase[] = [
+  { name: '3×3 same, stride 1', x: [2, 5, 5, 3], filter: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { name: '3×3 same, stride 2, odd sizes', x: [2, 7, 5, 2], filter: [3, 3, 2, 3], stride: 2, pad: 'same' },
+  { name: '1×1 same, stride 2 (ResNet shortcut)', x: [3, 6, 6, 4], filter: [1, 1, 4, 5], stride: 2, pad: 'same' },
+  { name: '1×1 valid, stride 1', x: [2, 5, 3, 6], filter: [1, 1, 6, 2], stride: 1, pad: 'valid' },
+  { name: '3×3 valid, stride 1', x: [1, 6, 6, 2], filter: [3, 3, 2, 2], stride: 1, pad: 'valid' },
+  { name: '3×3 valid, stride 2, odd sizes', x: [2, 7, 6, 3], filter: [3, 3, 3, 2], stride: 2, pad: 'valid' },
+  { name: '1×3 same, stride 1', x: [2, 6, 5, 3], filter: [1, 3, 3, 4], stride: 1, pad: 'same' },
+  { name: 'explicit asymmetric padding, stride 1', x: [2, 6, 7, 3], filter: [3, 3, 3, 2], stride: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  // Padding beyond filter − 1: the input gradient cannot be a rotated convolution and takes the columns path.
+  { name: 'explicit padding wider than the filter, stride 1', x: [2, 5, 4, 2], filter: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
+  { name: 'explicit padding, stride 2', x: [2, 8, 7, 3], filter: [3, 3, 3, 4], stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+  // Batches whose im2col columns exceed one chunk: several XNNPACK products, summed or scattered per chunk.
+  { name: 'batch over several chunks, stride 1', x: [5, 64, 64, 32], filter: [3, 3, 32, 4], stride: 1, pad: 'same' },
+  { name: 'batch over several chunks, stride 2', x: [5, 80, 80, 64], filter: [3, 3, 64, 4], stride: 2, pad: 'same' },
+];
+
+function convolutionAndGradients(c: ConvCase): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tf.Tensor4D;
+    const filter = tf.randomNormal(c.filter, 0, 1, 'float32', 2) as tf.Tensor4D;
+    const conv = (input: tf.Tensor, w: tf.Tensor) => tf.conv2d(input as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad);
+    const y = conv(x, filter);
+    const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
+    // The gradients of sum(conv(x, w) · dy) are exactly Conv2DBackpropInput(dy, w) and Conv2DBackpropFilter(x, dy).
+    const [dx, dw] = tf.grads((input: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(conv(input, w), dy)))([x, filter]);
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+describe('wasm convolution gradients', () => {
+  for (const c of convCases) {
+    it(`match the CPU backend: ${c.name}`, async () => {
+      const reference = await on('cpu', () => convolutionAndGradients(c));
+      const tensors = await on('wasm', () => tf.memory().numTensors);
+      // The kernels' intermediates are backend data, not tensors: count both.
+      const data = tf.engine().backend.numDataIds();
+      const [y, dx, dw] = convolutionAndGradients(c);
+      expectClose(y, reference[0]);
+      expectClose(dx, reference[1]);
+      expectClose(dw, reference[2]);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.engine().backend.numDataIds()).toBe(data);
+    });
+  }
+
+  it('refuses the NCHW layout with a clear message', async () => {
+    await on('wasm', () => {
+      const x = tf.zeros([1, 2, 4, 4]);
+      const dy = tf.zeros([1, 2, 4, 4]);
+      expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] })).toThrow(/NHWC only/);
+      [x, dy].forEach((t) => t.dispose());
+    });
+  });
+});
+
+/** Cases each replacement must reproduce, on fixed random inputs. */
+function replacedOpCases(): Record<string, () => tf.Tensor> {
+  const a = tf.randomNormal([7, 5], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const b = tf.randomNormal([7, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const c = tf.randomNormal([3, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
+  const maps = tf.randomNormal([3, 7, 7, 5], 0, 1, 'float32', 4) as tf.Tensor4D;
+  const planes = [0, 1, 2].map((seed) => tf.randomNormal([2, 4, 3], 0, 1, 'float32', seed + 10));
+  return {
+    'matMul with the first operand transposed': () => tf.matMul(a, b, true, false),
+    'matMul with the second operand transposed': () => tf.matMul(a, c, false, true),
+    'matMul with both transposed': () => tf.matMul(c, b, true, true),
+    // A queue much larger than the batch: computed as (Q · aᵀ)ᵀ.
+    'matMul against a transposed queue': () => tf.matMul(tf.slice(a, [0, 0], [2, 5]), tf.concat([a, c, a, c, a], 0), false, true),
+    'matMul of rank-3 single matrices, transposed': () => tf.matMul(tf.reshape(a, [1, 7, 5]), tf.reshape(b, [1, 7, 3]), true, false),
+    'matMul of a batch of matrices (stock path)': () => tf.matMul(tf.stack([a, a]), tf.stack([b, b]), true, false),
+    'sum over leading axes': () => tf.sum(maps, [0, 1, 2]),
+    'mean over leading axes keeping dims': () => tf.mean(maps, [0, 1], true),
+    'sum of everything': () => tf.sum(maps),
+    'mean of everything keeping dims': () => tf.mean(maps, undefined, true),
+    'sum over inner axes (stock path)': () => tf.sum(maps, [1, 2]),
+    'slice of whole rows (one contiguous run)': () => tf.slice(maps, [1, 0, 0, 0], [2, -1, -1, -1]),
+    'slice of a window of every image': () => tf.slice(maps, [0, 2, 1, 1], [3, 4, 5, 3]),
+    'slice of a 2-D block': () => tf.slice(a, [2, 1], [4, 3]),
+    'slice of int32 values': () => tf.slice(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 1, 2], [2, 3, 2]),
+    'empty slice': () => tf.slice(a, [2, 1], [0, 3]),
+    'stack along a new last axis': () => tf.stack(planes, -1),
+    'stack along the first axis (stock path)': () => tf.stack(planes, 0),
+    'cast to the same dtype': () => tf.mul(tf.cast(a, 'float32'), 3),
+    'cast to another dtype (stock path)': () => tf.cast(tf.mul(a, 3), 'int32'),
+    'identity shares nothing visible': () => {
+      const copy = tf.clone(a);
+      const doubled = tf.mul(copy, 2);
+      copy.dispose();
+      return doubled;
+    },
+  };
+}
+
+describe('wasm kernel replacements', () => {
+  it('are installed for every kernel they replace', () => {
+    expect(wasmKernelNames().sort()).toEqual(
+      ['BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
+    );
+  });
+
+  for (const [name, run] of Object.entries(replacedOpCases())) {
+    it(`match the stock kernels: ${name}`, async () => {
+      const [fast, stock] = await on('wasm', () => [tf.tidy(run), withStockWasmKernels(() => tf.tidy(run))]);
+      expect(fast.shape).toEqual(stock.shape);
+      expectClose(await fast.data(), await stock.data());
+      [fast, stock].forEach((t) => t.dispose());
+    });
+  }
+
+  // The stock wasm MaxPoolGrad sends an all-negative window's gradient to its first position and a tie's to its last.
+  const poolCases: [string, (x: tf.Tensor4D) => tf.Tensor4D][] = [
+    // 7 × 7 leaves a row and a column outside the 2 × 2 windows.
+    ['2 × 2 windows, negative values and a remainder', (x) => tf.maxPool(x, 2, 2, 'valid')],
+    ['2 × 2 windows over ReLU outputs (ties at 0)', (x) => tf.maxPool(tf.relu(x), 2, 2, 'valid')],
+    ['overlapping 3 × 3 windows, stride 2, same padding', (x) => tf.maxPool(x, 3, 2, 'same')],
+    ['overlapping 3 × 3 windows, stride 1, valid', (x) => tf.maxPool(x, 3, 1, 'valid')],
+  ];
+  for (const [name, pool] of poolCases) {
+    it(`max-pool gradient matches the CPU backend (first maximum of each window): ${name}`, async () => {
+      const run = () => tf.tidy(() => {
+        const x = tf.randomNormal([3, 7, 7, 5], 0, 1, 'float32', 4) as tf.Tensor4D;
+        const weights = tf.randomNormal([5], 1, 1, 'float32', 5);
+        return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(pool(v as tf.Tensor4D), weights)))(x).dataSync();
+      });
+      const reference = await on('cpu', run);
+      expectClose(await on('wasm', run), reference);
+    });
+  }
+});
+
+describe('fused BatchNorm on wasm', () => {
+  for (const [label, shape, affine, offset] of [
+    ['NHWC maps, affine', [4, 5, 3, 6], true, 3],
+    ['[N, d] vectors, affine', [9, 7], true, 3],
+    ['[N, d] vectors, no affine', [9, 7], false, 3],
+    // The mean far from 0 next to the spread: the variance and x − mean must not cancel away.
+    ['NHWC maps far from 0', [4, 5, 3, 6], true, 100],
+  ] as const) {
+    it(`is what nn.ts runs, and matches the CPU backend's composite (output, gradients, running statistics): ${label}`, async () => {
+      /** The objective, the gradients for the input and each parameter, and the running statistics after the passes. */
+      const run = (): Float32Array[] => {
+        const bn = batchNorm('bn', shape[shape.length - 1], { affine });
+        const results = tf.tidy(() => {
+          bn.params.forEach((p, i) => p.variable.assign(tf.randomNormal(p.variable.shape, 1, 0.5, 'float32', 20 + i)));
+          const x = tf.randomNormal([...shape], offset, 2, 'float32', 1);
+          const weights = tf.randomNormal([...shape], 0, 1, 'float32', 2);
+          const objective = (input: tf.Tensor) => tf.sum(tf.mul(bn.apply(input, true), weights)) as tf.Scalar;
+          const { value, grad: dx } = tf.valueAndGrad(objective)(x);
+          const grads = bn.params.length > 0 ? tf.variableGrads(() => objective(x), bn.params.map((p) => p.variable)).grads : {};
+          const tensors = [value, dx, ...bn.params.map((p) => grads[p.variable.name]), ...bn.buffers.map((b) => b.variable)];
+          return tensors.map((t) => t.dataSync() as Float32Array);
+        });
+        disposeModule(bn);
+        return results;
+      };
+      const reference = await on('cpu', run);
+      const profile = await on('wasm', () => tf.profile(() => run() as unknown as tf.TensorContainer));
+      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD]));
+      const results = profile.result as unknown as Float32Array[];
+      expect(results).toHaveLength(reference.length);
+      results.forEach((values, i) => expectClose(values, reference[i]));
+    });
+  }
+});
+
+describe('the WebAssembly helpers', () => {
+  // Node's backend has plain memory; the browser's threaded build has shared memory, which needs the other build.
+  for (const shared of [false, true]) {
+    it(`work in ${shared ? 'shared' : 'plain'} memory: column sums of a [3, 4] matrix`, () => {
+      // Two pages: the minimum the modules declare.
+      const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared });
+      const helpers = instantiateHelpers(memory);
+      const floats = new Float32Array(memory.buffer);
+      floats.set([1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400]);
+      // Matrix at byte 0, sums at byte 64, double scratch at byte 128.
+      helpers.sum_rows(0, 64, 128, 3, 4, 0.5);
+      expect(Array.from(floats.subarray(16, 20))).toEqual([55.5, 111, 166.5, 222]);
+    });
+  }
+});
+
+/** One training step from a fresh trainer: its loss and every weight and buffer afterwards. */
+async function oneStep(method: string): Promise<{ loss: number; weights: Record<string, Float32Array> }> {
+  // SGD: the update is linear in the gradient, so the weights compare the gradients. (AdamW's first
+  // step is ±lr wherever a gradient is nonzero, and a gradient that is zero in exact arithmetic, such
+  // as a bias before a BatchNorm, has a float-noise sign that differs between backends.)
+  const trainer = new Trainer(tinyConfig(method, { optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 } }), tinyData());
+  trainer.step();
+  const [record] = await trainer.flush();
+  const weights: Record<string, Float32Array> = {};
+  const variables = [
+    ...trainer.method.modules.flatMap((m, i) => [...m.params, ...m.buffers].map((p) => [`${i}/${p.name}`, p.variable] as const)),
+    ...(trainer.method.state ?? []).map((v, i) => [`state ${i}`, v] as const),
+  ];
+  for (const [name, variable] of variables) weights[name] = (await variable.data()) as Float32Array;
+  trainer.dispose();
+  return { loss: record.loss, weights };
+}
+
+describe('a training step on wasm', () => {
+  it.each(METHODS.map((m) => m.id))('%s: same loss and updated weights as on the CPU backend', async (id) => {
+    const reference = await on('cpu', () => oneStep(id));
+    const result = await on('wasm', () => oneStep(id));
+    expect(result.loss).toBeCloseTo(reference.loss, 4);
+    expect(Object.keys(result.weights)).toEqual(Object.keys(reference.weights));
+    for (const [name, values] of Object.entries(reference.weights)) expectClose(result.weights[name], values, 1e-4);
+  });
+
+  it('leaks no tensors and no backend data across steps', async () => {
+    await on('wasm', async () => {
+      const trainer = new Trainer(tinyConfig('byol'), tinyData());
+      trainer.step();
+      await trainer.flush();
+      const tensors = tf.memory().numTensors;
+      const data = tf.engine().backend.numDataIds();
+      for (let i = 0; i < 3; i++) trainer.step();
+      await trainer.flush();
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.engine().backend.numDataIds()).toBe(data);
+      trainer.dispose();
+    });
+  });
+});

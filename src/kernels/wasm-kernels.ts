@@ -1,0 +1,517 @@
+/**
+ * Training kernels for the tfjs WebAssembly backend (XNNPACK, SIMD), the CPU path without a GPU.
+ * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
+ * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first,
+ * copies on every Identity and same-dtype Cast, reads a whole tensor out for every Slice, and gets the max-pool gradient of negative or tied
+ * windows wrong. Here each convolution gradient is XNNPACK work (a matrix product per chunk of
+ * images, or a convolution), and the data rearranged around it (im2col, col2im), the reductions,
+ * the max-pool gradient and a fused training-mode BatchNorm (see fused-batchnorm.ts) are loops of
+ * our own in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
+ * module is imported, once per process or worker; wasm-kernels.test.ts checks each against the
+ * CPU backend or the stock kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
+import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Inputs = Record<string, tf.TensorInfo>;
+type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Shape4 = [number, number, number, number];
+
+interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: Padding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
+export interface Helpers {
+  filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
+  batch_norm_forward(x: number, scale: number, offset: number, y: number, mean: number, variance: number, invstd: number, totals: number, coefficients: number, rows: number, c: number, epsilon: number): void;
+  batch_norm_backward(dy: number, x: number, mean: number, invstd: number, scale: number, dx: number, dscale: number, doffset: number, totals: number, coefficients: number, rows: number, c: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+}
+
+/** The backend's module: its memory is `wasmMemory` in the threaded build, the instance's export otherwise. */
+interface WasmModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+/**
+ * Upper bound on the floats of one chunk's im2col columns (unless one image needs more): small
+ * enough that the columns are still in cache when XNNPACK reads them back and that the scratch
+ * memory does not grow with the batch; large enough that each product has rows to work on.
+ */
+const CHUNK_FLOATS = 1 << 19;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+// Compiled once, asynchronously: browsers refuse to compile modules this size synchronously on the main thread.
+const [plainModule, sharedModule] = await Promise.all([WebAssembly.compile(decode(PLAIN_MEMORY_MODULE)), WebAssembly.compile(decode(SHARED_MEMORY_MODULE))]);
+
+const instances = new WeakMap<BackendWasm, { helpers: Helpers; memory: WebAssembly.Memory }>();
+
+function memoryOf(backend: BackendWasm): WebAssembly.Memory {
+  const module = backend.wasm as unknown as WasmModule;
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!memory) throw new Error('The tfjs wasm backend does not expose its WebAssembly memory; wasm-kernels.ts needs it.');
+  return memory;
+}
+
+/** The helper functions working in `memory`: the build for shared memory where it is shared (the threaded backend's). */
+export function instantiateHelpers(memory: WebAssembly.Memory): Helpers {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return new WebAssembly.Instance(shared ? sharedModule : plainModule, { env: { memory } }).exports as unknown as Helpers;
+}
+
+/** The helper module, instantiated on this backend's memory the first time a kernel needs it. */
+function runtime(backend: BackendWasm): { helpers: Helpers; memory: WebAssembly.Memory } {
+  let found = instances.get(backend);
+  if (!found) {
+    const memory = memoryOf(backend);
+    found = { helpers: instantiateHelpers(memory), memory };
+    instances.set(backend, found);
+  }
+  return found;
+}
+
+function helpers(backend: BackendWasm): Helpers {
+  return runtime(backend).helpers;
+}
+
+/** The backend's own kernel, also where this module replaced it. */
+function stockKernel(name: string): KernelFunc {
+  const config = stockConfigs.has(name) ? stockConfigs.get(name) : tf.getKernel(name, 'wasm');
+  if (!config) throw new Error(`The wasm backend has no ${name} kernel to build on.`);
+  return config.kernelFunc;
+}
+
+function pointer(backend: BackendWasm, info: tf.TensorInfo): number {
+  return backend.dataIdMap.get(info.dataId)!.memoryOffset;
+}
+
+/** A float32 view of a tensor in the backend's memory. Take it after the last allocation: a growth of the memory detaches older views. */
+function heap(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  return new Float32Array(runtime(backend).memory.buffer, pointer(backend, info), tf.util.sizeFromShape(info.shape));
+}
+
+function matMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  return stockKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+}
+
+function release(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+function convInfo(xShape: Shape4, filterShape: Shape4, attrs: ConvGradAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}
+
+/** Images per chunk: as many as keep the chunk's columns within CHUNK_FLOATS, at least one. */
+function imagesPerChunk(info: tf.backend_util.Conv2DInfo): number {
+  const columnsPerImage = info.filterHeight * info.filterWidth * info.inChannels * info.outHeight * info.outWidth;
+  return Math.max(1, Math.min(info.batchSize, Math.floor(CHUNK_FLOATS / columnsPerImage)));
+}
+
+/**
+ * Images [first, first + count) of a batch tensor, copied as a [1, rows, channels] matrix. Always a
+ * copy: XNNPACK keeps its packed copy of a product's second operand until that tensor is disposed,
+ * which for dy itself would be the end of the whole backward pass.
+ */
+function copyImages(backend: BackendWasm, t: tf.TensorInfo, first: number, count: number): tf.TensorInfo {
+  const [, height, width, channels] = t.shape;
+  const rows = backend.makeOutput([1, count * height * width, channels], 'float32');
+  const perImage = height * width * channels;
+  heap(backend, rows).set(heap(backend, t).subarray(first * perImage, (first + count) * perImage));
+  return rows;
+}
+
+/**
+ * dW = colsᵀ · dy summed over every output position, one XNNPACK product per chunk of images, the
+ * chunks' products summed. The columns are built transposed, [taps × channels, positions], so that
+ * the product is untransposed and its packed operand is the (small) dy chunk.
+ */
+function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as Inputs;
+  const attrs = args.attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}.`);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only.');
+  const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const taps = filterHeight * filterWidth * inChannels;
+  const chunk = imagesPerChunk(info);
+  const pixelBytes = inHeight * inWidth * inChannels * 4;
+  const planes = backend.makeOutput([chunk * inHeight * inWidth * inChannels], 'float32');
+  const add = stockKernel('Add');
+  let sum: tf.TensorInfo | null = null;
+  for (let first = 0; first < batchSize; first += chunk) {
+    const count = Math.min(chunk, batchSize - first);
+    const columns = backend.makeOutput([1, taps, count * outHeight * outWidth], 'float32');
+    helpers(backend).filter_columns(
+      pointer(backend, x) + first * pixelBytes, pointer(backend, planes), pointer(backend, columns),
+      count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+    );
+    const rows = copyImages(backend, dy, first, count);
+    const partial = matMul(backend, columns, rows);
+    release(backend, columns, rows);
+    if (sum === null) sum = partial;
+    else {
+      const next = add({ inputs: { a: sum, b: partial }, backend, attrs: {} }) as tf.TensorInfo;
+      release(backend, sum, partial);
+      sum = next;
+    }
+  }
+  release(backend, planes);
+  return { ...(sum as tf.TensorInfo), shape: [...attrs.filterShape] };
+}
+
+/**
+ * The input gradient. Stride 1: a convolution of dy with the filter rotated by 180° and its channel
+ * axes swapped, on XNNPACK. Other strides: cols = dy · Wᵀ, one XNNPACK product per chunk of images,
+ * each column then added onto the input value it was read from (col2im).
+ */
+function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { dy, filter } = args.inputs as Inputs;
+    const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+    if (attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return stock(args);
+    const info = convInfo(attrs.inputShape, filter.shape as Shape4, attrs);
+    const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+    // The rotated convolution pads by filter − 1 − pad, which must not be negative.
+    const fitsRotated = padInfo.top < filterHeight && padInfo.bottom < filterHeight && padInfo.left < filterWidth && padInfo.right < filterWidth;
+    return strideHeight === 1 && strideWidth === 1 && fitsRotated ? rotatedConvolution(backend, dy, filter, info) : columnsBackpropInput(backend, dy, filter, info);
+  };
+}
+
+function rotatedConvolution(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { filterHeight, filterWidth, inChannels, outChannels, padInfo } = info;
+  const rotated = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
+  const w = heap(backend, filter);
+  const r = heap(backend, rotated);
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const from = (kh * filterWidth + kw) * inChannels * outChannels;
+      const to = ((filterHeight - 1 - kh) * filterWidth + (filterWidth - 1 - kw)) * outChannels * inChannels;
+      for (let ci = 0; ci < inChannels; ci++) for (let co = 0; co < outChannels; co++) r[to + co * inChannels + ci] = w[from + ci * outChannels + co];
+    }
+  }
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [filterHeight - 1 - padInfo.top, filterHeight - 1 - padInfo.bottom],
+    [filterWidth - 1 - padInfo.left, filterWidth - 1 - padInfo.right],
+    [0, 0],
+  ];
+  const dx = stockKernel('Conv2D')({ inputs: { x: dy, filter: rotated }, backend, attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } }) as tf.TensorInfo;
+  release(backend, rotated);
+  return dx;
+}
+
+function columnsBackpropInput(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const taps = filterHeight * filterWidth * inChannels;
+  const transposed = stockKernel('Transpose')({ inputs: { x: { ...filter, shape: [taps, outChannels] } }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+  const weights = { ...transposed, shape: [1, outChannels, taps] };
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  const chunk = imagesPerChunk(info);
+  const pixelBytes = inHeight * inWidth * inChannels * 4;
+  for (let first = 0; first < batchSize; first += chunk) {
+    const count = Math.min(chunk, batchSize - first);
+    const rows = copyImages(backend, dy, first, count);
+    const columns = matMul(backend, rows, weights);
+    release(backend, rows);
+    helpers(backend).add_columns(
+      pointer(backend, columns), pointer(backend, dx) + first * pixelBytes,
+      count, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+    );
+    release(backend, columns);
+  }
+  release(backend, transposed);
+  return dx;
+}
+
+/** Shares the input's data, as Reshape does; the stock kernel copies it (hundreds of calls per step from the tape). */
+function identity(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const { x } = args.inputs as Inputs;
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+/** A cast to the dtype the tensor already has (every ReLU gradient casts its float mask) shares the data too. */
+function cast(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as Inputs;
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    return dtype === x.dtype ? identity(args) : stock(args);
+  };
+}
+
+/**
+ * XNNPACK serves only untransposed products of one matrix pair; with a transposed operand the stock
+ * kernel falls back to scalar C. So transposed operands are materialised first (the wasm Transpose
+ * kernel): either op(A) and op(B) for A·B directly, or op(B)ᵀ and op(A)ᵀ for (A·B)ᵀ = op(B)ᵀ·op(A)ᵀ
+ * and the result transposed back, whichever moves fewer values, counting that XNNPACK also repacks
+ * the second factor. (MoCo's logits against its queue, q·Qᵀ, become (Q·qᵀ)ᵀ: the queue is
+ * neither transposed nor repacked.)
+ */
+function batchMatMul(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { a, b } = args.inputs as Inputs;
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if ((!transposeA && !transposeB) || !single(a) || !single(b) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args);
+    const matrix = (t: tf.TensorInfo): [number, number] => [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]];
+    const [aRows, aCols] = matrix(a);
+    const [bRows, bCols] = matrix(b);
+    const [outRows, outCols] = [transposeA ? aCols : aRows, transposeB ? bRows : bCols];
+    const [aSize, bSize, outSize] = [aRows * aCols, bRows * bCols, outRows * outCols];
+    const direct = (transposeA ? aSize : 0) + (transposeB ? bSize : 0) + bSize;
+    const swapped = (transposeB ? 0 : bSize) + (transposeA ? 0 : aSize) + aSize + outSize;
+    const flip = (t: tf.TensorInfo) => transposeMatrix(backend, { ...t, shape: matrix(t) });
+    const as2d = (t: tf.TensorInfo) => ({ ...t, shape: matrix(t) });
+    let out: tf.TensorInfo;
+    if (direct <= swapped) {
+      const left = transposeA ? flip(a) : as2d(a);
+      const right = transposeB ? flip(b) : as2d(b);
+      out = matMul(backend, left, right);
+      if (transposeA) release(backend, left);
+      if (transposeB) release(backend, right);
+    } else {
+      const left = transposeB ? as2d(b) : flip(b);
+      const right = transposeA ? as2d(a) : flip(a);
+      const product = matMul(backend, left, right);
+      if (!transposeB) release(backend, left);
+      if (!transposeA) release(backend, right);
+      out = transposeMatrix(backend, { ...product, shape: [outCols, outRows] });
+      release(backend, product);
+    }
+    const rank = Math.max(a.shape.length, b.shape.length);
+    return { ...out, shape: [...Array(rank - 2).fill(1), outRows, outCols] };
+  };
+}
+
+function transposeMatrix(backend: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
+  return stockKernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+}
+
+/**
+ * Sum or mean over leading axes (BatchNorm's statistics and their gradients) or over every axis (a
+ * loss), one pass over contiguous rows, accumulated in double; the stock kernel transposes the
+ * reduced axes to the end first and accumulates in float.
+ */
+function reduceLeading(stock: KernelFunc, mean: boolean): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as Inputs;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    if (x.dtype !== 'float32' || axes.length === 0 || !axes.every((d, k) => d === k)) return stock(args);
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const inner = tf.util.sizeFromShape(x.shape.slice(axes.length));
+    const out = backend.makeOutput(keepDims ? x.shape.map((d, k) => (k < axes.length ? 1 : d)) : x.shape.slice(axes.length), 'float32');
+    const totals = backend.makeOutput([2 * inner], 'float32');
+    helpers(backend).sum_rows(pointer(backend, x), pointer(backend, out), pointer(backend, totals), outer, inner, mean ? 1 / outer : 1);
+    release(backend, totals);
+    return out;
+  };
+}
+
+/**
+ * Max-pool gradient to the first maximum of each window, as the CPU and WebGL backends do. The stock
+ * kernel starts each window's maximum at the smallest positive float rather than −∞ and keeps the
+ * last of equal values, so it sends the gradient of an all-negative window to its first position and
+ * that of tied ReLU zeros to the last.
+ */
+function maxPoolGrad(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as Inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  if (input.dtype !== 'float32') throw new Error('MaxPoolGrad on wasm supports float32 only.');
+  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  helpers(backend).max_pool_grad(
+    pointer(backend, input), pointer(backend, dy), pointer(backend, dx),
+    batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left,
+  );
+  return dx;
+}
+
+/** A typed view of a numeric tensor in the backend's memory (see heap). */
+function view(backend: BackendWasm, info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array {
+  const { buffer } = runtime(backend).memory;
+  const size = tf.util.sizeFromShape(info.shape);
+  const at = pointer(backend, info);
+  if (info.dtype === 'float32') return new Float32Array(buffer, at, size);
+  if (info.dtype === 'int32') return new Int32Array(buffer, at, size);
+  return new Uint8Array(buffer, at, size);
+}
+
+/**
+ * Slice by copying contiguous runs straight from the backend's memory; the stock kernel first reads
+ * the whole input out of it (MoCo's and MoBY's queue updates copy the whole queue twice).
+ */
+function slice(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as Inputs;
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    if (x.dtype === 'string' || x.dtype === 'complex64') return stock(args);
+    const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const out = backend.makeOutput(extent, x.dtype);
+    const total = tf.util.sizeFromShape(extent);
+    if (total === 0) return out;
+    const source = view(backend, x);
+    const target = view(backend, out);
+    const strides = tf.util.computeStrides(x.shape);
+    if (tf.slice_util.isSliceContinous(x.shape, start, extent)) {
+      const from = tf.slice_util.computeFlatOffset(start, strides);
+      target.set(source.subarray(from, from + total));
+      return out;
+    }
+    // Runs along the last axis, one per index of the leading axes.
+    const rank = x.shape.length;
+    const run = extent[rank - 1];
+    const index = extent.slice(0, -1).map(() => 0);
+    for (let written = 0; written < total; written += run) {
+      let from = start[rank - 1];
+      for (let d = 0; d < rank - 1; d++) from += (start[d] + index[d]) * strides[d];
+      target.set(source.subarray(from, from + run), written);
+      for (let d = rank - 2; d >= 0 && ++index[d] === extent[d]; d--) index[d] = 0;
+    }
+    return out;
+  };
+}
+
+/** Stacking along a new last axis (the image decoder's RGB planes) as one interleaving pass; the stock kernel concatenates through copies. */
+function pack(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const { axis } = args.attrs as unknown as { axis: number };
+    const rank = inputs[0]?.shape.length ?? 0;
+    const lastAxis = axis === -1 || axis === rank;
+    if (inputs.length < 2 || !lastAxis || inputs.some((t) => t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, inputs[0].shape))) return stock(args);
+    const count = inputs.length;
+    const out = backend.makeOutput([...inputs[0].shape, count], 'float32');
+    const values = heap(backend, out);
+    inputs.forEach((t, k) => {
+      const plane = heap(backend, t);
+      for (let i = 0, at = k; i < plane.length; i++, at += count) values[at] = plane[i];
+    });
+    return out;
+  };
+}
+
+/** Scratch for the BatchNorm helpers: 2·C doubles, then 3·C floats; returns it and the floats' address. */
+function batchNormScratch(backend: BackendWasm, channels: number): { scratch: tf.TensorInfo; coefficients: number } {
+  const scratch = backend.makeOutput([7 * channels], 'float32');
+  return { scratch, coefficients: pointer(backend, scratch) + 16 * channels };
+}
+
+/** Fused training-mode BatchNorm (contract in fused-batchnorm.ts): one pass for the statistics, one for the output. */
+function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { x, scale, offset } = args.inputs as Partial<Inputs> & { x: tf.TensorInfo };
+  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  if ([x, scale, offset].some((t) => t && t.dtype !== 'float32')) throw new Error('BatchNorm on wasm supports float32 only.');
+  if (!scale !== !offset) throw new Error('BatchNorm on wasm takes both scale and offset, or neither.');
+  const channels = x.shape[x.shape.length - 1];
+  const y = backend.makeOutput([...x.shape], 'float32');
+  const [mean, variance, invStd] = [0, 1, 2].map(() => backend.makeOutput([channels], 'float32'));
+  const { scratch, coefficients } = batchNormScratch(backend, channels);
+  const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
+  helpers(backend).batch_norm_forward(
+    at(x), at(scale), at(offset), at(y), at(mean), at(variance), at(invStd), at(scratch), coefficients, tf.util.sizeFromShape(x.shape) / channels, channels, epsilon,
+  );
+  release(backend, scratch);
+  return [y, mean, variance, invStd];
+}
+
+/** Its gradient: one pass for the two per-channel sums, one for dx. */
+function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { dy, x, mean, invStd, scale } = args.inputs as Partial<Inputs> & { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; invStd: tf.TensorInfo };
+  const channels = dy.shape[dy.shape.length - 1];
+  const dx = backend.makeOutput([...dy.shape], 'float32');
+  const [dScale, dOffset] = [0, 1].map(() => backend.makeOutput([channels], 'float32'));
+  const { scratch, coefficients } = batchNormScratch(backend, channels);
+  const at = (t: tf.TensorInfo | undefined) => (t ? pointer(backend, t) : 0);
+  helpers(backend).batch_norm_backward(
+    at(dy), at(x), at(mean), at(invStd), at(scale), at(dx), at(dScale), at(dOffset), at(scratch), coefficients, tf.util.sizeFromShape(dy.shape) / channels, channels,
+  );
+  release(backend, scratch);
+  return [dx, dScale, dOffset];
+}
+
+const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
+  Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
+  Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
+  BatchMatMul: (stock) => batchMatMul(stock as KernelFunc),
+  Identity: () => identity as KernelFunc,
+  Cast: (stock) => cast(stock as KernelFunc),
+  Sum: (stock) => reduceLeading(stock as KernelFunc, false),
+  Mean: (stock) => reduceLeading(stock as KernelFunc, true),
+  MaxPoolGrad: () => maxPoolGrad as KernelFunc,
+  Pack: (stock) => pack(stock as KernelFunc),
+  Slice: (stock) => slice(stock as KernelFunc),
+  [BATCH_NORM_FORWARD]: () => batchNormForward as unknown as KernelFunc,
+  [BATCH_NORM_BACKWARD]: () => batchNormBackward as unknown as KernelFunc,
+};
+
+const stockConfigs = new Map<string, tf.KernelConfig | null>();
+
+function swapIn(configs: Iterable<tf.KernelConfig>): void {
+  for (const config of configs) {
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}
+
+/** The replacements, each keeping the stock kernel's setup so that the backend initialises it as before. */
+function fastKernels(): tf.KernelConfig[] {
+  return [...stockConfigs.entries()].map(([name, stock]) => ({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: REPLACEMENTS[name](stock?.kernelFunc ?? null) }));
+}
+
+/** Registers the replacements once (kernels are global: once per process or worker). */
+function install(): void {
+  if (stockConfigs.size > 0) return;
+  for (const name of Object.keys(REPLACEMENTS)) {
+    const stock = tf.getKernel(name, 'wasm') ?? null;
+    stockConfigs.set(name, stock);
+    if (stock) tf.unregisterKernel(name, 'wasm');
+  }
+  for (const config of fastKernels()) tf.registerKernel(config);
+}
+
+/** Runs `fn` on the stock wasm kernels where there are some, for tests that compare them with the replacements. */
+export function withStockWasmKernels<T>(fn: () => T): T {
+  const stock = [...stockConfigs.values()].filter((config): config is tf.KernelConfig => config !== null);
+  swapIn(stock);
+  try {
+    return fn();
+  } finally {
+    swapIn(fastKernels().filter((config) => stockConfigs.get(config.kernelName) !== null));
+  }
+}
+
+/** The kernels this module registers for the wasm backend. */
+export function wasmKernelNames(): string[] {
+  return [...stockConfigs.keys()];
+}
+
+install();
