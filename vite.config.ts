@@ -24,13 +24,13 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'cpu', include: ['src/**/*.test.ts'], setupFiles: ['src/engine/testing/setup.ts'] } },
       // The engine's tests once more on the wasm backend and its training kernels (src/kernels/wasm-kernels.test.ts
-      // compares the two backends itself), but for the tests that never touch tfjs.
+      // compares the two backends itself), but for the CPU backend's own kernels and the tests that never touch tfjs.
       {
         extends: true,
         test: {
           name: 'wasm',
           include: ['src/engine/**/*.test.ts'],
-          exclude: ['src/engine/collapse.test.ts', 'src/engine/sweeps.test.ts'],
+          exclude: ['src/engine/cpu-kernels.test.ts', 'src/engine/collapse.test.ts', 'src/engine/sweeps.test.ts'],
           setupFiles: ['src/engine/testing/setup-wasm.ts'],
         },
       },

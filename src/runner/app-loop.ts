@@ -142,3 +142,43 @@ function mainThreadCpuMs(trace: Buffer): number | null {
   const cpu = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.tdur !== undefined && mainThreads.has(`${e.pid}:${e.tid}`)).map((e) => (e.tdur ?? 0) / 1000);
   return cpu.length > 0 ? Math.max(...cpu) : null;
 }
+
+export interface FirstStepResult {
+  /** From pressing Train to step 1 on screen, by the page's clock. */
+  milliseconds: number;
+  /** The status bar's account of the backend choice. */
+  backendChoice: string;
+}
+
+/**
+ * Pressing Train on the default setup of a fresh page (new browser context: nothing remembered, the
+ * backend chosen by measurement) until the step counter shows 1, timed in the page.
+ */
+export async function measureFirstStep(browser: Browser, origin: string, timeoutMs: number): Promise<FirstStepResult> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${origin}/`);
+    const train = page.getByRole('button', { name: 'Train', exact: true });
+    await train.waitFor();
+    await page.waitForFunction(() => !(document.querySelector('button.primary') as HTMLButtonElement | null)?.disabled, undefined, { timeout: timeoutMs });
+    const milliseconds = await page.evaluate(
+      (timeout) =>
+        new Promise<number>((resolve, reject) => {
+          const counter = () => Number(document.querySelector('[data-testid="step-counter"]')?.textContent ?? 0);
+          const start = performance.now();
+          (document.querySelector('button.primary') as HTMLButtonElement).click();
+          const poll = () => {
+            if (counter() >= 1) resolve(performance.now() - start);
+            else if (performance.now() - start > timeout) reject(new Error(`no step within ${timeout / 1000} s`));
+            else requestAnimationFrame(poll);
+          };
+          poll();
+        }),
+      timeoutMs,
+    );
+    const backendChoice = (await page.getByRole('status', { name: 'Training status' }).getByLabel('Backend choice').textContent()) ?? '';
+    return { milliseconds, backendChoice };
+  } finally {
+    await page.close();
+  }
+}

@@ -9,22 +9,28 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { TrainConfig } from '../engine/config';
-import { METHODS } from '../engine/methods/registry';
-import type { BackbonePreset } from '../engine/presets';
+import type { PresetName, TrainConfig } from '../engine/config';
+import { getMethod, METHODS } from '../engine/methods/registry';
+import { backbonePresetOf, type BackbonePreset } from '../engine/presets';
 import type { StepPhaseTimes } from '../engine/trainer';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
-import type { AppLoopResult, AppLoopSetup } from './app-loop';
+import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
-import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs } from './cli-args';
+import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs, type BenchModeName } from './cli-args';
 import { loadData } from './data-source';
 import type { CliOutput } from './train-cli';
 
-/** The two configurations: tiny enough for a 2-core CPU, and the CIFAR ResNet-18 workload. */
-export const BENCH_MODES = {
+/**
+ * The configurations: tiny enough for a 2-core CPU; the default setup as the app starts it (the
+ * classroom preset, its encoder, size and batch: `encoder: null`); the two CPU-speed workloads; and
+ * the CIFAR ResNet-18 with the reference heads.
+ */
+export const BENCH_MODES: Record<BenchModeName, { preset: PresetName; encoder: BackbonePreset | null; imageSize: number | null; batchSize: number | null; timedSteps: number; profiledSteps: number; appWarmSteps: number }> = {
   quick: { preset: 'classroom', encoder: 'convnet-tiny', imageSize: 16, batchSize: 16, timedSteps: 3, profiledSteps: 1, appWarmSteps: 2 },
+  classroom: { preset: 'classroom', encoder: null, imageSize: null, batchSize: null, timedSteps: 10, profiledSteps: 2, appWarmSteps: 3 },
+  resnet8: { preset: 'classroom', encoder: 'resnet-8', imageSize: 32, batchSize: 32, timedSteps: 10, profiledSteps: 2, appWarmSteps: 3 },
   full: { preset: 'reference', encoder: 'resnet-18', imageSize: 32, batchSize: 128, timedSteps: 30, profiledSteps: 5, appWarmSteps: 5 },
-} as const;
+};
 
 /** Long enough that schedules behave as in a real run and the app never finishes while measured. */
 const BENCH_TOTAL_STEPS = 1000;
@@ -49,8 +55,8 @@ export interface BenchTargets {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
 
-function defaultMethods(quick: boolean): string[] {
-  if (!quick) return METHODS.map((m) => m.id);
+function defaultMethods(mode: BenchModeName): string[] {
+  if (mode === 'full') return METHODS.map((m) => m.id);
   const chosen = QUICK_METHODS.filter((id) => METHODS.some((m) => m.id === id));
   return chosen.length > 0 ? chosen : [METHODS[0].id];
 }
@@ -181,31 +187,35 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     io.out(BENCH_USAGE);
     return 0;
   }
-  const preset = args.quick ? BENCH_MODES.quick : BENCH_MODES.full;
-  const mode = { ...preset, batchSize: args.batchSize ?? preset.batchSize };
+  const mode = BENCH_MODES[args.mode];
   const timedSteps = args.timedSteps ?? mode.timedSteps;
-  const methods = args.methods ?? defaultMethods(args.quick);
+  const methods = args.methods ?? defaultMethods(args.mode);
   const backends = args.backends ?? BACKEND_ORDER;
-  const setupOf = (method: string): AppLoopSetup => ({
-    method,
-    preset: mode.preset,
-    encoder: mode.encoder as BackbonePreset,
-    imageSize: mode.imageSize,
-    batchSize: mode.batchSize,
-    totalSteps: BENCH_TOTAL_STEPS,
-  });
+  const setupOf = (method: string): AppLoopSetup => {
+    // What the mode leaves open comes from the method's preset, as the app starts it.
+    const preset = getMethod(method).defaults(mode.preset);
+    return {
+      method,
+      preset: mode.preset,
+      encoder: mode.encoder ?? backbonePresetOf(preset.backbone) ?? 'convnet-tiny',
+      imageSize: mode.imageSize ?? preset.imageSize,
+      batchSize: args.batchSize ?? mode.batchSize ?? preset.batchSize,
+      totalSteps: BENCH_TOTAL_STEPS,
+    };
+  };
+  const shape = setupOf(methods[0]);
   const configOf = (method: string): TrainConfig => {
     const setup = setupOf(method);
     return buildConfig({ ...setup, steps: setup.totalSteps });
   };
   let data;
   try {
-    data = loadData(args.data, mode.imageSize).data;
+    data = loadData(args.data, shape.imageSize).data;
   } catch (error) {
     io.err(errorText(error));
     return 1;
   }
-  io.err(`Benchmark (${args.quick ? 'quick' : 'full'}): ${methods.join(', ')} on ${backends.join(', ')}; ${mode.encoder}, ${mode.imageSize} px, batch ${mode.batchSize}; ${timedSteps} timed steps.`);
+  io.err(`Benchmark (${args.mode}): ${methods.join(', ')} on ${backends.join(', ')}; ${shape.encoder}, ${shape.imageSize} px, batch ${shape.batchSize}; ${timedSteps} timed steps.`);
 
   const rows: BenchRow[] = [];
   const row = (method: string, backend: BackendName): BenchRow => {
@@ -267,19 +277,41 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     }
   }
 
+  // Pressing Train on the app's default setup in a fresh page: the backend is measured, then step 1 shows.
+  let firstStep: FirstStepResult | null = null;
+  let firstStepError: string | null = null;
+  if (args.appLoop && backends.some((b) => b !== 'cpu')) {
+    io.err('  Train pressed → step 1, default setup, fresh page…');
+    try {
+      const { openHeadlessSession } = await import('./chromium');
+      const { measureFirstStep } = await import('./app-loop');
+      const session = await openHeadlessSession(data, io.err);
+      try {
+        firstStep = await measureFirstStep(session.browser, session.server.origin, 5 * 60_000);
+      } finally {
+        await session.close();
+      }
+    } catch (error) {
+      firstStepError = errorText(error);
+    }
+  }
+
   const report = {
     date: new Date().toISOString(),
-    mode: args.quick ? 'quick' : 'full',
+    mode: args.mode,
     commit: gitCommit(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, chromium: chromiumVersion },
     configuration: { ...mode, timedSteps, totalSteps: BENCH_TOTAL_STEPS, data: args.data },
     rows: rows.map((r) => ({ ...r, targets: checkTargets(r) })),
+    firstStep: firstStep ?? { error: firstStepError },
   };
   const outDir = resolve(args.out);
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `bench-${report.mode}-${report.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   io.out(formatBenchTables(rows));
+  if (firstStep) io.out(`\nTrain pressed → step 1 on screen (default setup, fresh page, target ≤ 3 s): ${(firstStep.milliseconds / 1000).toFixed(2)} s; ${firstStep.backendChoice}`);
+  else if (firstStepError) io.out(`\nTrain pressed → step 1: not measured (${firstStepError})`);
   io.out(`\nReport: ${file}`);
   return rows.some((r) => r.engine) ? 0 : 1;
 }

@@ -21,7 +21,7 @@ describe('parseTrainArgs', () => {
       [['--data', 'x', '--steps', '2.5'], /--steps must be a whole number/],
       [['--data', 'x', '--steps', '0'], /--steps must be at least 1/],
       [['--data', 'x', '--batch', '1'], /--batch must be at least 2/],
-      [['--data', 'x', '--backend', 'metal'], /Unknown backend "metal"\. Choose one of: webgpu, webgl, cpu/],
+      [['--data', 'x', '--backend', 'metal'], /Unknown backend "metal"\. Choose one of: webgpu, webgl, wasm, cpu/],
       [['--data', 'x', '--encoder', 'vit'], /Unknown encoder "vit"\. Choose one of: convnet-tiny/],
       [['--data', 'x', '--stpes', '5'], /Unknown flag --stpes\. Known flags: --data, --method/],
       [['--data'], /--data needs a value/],
@@ -45,8 +45,10 @@ describe('buildConfig', () => {
 
 describe('parseBenchArgs', () => {
   it('reads lists of methods and backends and validates them', () => {
-    expect(parseBenchArgs(['--quick', '--methods', 'byol,byol', '--backend', 'cpu,webgl', '--steps', '4', '--batch', '8'])).toMatchObject({ quick: true, methods: ['byol'], backends: ['cpu', 'webgl'], timedSteps: 4, batchSize: 8, appLoop: true, data: 'builtin:shapes', out: 'bench-results' });
-    expect(parseBenchArgs(['--no-app-loop'])).toMatchObject({ quick: false, methods: null, backends: null, timedSteps: null, batchSize: null, appLoop: false });
+    expect(parseBenchArgs(['--quick', '--methods', 'byol,byol', '--backend', 'cpu,webgl', '--steps', '4', '--batch', '8'])).toMatchObject({ mode: 'quick', methods: ['byol'], backends: ['cpu', 'webgl'], timedSteps: 4, batchSize: 8, appLoop: true, pytorch: true, data: 'builtin:shapes', out: 'bench-results' });
+    expect(parseBenchArgs(['--no-app-loop', '--no-pytorch'])).toMatchObject({ mode: 'full', methods: null, backends: null, timedSteps: null, batchSize: null, appLoop: false, pytorch: false });
+    expect(parseBenchArgs(['--mode', 'resnet8', '--backend', 'wasm'])).toMatchObject({ mode: 'resnet8', backends: ['wasm'] });
+    expect(() => parseBenchArgs(['--mode', 'huge'])).toThrow(/Unknown mode "huge"\. Choose one of: quick, classroom, resnet8, full\./);
     expect(() => parseBenchArgs(['--methods', 'byol,moco9'])).toThrow(/Unknown method "moco9"/);
     expect(() => parseBenchArgs(['--backend', 'cuda'])).toThrow(/Unknown backend "cuda"/);
   });

@@ -191,8 +191,10 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   };
 }
 
+export type BenchModeName = 'quick' | 'classroom' | 'resnet8' | 'full';
+
 export interface BenchArgs {
-  quick: boolean;
+  mode: BenchModeName;
   methods: string[] | null;
   backends: BackendName[] | null;
   data: string;
@@ -201,30 +203,43 @@ export interface BenchArgs {
   batchSize: number | null;
   out: string;
   appLoop: boolean;
+  pytorch: boolean;
   help: boolean;
 }
 
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
-  --quick                tiny configuration (Tiny ConvNet, 16 px, batch 16): minutes on a 2-core CPU
-                         (default: CIFAR ResNet-18, 32 px, batch 128, the method's reference heads)
-  --methods <a,b>        method ids (default: quick byol and simclr where registered; full: every method)
-  --backend <a,b>        webgpu, webgl, cpu (default: every backend the machine has)
+  --mode <name>          quick: Tiny ConvNet, 16 px, batch 16 (minutes on a 2-core CPU); classroom: each
+                         method's classroom preset as the app starts it; resnet8: ResNet-8, 32 px,
+                         batch 32, classroom heads; full (default): CIFAR ResNet-18, 32 px, batch 128,
+                         the method's reference heads
+  --quick                the same as --mode quick
+  --methods <a,b>        method ids (default: byol and simclr, every method in full mode)
+  --backend <a,b>        webgpu, webgl, wasm (headless Chromium), cpu (Node) (default: all of them)
   --data <folder>        image folder to train on (default ${BUILTIN_SHAPES}, the app's built-in set)
-  --steps <n>            timed steps per measurement (default 3 quick, 30 full)
-  --batch <n>            batch size instead of the mode's (16 quick, 128 full)
+  --steps <n>            timed steps per measurement (default: the mode's)
+  --batch <n>            batch size instead of the mode's
+  --no-pytorch           skip the same step in PyTorch (/usr/bin/python3 with torch, else skipped)
   --no-app-loop          skip the in-app measurement (worker + charts in the real page)
   --out <folder>         where the JSON report goes (default bench-results)`;
+
+function benchMode(text: string): BenchModeName {
+  const modes: BenchModeName[] = ['quick', 'classroom', 'resnet8', 'full'];
+  if (!(modes as string[]).includes(text)) throw new UsageError(`Unknown mode "${text}". Choose one of: ${modes.join(', ')}.`);
+  return text as BenchModeName;
+}
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const values = parseFlags(argv, {
     quick: 'boolean',
+    mode: 'string',
     methods: 'string',
     backend: 'string',
     data: 'string',
     steps: 'int',
     batch: 'int',
     'no-app-loop': 'boolean',
+    'no-pytorch': 'boolean',
     out: 'string',
     help: 'boolean',
   });
@@ -232,7 +247,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   const methods = list('methods');
   const backends = list('backend');
   return {
-    quick: values.get('quick') === true,
+    mode: benchMode(values.get('quick') === true ? 'quick' : ((values.get('mode') as string | undefined) ?? 'full')),
     methods: methods ? [...new Set(methods.map(methodId))] : null,
     backends: backends ? [...new Set(backends.map(backendName))] : null,
     data: (values.get('data') as string | undefined) ?? BUILTIN_SHAPES,
@@ -240,6 +255,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     batchSize: positive(values, 'batch', 2) ?? null,
     out: (values.get('out') as string | undefined) ?? 'bench-results',
     appLoop: values.get('no-app-loop') !== true,
+    pytorch: values.get('no-pytorch') !== true,
     help: values.get('help') === true,
   };
 }

@@ -12,13 +12,14 @@ describe('npm start', () => {
     const opened = join(dir, 'opened');
     writeFileSync(browser, `#!/bin/sh\necho "$@" > ${opened}\n`);
     chmodSync(browser, 0o755);
-    const child = spawn('npm', ['start', '--', '--port', '5391', '--strictPort'], { env: { ...process.env, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that stopping it stops Vite too; port 0: any free one.
+    const child = spawn('npm', ['start', '--', '--port', '0'], { env: { ...process.env, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`npm start printed no address in 60 s:\n${output}`)), 60_000);
       const read = (chunk: Buffer) => {
         output += chunk.toString();
-        if (/Local:\s+http:\/\/localhost:5391\//.test(output)) {
+        if (/Local:\s+http:\/\/localhost:\d+\//.test(output)) {
           clearTimeout(timer);
           resolve();
         }
@@ -31,7 +32,7 @@ describe('npm start', () => {
       // Vite would open the browser right after printing the address: give it the time to.
       await new Promise((resolve) => setTimeout(resolve, 1500));
     } finally {
-      child.kill('SIGTERM');
+      process.kill(-child.pid!, 'SIGTERM');
     }
     expect(existsSync(opened)).toBe(false);
     expect(output).not.toMatch(/Error|ENOENT/);
