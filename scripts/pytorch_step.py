@@ -14,7 +14,8 @@ Input (file path as the only argument, or stdin), one JSON object:
    "malloc": "keep" | "default",         (optional, default "keep"; see keep_freed_memory)
    "datasetSize": 5000}                  (optional, number of random images to draw batches from)
 The TrainConfig sits under "config" because its own `warmupSteps` (learning-rate warm-up) and
-`method` would clash with the run's options.
+`method` would clash with the run's options. The environment's OMP_WAIT_POLICY (PASSIVE unless
+set) goes to OpenMP; see below.
 
 Output: one JSON line on stdout. With --check-shapes, the parameters and buffers with the app's
 names and shapes (and the PyTorch shapes) instead of a timing. If torch cannot be imported, the
@@ -31,6 +32,12 @@ import os
 import statistics
 import sys
 import time
+
+# OpenMP threads that spin while they wait for each other make several threads fast on idle cores,
+# and many times slower than one thread once other processes want those cores: the spinning thread
+# takes the core from the thread it waits for. This machine is shared, so threads sleep at once
+# unless the caller sets OMP_WAIT_POLICY=ACTIVE. libgomp reads it when torch loads it: set it first.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import torch
@@ -125,9 +132,9 @@ class Conv(Layer):
 
 
 def dense_matmul(kind):
-    """x @ Wᵀ (+ b). Debian's torch links the reference (netlib) BLAS, so F.linear runs at a few
-    GFLOP/s; a 1×1 convolution does the same product through oneDNN at tens of GFLOP/s, as a
-    torch with MKL or OpenBLAS would. 'blas' keeps F.linear to measure the difference."""
+    """x @ Wᵀ (+ b). Debian's torch links the unoptimised reference (netlib) BLAS, so F.linear is
+    far slower than a torch with MKL or OpenBLAS; a 1×1 convolution does the same product through
+    oneDNN's optimised kernels. 'blas' keeps F.linear to measure the difference."""
     if kind == "blas":
         return F.linear
 
@@ -747,6 +754,7 @@ def main(argv):
         "imageSize": config["imageSize"],
         "matmul": matmul_kind,
         "malloc": malloc,
+        "ompWaitPolicy": os.environ["OMP_WAIT_POLICY"],
     }))
 
 

@@ -98,10 +98,11 @@ describe.skipIf(skipReason !== null)(`PyTorch reference${skipReason ? ` (skipped
   });
 
   it('times two steps of the classroom BYOL run and reports consistent numbers', async () => {
-    const result = await measurePytorchStep(tinyByol, { method: 'byol', steps: 2, warmupSteps: 1, threads: 1 });
+    const result = await measurePytorchStep(tinyByol, { method: 'byol', steps: 2, warmupSteps: 1, threads: 1, ompWaitPolicy: 'active' });
     if ('skipped' in result) throw new Error(`unexpectedly skipped: ${result.skipped}`);
     expect(result.msPerStep).toBeGreaterThan(0);
     expect(result.threads).toBe(1);
+    expect(result.ompWaitPolicy).toBe('ACTIVE');
     expect(result.steps).toBe(2);
     expect(result.params).toBe(appParameters(tinyByol).reduce((n, p) => n + count(p.shape), 0));
     expect(result.imagesPerSecond).toBeCloseTo((tinyByol.batchSize * 1000) / result.msPerStep, 6);

@@ -36,6 +36,11 @@ export interface PytorchStepOptions {
   malloc?: 'keep' | 'default';
   /** A uint8 .npy of [count, size, size, 3] to draw batches from instead of random pixels. */
   images?: string;
+  /**
+   * OpenMP's waiting threads: 'passive' (default) sleep, which keeps 2 threads usable when other
+   * processes share the cores; 'active' spin, faster on cores nobody else uses.
+   */
+  ompWaitPolicy?: 'passive' | 'active';
 }
 
 /** Mean milliseconds per phase over the timed steps; they add up to `msPerStep`. */
@@ -68,6 +73,7 @@ export interface PytorchStepResult {
   imageSize: number;
   matmul: 'onednn' | 'blas';
   malloc: 'keep' | 'default';
+  ompWaitPolicy: string;
 }
 
 /** One tensor of the PyTorch model under the app's name; `shape` in the app's layout. */
@@ -95,18 +101,19 @@ export interface PytorchSkipped {
 
 /** Times `options.steps` PyTorch training steps of `config` after `options.warmupSteps` untimed ones. */
 export function measurePytorchStep(config: TrainConfig, options: PytorchStepOptions): Promise<PytorchStepResult | PytorchSkipped> {
-  const { method, steps, warmupSteps, threads, matmul, malloc, images } = options;
+  const { method, steps, warmupSteps, threads, matmul, malloc, images, ompWaitPolicy } = options;
   checkMethod(config, method);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a whole number of at least 1, got ${steps}`);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`warmupSteps must be a whole number of at least 0, got ${warmupSteps}`);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new Error(`threads must be a whole number of at least 1, got ${threads}`);
-  return runScript<PytorchStepResult>({ config, method, steps, warmupSteps, threads, matmul, malloc, images }, []);
+  const environment: Record<string, string> = ompWaitPolicy ? { OMP_WAIT_POLICY: ompWaitPolicy.toUpperCase() } : {};
+  return runScript<PytorchStepResult>({ config, method, steps, warmupSteps, threads, matmul, malloc, images }, [], environment);
 }
 
 /** The parameter and buffer shapes of the model the script builds for `config`, without training it. */
 export function pytorchParameterShapes(config: TrainConfig): Promise<PytorchShapes | PytorchSkipped> {
   checkMethod(config, config.method);
-  return runScript<PytorchShapes>({ config }, ['--check-shapes']);
+  return runScript<PytorchShapes>({ config }, ['--check-shapes'], {});
 }
 
 function checkMethod(config: TrainConfig, method: string): void {
@@ -121,10 +128,10 @@ function pythonPath(): string {
   return process.env.PYTHON || DEFAULT_PYTHON;
 }
 
-function runScript<T>(request: object, flags: string[]): Promise<T | PytorchSkipped> {
+function runScript<T>(request: object, flags: string[], environment: Record<string, string>): Promise<T | PytorchSkipped> {
   const python = pythonPath();
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [PYTORCH_STEP_SCRIPT, '-', ...flags], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, [PYTORCH_STEP_SCRIPT, '-', ...flags], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
