@@ -12,6 +12,7 @@ Input (file path as the only argument, or stdin), one JSON object:
    "matmul": "onednn" | "blas",          (optional, default "onednn"; see dense_matmul)
    "images": "path/to/uint8.npy",        (optional [count, size, size, 3] uint8; default random pixels)
    "malloc": "keep" | "default",         (optional, default "keep"; see keep_freed_memory)
+   "memoryFormat": "channels_last" | "contiguous",  (optional, default "channels_last"; see build)
    "datasetSize": 5000}                  (optional, number of random images to draw batches from)
 The TrainConfig sits under "config" because its own `warmupSteps` (learning-rate warm-up) and
 `method` would clash with the run's options. The environment's OMP_WAIT_POLICY (PASSIVE unless
@@ -634,11 +635,15 @@ def positive_int(request, key, default, minimum):
     return value
 
 
-def build(config, method, matmul_kind):
+def build(config, method, matmul_kind, memory_format):
+    """The method's networks in training mode. Channels-last (NHWC, the app's own layout) lets oneDNN
+    convolve without reordering every activation to its blocked layout and back, which NCHW needs."""
     matmul = dense_matmul(matmul_kind)
     model = Byol(config, matmul) if method == "byol" else SimClr(config, matmul)
     for module in model.all_modules():
         module.train()
+        # Converts in place: the Parameter objects the method and optimizer hold stay the same.
+        module.to(memory_format=memory_format)
     return model
 
 
@@ -657,7 +662,7 @@ def shapes_report(model, method):
     }
 
 
-def time_steps(model, config, request):
+def time_steps(model, config, request, memory_format):
     steps = positive_int(request, "steps", 20, 1)
     warmup = positive_int(request, "warmupSteps", 3, 0)
     batch, size = config["batchSize"], config["imageSize"]
@@ -684,8 +689,8 @@ def time_steps(model, config, request):
         start = time.perf_counter()
         indices = torch.randint(0, pool.shape[0], (batch,), generator=data_gen)
         raw = pool.index_select(0, indices).float().div_(255)
-        v1 = standardize(augment_batch(raw, views[0], size, augment_gen))
-        v2 = standardize(augment_batch(raw, views[1], size, augment_gen))
+        v1 = standardize(augment_batch(raw, views[0], size, augment_gen)).contiguous(memory_format=memory_format)
+        v2 = standardize(augment_batch(raw, views[1], size, augment_gen)).contiguous(memory_format=memory_format)
         t_augment = time.perf_counter()
         loss = model.loss(v1, v2)
         t_forward = time.perf_counter()
@@ -733,13 +738,18 @@ def main(argv):
         raise InputError(f'malloc must be "keep" or "default", got {malloc!r}')
     if malloc == "keep" and not keep_freed_memory():
         malloc = "default"
+    memory_formats = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+    format_name = request.get("memoryFormat", "channels_last")
+    if format_name not in memory_formats:
+        raise InputError(f'memoryFormat must be "channels_last" or "contiguous", got {format_name!r}')
+    memory_format = memory_formats[format_name]
     torch.set_num_threads(threads)
-    model = build(config, method, matmul_kind)
+    model = build(config, method, matmul_kind, memory_format)
     if "--check-shapes" in argv:
         print(json.dumps(shapes_report(model, method)))
         return
     report = shapes_report(model, method)
-    timing = time_steps(model, config, request)
+    timing = time_steps(model, config, request, memory_format)
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -754,6 +764,7 @@ def main(argv):
         "imageSize": config["imageSize"],
         "matmul": matmul_kind,
         "malloc": malloc,
+        "memoryFormat": format_name,
         "ompWaitPolicy": os.environ["OMP_WAIT_POLICY"],
     }))
 

@@ -34,6 +34,8 @@ export interface PytorchStepOptions {
   matmul?: 'onednn' | 'blas';
   /** 'keep' (default) stops glibc returning freed activations to the OS between steps; 'default' leaves it. */
   malloc?: 'keep' | 'default';
+  /** Activation layout: 'channels_last' (default, NHWC as the app) or 'contiguous' (NCHW, PyTorch's usual). */
+  memoryFormat?: 'channels_last' | 'contiguous';
   /** A uint8 .npy of [count, size, size, 3] to draw batches from instead of random pixels. */
   images?: string;
   /**
@@ -73,6 +75,7 @@ export interface PytorchStepResult {
   imageSize: number;
   matmul: 'onednn' | 'blas';
   malloc: 'keep' | 'default';
+  memoryFormat: 'channels_last' | 'contiguous';
   ompWaitPolicy: string;
 }
 
@@ -101,13 +104,13 @@ export interface PytorchSkipped {
 
 /** Times `options.steps` PyTorch training steps of `config` after `options.warmupSteps` untimed ones. */
 export function measurePytorchStep(config: TrainConfig, options: PytorchStepOptions): Promise<PytorchStepResult | PytorchSkipped> {
-  const { method, steps, warmupSteps, threads, matmul, malloc, images, ompWaitPolicy } = options;
+  const { method, steps, warmupSteps, threads, matmul, malloc, memoryFormat, images, ompWaitPolicy } = options;
   checkMethod(config, method);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a whole number of at least 1, got ${steps}`);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`warmupSteps must be a whole number of at least 0, got ${warmupSteps}`);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new Error(`threads must be a whole number of at least 1, got ${threads}`);
   const environment: Record<string, string> = ompWaitPolicy ? { OMP_WAIT_POLICY: ompWaitPolicy.toUpperCase() } : {};
-  return runScript<PytorchStepResult>({ config, method, steps, warmupSteps, threads, matmul, malloc, images }, [], environment);
+  return runScript<PytorchStepResult>({ config, method, steps, warmupSteps, threads, matmul, malloc, memoryFormat, images }, [], environment);
 }
 
 /** The parameter and buffer shapes of the model the script builds for `config`, without training it. */
