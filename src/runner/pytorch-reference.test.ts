@@ -65,10 +65,11 @@ describe('PyTorch reference without PyTorch', () => {
     }
   });
 
-  it('refuses bad options with a message before starting Python', () => {
-    expect(() => measurePytorchStep(tinyByol, { method: 'byol', steps: 0, warmupSteps: 0 })).toThrow(/steps must be a whole number/);
-    expect(() => measurePytorchStep(tinyByol, { method: 'simclr', steps: 1, warmupSteps: 0 })).toThrow(/config is for "byol"/);
-    expect(() => pytorchParameterShapes(getMethod('vicreg').defaults('classroom'))).toThrow(/byol and simclr only/);
+  it('refuses bad options with a message before starting Python', async () => {
+    process.env.PYTHON = join(tmpdir(), 'no-such-python-here');
+    await expect(measurePytorchStep(tinyByol, { method: 'byol', steps: 0, warmupSteps: 0 })).rejects.toThrow(/steps must be a whole number/);
+    await expect(measurePytorchStep(tinyByol, { method: 'simclr', steps: 1, warmupSteps: 0 })).rejects.toThrow(/config is for "byol"/);
+    await expect(pytorchParameterShapes(getMethod('vicreg').defaults('classroom'))).rejects.toThrow(/byol and simclr only/);
   });
 });
 

@@ -103,7 +103,7 @@ export interface PytorchSkipped {
 }
 
 /** Times `options.steps` PyTorch training steps of `config` after `options.warmupSteps` untimed ones. */
-export function measurePytorchStep(config: TrainConfig, options: PytorchStepOptions): Promise<PytorchStepResult | PytorchSkipped> {
+export async function measurePytorchStep(config: TrainConfig, options: PytorchStepOptions): Promise<PytorchStepResult | PytorchSkipped> {
   const { method, steps, warmupSteps, threads, matmul, malloc, memoryFormat, images, ompWaitPolicy } = options;
   checkMethod(config, method);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a whole number of at least 1, got ${steps}`);
@@ -114,7 +114,7 @@ export function measurePytorchStep(config: TrainConfig, options: PytorchStepOpti
 }
 
 /** The parameter and buffer shapes of the model the script builds for `config`, without training it. */
-export function pytorchParameterShapes(config: TrainConfig): Promise<PytorchShapes | PytorchSkipped> {
+export async function pytorchParameterShapes(config: TrainConfig): Promise<PytorchShapes | PytorchSkipped> {
   checkMethod(config, config.method);
   return runScript<PytorchShapes>({ config }, ['--check-shapes'], {});
 }
