@@ -18,6 +18,7 @@ import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
 import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs, type BenchModeName } from './cli-args';
 import { loadData } from './data-source';
+import { measurePytorchStep, PYTORCH_METHODS, type PytorchMethod, type PytorchStepResult } from './pytorch-reference';
 import type { CliOutput } from './train-cli';
 
 /**
@@ -43,6 +44,15 @@ export interface BenchRow {
   engineError: string | null;
   app: AppLoopResult | null;
   appError: string | null;
+}
+
+/** PyTorch's time for a method's step on this CPU: the faster thread count is the reference. */
+export interface PytorchReference {
+  method: string;
+  best: PytorchStepResult | null;
+  runs: PytorchStepResult[];
+  /** Why it was not measured (no torch here), or null. */
+  skipped: string | null;
 }
 
 export interface BenchTargets {
@@ -89,6 +99,25 @@ function table(header: string[], rows: string[][]): string {
 
 const fixed = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '—' : x.toFixed(digits));
 const mb = (bytes: number | null) => (bytes === null ? '—' : (bytes / 2 ** 20).toFixed(1));
+
+/** The app's full step (metrics included) against PyTorch's on the same CPU, as the share of PyTorch's speed. */
+export function formatPytorchTable(rows: BenchRow[], pytorch: PytorchReference[]): string {
+  const lines = rows
+    .filter((r) => r.engine)
+    .flatMap((r) => {
+      const reference = pytorch.find((p) => p.method === r.method);
+      if (!reference?.best) return [];
+      const e = r.engine as EngineBenchResult;
+      const { best } = reference;
+      return [[r.method, r.backend, fixed(e.msPerStep, 1), `${fixed(best.msPerStep, 1)} (${best.threads} thr)`, `${((100 * best.msPerStep) / e.msPerStep).toFixed(1)}%`, fixed(best.cpuMsPerStep, 0)]];
+    });
+  const skipped = pytorch.filter((p) => p.skipped).map((p) => `  ${p.method}: ${p.skipped}`);
+  return [
+    'Against PyTorch on this CPU: the same network, batch, optimizer and batched augmentation, timed in this run (PyTorch at 1 thread and at every core, the faster counts)',
+    table(['method', 'backend', 'app ms/step', 'PyTorch ms/step', 'app speed / PyTorch', 'PyTorch CPU ms/step'], lines),
+    ...(skipped.length > 0 ? ['PyTorch not measured:', ...skipped] : []),
+  ].join('\n');
+}
 
 export function formatBenchTables(rows: BenchRow[]): string {
   const speed = rows.map((r) => {
@@ -277,6 +306,29 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     }
   }
 
+  // The same step in PyTorch on the same cores, at 1 thread and at every core (on a small VM one
+  // thread is often faster: its wake-ups cost more than the work they share); the faster is the reference.
+  const pytorch: PytorchReference[] = [];
+  if (args.pytorch) {
+    for (const method of methods.filter((m): m is PytorchMethod => (PYTORCH_METHODS as readonly string[]).includes(m))) {
+      const runs: PytorchStepResult[] = [];
+      for (const threads of [...new Set([1, cpus().length])]) {
+        io.err(`  ${method} in PyTorch, ${threads} thread${threads === 1 ? '' : 's'}…`);
+        try {
+          const result = await measurePytorchStep(configOf(method), { method, steps: Math.max(timedSteps, 10), warmupSteps: 3, threads });
+          if ('skipped' in result) {
+            pytorch.push({ method, best: null, runs: [], skipped: result.skipped });
+            break;
+          }
+          runs.push(result);
+        } catch (error) {
+          io.err(`    failed: ${errorText(error)}`);
+        }
+      }
+      if (runs.length > 0) pytorch.push({ method, best: runs.reduce((a, b) => (b.msPerStep < a.msPerStep ? b : a)), runs, skipped: null });
+    }
+  }
+
   // Pressing Train on the app's default setup in a fresh page: the backend is measured, then step 1 shows.
   let firstStep: FirstStepResult | null = null;
   let firstStepError: string | null = null;
@@ -303,6 +355,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, chromium: chromiumVersion },
     configuration: { ...mode, timedSteps, totalSteps: BENCH_TOTAL_STEPS, data: args.data },
     rows: rows.map((r) => ({ ...r, targets: checkTargets(r) })),
+    pytorch,
     firstStep: firstStep ?? { error: firstStepError },
   };
   const outDir = resolve(args.out);
@@ -310,6 +363,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
   const file = join(outDir, `bench-${report.mode}-${report.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   io.out(formatBenchTables(rows));
+  if (pytorch.length > 0) io.out(`\n${formatPytorchTable(rows, pytorch)}`);
   if (firstStep) io.out(`\nTrain pressed → step 1 on screen (default setup, fresh page, target ≤ 3 s): ${(firstStep.milliseconds / 1000).toFixed(2)} s; ${firstStep.backendChoice}`);
   else if (firstStepError) io.out(`\nTrain pressed → step 1: not measured (${firstStepError})`);
   io.out(`\nReport: ${file}`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../engine/config';
+import { disposeInstance } from '../engine/methods/instance';
 import { getMethod } from '../engine/methods/registry';
 import { BACKBONE_PRESETS } from '../engine/presets';
 import { Rng } from '../engine/random';
@@ -19,7 +20,7 @@ function appParameters(config: TrainConfig): { name: string; role: string; shape
   try {
     return method.params.map((p) => ({ name: p.name, role: p.role, shape: p.variable.shape }));
   } finally {
-    method.dispose();
+    disposeInstance(method);
   }
 }
 
