@@ -66,7 +66,7 @@ function seconds(ms: number): string {
 /** "WebGPU (SwiftShader): emulated, not measured · WebAssembly 90 ms/step → WebAssembly" */
 export function describeChoice(info: BackendInfo): string {
   const parts = info.measurements.map((m) => {
-    const name = m.adapter && m.name === 'webgpu' ? `${backendLabel(m.name)} (${m.adapter})` : backendLabel(m.name);
+    const name = m.adapter && (m.name === 'webgpu' || m.name === 'wasm') ? `${backendLabel(m.name)} (${m.adapter})` : backendLabel(m.name);
     return m.msPerStep !== null ? `${name} ${seconds(m.msPerStep)}` : `${name}: ${m.note}`;
   });
   const reason = { measured: '', remembered: ' (measured before on this device)', requested: ' (as asked)', default: '' }[info.choice];

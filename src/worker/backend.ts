@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../kernels/wasm-kernels';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
@@ -46,6 +47,7 @@ async function initialise(name: BackendName): Promise<{ adapter: string | null; 
     }
     if (!(await tf.setBackend(name))) return { adapter, problem: 'the backend failed to initialise' };
     await tf.ready();
+    if (name === 'wasm') adapter = `${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}, ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}`;
     return { adapter: name === 'webgl' ? webglRenderer() : adapter, problem: null };
   } catch (error) {
     return { adapter: null, problem: error instanceof Error ? error.message : String(error) };

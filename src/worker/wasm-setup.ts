@@ -2,7 +2,7 @@
  * The WebAssembly backend in the browser: its .wasm files are served by the app itself (Vite emits
  * them as assets; nothing comes from a CDN). Imported before anything starts the backend. The threaded
  * build is used where the page is cross-origin isolated (the COOP/COEP headers of vite.config.ts and
- * of the runner's server), with one thread per core.
+ * of the runner's server); tfjs gives XNNPACK half the logical cores (it counts two per physical core).
  */
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import plain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
