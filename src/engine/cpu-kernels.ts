@@ -185,41 +185,19 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc) => KernelFunc> = {
   MaxPoolGrad: maxPoolGrad,
 };
 
-const stockKernels = new Map<string, tf.KernelConfig>();
-
-function swapIn(configs: Iterable<tf.KernelConfig>): void {
-  for (const config of configs) {
-    tf.unregisterKernel(config.kernelName, 'cpu');
-    tf.registerKernel(config);
-  }
-}
-
-function fastKernels(): tf.KernelConfig[] {
-  return [...stockKernels.values()].map((stock) => ({ ...stock, kernelFunc: REPLACEMENTS[stock.kernelName](stock.kernelFunc) }));
-}
+/** The stock kernels replaced here, by name (the tests run them to compare). */
+export const replacedCpuKernels = new Map<string, tf.KernelConfig>();
 
 /** Registers the replacements once (the CPU backend's kernels are global, so once per process or worker). */
 function install(): void {
-  if (stockKernels.size > 0) return;
+  if (replacedCpuKernels.size > 0) return;
   for (const name of Object.keys(REPLACEMENTS)) {
     const stock = tf.getKernel(name, 'cpu');
-    if (stock) stockKernels.set(name, stock);
+    if (!stock) continue;
+    replacedCpuKernels.set(name, stock);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...stock, kernelFunc: REPLACEMENTS[name](stock.kernelFunc) });
   }
-  swapIn(fastKernels());
-}
-
-/** Runs `fn` on the stock CPU kernels, for tests that compare them with the replacements. */
-export function withStockCpuKernels<T>(fn: () => T): T {
-  swapIn(stockKernels.values());
-  try {
-    return fn();
-  } finally {
-    swapIn(fastKernels());
-  }
-}
-
-export function fastCpuKernelNames(): string[] {
-  return [...stockKernels.keys()];
 }
 
 install();

@@ -8,7 +8,7 @@ import { NumberField } from './NumberField';
 import { SelectField } from './SelectField';
 
 const IMAGE_SIZES = [16, 32, 64, 96];
-const PRESETS: { value: PresetName; label: string }[] = [
+export const PRESET_CHOICES: { value: PresetName; label: string }[] = [
   { value: 'classroom', label: 'Classroom (learns within minutes)' },
   { value: 'reference', label: 'Reference (paper / solo-learn defaults)' },
 ];
@@ -44,7 +44,7 @@ export function SetupPanel() {
         </div>
       ) : null}
       <SelectField label="Method" value={config.method} choices={methods.map((m) => ({ value: m.id, label: m.label }))} onChange={(id) => chooseMethod(id, config.preset)} />
-      <SelectField label="Preset" value={config.preset} choices={PRESETS} onChange={(preset) => chooseMethod(config.method, preset)} />
+      <SelectField label="Preset" value={config.preset} choices={PRESET_CHOICES} onChange={(preset) => chooseMethod(config.method, preset)} />
       <SelectField
         label="Encoder"
         value={backbone ?? 'custom'}

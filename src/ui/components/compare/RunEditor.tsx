@@ -1,14 +1,9 @@
 import { useId } from 'react';
-import type { PresetName } from '../../../engine/config';
 import type { CompareRunDraft } from '../../compare-store';
 import { useAppStore } from '../../store';
 import { NumberField } from '../NumberField';
 import { SelectField } from '../SelectField';
-
-const PRESETS: { value: PresetName; label: string }[] = [
-  { value: 'classroom', label: 'Classroom' },
-  { value: 'reference', label: 'Reference' },
-];
+import { PRESET_CHOICES } from '../SetupPanel';
 
 /** One run of the comparison: its name and colour, method and preset, and the settings runs usually differ in. */
 export function RunEditor({ run, index }: { run: CompareRunDraft; index: number }) {
@@ -34,7 +29,7 @@ export function RunEditor({ run, index }: { run: CompareRunDraft; index: number 
       </div>
       <div className="field-pair">
         <SelectField label="Method" value={config.method} choices={methods.map((m) => ({ value: m.id, label: m.label }))} onChange={(id) => actions.chooseRunMethod(run.id, id, config.preset)} />
-        <SelectField label="Preset" value={config.preset} choices={PRESETS} onChange={(preset) => actions.chooseRunMethod(run.id, config.method, preset)} />
+        <SelectField label="Preset" value={config.preset} choices={PRESET_CHOICES} onChange={(preset) => actions.chooseRunMethod(run.id, config.method, preset)} />
       </div>
       <div className="field-pair">
         <NumberField label="Batch size" value={config.batchSize} integer min={2} max={8192} onCommit={(batchSize) => edit({ batchSize })} />
