@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { getMethod } from '../engine/methods/registry';
-import { choiceKey, describeChoice, requestedBackend, runsOnCpu } from './backend-labels';
+import { choiceKey, describeChoice, isSlowBackend, requestedBackend } from './backend-labels';
 
-describe('runsOnCpu', () => {
-  it('recognises the CPU backends and emulated GPUs, not real ones', () => {
-    expect(runsOnCpu({ name: 'cpu', adapter: null })).toBe(true);
-    expect(runsOnCpu({ name: 'wasm', adapter: null })).toBe(true);
-    expect(runsOnCpu({ name: 'webgpu', adapter: 'google swiftshader' })).toBe(true);
-    expect(runsOnCpu({ name: 'webgpu', adapter: 'mesa llvmpipe LLVM 15.0.6, 256 bits' })).toBe(true);
-    expect(runsOnCpu({ name: 'webgpu', adapter: 'nvidia ampere NVIDIA GeForce RTX 3060' })).toBe(false);
-    expect(runsOnCpu({ name: 'webgpu', adapter: 'apple metal-3' })).toBe(false);
-    expect(runsOnCpu({ name: 'webgl', adapter: null })).toBe(false);
+describe('isSlowBackend', () => {
+  it('recognises tfjs CPU kernels and emulated GPUs, not real GPUs or WebAssembly', () => {
+    expect(isSlowBackend({ name: 'cpu', adapter: null })).toBe(true);
+    expect(isSlowBackend({ name: 'wasm', adapter: '1 thread, SIMD' })).toBe(false);
+    expect(isSlowBackend({ name: 'webgpu', adapter: 'google swiftshader' })).toBe(true);
+    expect(isSlowBackend({ name: 'webgpu', adapter: 'mesa llvmpipe LLVM 15.0.6, 256 bits' })).toBe(true);
+    expect(isSlowBackend({ name: 'webgpu', adapter: 'nvidia ampere NVIDIA GeForce RTX 3060' })).toBe(false);
+    expect(isSlowBackend({ name: 'webgpu', adapter: 'apple metal-3' })).toBe(false);
+    expect(isSlowBackend({ name: 'webgl', adapter: null })).toBe(false);
   });
 });
 

@@ -48,9 +48,12 @@ export function isEmulatedAdapter(adapter: string | null): boolean {
   return SOFTWARE_ADAPTER.test(adapter ?? '');
 }
 
-/** True when training runs on the CPU, directly or through an emulated GPU, so large setups are slow. */
-export function runsOnCpu(info: Pick<BackendInfo, 'name' | 'adapter'>): boolean {
-  return info.name === 'cpu' || info.name === 'wasm' || isEmulatedAdapter(info.adapter);
+/**
+ * True where every step is slow but for the smallest setups: tfjs's plain CPU kernels, or a GPU emulated
+ * on the CPU. The WebAssembly path also runs on the CPU, but at a speed the default setup is made for.
+ */
+export function isSlowBackend(info: Pick<BackendInfo, 'name' | 'adapter'>): boolean {
+  return info.name === 'cpu' || (info.name !== 'wasm' && isEmulatedAdapter(info.adapter));
 }
 
 /** The backend a page address asks for (`?backend=webgpu|webgl|wasm|cpu`). */

@@ -14,7 +14,7 @@ import type { DatasetSplits } from '../engine/dataset';
 import { Trainer } from '../engine/trainer';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
-/** Timed steps per backend (after an untimed one that compiles the kernels, on the GPU backends). */
+/** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
 const TIMED_STEPS = 2;
 
 async function webgpuAdapter(): Promise<{ adapter: string | null; problem: string | null }> {
@@ -79,14 +79,12 @@ export async function defaultBackend(backends: readonly BackendMeasurement[], re
   return { name: chosen.name, adapter: chosen.adapter, choice: asked ? 'requested' : 'default', measurements: [], fallbackReasons };
 }
 
-/** Milliseconds per step of `config` on the current backend: the mean of a few, after kernel compilation on a GPU. */
+/** Milliseconds per step of `config` on the current backend: the mean of a few, after an untimed one. */
 async function timeSteps(config: TrainConfig, data: DatasetSplits): Promise<number> {
   const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, TIMED_STEPS + 1) }, data);
   try {
-    if (tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl') {
-      trainer.step();
-      await trainer.flush();
-    }
+    trainer.step();
+    await trainer.flush();
     const start = performance.now();
     for (let i = 0; i < TIMED_STEPS; i++) {
       trainer.step();

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import type { PresetName } from '../../engine/config';
 import { BACKBONE_LABELS, BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../engine/presets';
-import { backendLabel, runsOnCpu } from '../../worker/backend-labels';
+import { backendLabel, isSlowBackend } from '../../worker/backend-labels';
 import { useAppStore } from '../store';
 import { MethodOptions } from './MethodOptions';
 import { NumberField } from './NumberField';
@@ -34,7 +34,7 @@ export function SetupPanel() {
   return (
     <section className="panel" aria-labelledby={titleId}>
       <h2 id={titleId}>Setup</h2>
-      {backend && runsOnCpu(backend) && (backbone !== 'convnet-tiny' || config.imageSize > 16 || config.batchSize > QUICK_SETUP.batchSize) ? (
+      {backend && isSlowBackend(backend) && (backbone !== 'convnet-tiny' || config.imageSize > 16 || config.batchSize > QUICK_SETUP.batchSize) ? (
         <div className="panel-note" role="note" aria-label="Slow device">
           {backend.name === 'cpu' ? 'Training runs on the CPU here' : `This GPU is emulated on the CPU (${backend.adapter})`}, so this setup takes seconds to minutes per step.{' '}
           <button type="button" onClick={() => editConfig(QUICK_SETUP)}>
