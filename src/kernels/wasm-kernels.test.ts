@@ -204,7 +204,7 @@ describe('fused BatchNorm on wasm', () => {
       };
       const reference = await on('cpu', run);
       const profile = await on('wasm', () => tf.profile(() => run() as unknown as tf.TensorContainer));
-      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD]));
+      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD, RUNNING_STATISTICS_UPDATE]));
       const results = profile.result as unknown as Float32Array[];
       expect(results).toHaveLength(reference.length);
       results.forEach((values, i) => expectClose(values, reference[i]));
@@ -313,6 +313,24 @@ describe('fused updates on wasm', () => {
     expect(fused.kernels).toEqual([EMA_UPDATE, EMA_UPDATE, EMA_UPDATE]);
     expect(composite.kernels).not.toContain(EMA_UPDATE);
     fused.values.forEach((values, i) => expectClose(values, composite.values[i], 1e-6));
+  });
+
+  it('the ReLU gradient is one kernel, dy where x > 0 and 0 elsewhere, as the composite', async () => {
+    const run = () => {
+      const x = tf.tensor1d([-2, -0.5, 0, 0, 0.25, 3, -1e-30, 1e-30]);
+      const dy = tf.tensor1d([1, -2, 3, -4, 5, -6, 7, -8]);
+      const { result: dx, kernels } = withKernelNames(() => tf.grad((input: tf.Tensor) => tf.relu(input))(x, dy));
+      const result = { dx: Array.from(dx.dataSync()), kernels };
+      [x, dy, dx].forEach((t) => t.dispose());
+      return result;
+    };
+    const fused = await on('wasm', run);
+    const composite = withStockWasmKernels(run);
+    expect(fused.dx).toEqual([0, -0, 0, -0, 5, -6, 0, -8]);
+    expect(fused.dx).toEqual(composite.dx);
+    expect(fused.kernels).toContain(RELU_BACKWARD);
+    expect(fused.kernels).not.toContain('Step');
+    expect(composite.kernels).toContain('Step');
   });
 
   it('refuses lists that do not match, naming the kernel', async () => {
