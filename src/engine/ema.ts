@@ -4,6 +4,7 @@
  * the objects (a common bug) would make the "target" just the online network.
  */
 import * as tf from '@tensorflow/tfjs';
+import { EMA_UPDATE, backendHas } from './fused-updates';
 import type { Module, Param } from './nn';
 
 /** Copies every parameter and buffer of `source` into the matching variables of `target`. */
@@ -29,11 +30,13 @@ export function emaUpdate(target: Param[], online: Param[], tau: number): void {
     if (t.variable.size !== online[i].variable.size) throw new Error(`emaUpdate: ${t.name} has ${t.variable.size} values, ${online[i].name} ${online[i].variable.size}`);
   });
   if (target.length === 0) return;
-  // Chosen from the benchmark's counts (BYOL, 17 target tensors): on WebGPU the fused form needs 29
+  // The backend's own kernel where it has one (wasm: one kernel in all). Otherwise chosen from the
+  // benchmark's counts (BYOL, 17 target tensors): on WebGPU the fused form needs 29
   // dispatches against 51, each a compute-pass entry; on WebGL flattening packed textures costs a
   // program per tensor, so per tensor is no worse there (85 programs fused vs 51 + 1), and on the CPU
   // backend the fused form's extra copies only add work.
-  if (tf.getBackend() === 'webgpu') emaFused(target, online, tau);
+  if (backendHas(EMA_UPDATE)) emaKernel(target, online, tau);
+  else if (tf.getBackend() === 'webgpu') emaFused(target, online, tau);
   else emaPerTensor(target, online, tau);
 }
 
@@ -53,6 +56,15 @@ export function emaFused(target: Param[], online: Param[], tau: number): void {
     const updated = tf.add(targetFlat, tf.mul(tf.sub(flat(online), targetFlat), tf.scalar(1 - tau)));
     const parts = tf.split(updated, target.map((p) => p.variable.size));
     target.forEach((t, i) => t.variable.assign(tf.reshape(parts[i], t.variable.shape)));
+  });
+}
+
+/** Every pair in one kernel of the backend's (see fused-updates.ts), the new values in new buffers the targets take over. */
+export function emaKernel(target: Param[], online: Param[], tau: number): void {
+  tf.tidy(() => {
+    const inputs = [...target, ...online].map((p) => p.variable);
+    const updated = tf.engine().runKernel(EMA_UPDATE, inputs as unknown as tf.NamedTensorMap, { rate: 1 - tau }) as tf.Tensor[];
+    target.forEach((t, i) => t.variable.assign(updated[i]));
   });
 }
 

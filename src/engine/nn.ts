@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import './cpu-kernels';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from './fused-batchnorm';
+import { RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, backendHas } from './fused-updates';
 import type { Rng } from './random';
 
 export type ParamRole = 'weight' | 'bias' | 'norm';
@@ -125,19 +126,38 @@ export function batchNorm(name: string, channels: number, options: BatchNormOpti
       if (training) {
         const { y, mean, variance } = batchNormTraining(x, gamma && beta ? [gamma.variable, beta.variable] : null, epsilon);
         const count = x.size / channels;
-        // Shared scalars: three uploads per call rather than one per product.
-        const keep = tf.scalar(1 - momentum);
-        const rate = tf.scalar(momentum);
-        const unbiasedRate = tf.scalar((momentum * count) / Math.max(count - 1, 1));
-        runningMean.variable.assign(tf.add(tf.mul(runningMean.variable, keep), tf.mul(mean, rate)));
-        runningVar.variable.assign(tf.add(tf.mul(runningVar.variable, keep), tf.mul(variance, unbiasedRate)));
-        [mean, variance, keep, rate, unbiasedRate].forEach((t) => t.dispose());
+        updateRunningStatistics([runningMean.variable, runningVar.variable], [mean, variance], momentum, (momentum * count) / Math.max(count - 1, 1));
+        [mean, variance].forEach((t) => t.dispose());
         return y;
       }
       const normalised = tf.mul(tf.sub(x, runningMean.variable), tf.rsqrt(tf.add(runningVar.variable, epsilon)));
       return gamma && beta ? tf.add(tf.mul(normalised, gamma.variable), beta.variable) : normalised;
     },
   };
+}
+
+/**
+ * running ← running·(1 − momentum) + batch·rate for the mean (rate = momentum) and the variance
+ * (rate = varianceRate, the unbiased correction folded in). One kernel where the backend has it;
+ * under a gradient tape it also saves nothing, where the composite's products save their operands.
+ */
+function updateRunningStatistics(running: [tf.Variable, tf.Variable], batch: [tf.Tensor, tf.Tensor], momentum: number, varianceRate: number): void {
+  const [runningMean, runningVariance] = running;
+  const [mean, variance] = batch;
+  if (backendHas(RUNNING_STATISTICS_UPDATE)) {
+    const inputs = { runningMean, runningVariance, mean, variance };
+    const updated = tf.engine().runKernel(RUNNING_STATISTICS_UPDATE, inputs, { keep: 1 - momentum, rate: momentum, varianceRate }) as tf.Tensor[];
+    running.forEach((v, i) => v.assign(updated[i]));
+    updated.forEach((t) => t.dispose());
+    return;
+  }
+  // Shared scalars: three uploads per call rather than one per product.
+  const keep = tf.scalar(1 - momentum);
+  const rate = tf.scalar(momentum);
+  const unbiasedRate = tf.scalar(varianceRate);
+  runningMean.assign(tf.add(tf.mul(runningMean, keep), tf.mul(mean, rate)));
+  runningVariance.assign(tf.add(tf.mul(runningVariance, keep), tf.mul(variance, unbiasedRate)));
+  [keep, rate, unbiasedRate].forEach((t) => t.dispose());
 }
 
 /**
@@ -201,6 +221,21 @@ function fusedBatchNormTraining(x: tf.Tensor, affine: [tf.Tensor, tf.Tensor] | n
 }
 
 export const relu: Module = { params: [], buffers: [], apply: (x) => tf.relu(x) };
+
+/**
+ * tfjs's Relu gradient, dy · cast(step(x)), takes three kernels; where the backend registers
+ * RELU_BACKWARD (see fused-updates.ts) it takes that one. Registered in place of tfjs's own, which
+ * every other backend still runs, for every tf.relu of the engine.
+ */
+const stockReluGradient = tf.getGradient('Relu');
+tf.registerGradient({
+  ...stockReluGradient,
+  gradFunc: (dy, saved, attrs) => {
+    if (!backendHas(RELU_BACKWARD)) return stockReluGradient.gradFunc(dy, saved, attrs);
+    const [x] = saved;
+    return { x: () => tf.engine().runKernel(RELU_BACKWARD, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
+  },
+});
 
 export const globalAveragePool: Module = {
   params: [],

@@ -4,6 +4,7 @@
  * weight decay and from the trust ratio), and AdamW (decoupled weight decay).
  */
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW_UPDATE, MOMENTUM_UPDATE, backendHas, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from './fused-updates';
 import { variableFrom, type Param } from './nn';
 
 export type OptimizerConfig =
@@ -39,6 +40,20 @@ function momentumSgd(config: Extract<OptimizerConfig, { kind: 'sgd' | 'lars' }>,
     iterations: 0,
     step(params, grads, lr) {
       this.iterations += 1;
+      if (backendHas(MOMENTUM_UPDATE)) {
+        const excluded = params.map((p) => config.kind === 'lars' && config.excludeBiasAndNorm && p.role !== 'weight');
+        const attrs: MomentumUpdateAttrs = {
+          lr,
+          momentum: config.momentum,
+          weightDecay: config.weightDecay,
+          decayed: excluded.map((e) => !e),
+          trusted: excluded.map((e) => config.kind === 'lars' && !e),
+          eta: config.kind === 'lars' ? config.eta : 0,
+          clipLr: config.kind === 'lars' && config.clipLr,
+        };
+        fusedUpdate(MOMENTUM_UPDATE, params, grads, [buffers], attrs);
+        return;
+      }
       tf.tidy(() => {
         // One tensor per constant per step, shared by every parameter: no per-tensor scalar uploads.
         const constants = { lr: tf.scalar(lr), momentum: tf.scalar(config.momentum), decay: tf.scalar(config.weightDecay), one: tf.scalar(1) };
@@ -76,6 +91,20 @@ function adamW(config: Extract<OptimizerConfig, { kind: 'adamw' }>, first: tf.Va
       const t = (this.iterations += 1);
       const correction1 = 1 - config.beta1 ** t;
       const correction2 = 1 - config.beta2 ** t;
+      if (backendHas(ADAMW_UPDATE)) {
+        const attrs: AdamWUpdateAttrs = {
+          beta1: config.beta1,
+          beta2: config.beta2,
+          epsilon: config.epsilon,
+          lr,
+          correction1,
+          correction2,
+          decayFactor: 1 - lr * config.weightDecay,
+          decayed: params.map((p) => p.role === 'weight'),
+        };
+        fusedUpdate(ADAMW_UPDATE, params, grads, [first, second], attrs);
+        return;
+      }
       tf.tidy(() => {
         // One tensor per constant per step, shared by every parameter: no per-tensor scalar uploads.
         const [beta1, oneMinusBeta1, beta2, oneMinusBeta2, c1, c2, epsilon, rate, decayFactor] = [
@@ -95,4 +124,19 @@ function adamW(config: Extract<OptimizerConfig, { kind: 'adamw' }>, first: tf.Va
     },
     dispose: () => [...first, ...second].forEach((b) => b.dispose()),
   };
+}
+
+/**
+ * One step of every parameter in one kernel of the backend's (see fused-updates.ts): the new weights
+ * and state come back in new buffers, which the variables take over.
+ */
+function fusedUpdate(kernel: string, params: Param[], grads: tf.Tensor[], state: tf.Variable[][], attrs: AdamWUpdateAttrs | MomentumUpdateAttrs): void {
+  if (grads.length !== params.length) throw new Error(`Optimizer step: ${grads.length} gradients for ${params.length} parameters`);
+  if (params.length === 0) return;
+  const weights = params.map((p) => p.variable);
+  tf.tidy(() => {
+    const inputs = [...weights, ...grads, ...state.flat()];
+    const outputs = tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    [weights, ...state].flat().forEach((variable, i) => variable.assign(outputs[i]));
+  });
 }

@@ -1,8 +1,9 @@
 /*
  * Loops for the wasm backend's training kernels (wasm-kernels.ts): the data rearranged around
- * XNNPACK's matrix products (im2col, col2im), reductions over leading axes, the max-pool gradient
- * and a fused training-mode BatchNorm. The products themselves stay on XNNPACK; in JavaScript these
- * loops cost more than the products. They run in the tfjs backend's own linear memory (imported),
+ * XNNPACK's matrix products (im2col, col2im), reductions over leading axes, the max-pool gradient,
+ * a fused training-mode BatchNorm, and the element-wise updates of a step (optimizers, EMA, BatchNorm
+ * running statistics, the ReLU gradient). The products themselves stay on XNNPACK; in JavaScript
+ * these loops cost more than the products. They run in the tfjs backend's own linear memory (imported),
  * on tensors it allocated: every pointer is a tensor's memory offset.
  *
  * Built by scripts/build-wasm-helpers.ts (clang, wasm32, SIMD). Constraints of sharing the memory:
@@ -10,6 +11,12 @@
  * but the buffers it is handed; the build checks this.
  */
 #define EXPORT(name) __attribute__((export_name(#name)))
+
+/*
+ * Every float operation rounded on its own, never fused into a multiply-add: the update loops
+ * below compute, operation by operation, what the composites of tfjs kernels they replace compute.
+ */
+#pragma STDC FP_CONTRACT OFF
 
 /*
  * out [cols, rows] = in [rows, cols]ᵀ, in tiles of 16 × 16: each output cache line is written whole
@@ -229,5 +236,69 @@ void batch_norm_backward(const float *restrict dy, const float *restrict x, cons
     const float *in = x + r * C;
     float *out = dx + r * C;
     for (int c = 0; c < C; c++) out[c] = k[c] * g[c] + q[c] * (in[c] - mean[c]) + s[c];
+  }
+}
+
+/*
+ * AdamW on one tensor, into new buffers (wOut, mOut, vOut), as optimizers.ts's composite:
+ * m' = m·β1 + g·(1 − β1), v' = v·β2 + g²·(1 − β2), w' = w·decay − (m' / c1) / (√(v' / c2) + ε) · lr,
+ * the decay factor (1 − lr·wd) applied where `decayed` (weights) and not otherwise.
+ */
+EXPORT(adamw_update)
+void adamw_update(const float *restrict w, const float *restrict g, const float *restrict m, const float *restrict v, float *restrict wOut,
+                  float *restrict mOut, float *restrict vOut, int n, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+                  float correction1, float correction2, float epsilon, float lr, float decayFactor, int decayed) {
+  for (int i = 0; i < n; i++) {
+    const float first = m[i] * beta1 + g[i] * oneMinusBeta1;
+    const float second = v[i] * beta2 + (g[i] * g[i]) * oneMinusBeta2;
+    const float direction = (first / correction1) / (__builtin_sqrtf(second / correction2) + epsilon);
+    const float base = decayed ? w[i] * decayFactor : w[i];
+    mOut[i] = first;
+    vOut[i] = second;
+    wOut[i] = base - direction * lr;
+  }
+}
+
+/*
+ * SGD with momentum on one tensor, into new buffers: u = g + w·wd where `decayed` (g otherwise),
+ * times `scale` (LARS's trust ratio; 1 for plain SGD, an exact no-op), buf' = buf·μ + u, w' = w − buf'·lr.
+ */
+EXPORT(momentum_update)
+void momentum_update(const float *restrict w, const float *restrict g, const float *restrict buffer, float *restrict wOut, float *restrict bufferOut,
+                     int n, float lr, float momentum, float decay, float scale, int decayed) {
+  for (int i = 0; i < n; i++) {
+    const float update = (decayed ? g[i] + w[i] * decay : g[i]) * scale;
+    const float next = buffer[i] * momentum + update;
+    bufferOut[i] = next;
+    wOut[i] = w[i] - next * lr;
+  }
+}
+
+/* Σ x², each square rounded to float and summed in double, as tf.norm's Sum kernel (sum_rows) sums its Pow's squares. */
+EXPORT(sum_squares)
+double sum_squares(const float *restrict x, int n) {
+  double total = 0;
+  for (int i = 0; i < n; i++) total += x[i] * x[i];
+  return total;
+}
+
+/* out = target + (online − target)·rate: one tensor of an EMA target, rate = 1 − τ. */
+EXPORT(ema_update)
+void ema_update(const float *restrict target, const float *restrict online, float *restrict out, int n, float rate) {
+  for (int i = 0; i < n; i++) out[i] = target[i] + (online[i] - target[i]) * rate;
+}
+
+/* out = running·keep + batch·rate: a BatchNorm running statistic. */
+EXPORT(running_average)
+void running_average(const float *restrict running, const float *restrict batch, float *restrict out, int n, float keep, float rate) {
+  for (int i = 0; i < n; i++) out[i] = running[i] * keep + batch[i] * rate;
+}
+
+/* dx = dy · step(x), step(x) = 1 where x > 0, NaN where x is NaN, 0 elsewhere, as tfjs's Relu gradient. */
+EXPORT(relu_backward)
+void relu_backward(const float *restrict dy, const float *restrict x, float *restrict dx, int n) {
+  for (int i = 0; i < n; i++) {
+    const float v = x[i];
+    dx[i] = dy[i] * (v > 0 ? 1.0f : v != v ? v : 0.0f);
   }
 }

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { copyWeights, emaUpdate } from '../engine/ema';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
+import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE } from '../engine/fused-updates';
 import { METHODS } from '../engine/methods/registry';
-import { batchNorm } from '../engine/nn';
+import { batchNorm, dense, sequential, type Param, type ParamRole } from '../engine/nn';
+import { createOptimizer, type OptimizerConfig } from '../engine/optimizers';
+import { Rng } from '../engine/random';
 import { disposeModule } from '../engine/testing/reference';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
@@ -136,7 +140,10 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
     expect(wasmKernelNames().sort()).toEqual(
-      ['BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum', BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD].sort(),
+      [
+        'BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum',
+        BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD,
+      ].sort(),
     );
   });
 
@@ -197,12 +204,143 @@ describe('fused BatchNorm on wasm', () => {
       };
       const reference = await on('cpu', run);
       const profile = await on('wasm', () => tf.profile(() => run() as unknown as tf.TensorContainer));
-      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD]));
+      expect(profile.kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_FORWARD, BATCH_NORM_BACKWARD, RUNNING_STATISTICS_UPDATE]));
       const results = profile.result as unknown as Float32Array[];
       expect(results).toHaveLength(reference.length);
       results.forEach((values, i) => expectClose(values, reference[i]));
     });
   }
+});
+
+/** `fn`'s result and the kernels it ran, by name, in order. */
+function withKernelNames<T>(fn: () => T): { result: T; kernels: string[] } {
+  const spy = vi.spyOn(tf.engine(), 'runKernel');
+  try {
+    const result = fn();
+    return { result, kernels: spy.mock.calls.map(([name]) => name) };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Parameters of every role and shape (a zero weight: LARS's trust ratio falls back to 1), fixed random values. */
+function mixedParams(): Param[] {
+  const specs: [string, ParamRole, number[]][] = [['conv', 'weight', [3, 3, 2, 4]], ['dense', 'weight', [5, 3]], ['bias', 'bias', [3]], ['gamma', 'norm', [4]], ['zero', 'weight', [2, 2]]];
+  return specs.map(([name, role, shape], i) => ({
+    name,
+    role,
+    variable: tf.variable(name === 'zero' ? tf.zeros(shape) : tf.randomNormal(shape, 0, 1, 'float32', 30 + i)),
+  }));
+}
+
+/** Gradients for `params` at step `step`: fixed random values, one tensor of zeros (a parameter the loss does not reach). */
+function stepGradients(params: Param[], step: number): tf.Tensor[] {
+  return params.map((p, i) => (p.name === 'bias' && step === 1 ? tf.zerosLike(p.variable) : tf.randomNormal(p.variable.shape, 0, 0.5, 'float32', 100 * (step + 1) + i)));
+}
+
+const OPTIMIZERS: Record<string, OptimizerConfig> = {
+  AdamW: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
+  'SGD with momentum': { kind: 'sgd', momentum: 0.9, weightDecay: 1e-3 },
+  'LARS (biases and norms excluded, clipped)': { kind: 'lars', momentum: 0.9, weightDecay: 1e-2, eta: 0.02, clipLr: true, excludeBiasAndNorm: true },
+  'LARS (nothing excluded, not clipped)': { kind: 'lars', momentum: 0.9, weightDecay: 1e-2, eta: 0.02, clipLr: false, excludeBiasAndNorm: false },
+};
+
+/** Four steps with a changing learning rate: the weights and the optimizer state after each, and the kernels of each step. */
+function optimizerSteps(config: OptimizerConfig): { values: Float32Array[][]; kernels: string[][] } {
+  const params = mixedParams();
+  const optimizer = createOptimizer(config, params);
+  const values: Float32Array[][] = [];
+  const kernels: string[][] = [];
+  for (let step = 0; step < 4; step++) {
+    const grads = stepGradients(params, step);
+    kernels.push(withKernelNames(() => optimizer.step(params, grads, 0.1 / (step + 1))).kernels);
+    grads.forEach((g) => g.dispose());
+    values.push([...params.map((p) => p.variable), ...optimizer.state].map((v) => v.dataSync() as Float32Array));
+  }
+  params.forEach((p) => p.variable.dispose());
+  optimizer.dispose();
+  return { values, kernels };
+}
+
+describe('fused updates on wasm', () => {
+  for (const [label, config] of Object.entries(OPTIMIZERS)) {
+    it(`${label}: one kernel per step, weights and state as the composite's over four steps`, async () => {
+      const fused = await on('wasm', () => optimizerSteps(config));
+      const composite = withStockWasmKernels(() => optimizerSteps(config));
+      const kernel = config.kind === 'adamw' ? ADAMW_UPDATE : MOMENTUM_UPDATE;
+      expect(fused.kernels).toEqual([[kernel], [kernel], [kernel], [kernel]]);
+      expect(composite.kernels.flat()).not.toContain(kernel);
+      fused.values.forEach((step, s) => step.forEach((values, i) => expectClose(values, composite.values[s][i], 1e-6)));
+    });
+  }
+
+  it('an optimizer step leaves tensors that shared the weights\' data unchanged (an EMA target just copied, a clone)', async () => {
+    await on('wasm', () => {
+      const rng = new Rng(5);
+      const online = sequential(dense('online/a', rng, 4, 3), dense('online/b', rng, 3, 2));
+      const target = sequential(dense('target/a', rng, 4, 3), dense('target/b', rng, 3, 2));
+      copyWeights(online, target);
+      const clone = online.params[0].variable.clone();
+      const before = [...target.params.map((p) => p.variable), clone].map((t) => t.dataSync().slice());
+      for (const config of Object.values(OPTIMIZERS)) {
+        const optimizer = createOptimizer(config, online.params);
+        optimizer.step(online.params, online.params.map((p) => tf.onesLike(p.variable)), 0.1);
+        optimizer.dispose();
+      }
+      expect(Array.from(online.params[0].variable.dataSync())).not.toEqual(Array.from(before[before.length - 1]));
+      [...target.params.map((p) => p.variable), clone].forEach((t, i) => expect(t.dataSync()).toEqual(before[i]));
+      // And the EMA moves the target, never the online weights it reads.
+      const onlineBefore = online.params.map((p) => p.variable.dataSync().slice());
+      emaUpdate(target.params, online.params, 0.5);
+      online.params.forEach((p, i) => expect(p.variable.dataSync()).toEqual(onlineBefore[i]));
+      expect(Array.from(target.params[0].variable.dataSync())).not.toEqual(Array.from(before[0]));
+      [...online.params, ...target.params].forEach((p) => p.variable.dispose());
+      clone.dispose();
+    });
+  });
+
+  it('EMA: every pair in one kernel, as the composite', async () => {
+    const run = () => {
+      const params = mixedParams();
+      const targets = mixedParams().map((p, i) => ({ ...p, variable: tf.variable(tf.randomNormal(p.variable.shape, 0, 1, 'float32', 60 + i)) }));
+      const { kernels } = withKernelNames(() => [0.99, 0.5, 1].forEach((tau) => emaUpdate(targets, params, tau)));
+      const values = targets.map((t) => t.variable.dataSync() as Float32Array);
+      [...params, ...targets].forEach((p) => p.variable.dispose());
+      return { values, kernels };
+    };
+    const fused = await on('wasm', run);
+    const composite = withStockWasmKernels(run);
+    expect(fused.kernels).toEqual([EMA_UPDATE, EMA_UPDATE, EMA_UPDATE]);
+    expect(composite.kernels).not.toContain(EMA_UPDATE);
+    fused.values.forEach((values, i) => expectClose(values, composite.values[i], 1e-6));
+  });
+
+  it('the ReLU gradient is one kernel, dy where x > 0 and 0 elsewhere, as the composite', async () => {
+    const run = () => {
+      const x = tf.tensor1d([-2, -0.5, 0, 0, 0.25, 3, -1e-30, 1e-30]);
+      const dy = tf.tensor1d([1, -2, 3, -4, 5, -6, 7, -8]);
+      const { result: dx, kernels } = withKernelNames(() => tf.grad((input: tf.Tensor) => tf.relu(input))(x, dy));
+      const result = { dx: Array.from(dx.dataSync()), kernels };
+      [x, dy, dx].forEach((t) => t.dispose());
+      return result;
+    };
+    const fused = await on('wasm', run);
+    const composite = withStockWasmKernels(run);
+    expect(fused.dx).toEqual([0, -0, 0, -0, 5, -6, 0, -8]);
+    expect(fused.dx).toEqual(composite.dx);
+    expect(fused.kernels).toContain(RELU_BACKWARD);
+    expect(fused.kernels).not.toContain('Step');
+    expect(composite.kernels).toContain('Step');
+  });
+
+  it('refuses lists that do not match, naming the kernel', async () => {
+    await on('wasm', () => {
+      const [a, b, c] = [tf.zeros([2]), tf.zeros([3]), tf.zeros([2])];
+      expect(() => tf.engine().runKernel(EMA_UPDATE, [a, b] as unknown as tf.NamedTensorMap, { rate: 0.1 })).toThrow(`${EMA_UPDATE}: tensor 0 has 2 values in one list and 3 in another.`);
+      expect(() => tf.engine().runKernel(MOMENTUM_UPDATE, [a, c] as unknown as tf.NamedTensorMap, {})).toThrow(/2 inputs are not 3 lists/);
+      [a, b, c].forEach((t) => t.dispose());
+    });
+  });
 });
 
 describe('the WebAssembly helpers', () => {

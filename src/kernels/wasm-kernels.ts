@@ -5,8 +5,9 @@
  * copies on every Identity and same-dtype Cast, reads a whole tensor out for every Slice, and gets the max-pool gradient of negative or tied
  * windows wrong. Here each convolution gradient is XNNPACK work (a matrix product per chunk of
  * images, or a convolution), and the data rearranged around it (im2col, col2im), the reductions,
- * the max-pool gradient and a fused training-mode BatchNorm (see fused-batchnorm.ts) are loops of
- * our own in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
+ * the max-pool gradient, a fused training-mode BatchNorm (see fused-batchnorm.ts) and the fused
+ * updates of a step (optimizers, EMA, BatchNorm running statistics, the ReLU gradient; see
+ * fused-updates.ts) are loops of our own in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
  * module is imported, once per process or worker; wasm-kernels.test.ts checks each against the
  * CPU backend or the stock kernel.
  */
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
+import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
 import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -36,6 +38,12 @@ export interface Helpers {
   batch_norm_forward(x: number, scale: number, offset: number, y: number, mean: number, variance: number, invstd: number, totals: number, coefficients: number, rows: number, c: number, epsilon: number): void;
   batch_norm_backward(dy: number, x: number, mean: number, invstd: number, scale: number, dx: number, dscale: number, doffset: number, totals: number, coefficients: number, rows: number, c: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  adamw_update(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, n: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, correction1: number, correction2: number, epsilon: number, lr: number, decayFactor: number, decayed: number): void;
+  momentum_update(w: number, g: number, buffer: number, wOut: number, bufferOut: number, n: number, lr: number, momentum: number, decay: number, scale: number, decayed: number): void;
+  sum_squares(x: number, n: number): number;
+  ema_update(target: number, online: number, out: number, n: number, rate: number): void;
+  running_average(running: number, batch: number, out: number, n: number, keep: number, rate: number): void;
+  relu_backward(dy: number, x: number, dx: number, n: number): void;
 }
 
 /** The backend's module: its memory is `wasmMemory` in the threaded build, the instance's export otherwise. */
@@ -458,6 +466,111 @@ function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   return [dx, dScale, dOffset];
 }
 
+/**
+ * The inputs of a fused update (contracts in fused-updates.ts), `groups` lists of equal length whose
+ * i-th tensors match in size; refuses anything else with a message that names the kernel.
+ */
+function updateGroups(kernel: string, inputs: tf.TensorInfo[], groups: number): tf.TensorInfo[][] {
+  if (inputs.length % groups !== 0) throw new Error(`${kernel}: ${inputs.length} inputs are not ${groups} lists of equal length.`);
+  const n = inputs.length / groups;
+  const lists = Array.from({ length: groups }, (_, k) => inputs.slice(k * n, (k + 1) * n));
+  for (let i = 0; i < n; i++) {
+    const size = tf.util.sizeFromShape(lists[0][i].shape);
+    for (const list of lists) {
+      if (list[i].dtype !== 'float32') throw new Error(`${kernel} on wasm supports float32 only, got ${list[i].dtype}.`);
+      if (tf.util.sizeFromShape(list[i].shape) !== size) throw new Error(`${kernel}: tensor ${i} has ${size} values in one list and ${tf.util.sizeFromShape(list[i].shape)} in another.`);
+    }
+  }
+  return lists;
+}
+
+/** A new float32 buffer shaped as `like`: fused updates never write into their inputs (see fused-updates.ts). */
+function outputLike(backend: BackendWasm, like: tf.TensorInfo): tf.TensorInfo {
+  return backend.makeOutput([...like.shape], 'float32');
+}
+
+/** AdamW over every parameter: one pass per tensor, new buffers for the weights and both moments. */
+function adamWUpdate(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const [weights, grads, first, second] = updateGroups(ADAMW_UPDATE, args.inputs as unknown as tf.TensorInfo[], 4);
+  const { beta1, beta2, epsilon, lr, correction1, correction2, decayFactor, decayed } = args.attrs as unknown as AdamWUpdateAttrs;
+  const outputs = [weights, first, second].map((list) => list.map((t) => outputLike(backend, t)));
+  const [newWeights, newFirst, newSecond] = outputs;
+  const at = (t: tf.TensorInfo) => pointer(backend, t);
+  weights.forEach((w, i) => {
+    helpers(backend).adamw_update(
+      at(w), at(grads[i]), at(first[i]), at(second[i]), at(newWeights[i]), at(newFirst[i]), at(newSecond[i]), tf.util.sizeFromShape(w.shape),
+      beta1, 1 - beta1, beta2, 1 - beta2, correction1, correction2, epsilon, lr, decayFactor, decayed[i] ? 1 : 0,
+    );
+  });
+  return outputs.flat();
+}
+
+/**
+ * LARS's trust ratio η‖w‖ / (‖g‖ + wd‖w‖ + 1e-8), 1 where either norm is 0, clipped to lr·ratio ≤ lr,
+ * each operation rounded to float32 (Math.fround) as optimizers.ts's composite of tensor ops rounds it.
+ */
+function trustRatio(backend: BackendWasm, w: tf.TensorInfo, g: tf.TensorInfo, attrs: MomentumUpdateAttrs): number {
+  const f = Math.fround;
+  const norm = (t: tf.TensorInfo) => f(Math.sqrt(f(helpers(backend).sum_squares(pointer(backend, t), tf.util.sizeFromShape(t.shape)))));
+  const [wNorm, gNorm] = [norm(w), norm(g)];
+  if (!(wNorm > 0 && gNorm > 0)) return 1;
+  const trust = f(f(wNorm * f(attrs.eta)) / f(f(gNorm + f(wNorm * f(attrs.weightDecay))) + f(1e-8)));
+  return attrs.clipLr ? Math.min(f(trust / f(attrs.lr)), 1) : trust;
+}
+
+/** SGD with momentum or LARS over every parameter: one pass per tensor (two more for LARS's norms), new buffers for the weights and momenta. */
+function momentumUpdate(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const [weights, grads, buffers] = updateGroups(MOMENTUM_UPDATE, args.inputs as unknown as tf.TensorInfo[], 3);
+  const attrs = args.attrs as unknown as MomentumUpdateAttrs;
+  const outputs = [weights, buffers].map((list) => list.map((t) => outputLike(backend, t)));
+  const [newWeights, newBuffers] = outputs;
+  const at = (t: tf.TensorInfo) => pointer(backend, t);
+  weights.forEach((w, i) => {
+    const scale = attrs.trusted[i] ? trustRatio(backend, w, grads[i], attrs) : 1;
+    helpers(backend).momentum_update(
+      at(w), at(grads[i]), at(buffers[i]), at(newWeights[i]), at(newBuffers[i]), tf.util.sizeFromShape(w.shape),
+      attrs.lr, attrs.momentum, attrs.weightDecay, scale, attrs.decayed[i] ? 1 : 0,
+    );
+  });
+  return outputs.flat();
+}
+
+/** Every EMA target moved towards its online tensor, into new buffers. */
+function emaUpdate(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const [targets, onlines] = updateGroups(EMA_UPDATE, args.inputs as unknown as tf.TensorInfo[], 2);
+  const { rate } = args.attrs as unknown as { rate: number };
+  return targets.map((t, i) => {
+    const out = outputLike(backend, t);
+    helpers(backend).ema_update(pointer(backend, t), pointer(backend, onlines[i]), pointer(backend, out), tf.util.sizeFromShape(t.shape), rate);
+    return out;
+  });
+}
+
+/** Both BatchNorm running statistics, into new buffers. */
+function runningStatisticsUpdate(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { runningMean, runningVariance, mean, variance } = args.inputs as Inputs;
+  const [[running0, running1], [batch0, batch1]] = updateGroups(RUNNING_STATISTICS_UPDATE, [runningMean, runningVariance, mean, variance], 2);
+  const { keep, rate, varianceRate } = args.attrs as unknown as { keep: number; rate: number; varianceRate: number };
+  return ([[running0, batch0, rate], [running1, batch1, varianceRate]] as const).map(([running, batch, batchRate]) => {
+    const out = outputLike(backend, running);
+    helpers(backend).running_average(pointer(backend, running), pointer(backend, batch), pointer(backend, out), tf.util.sizeFromShape(running.shape), keep, batchRate);
+    return out;
+  });
+}
+
+function reluBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, x } = args.inputs as Inputs;
+  updateGroups(RELU_BACKWARD, [dy, x], 2);
+  const dx = outputLike(backend, dy);
+  helpers(backend).relu_backward(pointer(backend, dy), pointer(backend, x), pointer(backend, dx), tf.util.sizeFromShape(dy.shape));
+  return dx;
+}
+
 const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
   Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
@@ -471,16 +584,15 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Slice: (stock) => slice(stock as KernelFunc),
   [BATCH_NORM_FORWARD]: () => batchNormForward as unknown as KernelFunc,
   [BATCH_NORM_BACKWARD]: () => batchNormBackward as unknown as KernelFunc,
+  [ADAMW_UPDATE]: () => adamWUpdate as unknown as KernelFunc,
+  [MOMENTUM_UPDATE]: () => momentumUpdate as unknown as KernelFunc,
+  [EMA_UPDATE]: () => emaUpdate as unknown as KernelFunc,
+  [RUNNING_STATISTICS_UPDATE]: () => runningStatisticsUpdate as unknown as KernelFunc,
+  [RELU_BACKWARD]: () => reluBackward as KernelFunc,
 };
 
 const stockConfigs = new Map<string, tf.KernelConfig | null>();
 
-function swapIn(configs: Iterable<tf.KernelConfig>): void {
-  for (const config of configs) {
-    tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
-  }
-}
 
 /** The replacements, each keeping the stock kernel's setup so that the backend initialises it as before. */
 function fastKernels(): tf.KernelConfig[] {
@@ -498,14 +610,22 @@ function install(): void {
   for (const config of fastKernels()) tf.registerKernel(config);
 }
 
-/** Runs `fn` on the stock wasm kernels where there are some, for tests that compare them with the replacements. */
+/**
+ * Runs `fn` on the stock wasm backend, for tests that compare it with this module's kernels: the
+ * stock kernels back where there are some, the fused ones unregistered (the engine then runs its composites).
+ */
 export function withStockWasmKernels<T>(fn: () => T): T {
-  const stock = [...stockConfigs.values()].filter((config): config is tf.KernelConfig => config !== null);
-  swapIn(stock);
+  for (const [name, stock] of stockConfigs) {
+    tf.unregisterKernel(name, 'wasm');
+    if (stock) tf.registerKernel(stock);
+  }
   try {
     return fn();
   } finally {
-    swapIn(fastKernels().filter((config) => stockConfigs.get(config.kernelName) !== null));
+    for (const config of fastKernels()) {
+      if (stockConfigs.get(config.kernelName)) tf.unregisterKernel(config.kernelName, 'wasm');
+      tf.registerKernel(config);
+    }
   }
 }
 
