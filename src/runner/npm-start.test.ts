@@ -12,13 +12,15 @@ describe('npm start', () => {
     const opened = join(dir, 'opened');
     writeFileSync(browser, `#!/bin/sh\necho "$@" > ${opened}\n`);
     chmodSync(browser, 0o755);
-    // Its own process group, so that stopping it stops Vite too; port 0: any free one.
-    const child = spawn('npm', ['start', '--', '--port', '0'], { env: { ...process.env, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Its own process group, so that stopping it stops Vite too. Vite moves on to the next free port
+    // when its default one is taken.
+    const child = spawn('npm', ['start'], { env: { ...process.env, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`npm start printed no address in 60 s:\n${output}`)), 60_000);
       const read = (chunk: Buffer) => {
-        output += chunk.toString();
+        // Where colour is on (FORCE_COLOR, a terminal), Vite styles the address: read it without the escapes.
+        output += chunk.toString().replace(/\u001b\[[0-9;]*m/g, '');
         if (/Local:\s+http:\/\/localhost:\d+\//.test(output)) {
           clearTimeout(timer);
           resolve();
