@@ -74,7 +74,7 @@ describe('CPU kernel replacements', () => {
   for (const [name, run] of Object.entries(replacedOpCases())) {
     it(`match the stock kernels: ${name}`, () => {
       const fast = run();
-      const stock = withStockKernels(replacedCpuKernels, run);
+      const stock = withStockKernels('cpu', replacedCpuKernels, run);
       expect(fast.shape).toEqual(stock.shape);
       const want = stock.dataSync();
       fast.dataSync().forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));

@@ -10,7 +10,8 @@ import { Rng } from '../engine/random';
 import { disposeModule } from '../engine/testing/reference';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
-import { instantiateHelpers, wasmKernelNames, withStockWasmKernels } from './wasm-kernels';
+import { instantiateHelpers, replacedWasmKernels } from './wasm-kernels';
+import { withStockKernels } from '../engine/testing/stock-kernels';
 
 type Shape4 = [number, number, number, number];
 type Padding = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -139,7 +140,7 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
 
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
-    expect(wasmKernelNames().sort()).toEqual(
+    expect([...replacedWasmKernels.keys()].sort()).toEqual(
       [
         'BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum',
         BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD,
@@ -147,9 +148,19 @@ describe('wasm kernel replacements', () => {
     );
   });
 
+  it('step aside for the stock kernels in tests, the fused ones unregistered, and come back after', () => {
+    const fused = [BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD];
+    const registered = () => [...replacedWasmKernels.keys()].map((name) => tf.getKernel(name, 'wasm'));
+    const replacements = registered();
+    const during = withStockKernels('wasm', replacedWasmKernels, registered);
+    fused.forEach((name) => expect(during[[...replacedWasmKernels.keys()].indexOf(name)]).toBeUndefined());
+    expect(during.filter((config) => config !== undefined)).toEqual([...replacedWasmKernels.values()].filter((config) => config !== null));
+    expect(registered()).toEqual(replacements);
+  });
+
   for (const [name, run] of Object.entries(replacedOpCases())) {
     it(`match the stock kernels: ${name}`, async () => {
-      const [fast, stock] = await on('wasm', () => [tf.tidy(run), withStockWasmKernels(() => tf.tidy(run))]);
+      const [fast, stock] = await on('wasm', () => [tf.tidy(run), withStockKernels('wasm', replacedWasmKernels, () => tf.tidy(run))]);
       expect(fast.shape).toEqual(stock.shape);
       expectClose(await fast.data(), await stock.data());
       [fast, stock].forEach((t) => t.dispose());
@@ -266,7 +277,7 @@ describe('fused updates on wasm', () => {
   for (const [label, config] of Object.entries(OPTIMIZERS)) {
     it(`${label}: one kernel per step, weights and state as the composite's over four steps`, async () => {
       const fused = await on('wasm', () => optimizerSteps(config));
-      const composite = withStockWasmKernels(() => optimizerSteps(config));
+      const composite = withStockKernels('wasm', replacedWasmKernels, () => optimizerSteps(config));
       const kernel = config.kind === 'adamw' ? ADAMW_UPDATE : MOMENTUM_UPDATE;
       expect(fused.kernels).toEqual([[kernel], [kernel], [kernel], [kernel]]);
       expect(composite.kernels.flat()).not.toContain(kernel);
@@ -309,7 +320,7 @@ describe('fused updates on wasm', () => {
       return { values, kernels };
     };
     const fused = await on('wasm', run);
-    const composite = withStockWasmKernels(run);
+    const composite = withStockKernels('wasm', replacedWasmKernels, run);
     expect(fused.kernels).toEqual([EMA_UPDATE, EMA_UPDATE, EMA_UPDATE]);
     expect(composite.kernels).not.toContain(EMA_UPDATE);
     fused.values.forEach((values, i) => expectClose(values, composite.values[i], 1e-6));
@@ -325,7 +336,7 @@ describe('fused updates on wasm', () => {
       return result;
     };
     const fused = await on('wasm', run);
-    const composite = withStockWasmKernels(run);
+    const composite = withStockKernels('wasm', replacedWasmKernels, run);
     expect(fused.dx).toEqual([0, -0, 0, -0, 5, -6, 0, -8]);
     expect(fused.dx).toEqual(composite.dx);
     expect(fused.kernels).toContain(RELU_BACKWARD);

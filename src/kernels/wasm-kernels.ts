@@ -99,7 +99,7 @@ function helpers(backend: BackendWasm): Helpers {
 
 /** The backend's own kernel, also where this module replaced it. */
 function stockKernel(name: string): KernelFunc {
-  const config = stockConfigs.has(name) ? stockConfigs.get(name) : tf.getKernel(name, 'wasm');
+  const config = replacedWasmKernels.has(name) ? replacedWasmKernels.get(name) : tf.getKernel(name, 'wasm');
   if (!config) throw new Error(`The wasm backend has no ${name} kernel to build on.`);
   return config.kernelFunc;
 }
@@ -591,47 +591,18 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   [RELU_BACKWARD]: () => reluBackward as KernelFunc,
 };
 
-const stockConfigs = new Map<string, tf.KernelConfig | null>();
+/** The stock kernels replaced here by name, null for the fused ones tfjs lacks (the tests run them to compare). */
+export const replacedWasmKernels = new Map<string, tf.KernelConfig | null>();
 
-
-/** The replacements, each keeping the stock kernel's setup so that the backend initialises it as before. */
-function fastKernels(): tf.KernelConfig[] {
-  return [...stockConfigs.entries()].map(([name, stock]) => ({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: REPLACEMENTS[name](stock?.kernelFunc ?? null) }));
-}
-
-/** Registers the replacements once (kernels are global: once per process or worker). */
+/** Registers the replacements once (kernels are global: once per process or worker), each keeping the stock kernel's setup so that the backend initialises it as before. */
 function install(): void {
-  if (stockConfigs.size > 0) return;
+  if (replacedWasmKernels.size > 0) return;
   for (const name of Object.keys(REPLACEMENTS)) {
     const stock = tf.getKernel(name, 'wasm') ?? null;
-    stockConfigs.set(name, stock);
+    replacedWasmKernels.set(name, stock);
     if (stock) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: REPLACEMENTS[name](stock?.kernelFunc ?? null) });
   }
-  for (const config of fastKernels()) tf.registerKernel(config);
-}
-
-/**
- * Runs `fn` on the stock wasm backend, for tests that compare it with this module's kernels: the
- * stock kernels back where there are some, the fused ones unregistered (the engine then runs its composites).
- */
-export function withStockWasmKernels<T>(fn: () => T): T {
-  for (const [name, stock] of stockConfigs) {
-    tf.unregisterKernel(name, 'wasm');
-    if (stock) tf.registerKernel(stock);
-  }
-  try {
-    return fn();
-  } finally {
-    for (const config of fastKernels()) {
-      if (stockConfigs.get(config.kernelName)) tf.unregisterKernel(config.kernelName, 'wasm');
-      tf.registerKernel(config);
-    }
-  }
-}
-
-/** The kernels this module registers for the wasm backend. */
-export function wasmKernelNames(): string[] {
-  return [...stockConfigs.keys()];
 }
 
 install();
