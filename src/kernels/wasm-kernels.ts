@@ -64,8 +64,16 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 }
 
-// Compiled once, asynchronously: browsers refuse to compile modules this size synchronously on the main thread.
-const [plainModule, sharedModule] = await Promise.all([WebAssembly.compile(decode(PLAIN_MEMORY_MODULE)), WebAssembly.compile(decode(SHARED_MEMORY_MODULE))]);
+/**
+ * Each build compiled once, when first needed, synchronously: the kernels run in a worker or in Node,
+ * where that is allowed at any size. Not by a top-level await: a module worker whose imports are still
+ * awaiting drops the messages that arrive meanwhile (the page's first one among them).
+ */
+const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
+
+function helperModule(kind: 'plain' | 'shared'): WebAssembly.Module {
+  return (compiled[kind] ??= new WebAssembly.Module(decode(kind === 'plain' ? PLAIN_MEMORY_MODULE : SHARED_MEMORY_MODULE)));
+}
 
 const instances = new WeakMap<BackendWasm, { helpers: Helpers; memory: WebAssembly.Memory }>();
 
@@ -79,7 +87,7 @@ function memoryOf(backend: BackendWasm): WebAssembly.Memory {
 /** The helper functions working in `memory`: the build for shared memory where it is shared (the threaded backend's). */
 export function instantiateHelpers(memory: WebAssembly.Memory): Helpers {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssembly.Instance(shared ? sharedModule : plainModule, { env: { memory } }).exports as unknown as Helpers;
+  return new WebAssembly.Instance(helperModule(shared ? 'shared' : 'plain'), { env: { memory } }).exports as unknown as Helpers;
 }
 
 /** The helper module, instantiated on this backend's memory the first time a kernel needs it. */
