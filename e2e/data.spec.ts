@@ -83,7 +83,7 @@ test('opens cifar10-mini through the folder picker, summarises it, previews augm
 
 test('decoding cifar10-mini shows counts and can be cancelled; then measures it at 32 px', async ({ page }) => {
   test.skip(!existsSync(CIFAR_MINI), `${CIFAR_MINI} is not on this machine`);
-  // The classroom default is 16 px (measured in the test above); a link asks for 32 px.
+  // The test above measured 16 px (the quick setup); a link asks for 32 px.
   await openApp(page, '/?method=byol&imageSize=32');
   await expect(summary(page)).toContainText('Coloured shapes: 1,500 images · 6 classes · 32 px');
 
@@ -197,7 +197,7 @@ test('MNIST is one click away, served by the app itself', async ({ page }) => {
     if (request.url().includes('mnist')) mnistRequests.push(request.url());
   });
   await page.getByRole('radio', { name: /MNIST digits/ }).click();
-  await expect(summary(page)).toContainText('MNIST digits: 10,000 images · 10 classes · 16 px');
+  await expect(summary(page)).toContainText('MNIST digits: 10,000 images · 10 classes · 32 px');
   await expect(summary(page)).toContainText('8,000 train · 2,000 held out for kNN');
   await expect(page.getByRole('radio', { name: /MNIST digits/ })).toHaveAttribute('aria-checked', 'true');
   await expect(page.getByRole('group', { name: 'Augmentation preview' }).getByRole('img', { name: 'Image 3 (2), original' })).toBeVisible();

@@ -154,8 +154,8 @@ describe('URL format', () => {
   const byol = getMethod('byol').defaults('classroom');
 
   it('is readable: commas unescaped, numbers as written', () => {
-    const config = { ...byol, backbone: { kind: 'convnet' as const, widths: [32, 64, 128, 128] }, imageSize: 32, batchSize: 16, learningRate: 1e-5 };
-    expect(encodeConfigQuery(config, byol)).toBe('?method=byol&preset=classroom&imageSize=32&batchSize=16&backbone.widths=32,64,128,128&learningRate=0.00001');
+    const config = { ...byol, backbone: { kind: 'convnet' as const, widths: [16, 32, 64, 64] }, imageSize: 24, batchSize: 16, learningRate: 1e-5 };
+    expect(encodeConfigQuery(config, byol)).toBe('?method=byol&preset=classroom&imageSize=24&batchSize=16&backbone.widths=16,32,64,64&learningRate=0.00001');
   });
 
   it('carries a built-in dataset and other parameters (backend) through', () => {

@@ -108,7 +108,7 @@ describe('every registered method', () => {
   it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet keeps its 50%)', () => {
     for (const { id } of METHODS) {
       const config = getMethod(id).defaults('classroom');
-      expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate]).toEqual([16, 32, 300, 'adamw', 2e-3]);
+      expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate]).toEqual([32, 32, 300, 'adamw', 2e-3]);
       const lowest = config.augmentations.map((view) => view.crop?.scale[0]);
       expect(lowest).toEqual(id === 'rotation' ? [0.5, 0.5] : [0.3, 0.3]);
     }

@@ -64,7 +64,7 @@ const SETTINGS: Setting[] = [
   { label: 'Grayscale probability', min: 0, max: 1, step: 0.05, read: (v) => v.grayscaleProbability, write: (v, x) => ({ ...v, grayscaleProbability: x }) },
   {
     label: 'Blur probability',
-    hint: 'Gaussian blur, σ from 0.1 to 2 px. solo-learn’s symmetric CIFAR recipes blur half the views at 32 px; the 16 px classroom presets leave it off, as it erases most of a tiny image.',
+    hint: 'Gaussian blur, σ from 0.1 to 2 px. solo-learn’s symmetric CIFAR recipes blur half the views at 32 px; the classroom presets leave it off: they were tuned without it, at 16 px, where it erases most of the image.',
     min: 0,
     max: 1,
     step: 0.05,
