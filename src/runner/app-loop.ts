@@ -161,21 +161,20 @@ export async function measureFirstStep(browser: Browser, origin: string, timeout
     const train = page.getByRole('button', { name: 'Train', exact: true });
     await train.waitFor();
     await page.waitForFunction(() => !(document.querySelector('button.primary') as HTMLButtonElement | null)?.disabled, undefined, { timeout: timeoutMs });
-    const milliseconds = await page.evaluate(
-      (timeout) =>
-        new Promise<number>((resolve, reject) => {
-          const counter = () => Number(document.querySelector('[data-testid="step-counter"]')?.textContent ?? 0);
-          const start = performance.now();
-          (document.querySelector('button.primary') as HTMLButtonElement).click();
-          const poll = () => {
-            if (counter() >= 1) resolve(performance.now() - start);
-            else if (performance.now() - start > timeout) reject(new Error(`no step within ${timeout / 1000} s`));
-            else requestAnimationFrame(poll);
-          };
-          poll();
-        }),
-      timeoutMs,
-    );
+    // Given as text: the runner's TypeScript loader wraps named functions in a helper (__name) that
+    // the page does not have.
+    const milliseconds = await page.evaluate<number>(`new Promise((resolve, reject) => {
+      const timeout = ${timeoutMs};
+      const counter = () => Number(document.querySelector('[data-testid="step-counter"]')?.textContent ?? 0);
+      const start = performance.now();
+      document.querySelector('button.primary').click();
+      const poll = () => {
+        if (counter() >= 1) resolve(performance.now() - start);
+        else if (performance.now() - start > timeout) reject(new Error('no step within ' + timeout / 1000 + ' s'));
+        else requestAnimationFrame(poll);
+      };
+      poll();
+    })`);
     const backendChoice = (await page.getByRole('status', { name: 'Training status' }).getByLabel('Backend choice').textContent()) ?? '';
     return { milliseconds, backendChoice };
   } finally {
