@@ -47,7 +47,7 @@ describe('the backend choice', () => {
     const key = choiceKey(devices, config);
     expect(choiceKey(devices, { ...config, learningRate: 0.5, tau: 0.9, totalSteps: 7 })).toBe(key);
     expect(choiceKey(devices, { ...config, batchSize: config.batchSize * 2 })).not.toBe(key);
-    expect(choiceKey(devices, { ...config, imageSize: 32 })).not.toBe(key);
+    expect(choiceKey(devices, { ...config, imageSize: config.imageSize * 2 })).not.toBe(key);
     expect(choiceKey([{ name: 'webgpu', adapter: 'apple' }, devices[1]], config)).not.toBe(key);
   });
 });
