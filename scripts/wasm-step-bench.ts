@@ -3,7 +3,8 @@
  * milliseconds per BYOL training step (classroom preset, AdamW, the full step with its metrics) on
  * the wasm backend with wasm-kernels.ts and on the tfjs CPU backend with cpu-kernels.ts, in Node,
  * after a warm-up; then the wasm convolution kernels' GFLOP/s at a 3×3, 32 → 32 channel,
- * 32 × 32, batch-32 layer. Until `npm run bench` covers the wasm backend.
+ * 32 × 32, batch-32 layer: a quick check in Node while working on the kernels (`npm run bench` measures
+ * the app in Chromium, beside PyTorch).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
