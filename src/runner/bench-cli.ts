@@ -27,7 +27,7 @@ import type { CliOutput } from './train-cli';
  * the CIFAR ResNet-18 with the reference heads.
  */
 export const BENCH_MODES: Record<BenchModeName, { preset: PresetName; encoder: BackbonePreset | null; imageSize: number | null; batchSize: number | null; timedSteps: number; profiledSteps: number; appWarmSteps: number }> = {
-  quick: { preset: 'classroom', encoder: 'convnet-tiny', imageSize: 16, batchSize: 16, timedSteps: 3, profiledSteps: 1, appWarmSteps: 2 },
+  quick: { preset: 'classroom', encoder: 'convnet-tiny', imageSize: 16, batchSize: 16, timedSteps: 10, profiledSteps: 1, appWarmSteps: 2 },
   classroom: { preset: 'classroom', encoder: null, imageSize: null, batchSize: null, timedSteps: 10, profiledSteps: 2, appWarmSteps: 3 },
   resnet8: { preset: 'classroom', encoder: 'resnet-8', imageSize: 32, batchSize: 32, timedSteps: 10, profiledSteps: 2, appWarmSteps: 3 },
   full: { preset: 'reference', encoder: 'resnet-18', imageSize: 32, batchSize: 128, timedSteps: 30, profiledSteps: 5, appWarmSteps: 5 },
