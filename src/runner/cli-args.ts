@@ -110,7 +110,7 @@ function encoderName(text: string | undefined): BackbonePreset | undefined {
 
 export interface TrainArgs extends RunSetup {
   data: string;
-  /** null: the fastest the machine has (WebGPU → WebGL → CPU in Chromium), as the app picks. */
+  /** null: headless Chromium, on the backend its worker measures fastest, as the app picks. */
   backend: BackendName | null;
   evalEvery: number;
   reportEvery: number;
@@ -136,8 +136,9 @@ export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
   --held-out <n>         held-out images classified (default ${DEFAULT_EVALUATION.maxHeldOutImages}, as the app)
   --random-init          only evaluate kNN for the untrained encoder (the baseline) and exit
   --report-every <n>     steps per progress report (default 10)
-  --backend <name>       webgpu | webgl (headless Chromium) | cpu (Node). Default: the fastest
-                         available in Chromium, as the app. An explicit backend never falls back.
+  --backend <name>       webgpu | webgl (headless Chromium) | wasm | cpu (Node). Default: headless
+                         Chromium on the backend it measures fastest, as the app. An explicit backend
+                         never falls back.
   --json                 one JSON object per line: start, reports, summary`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {

@@ -1,6 +1,6 @@
 /**
  * `npm run train`: parses the flags, loads the data in Node, then runs the headless loop in Node
- * (--backend cpu) or in headless Chromium (WebGPU/WebGL), printing one line per record. Returns
+ * (--backend wasm or cpu) or in headless Chromium (WebGPU, WebGL, or the fastest), printing one line per record. Returns
  * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
  */
 import { FolderError } from '../data/node-folder';
