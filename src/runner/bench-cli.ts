@@ -16,10 +16,10 @@ import type { StepPhaseTimes } from '../engine/trainer';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
-import { BENCH_USAGE, buildConfig, parseBenchArgs, UsageError, type BenchArgs, type BenchModeName } from './cli-args';
+import { BENCH_USAGE, buildConfig, parseBenchArgs, type BenchModeName } from './cli-args';
 import { loadData } from './data-source';
 import { measurePytorchStep, PYTORCH_METHODS, type PytorchMethod, type PytorchStepResult } from './pytorch-reference';
-import type { CliOutput } from './train-cli';
+import { parseCommandLine, type CliOutput } from './train-cli';
 
 /**
  * The configurations: tiny enough for a 2-core CPU; the default setup as the app starts it (the
@@ -204,18 +204,8 @@ function gitCommit(): string | null {
 }
 
 export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
-  let args: BenchArgs;
-  try {
-    args = parseBenchArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err(`${error.message}\nRun with --help for the options.`);
-    return 2;
-  }
-  if (args.help) {
-    io.out(BENCH_USAGE);
-    return 0;
-  }
+  const args = parseCommandLine(argv, parseBenchArgs, BENCH_USAGE, io);
+  if (typeof args === 'number') return args;
   const mode = BENCH_MODES[args.mode];
   const timedSteps = args.timedSteps ?? mode.timedSteps;
   const methods = args.methods ?? defaultMethods(args.mode);

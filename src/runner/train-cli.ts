@@ -4,7 +4,7 @@
  * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
  */
 import { FolderError } from '../data/node-folder';
-import { buildConfig, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainArgs } from './cli-args';
+import { buildConfig, parseTrainArgs, TRAIN_USAGE, UsageError } from './cli-args';
 import { loadData } from './data-source';
 import { formatRecord } from './format';
 import { nodeBackend } from './node-backend';
@@ -17,19 +17,25 @@ export interface CliOutput {
   err(line: string): void;
 }
 
-export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
-  let args: TrainArgs;
+/**
+ * A command's arguments parsed by `parse`, or its exit code when there is nothing to run: 2 after a
+ * usage mistake (said on `io.err`), 0 after printing `usage` for --help.
+ */
+export function parseCommandLine<Args extends { help: boolean }>(argv: string[], parse: (argv: string[]) => Args, usage: string, io: CliOutput): Args | number {
   try {
-    args = parseTrainArgs(argv);
+    const args = parse(argv);
+    if (args.help) io.out(usage);
+    return args.help ? 0 : args;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.err(`${error.message}\nRun with --help for the options.`);
     return 2;
   }
-  if (args.help) {
-    io.out(TRAIN_USAGE);
-    return 0;
-  }
+}
+
+export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
+  const args = parseCommandLine(argv, parseTrainArgs, TRAIN_USAGE, io);
+  if (typeof args === 'number') return args;
   try {
     const config = buildConfig(args);
     const { data, notes } = loadData(args.data, config.imageSize);
