@@ -4,7 +4,7 @@
  * the objects (a common bug) would make the "target" just the online network.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EMA_UPDATE, backendHas } from './fused-updates';
+import { EMA_UPDATE, assignFromKernel, backendHas } from './fused-updates';
 import type { Module, Param } from './nn';
 
 /** Copies every parameter and buffer of `source` into the matching variables of `target`. */
@@ -61,11 +61,7 @@ export function emaFused(target: Param[], online: Param[], tau: number): void {
 
 /** Every pair in one kernel of the backend's (see fused-updates.ts), the new values in new buffers the targets take over. */
 export function emaKernel(target: Param[], online: Param[], tau: number): void {
-  tf.tidy(() => {
-    const inputs = [...target, ...online].map((p) => p.variable);
-    const updated = tf.engine().runKernel(EMA_UPDATE, inputs as unknown as tf.NamedTensorMap, { rate: 1 - tau }) as tf.Tensor[];
-    target.forEach((t, i) => t.variable.assign(updated[i]));
-  });
+  assignFromKernel(EMA_UPDATE, [...target, ...online].map((p) => p.variable), { rate: 1 - tau }, target.map((t) => t.variable));
 }
 
 /**

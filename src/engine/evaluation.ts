@@ -261,7 +261,7 @@ export class EvaluationSample {
     this.heldOutSet = test ?? data.train;
     this.heldOutIndices = test ? subsample(test.count, sizes.maxHeldOutImages, SAMPLE_SEED + 1) : this.bankIndices.slice(0, sizes.maxHeldOutImages);
     this.heldOutImages = test ? new DeviceImages(subsetOf(test, this.heldOutIndices)) : null;
-    this.labelled = test !== null && test.labels !== null && data.train.labels !== null && data.classNames.length > 1;
+    this.labelled = knnProblem(data) === null;
   }
 
   /** Labels of the held-out rows, in row order; null without labels. */

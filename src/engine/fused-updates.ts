@@ -58,3 +58,14 @@ export interface MomentumUpdateAttrs {
 export function backendHas(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
+
+/**
+ * Runs one of these kernels and has `variables` take over its first outputs, in order: the kernels
+ * write new buffers rather than update in place, so no other tensor sharing a variable's data changes.
+ */
+export function assignFromKernel(kernel: string, inputs: tf.Tensor[] | tf.NamedTensorMap, attrs: object, variables: tf.Variable[]): void {
+  tf.tidy(() => {
+    const outputs = tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    variables.forEach((variable, i) => variable.assign(outputs[i]));
+  });
+}

@@ -53,6 +53,8 @@ describe('live settings take effect on the next step', () => {
     expect(next.tau).toBe(0.5);
     // 24 images seen before, 16 in this batch: the batch size changed.
     expect(next.epoch).toBeCloseTo((24 + 16) / 32, 12);
+    // The images counted for speed are those trained on, not steps × today's batch size.
+    expect(trainer.imagesSeen).toBe(3 * 8 + 16);
 
     // SGD with momentum: w ← w − lr·buffer. The step continued from the old weights with the new rate.
     const buffers = snapshot(optimizerState(trainer));

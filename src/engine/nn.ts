@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import './cpu-kernels';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from './fused-batchnorm';
-import { RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, backendHas } from './fused-updates';
+import { RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, assignFromKernel, backendHas } from './fused-updates';
 import type { Rng } from './random';
 
 export type ParamRole = 'weight' | 'bias' | 'norm';
@@ -145,10 +145,7 @@ function updateRunningStatistics(running: [tf.Variable, tf.Variable], batch: [tf
   const [runningMean, runningVariance] = running;
   const [mean, variance] = batch;
   if (backendHas(RUNNING_STATISTICS_UPDATE)) {
-    const inputs = { runningMean, runningVariance, mean, variance };
-    const updated = tf.engine().runKernel(RUNNING_STATISTICS_UPDATE, inputs, { keep: 1 - momentum, rate: momentum, varianceRate }) as tf.Tensor[];
-    running.forEach((v, i) => v.assign(updated[i]));
-    updated.forEach((t) => t.dispose());
+    assignFromKernel(RUNNING_STATISTICS_UPDATE, { runningMean, runningVariance, mean, variance }, { keep: 1 - momentum, rate: momentum, varianceRate }, running);
     return;
   }
   // Shared scalars: three uploads per call rather than one per product.
@@ -167,8 +164,7 @@ function updateRunningStatistics(running: [tf.Variable, tf.Variable], batch: [tf
  * step's kernels. Also returns the batch mean and variance (to dispose) for the running statistics.
  */
 function batchNormTraining(x: tf.Tensor, affine: [tf.Tensor, tf.Tensor] | null, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
-  const backend = tf.getBackend();
-  if (tf.getKernel(BATCH_NORM_FORWARD, backend) && tf.getKernel(BATCH_NORM_BACKWARD, backend)) return fusedBatchNormTraining(x, affine, epsilon);
+  if (backendHas(BATCH_NORM_FORWARD) && backendHas(BATCH_NORM_BACKWARD)) return fusedBatchNormTraining(x, affine, epsilon);
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   let stats: { mean: tf.Tensor; variance: tf.Tensor } | null = null;
   const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -4,7 +4,7 @@
  * weight decay and from the trust ratio), and AdamW (decoupled weight decay).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAMW_UPDATE, MOMENTUM_UPDATE, backendHas, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from './fused-updates';
+import { ADAMW_UPDATE, MOMENTUM_UPDATE, assignFromKernel, backendHas, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from './fused-updates';
 import { variableFrom, type Param } from './nn';
 
 export type OptimizerConfig =
@@ -134,9 +134,5 @@ function fusedUpdate(kernel: string, params: Param[], grads: tf.Tensor[], state:
   if (grads.length !== params.length) throw new Error(`Optimizer step: ${grads.length} gradients for ${params.length} parameters`);
   if (params.length === 0) return;
   const weights = params.map((p) => p.variable);
-  tf.tidy(() => {
-    const inputs = [...weights, ...grads, ...state.flat()];
-    const outputs = tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    [weights, ...state].flat().forEach((variable, i) => variable.assign(outputs[i]));
-  });
+  assignFromKernel(kernel, [...weights, ...grads, ...state.flat()], attrs, [weights, ...state].flat());
 }

@@ -131,7 +131,7 @@ export class SessionRun {
   readonly buffered: StepRecord[] = [];
   private readonly timings: number[] = [];
   /** Steps and session time at the last report, for a lone run's speed. */
-  lastReport = { steps: 0, milliseconds: 0 };
+  lastReport = { steps: 0, images: 0, milliseconds: 0 };
   lastEvaluatedStep: number | null = null;
   lastEvaluationMilliseconds = 0;
   /** Session time when this run's last evaluation ended. */
@@ -360,7 +360,7 @@ export class RunSession {
     run.buffered.length = 0;
     run.status = run.trainer.finished ? 'finished' : 'training';
     run.problem = null;
-    run.lastReport = { steps: run.trainer.steps, milliseconds: this.clock.milliseconds() };
+    run.lastReport = { steps: run.trainer.steps, images: run.trainer.imagesSeen, milliseconds: this.clock.milliseconds() };
     run.lastEvaluatedStep = null;
   }
 
@@ -446,15 +446,15 @@ export class RunSession {
     await this.drain();
     if (this.disposed || (!force && this.runs.every((r) => r.buffered.length === 0 && r.trainer.steps === r.lastReport.steps))) return;
     const now = this.clock.milliseconds();
-    const images = this.runs.reduce((sum, r) => sum + r.trainer.steps * r.trainer.settings.batchSize, 0);
+    const images = this.runs.reduce((sum, r) => sum + r.trainer.imagesSeen, 0);
     const seconds = (now - this.lastReport.milliseconds) / 1000;
     const lone = this.runs.length === 1;
     const runs = this.runs.map((run): RunReport => {
       const steps = run.trainer.steps - run.lastReport.steps;
       const runSeconds = (now - run.lastReport.milliseconds) / 1000;
-      const windowSpeed = lone && steps > 0 && runSeconds > 0 ? (steps * run.trainer.settings.batchSize) / runSeconds : null;
+      const windowSpeed = lone && steps > 0 && runSeconds > 0 ? (run.trainer.imagesSeen - run.lastReport.images) / runSeconds : null;
       const imagesPerSecond = lone ? windowSpeed : run.timedImagesPerSecond;
-      run.lastReport = { steps: run.trainer.steps, milliseconds: now };
+      run.lastReport = { steps: run.trainer.steps, images: run.trainer.imagesSeen, milliseconds: now };
       return {
         runId: run.id,
         records: run.buffered.splice(0),

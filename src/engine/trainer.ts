@@ -98,6 +98,7 @@ export class Trainer {
   private cursor = 0;
   private epochCount = 0;
   private stepCount = 0;
+  private imagesTrained = 0;
   private pending: PendingStep[] = [];
   /**
    * Sees every batch as it is drawn: its dataset indices and its augmented, standardised views.
@@ -161,6 +162,11 @@ export class Trainer {
 
   get steps(): number {
     return this.stepCount;
+  }
+
+  /** Images trained on since this trainer was made, each step at the batch size it ran with. */
+  get imagesSeen(): number {
+    return this.imagesTrained;
   }
 
   get epochs(): number {
@@ -367,6 +373,7 @@ export class Trainer {
   private queue(schedule: StepSchedule, learningRate: number, metrics: StepMetrics): void {
     this.pending.push({ step: this.stepCount + 1, epoch: this.epochs, learningRate, tau: schedule.tau, ...metrics });
     this.stepCount += 1;
+    this.imagesTrained += this.config.batchSize;
   }
 
   /** The batch's two augmented, standardised views, drawn from the augmentation stream. Call inside a tidy. */
@@ -387,8 +394,8 @@ export class Trainer {
   }
 
   /**
-   * What a step reports, stacked on the device: loss, feature std, the loss terms, and unless
-   * switched off, the view geometry and the online probe (which trains on this batch here).
+   * What a step reports, stacked on the device: loss, feature std, the loss terms, the view geometry
+   * and the online probe (which trains on this batch here).
    */
   private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): StepMetrics {
     const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];

@@ -264,7 +264,7 @@ function identity(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
-/** A cast to the dtype the tensor already has (every ReLU gradient casts its float mask) shares the data too. */
+/** A cast to the dtype the tensor already has (tfjs's gradients of Square, Sqrt, Log and Abs cast float32 to float32) shares the data too. */
 function cast(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as Inputs;

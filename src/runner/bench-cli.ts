@@ -16,10 +16,9 @@ import type { StepPhaseTimes } from '../engine/trainer';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
-import { BENCH_USAGE, buildConfig, parseBenchArgs, type BenchModeName } from './cli-args';
+import { BENCH_USAGE, buildConfig, parseBenchArgs, parseCommandLine, type BenchModeName, type CliOutput } from './cli-args';
 import { loadData } from './data-source';
 import { measurePytorchStep, PYTORCH_METHODS, type PytorchMethod, type PytorchStepResult } from './pytorch-reference';
-import { parseCommandLine, type CliOutput } from './train-cli';
 
 /**
  * The configurations: tiny enough for a 2-core CPU; the default setup as the app starts it (the

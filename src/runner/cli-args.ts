@@ -260,3 +260,26 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     help: values.get('help') === true,
   };
 }
+
+export interface CliOutput {
+  /** Records (or JSON lines) and usage text. */
+  out(line: string): void;
+  /** Notes, warnings and errors, so `--json` output stays parseable. */
+  err(line: string): void;
+}
+
+/**
+ * A command's arguments parsed by `parse`, or its exit code when there is nothing to run: 2 after a
+ * usage mistake (said on `io.err`), 0 after printing `usage` for --help.
+ */
+export function parseCommandLine<Args extends { help: boolean }>(argv: string[], parse: (argv: string[]) => Args, usage: string, io: CliOutput): Args | number {
+  try {
+    const args = parse(argv);
+    if (args.help) io.out(usage);
+    return args.help ? 0 : args;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`${error.message}\nRun with --help for the options.`);
+    return 2;
+  }
+}

@@ -4,34 +4,11 @@
  * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
  */
 import { FolderError } from '../data/node-folder';
-import { buildConfig, parseTrainArgs, TRAIN_USAGE, UsageError } from './cli-args';
+import { buildConfig, parseCommandLine, parseTrainArgs, TRAIN_USAGE, type CliOutput } from './cli-args';
 import { loadData } from './data-source';
 import { formatRecord } from './format';
 import { nodeBackend } from './node-backend';
 import { checkPlan, runTraining, type RunPlan, type RunRecord } from './run';
-
-export interface CliOutput {
-  /** Records (or JSON lines) and usage text. */
-  out(line: string): void;
-  /** Notes, warnings and errors, so `--json` output stays parseable. */
-  err(line: string): void;
-}
-
-/**
- * A command's arguments parsed by `parse`, or its exit code when there is nothing to run: 2 after a
- * usage mistake (said on `io.err`), 0 after printing `usage` for --help.
- */
-export function parseCommandLine<Args extends { help: boolean }>(argv: string[], parse: (argv: string[]) => Args, usage: string, io: CliOutput): Args | number {
-  try {
-    const args = parse(argv);
-    if (args.help) io.out(usage);
-    return args.help ? 0 : args;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err(`${error.message}\nRun with --help for the options.`);
-    return 2;
-  }
-}
 
 export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
   const args = parseCommandLine(argv, parseTrainArgs, TRAIN_USAGE, io);

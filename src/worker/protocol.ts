@@ -58,6 +58,7 @@ export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 
  * Train tab a session of one run, Compare a session of several on one dataset.
  */
 export type ToWorker =
+  /** `backend`: the one the address asks for (?backend=), used before any run; each start names its own. */
   | { type: 'init'; backend?: BackendName }
   /** Replaces any session in the worker with these runs, trained on one copy of the data. */
   | {

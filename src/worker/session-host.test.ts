@@ -51,7 +51,8 @@ registerMethod(alignUniform);
 
 const QUICK_SHAPES = { kind: 'builtin', id: 'shapes-quick' } as const;
 /** Every host below is started with ?backend=cpu, which this request then cannot override. */
-const FASTEST = { kind: 'fastest', remembered: null } as const;
+/** The page asks for the CPU backend on every start, as it does when the address says ?backend=cpu. */
+const CPU = { kind: 'use', name: 'cpu' } as const;
 
 function tiny(config: TrainConfig, overrides: Partial<TrainConfig> = {}): TrainConfig {
   return { ...config, imageSize: 8, batchSize: 8, totalSteps: 6, backbone: { kind: 'convnet', widths: [4, 8] }, ...overrides };
@@ -83,7 +84,7 @@ describe('the training worker protocol (session host)', () => {
     expect(summary?.options).toEqual(ALIGN_UNIFORM_OPTIONS);
     const config = tiny(summary!.defaults.classroom, { options: { uniformityWeight: 2 } });
 
-    await send({ type: 'start', runs: [{ id: 'run', name: 'mine', config }], dataset: QUICK_SHAPES, backend: FASTEST, evaluation: { ...DEFAULT_EVALUATION, everySteps: 3, maxTimeShare: 1 }, checkpoints: true });
+    await send({ type: 'start', runs: [{ id: 'run', name: 'mine', config }], dataset: QUICK_SHAPES, backend: CPU, evaluation: { ...DEFAULT_EVALUATION, everySteps: 3, maxTimeShare: 1 }, checkpoints: true });
     await until(() => state() === 'finished', 'the run to finish');
 
     const records = of('progress').flatMap((m) => m.report.runs[0].records);
@@ -104,7 +105,7 @@ describe('the training worker protocol (session host)', () => {
     await send({ type: 'init', backend: 'cpu' });
     const methods = of('catalog')[0].methods;
     const runs = ['align-uniform', 'simclr'].map((id, i) => ({ id: `run${i}`, name: id, config: tiny(methods.find((m) => m.id === id)!.defaults.classroom, { totalSteps: 4 * (i + 1) }) }));
-    await send({ type: 'start', runs, dataset: QUICK_SHAPES, backend: FASTEST, evaluation: { ...DEFAULT_EVALUATION, maxTimeShare: 1 }, evaluationsPerRun: 2, checkpoints: false });
+    await send({ type: 'start', runs, dataset: QUICK_SHAPES, backend: CPU, evaluation: { ...DEFAULT_EVALUATION, maxTimeShare: 1 }, evaluationsPerRun: 2, checkpoints: false });
     await until(() => state() === 'finished', 'the comparison to finish');
     for (const [i, run] of runs.entries()) {
       const steps = of('progress').flatMap((m) => m.report.runs[i].records.map((r) => r.step));
@@ -121,7 +122,7 @@ describe('the training worker protocol (session host)', () => {
     await send({ type: 'init', backend: 'cpu' });
     const byol = of('catalog')[0].methods.find((m) => m.id === 'byol')!;
     const tensorsBefore = tf.memory().numTensors;
-    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { totalSteps: 400 }) }], dataset: QUICK_SHAPES, backend: FASTEST, evaluation: null, checkpoints: false });
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { totalSteps: 400 }) }], dataset: QUICK_SHAPES, backend: CPU, evaluation: null, checkpoints: false });
     await until(() => of('progress').length > 0, 'a first report');
     await send({ type: 'pause' });
     await until(() => state() === 'paused', 'the pause');
@@ -148,11 +149,11 @@ describe('the training worker protocol (session host)', () => {
     const { send, of, until, state } = connectedHost();
     await send({ type: 'init', backend: 'cpu' });
     const byol = of('catalog')[0].methods.find((m) => m.id === 'byol')!;
-    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { batchSize: 1000 }) }], dataset: QUICK_SHAPES, backend: FASTEST, evaluation: null, checkpoints: false });
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { batchSize: 1000 }) }], dataset: QUICK_SHAPES, backend: CPU, evaluation: null, checkpoints: false });
     expect(state()).toBe('error');
     expect(of('state').at(-1)!.message).toMatch(/batch size 1000 is larger than the dataset \(240 images\)/);
 
-    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { learningRate: 1e30, warmupSteps: 0 }) }], dataset: QUICK_SHAPES, backend: FASTEST, evaluation: null, checkpoints: true });
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { learningRate: 1e30, warmupSteps: 0 }) }], dataset: QUICK_SHAPES, backend: CPU, evaluation: null, checkpoints: true });
     await until(() => state() === 'finished', 'the diverged run to stop');
     expect(of('state').at(-1)!.message).toMatch(/^The loss became NaN at step \d, so the run stopped\. .*lower it/);
     // Non-finite weights are not worth keeping: no checkpoint of the diverged run.

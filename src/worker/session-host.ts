@@ -16,7 +16,7 @@ import { methodCatalog } from '../engine/methods/catalog';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
 import { chooseBackend, defaultBackend, probeBackends } from './backend';
-import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
+import type { BackendMeasurement, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
 import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
@@ -45,8 +45,6 @@ export class SessionHost {
   private backendReady: Promise<unknown> | null = null;
   /** What this browser offers, found at init. */
   private backends: BackendMeasurement[] = [];
-  /** The backend the address forces (?backend=), for every run of this worker. */
-  private forcedBackend: BackendName | undefined;
   private readonly datasets: WorkerDatasets;
   /** Bumped by start, restore and reset, so work still warming up knows it was superseded. */
   private generation = 0;
@@ -75,7 +73,6 @@ export class SessionHost {
     switch (message.type) {
       case 'init':
         this.post({ type: 'catalog', methods: methodCatalog() });
-        this.forcedBackend = message.backend;
         this.backendReady = (async () => {
           this.backends = await probeBackends();
           this.post({ type: 'backends', backends: this.backends });
@@ -179,9 +176,8 @@ export class SessionHost {
 
   /** Sets the backend a run trains on (measuring the candidates where asked) and tells the page. */
   private async useBackend(request: BackendRequest, config: TrainConfig, data: DatasetSplits): Promise<void> {
-    const wanted: BackendRequest = this.forcedBackend ? { kind: 'use', name: this.forcedBackend } : request;
-    if (wanted.kind === 'fastest' && wanted.remembered === null) this.setState('loading', 'Timing a few steps on each backend to pick the fastest…');
-    this.post({ type: 'backend', info: await chooseBackend(wanted, this.backends, config, data) });
+    if (request.kind === 'fastest' && request.remembered === null) this.setState('loading', 'Timing a few steps on each backend to pick the fastest…');
+    this.post({ type: 'backend', info: await chooseBackend(request, this.backends, config, data) });
   }
 
   /** The dataset, or null when loading was cancelled (the state says so). */
