@@ -63,3 +63,8 @@ export async function filesFromDrop(transfer: DataTransfer): Promise<{ name: str
   const single = roots.length === 1 && roots[0].isDirectory;
   return { name: single ? roots[0].name : 'Dropped files', files };
 }
+
+/** Why a picked folder cannot be trained on before it is read (it has no files at all), or null. */
+export function emptyFolderProblem(picked: { name: string; files: readonly PickedFile[] }): string | null {
+  return picked.files.length === 0 ? `"${picked.name}" is empty: there are no files in it to train on. The current dataset stays selected.` : null;
+}

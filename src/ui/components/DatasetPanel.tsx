@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { PickedFile } from '../../data/folder-loader';
 import type { DatasetReport, SkippedFile } from '../../data/report';
 import type { BuiltinDatasetId, DatasetSource } from '../../worker/protocol';
-import { filesFromDrop } from '../folder-picker';
+import { emptyFolderProblem, filesFromDrop } from '../folder-picker';
 import { useAppStore } from '../store';
 import { datasets } from '../worker-client';
 import { FolderPickButton } from './FolderPickButton';
@@ -116,11 +116,9 @@ export function DatasetPanel() {
 
   const open = (picked: { name: string; files: PickedFile[] }) => {
     if (imageSize === null) return;
-    setPickError(null);
-    if (picked.files.length === 0) {
-      setPickError(`"${picked.name}" is empty: there are no files in it to train on. The current dataset stays selected.`);
-      return;
-    }
+    const problem = emptyFolderProblem(picked);
+    setPickError(problem);
+    if (problem) return;
     datasets.openFolder(picked.name, picked.files, imageSize);
   };
 

@@ -1,7 +1,8 @@
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import { BACKBONE_PRESETS, backbonePresetOf, type BackbonePreset } from '../../../engine/presets';
 import { COMPARE_DATASETS, commonValue } from '../../compare-store';
 import { useAppStore } from '../../store';
+import { emptyFolderProblem } from '../../folder-picker';
 import { rememberFolder } from '../../worker-client';
 import { FolderPickButton } from '../FolderPickButton';
 import { NumberField } from '../NumberField';
@@ -25,6 +26,7 @@ export function CompareSetup() {
   const canAdd = useAppStore((s) => s.methods.length > 0);
   const actions = useAppStore((s) => s.compareActions);
   const titleId = useId();
+  const [pickError, setPickError] = useState<string | null>(null);
 
   const encoder = commonValue(draft, (c) => backbonePresetOf(c.backbone) ?? 'custom');
   const imageSize = commonValue(draft, (c) => c.imageSize);
@@ -49,12 +51,20 @@ export function CompareSetup() {
           inputLabel="Image folder for the comparison"
           disabled={running}
           onPicked={(picked) => {
+            const problem = emptyFolderProblem(picked);
+            setPickError(problem);
+            if (problem) return;
             rememberFolder(picked);
             actions.setDataset({ kind: 'folder', name: picked.name });
           }}
         />
         <span className="panel-note">The folder is read once and shared by every run; images stay on this computer.</span>
       </div>
+      {pickError ? (
+        <p role="alert" className="field-error">
+          {pickError}
+        </p>
+      ) : null}
       <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the first after step 1 and the last at the final step; 0 for none." onCommit={actions.setEvaluations} />
       <p className="panel-note" aria-label="Evaluation protocol">
         kNN as in the Train tab's evaluation settings: k = {evaluation.k}, σ = {evaluation.sigma}, a bank of up to {evaluation.maxBankImages.toLocaleString('en-US')} training images and up to{' '}
