@@ -29,9 +29,10 @@ export interface BackendInfo {
   /**
    * How this backend came to be used: 'measured' (fastest of those timed on this run's configuration),
    * 'remembered' (measured on an earlier start of the same configuration on this device), 'requested'
-   * (the user or the address asked for it), 'default' (before any run: the CPU path, for previews).
+   * (the user or the address asked for it), 'only' (the one candidate left after the passed-over ones,
+   * not timed), 'default' (before any run: the CPU path, for previews).
    */
-  choice: 'measured' | 'remembered' | 'requested' | 'default';
+  choice: 'measured' | 'remembered' | 'requested' | 'only' | 'default';
   /** What was measured or passed over for this choice (empty before a run). */
   measurements: BackendMeasurement[];
   /** One line per backend that could not be used, e.g. "WebGPU unavailable: no adapter". */
@@ -72,7 +73,7 @@ export function describeChoice(info: BackendInfo): string {
     const name = m.adapter && (m.name === 'webgpu' || m.name === 'wasm') ? `${backendLabel(m.name)} (${m.adapter})` : backendLabel(m.name);
     return m.msPerStep !== null ? `${name} ${seconds(m.msPerStep)}` : `${name}: ${m.note}`;
   });
-  const reason = { measured: '', remembered: ' (measured before on this device)', requested: ' (as asked)', default: '' }[info.choice];
+  const reason = { measured: '', remembered: ' (measured before on this device)', requested: ' (as asked)', only: '', default: '' }[info.choice];
   return `${parts.join(' · ')}${parts.length > 0 ? ' → ' : ''}${backendLabel(info.name)}${reason}`;
 }
 

@@ -23,15 +23,27 @@ describe('choosing the backend (Node: WebAssembly and CPU, no GPU)', () => {
     expect(missing.fallbackReasons[0]).toMatch(/^WebGPU unavailable/);
   });
 
-  it('times the candidates on the run’s own configuration and uses the fastest; the CPU backend is passed over for WebAssembly', async () => {
+  it('uses the only candidate left without timing it: the CPU backend is passed over for WebAssembly', async () => {
     const backends = await probeBackends();
+    const info = await chooseBackend({ kind: 'fastest', remembered: null }, backends, config, data);
+    expect([info.name, info.choice, tf.getBackend()]).toEqual(['wasm', 'only', 'wasm']);
+    const byName = Object.fromEntries(info.measurements.map((m) => [m.name, m]));
+    expect([byName.wasm.msPerStep, byName.wasm.note]).toEqual([null, 'the only candidate: not timed']);
+    expect(byName.cpu.msPerStep).toBeNull();
+    expect(byName.cpu.note).toMatch(/slower than WebAssembly/);
+    expect(info.fallbackReasons.join(' ')).toMatch(/WebGPU unavailable/);
+  });
+
+  it('times the candidates on the run’s own configuration and uses the fastest that trains', async () => {
+    // A GPU that is not emulated is a candidate beside WebAssembly; in Node it cannot start.
+    const backends = (await probeBackends()).map((b) => (b.name === 'webgpu' ? { ...b, adapter: 'a real GPU', note: null } : b));
     const info = await chooseBackend({ kind: 'fastest', remembered: null }, backends, config, data);
     expect([info.name, info.choice, tf.getBackend()]).toEqual(['wasm', 'measured', 'wasm']);
     const byName = Object.fromEntries(info.measurements.map((m) => [m.name, m]));
     expect(byName.wasm.msPerStep).toBeGreaterThan(0);
-    expect(byName.cpu.msPerStep).toBeNull();
+    expect(byName.webgpu.msPerStep).toBeNull();
+    expect(byName.webgpu.note).toMatch(/^failed: /);
     expect(byName.cpu.note).toMatch(/slower than WebAssembly/);
-    expect(info.fallbackReasons.join(' ')).toMatch(/WebGPU unavailable/);
   });
 
   it('uses a remembered or requested backend without measuring, and refuses one the browser lacks', async () => {
@@ -41,7 +53,7 @@ describe('choosing the backend (Node: WebAssembly and CPU, no GPU)', () => {
     const requested = await chooseBackend({ kind: 'use', name: 'wasm' }, backends, config, data);
     expect([requested.name, requested.choice, tf.getBackend()]).toEqual(['wasm', 'requested', 'wasm']);
     await expect(chooseBackend({ kind: 'use', name: 'webgpu' }, backends, config, data)).rejects.toThrow(/^WebGPU is not available in this browser: unavailable: this browser exposes no navigator\.gpu/);
-    // A remembered backend that is gone is measured again.
-    expect((await chooseBackend({ kind: 'fastest', remembered: 'webgl' }, backends, config, data)).choice).toBe('measured');
+    // A remembered backend that is gone is chosen again.
+    expect((await chooseBackend({ kind: 'fastest', remembered: 'webgl' }, backends, config, data)).choice).toBe('only');
   });
 });

@@ -98,7 +98,8 @@ async function timeSteps(config: TrainConfig, data: DatasetSplits): Promise<numb
 
 /**
  * Sets the backend a run of `config` trains on and says why: the requested one; the one remembered
- * for this configuration; or the fastest of the candidates, timed here. What could not be used, or was
+ * for this configuration; the only candidate left once emulated GPUs and the tfjs CPU backend are
+ * passed over (untimed); or the fastest of the candidates, timed here. What could not be used, or was
  * passed over unmeasured, is listed with the reason.
  */
 export async function chooseBackend(request: BackendRequest, backends: readonly BackendMeasurement[], config: TrainConfig, data: DatasetSplits): Promise<BackendInfo> {
@@ -123,6 +124,13 @@ export async function chooseBackend(request: BackendRequest, backends: readonly 
     if (b.name === 'cpu' && hasWasm) return 'the same cores without SIMD kernels, slower than WebAssembly: not measured';
     return null;
   };
+  const candidates = available.filter((b) => passedOver(b) === null);
+  if (candidates.length === 1) {
+    // Nothing to compare it with: timing would only delay the first step.
+    const only = candidates[0];
+    await tf.setBackend(only.name);
+    return use(only, 'only', available.map((b) => (b === only ? { ...b, note: 'the only candidate: not timed' } : { ...b, note: passedOver(b) })));
+  }
   const measurements: BackendMeasurement[] = [];
   for (const b of available) {
     const note = passedOver(b);
