@@ -3,6 +3,7 @@ import { AppTabs } from './components/AppTabs';
 import { Charts } from './components/Charts';
 import { ExportPanel } from './components/ExportPanel';
 import { DatasetPanel } from './components/DatasetPanel';
+import { DiagnosticsPanel } from './components/DiagnosticsPanel';
 import { EvaluationPanel } from './components/EvaluationPanel';
 import { LiveControls } from './components/LiveControls';
 import { RunControls } from './components/RunControls';
@@ -10,6 +11,7 @@ import { RunsPanel } from './components/RunsPanel';
 import { SetupPanel } from './components/SetupPanel';
 import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
+import { WorkerLostNotice } from './components/WorkerLostNotice';
 
 /** The single-run view: setup, live controls and charts. */
 function TrainView() {
@@ -24,6 +26,7 @@ function TrainView() {
         <ShareLink />
       </header>
       <StatusBar />
+      <WorkerLostNotice />
       <main className="layout">
         <aside className="sidebar">
           <DatasetPanel />
@@ -32,6 +35,7 @@ function TrainView() {
           <ExportPanel />
           <RunsPanel />
           <EvaluationPanel />
+          <DiagnosticsPanel />
         </aside>
         <section className="content" aria-label="Live charts">
           <AugmentationPanel />

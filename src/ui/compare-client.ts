@@ -7,7 +7,16 @@ import { useAppStore } from './store';
 import { lastPickedFolder } from './worker-client';
 import { WorkerConnection } from './worker-connection';
 
-export const compareWorker = new WorkerConnection('comparison', (message) => useAppStore.getState().compareActions.receive(message));
+export const compareWorker = new WorkerConnection(
+  'comparison',
+  (message) => useAppStore.getState().compareActions.receive(message),
+  () => {
+    // Comparisons keep no checkpoints: the charts stay as they were, and a new worker waits for the next start.
+    folderInWorker = null;
+    useAppStore.getState().compareActions.receive({ type: 'state', state: 'error', message: 'The comparison worker stopped (it crashed, or the browser ended it for memory); its charts are kept. A new worker has started: start the comparison again.' });
+    compareWorker.restart();
+  },
+);
 
 /** The picked folder's files the comparison worker holds, so the next comparison on it needs no handover. */
 let folderInWorker: readonly PickedFile[] | null = null;

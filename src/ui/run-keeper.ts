@@ -93,6 +93,15 @@ export function stopRecording(): void {
 }
 
 
+/** The worker died: the run is saved as stopped at its last report; nothing more is recorded until a run starts or is resumed. */
+export function recordWorkerLost(): void {
+  if (!recording) return;
+  const { id } = recording;
+  recording.accepting = false;
+  const step = useAppStore.getState().progress?.steps ?? 0;
+  void enqueue((db) => db.updateRun(id, { status: 'error', step })).then(showRun);
+}
+
 /** Records what the worker reports about the current run. */
 export function recordWorkerMessage(message: FromWorker): void {
   if (!recording) return;

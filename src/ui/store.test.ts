@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { EvaluationResult } from '../engine/evaluation';
 import type { StepRecord } from '../engine/trainer';
 import type { FromWorker } from '../worker/protocol';
-import { useAppStore } from './store';
+import { useAppStore, type AppState } from './store';
 
 const DIM = 64; // alarm below 0.2/√64 = 0.025
 
@@ -55,5 +55,37 @@ describe('store: metrics from the worker', () => {
     const cleared = useAppStore.getState();
     expect([cleared.history.length, cleared.evaluations.length, cleared.termNames.length, cleared.elapsedSeconds]).toEqual([0, 0, 0, 0]);
     expect(cleared.collapse.active).toBe(false);
+  });
+});
+
+describe('store: the training worker dying mid-run', () => {
+  beforeEach(() => useAppStore.getState().clearRun());
+
+  const saved = (checkpointStep: number | null) => [{ id: 'r1', checkpointStep } as unknown as AppState['savedRuns'][number]];
+
+  it('counts the steps since the last saved checkpoint as lost and keeps the charts', () => {
+    const { receive } = useAppStore.getState();
+    receive(progress(Array.from({ length: 130 }, (_, i) => ({ step: i + 1 })), 5));
+    useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(100) });
+    useAppStore.getState().loseWorker();
+    const state = useAppStore.getState();
+    expect(state.workerLost).toEqual({ runId: 'r1', step: 130, checkpointStep: 100 });
+    expect(state.runState).toBe('error');
+    expect(state.message).toMatch(/stopped at step 130 .*Its last checkpoint is step 100: 30 steps lost\.$/);
+    expect(state.history).toHaveLength(130);
+  });
+
+  it('says every step is lost when no checkpoint was saved, and nothing is lost between runs', () => {
+    const { receive } = useAppStore.getState();
+    receive(progress([{ step: 1 }], 1));
+    useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(null) });
+    useAppStore.getState().loseWorker();
+    expect(useAppStore.getState().message).toMatch(/No checkpoint had been saved yet: 1 step lost\.$/);
+    useAppStore.getState().clearRun();
+    expect(useAppStore.getState().workerLost).toBeNull();
+    useAppStore.setState({ runState: 'finished' });
+    useAppStore.getState().loseWorker();
+    expect(useAppStore.getState().workerLost).toBeNull();
+    expect(useAppStore.getState().message).toMatch(/^The training worker stopped \(.*\); a new one has started\.$/);
   });
 });

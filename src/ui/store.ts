@@ -63,6 +63,10 @@ export interface AppState extends CompareSlice {
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
   storageError: string | null;
+  /** The Train tab's worker died mid-run: where the run was, and the checkpoint it can resume from. */
+  workerLost: WorkerLoss | null;
+  /** Records that the worker died, with the steps a resume from the last checkpoint would retrain. */
+  loseWorker(): void;
   /** Name of the folder picked last (in either tab): Compare offers it as data. */
   pickedFolderName: string | null;
   /** The dataset Train uses: the last one the worker loaded successfully. */
@@ -100,6 +104,23 @@ export interface AppState extends CompareSlice {
   requestNeighbours(row: number): void;
 }
 
+export interface WorkerLoss {
+  runId: string | null;
+  /** Steps done when the worker died. */
+  step: number;
+  /** The saved checkpoint's step, or null when none was saved yet. */
+  checkpointStep: number | null;
+}
+
+const WORKER_STOPPED = 'The training worker stopped (it crashed, or the browser ended it for memory)';
+
+/** "The training worker stopped at step 130 (…); a new one has started. Its last checkpoint is step 100: 30 steps lost." */
+export function describeWorkerLoss({ step, checkpointStep }: WorkerLoss): string {
+  const lost = checkpointStep === null ? step : step - checkpointStep;
+  const where = checkpointStep === null ? 'No checkpoint had been saved yet' : `Its last checkpoint is step ${checkpointStep}`;
+  return `${WORKER_STOPPED.replace('stopped', `stopped at step ${step}`)}; a new one has started. ${where}: ${lost} step${lost === 1 ? '' : 's'} lost.`;
+}
+
 export function describeChanges(changes: Partial<LiveSettings>): string {
   return Object.entries(changes)
     .map(([key, value]) => (typeof value === 'object' ? key : `${key}=${value}`))
@@ -127,6 +148,13 @@ export const useAppStore = create<AppState>()((set, get) => ({
   savedRuns: [],
   currentRunId: null,
   storageError: null,
+  workerLost: null,
+  loseWorker() {
+    const { progress, currentRunId, savedRuns, runState } = get();
+    const training = runState === 'running' || runState === 'paused' || runState === 'loading';
+    const loss: WorkerLoss = { runId: currentRunId, step: progress?.steps ?? 0, checkpointStep: savedRuns.find((r) => r.id === currentRunId)?.checkpointStep ?? null };
+    set({ workerLost: training ? loss : null, runState: 'error', message: training ? describeWorkerLoss(loss) : `${WORKER_STOPPED}; a new one has started.` });
+  },
   pickedFolderName: null,
   datasetSource: { kind: 'builtin', id: 'shapes' },
   datasetReport: null,
@@ -261,6 +289,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
       collapse: INITIAL_COLLAPSE_ALARM,
       collapseDismissed: false,
       neighbours: null,
+      workerLost: null,
     });
   },
 

@@ -7,7 +7,7 @@ import type { PickedFile } from '../data/folder-loader';
 import type { HeldOutEmbeddings } from '../engine/evaluation';
 import type { DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
 import { backendRequest } from './backend-memory';
-import { prepareResume, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
+import { prepareResume, recordNewRun, recordWorkerLost, recordWorkerMessage, stopRecording } from './run-keeper';
 import { useAppStore } from './store';
 import { WorkerConnection } from './worker-connection';
 
@@ -24,10 +24,23 @@ export function rememberFolder(folder: { name: string; files: PickedFile[] }): v
   useAppStore.setState({ pickedFolderName: folder.name });
 }
 
-export const trainingWorker = new WorkerConnection('training', (message) => {
-  useAppStore.getState().receive(message);
-  recordWorkerMessage(message);
-});
+export const trainingWorker = new WorkerConnection(
+  'training',
+  (message) => {
+    useAppStore.getState().receive(message);
+    recordWorkerMessage(message);
+  },
+  () => {
+    // Say what was lost, start a new worker at once and give it the dataset back; resuming is the user's click.
+    useAppStore.getState().loseWorker();
+    recordWorkerLost();
+    trainingWorker.restart();
+    const { datasetSource, config } = useAppStore.getState();
+    const imageSize = config?.imageSize ?? 32;
+    if (datasetSource.kind === 'folder' && pickedFolder?.name === datasetSource.name) void datasets.openFolder(pickedFolder.name, pickedFolder.files, imageSize);
+    else if (datasetSource.kind === 'builtin') datasets.load(datasetSource, imageSize);
+  },
+);
 
 /** Starts the worker and asks it to pick a backend; `?backend=webgl|cpu` skips the faster ones. */
 export function startWorker(preferred?: BackendName): void {

@@ -1,10 +1,12 @@
 /**
  * The page's link to one training worker (the Train tab and Compare each have one): typed messages
  * out, replies in, the one export request in flight, and a folder's files handed over in chunks.
+ * It also notices the worker dying (a crash, the browser killing it for memory): the worker holds a
+ * Web Lock for its lifetime and this side waits on the same lock, granted the moment the worker is gone.
  */
 import type { PickedFile } from '../data/folder-loader';
 import type { BackendName } from '../worker/backend-labels';
-import type { FromWorker, ToWorker } from '../worker/protocol';
+import type { FromWorker, LifeLockHeld, ToWorker } from '../worker/protocol';
 
 type ExportReply = Extract<FromWorker, { type: 'encoderExported' | 'embeddingsExported' }>;
 
@@ -22,22 +24,53 @@ export class WorkerConnection {
   /** Counts handovers, so a cancelled or replaced one stops sending. */
   private handover = 0;
   private handingOver = false;
+  private preferred: BackendName | undefined;
 
   constructor(
     /** How the UI names this worker in messages ("training", "comparison"). */
-    private readonly name: string,
+    readonly name: string,
     private readonly receive: (message: FromWorker) => void,
+    /** Called once per worker that died; a new one can be started at once. */
+    private readonly onLost: () => void = () => {},
   ) {}
 
   /** Starts the worker (once) and asks it to pick a backend; `preferred` skips the faster ones. */
   start(preferred?: BackendName): void {
     if (this.worker) return;
-    this.worker = new Worker(new URL('../worker/training.worker.ts', import.meta.url), { type: 'module' });
-    this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      if (!this.settleExport(event.data)) this.receive(event.data);
+    this.preferred = preferred;
+    const worker = new Worker(new URL('../worker/training.worker.ts', import.meta.url), { type: 'module' });
+    const lifeLock = `siamese-playground.worker:${crypto.randomUUID()}`;
+    this.worker = worker;
+    worker.onmessage = (event: MessageEvent<FromWorker | LifeLockHeld>) => {
+      if (event.data.type === 'lifeLockHeld') this.watch(worker, lifeLock);
+      else if (!this.settleExport(event.data)) this.receive(event.data);
     };
-    this.worker.onerror = (event) => this.receive({ type: 'state', state: 'error', message: `The ${this.name} worker crashed: ${event.message}` });
-    this.send({ type: 'init', backend: preferred });
+    worker.onerror = (event) => this.receive({ type: 'state', state: 'error', message: `The ${this.name} worker crashed: ${event.message}` });
+    this.send({ type: 'init', backend: preferred, lifeLock: typeof navigator !== 'undefined' && navigator.locks ? lifeLock : undefined });
+  }
+
+  /** A new worker in place of one that died, with the backend preference of the first. */
+  restart(): void {
+    this.start(this.preferred);
+  }
+
+  /** Ends the worker as a crash would (the diagnostics panel's fault injection): the page finds out as it would then. */
+  simulateCrash(): void {
+    this.worker?.terminate();
+  }
+
+  /** Granted once the worker no longer holds its life lock, that is, once it is gone. */
+  private watch(worker: Worker, lifeLock: string): void {
+    void navigator.locks.request(lifeLock, () => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      this.handover += 1;
+      this.handingOver = false;
+      const pending = this.pendingExport;
+      this.pendingExport = null;
+      pending?.reject(new Error(`The ${this.name} worker stopped.`));
+      this.onLost();
+    });
   }
 
   send(message: ToWorker, transfer: Transferable[] = []): void {

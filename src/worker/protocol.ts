@@ -58,8 +58,11 @@ export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'finished' | 
  * Train tab a session of one run, Compare a session of several on one dataset.
  */
 export type ToWorker =
-  /** `backend`: the one the address asks for (?backend=), used before any run; each start names its own. */
-  | { type: 'init'; backend?: BackendName }
+  /**
+   * `backend`: the one the address asks for (?backend=), used before any run; each start names its own.
+   * `lifeLock`: a Web Lock the worker holds until it ends, so the page learns at once that it died.
+   */
+  | { type: 'init'; backend?: BackendName; lifeLock?: string }
   /** Replaces any session in the worker with these runs, trained on one copy of the data. */
   | {
       type: 'start';
@@ -145,6 +148,11 @@ export type FromWorker =
   /** costShare: the run's evaluation time so far as a fraction of the session's active time. */
   | ({ type: 'evaluation' } & SessionEvaluation)
   | { type: 'neighbours'; result: NeighbourResult | null; message: string | null };
+
+/** Posted by the worker file (not the session) once it holds the init's life lock. */
+export interface LifeLockHeld {
+  type: 'lifeLockHeld';
+}
 
 /** The end of every switch over these messages: a message type nobody handles does not compile. */
 export function assertNever(message: never): never {

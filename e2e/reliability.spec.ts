@@ -1,0 +1,65 @@
+import { expect, test } from '@playwright/test';
+import { stepCount, useSmallEvaluation } from './tiny-run';
+
+test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
+  await page.goto('/?diagnostics&backend=wasm');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
+  await useSmallEvaluation(page);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(3);
+  // A pause writes a checkpoint; the steps after it are what a crash may lose.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const checkpointStep = await stepCount(page);
+  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(checkpointStep + 3);
+  const lossChart = page.getByRole('figure', { name: 'Loss' });
+
+  const notice = page.getByRole('alert', { name: 'Training worker stopped' });
+  // Timed in the page, from the crash to the notice on screen.
+  const detectedMs = await page.evaluate(`new Promise((resolve) => {
+    const stopped = performance.now();
+    new MutationObserver((_, observer) => {
+      if (!document.querySelector('[role="alert"][aria-label="Training worker stopped"]')) return;
+      observer.disconnect();
+      resolve(performance.now() - stopped);
+    }).observe(document.body, { childList: true, subtree: true });
+    [...document.querySelectorAll('button')].find((b) => b.textContent === 'Stop the training worker').click();
+  })`);
+  expect(detectedMs).toBeLessThan(2000);
+  await expect(notice).toBeVisible();
+  const diedAt = await stepCount(page);
+  await expect(notice).toContainText(`stopped at step ${diedAt}`);
+  await expect(notice).toContainText(`Its last checkpoint is step ${checkpointStep}: ${diedAt - checkpointStep} steps lost.`);
+  // The charts keep their history until the resume.
+  expect(Number(await lossChart.getAttribute('data-point-count'))).toBeGreaterThanOrEqual(diedAt - 1);
+  await expect(saved).toContainText(`failed · step ${diedAt}`);
+  console.log(`training worker stopped at step ${diedAt}: noticed in ${Math.round(Number(detectedMs))} ms; checkpoint at step ${checkpointStep}, ${diedAt - checkpointStep} steps lost`);
+
+  // The new worker has the dataset and a backend; one click resumes from the checkpoint.
+  await notice.getByRole('button', { name: `Resume from step ${checkpointStep}` }).click();
+  await expect(status).toContainText(`at step ${checkpointStep}`);
+  await expect(notice).toHaveCount(0);
+  await expect(lossChart).toHaveAttribute('data-point-count', String(checkpointStep));
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThan(checkpointStep + 1);
+});
+
+test('a dead comparison worker is noticed and replaced; the comparison can start again', async ({ page }) => {
+  await page.goto('/?diagnostics&backend=wasm');
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  await page.getByRole('tabpanel', { name: 'Compare' }).getByRole('button', { name: 'Add run' }).click();
+  const start = page.getByRole('toolbar', { name: 'Comparison controls' }).getByRole('button', { name: /^(Start comparison|Start again)$/ });
+  await start.click();
+  const status = page.getByRole('status', { name: 'Comparison status' });
+  await expect(status).toContainText('Training', { timeout: 90_000 });
+  await page.getByRole('tab', { name: 'Train' }).click();
+  await page.getByRole('button', { name: 'Stop the comparison worker' }).click();
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  await expect(status).toContainText('The comparison worker stopped', { timeout: 2000 });
+  await start.click();
+  await expect(status).toContainText('Training', { timeout: 90_000 });
+});
