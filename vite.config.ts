@@ -1,16 +1,25 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { mnistAssetPlugin } from './scripts/mnist-asset';
-import { CROSS_ORIGIN_ISOLATION } from './src/runner/chromium-flags';
+import { BUILT_APP_HEADERS, CONTENT_SECURITY_POLICY, CROSS_ORIGIN_ISOLATION } from './src/runner/chromium-flags';
+
+/** The content security policy as a <meta> tag in the built pages (the dev server's React refresh needs inline scripts). */
+function contentSecurityPolicyMeta(): Plugin {
+  return {
+    name: 'content-security-policy-meta',
+    apply: 'build',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' }],
+  };
+}
 
 export default defineConfig({
-  plugins: [react(), mnistAssetPlugin()],
+  plugins: [react(), mnistAssetPlugin(), contentSecurityPolicyMeta()],
   worker: { format: 'es' },
   // Never opens a browser: `npm start` prints the address (no desktop, no error; see npm-start.test.ts).
   server: { port: 5173, strictPort: false, open: false, headers: CROSS_ORIGIN_ISOLATION },
-  preview: { port: 4173, strictPort: true, headers: CROSS_ORIGIN_ISOLATION },
+  preview: { port: 4173, strictPort: true, headers: BUILT_APP_HEADERS },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,

@@ -26,3 +26,26 @@ export function chromiumArgs(): string[] {
  * threaded build needs. Static hosting must send them too (README).
  */
 export const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;
+
+/**
+ * What the built app may load and contact: only its own origin (images stay on the machine), plus
+ * what the app itself makes in memory: blob: workers and scripts (the WebAssembly backend's threads),
+ * data:/blob: images (previews, chart exports), compiled WebAssembly, inline style attributes (charts).
+ * In the built pages as a <meta> tag, and as a header from the preview and runner servers, which also
+ * covers the workers (a worker follows its own response's policy, not the page's).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "worker-src 'self' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+/** The headers of a server of the built app: cross-origin isolation and the content security policy. */
+export const BUILT_APP_HEADERS = { ...CROSS_ORIGIN_ISOLATION, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } as const;

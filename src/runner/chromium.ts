@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { DatasetSplits } from '../engine/dataset';
 import { datasetBlobs, type DatasetManifest, type FromHeadless, type HeadlessJob } from '../headless/protocol';
 import type { BackendName } from '../worker/backend-labels';
-import { chromiumArgs, chromiumPath, CROSS_ORIGIN_ISOLATION } from './chromium-flags';
+import { BUILT_APP_HEADERS, chromiumArgs, chromiumPath } from './chromium-flags';
 import type { RunPlan, RunRecord } from './run';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -69,8 +69,8 @@ export interface StaticServer {
 /** Serves dist/ and in-memory blobs on 127.0.0.1 (a secure context, as WebGPU requires) on a free port. */
 export async function serveApp(blobs: Map<string, Uint8Array>, port = 0): Promise<StaticServer> {
   const server = createServer((request, response) => {
-    // Cross-origin isolation, as the app's own server: the WebAssembly backend's threads need it.
-    for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION)) response.setHeader(name, value);
+    // As `vite preview`: cross-origin isolation (the WebAssembly backend's threads need it) and the content security policy.
+    for (const [name, value] of Object.entries(BUILT_APP_HEADERS)) response.setHeader(name, value);
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     const blob = blobs.get(path);
     if (blob) {
