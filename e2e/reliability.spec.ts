@@ -63,3 +63,40 @@ test('a dead comparison worker is noticed and replaced; the comparison can start
   await start.click();
   await expect(status).toContainText('Training', { timeout: 90_000 });
 });
+
+/** Records another version of the app, or a hand edit, could leave in the saved-runs database. */
+const PUT_FOREIGN_RECORDS = `new Promise((resolve, reject) => {
+  const open = indexedDB.open('siamese-playground');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const tx = open.result.transaction(['runs'], 'readwrite');
+    tx.objectStore('runs').put({ id: 'from-the-future', name: 'Saved by a newer app', format: 99 });
+    tx.objectStore('runs').put({ id: 'edited', name: 'Edited by hand', format: 1, created: 1, config: 'oops' });
+    tx.oncomplete = () => { open.result.close(); resolve(null); };
+  };
+})`;
+
+test('unreadable saved runs are listed with the reason and can be deleted; every other run still opens', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await useSmallEvaluation(page);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const step = await stepCount(page);
+  const runs = page.getByRole('list', { name: 'Saved runs' });
+  await expect(runs.getByRole('listitem')).toContainText(`checkpoint at step ${step}`);
+
+  await page.evaluate(PUT_FOREIGN_RECORDS);
+  await page.reload();
+  await expect(runs.getByRole('listitem', { name: 'Unreadable run Saved by a newer app' })).toContainText('unreadable: it was saved by a newer version of the app (format 99');
+  await expect(runs.getByRole('listitem', { name: 'Unreadable run Edited by hand' })).toContainText('unreadable: it has no configuration');
+  await runs.getByRole('button', { name: /^Open run / }).click();
+  await expect(status).toContainText(`at step ${step}`);
+  await runs.getByRole('button', { name: 'Delete unreadable run Edited by hand' }).click();
+  await expect(runs.getByRole('listitem', { name: 'Unreadable run Edited by hand' })).toHaveCount(0);
+  await page.reload();
+  await expect(runs.getByRole('listitem', { name: 'Unreadable run Edited by hand' })).toHaveCount(0);
+  await expect(runs.getByRole('listitem', { name: 'Unreadable run Saved by a newer app' })).toHaveCount(1);
+});

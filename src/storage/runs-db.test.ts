@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../engine/config';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
-import { RunsDatabase, StorageError, type StoredRun } from './runs-db';
+import { RUN_FORMAT, RunsDatabase, StorageError, type StoredRun } from './runs-db';
 
 function smallConfig(): TrainConfig {
   return tinyConfig('byol', { imageSize: 8, batchSize: 4 });
@@ -12,6 +12,7 @@ const smallData = () => tinyData(16, 8);
 
 function runRecord(id: string, created: number): StoredRun {
   return {
+    format: RUN_FORMAT,
     id,
     name: `BYOL ${id}`,
     created,
@@ -90,7 +91,8 @@ describe('RunsDatabase', () => {
     db.close();
 
     const reopened = await RunsDatabase.open({ factory });
-    const runs = await reopened.listRuns();
+    const { runs, unreadable } = await reopened.listRuns();
+    expect(unreadable).toEqual([]);
     expect(runs.map((r) => r.id)).toEqual(['a', 'b']);
     expect(runs[0]).toMatchObject({ checkpointStep: 3, step: 3, updated: 5000, config: smallConfig() });
     expect(await reopened.loadHistory('a')).toEqual({ points: first.map((loss, step) => ({ step, loss })), markers: [{ step: 3, label: 'tau=0.9' }] });
@@ -147,7 +149,7 @@ describe('RunsDatabase', () => {
     await db.deleteRun('a');
     expect(await countEntries(factory, 'a')).toEqual({ runs: 0, history: 0, checkpoints: 0 });
     expect(await countEntries(factory, 'b')).toEqual({ runs: 1, history: 2, checkpoints: 1 });
-    expect((await db.listRuns()).map((r) => r.id)).toEqual(['b']);
+    expect((await db.listRuns()).runs.map((r) => r.id)).toEqual(['b']);
     db.close();
   });
 
@@ -196,3 +198,59 @@ async function checkpointAt(steps: number) {
   trainer.dispose();
   return checkpoint;
 }
+
+/** Writes records into the runs store as they are, as another version of the app or a hand edit would. */
+function putRawRuns(factory: IDBFactory, records: unknown[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const open = factory.open('siamese-playground');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction(['runs'], 'readwrite');
+      for (const record of records) tx.objectStore('runs').put(record);
+      tx.oncomplete = () => {
+        db.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+
+describe('RunsDatabase: records it did not write', () => {
+  it('lists every usable run and each unusable record with its reason; the unusable can be deleted', async () => {
+    const factory = new IDBFactory();
+    const db = await RunsDatabase.open({ factory });
+    await db.putRun(runRecord('good', 1));
+    const { format: _, ...first } = runRecord('first-format', 2);
+    await putRawRuns(factory, [
+      // The first app's format: no format field, no updated time, step or checkpoint step, no dataset summary.
+      { ...first, updated: undefined, step: undefined, checkpointStep: undefined, dataset: { source: { kind: 'builtin', id: 'shapes' } } },
+      { ...runRecord('newer', 3), format: RUN_FORMAT + 1 },
+      { ...runRecord('no-config', 4), config: undefined },
+      { ...runRecord('bad-steps', 5), config: { ...smallConfig(), totalSteps: -3 } },
+      { ...runRecord('bad-status', 6), status: 'exploded' },
+      { id: 'junk', name: 7 },
+      { ...runRecord('1', 7), id: 42 },
+    ]);
+    const { runs, unreadable } = await db.listRuns();
+    expect(runs.map((r) => r.id)).toEqual(['good', 'first-format']);
+    expect(runs[1]).toEqual({ ...runRecord('first-format', 2), updated: 2, step: 0, checkpointStep: null, dataset: { source: { kind: 'builtin', id: 'shapes' }, summary: null } });
+    expect(Object.fromEntries(unreadable.map((u) => [u.key, [u.name, u.reason]]))).toEqual({
+      newer: ['BYOL newer', `it was saved by a newer version of the app (format ${RUN_FORMAT + 1}; this one reads up to ${RUN_FORMAT})`],
+      'no-config': ['BYOL no-config', 'it has no configuration'],
+      'bad-steps': ['BYOL bad-steps', "its configuration's totalSteps is -3, not a positive whole number"],
+      'bad-status': ['BYOL bad-status', 'its status "exploded" is unknown'],
+      junk: [null, 'it has no name'],
+      42: ['BYOL 1', 'its id is not text'],
+    });
+    // An update writes the migrated record in the current format; an unusable one is refused with its reason.
+    expect(await db.updateRun('first-format', { step: 4 })).toMatchObject({ format: RUN_FORMAT, step: 4, checkpointStep: null });
+    await expect(db.updateRun('newer', { step: 1 })).rejects.toThrow('The saved run "BYOL newer" cannot be read: it was saved by a newer version of the app');
+    await expect(db.getRun('no-config')).rejects.toThrow(/cannot be read: it has no configuration/);
+    await db.deleteRun('junk');
+    await db.deleteRun(42);
+    expect((await db.listRuns()).unreadable.map((u) => u.key)).toEqual(['bad-status', 'bad-steps', 'newer', 'no-config']);
+    db.close();
+  });
+});

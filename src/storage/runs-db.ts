@@ -10,31 +10,16 @@
  * Works wherever IndexedDB exists (page or worker); tests pass fake-indexeddb's factory.
  */
 import { checkpointBytes, type Checkpoint } from '../engine/checkpoint-format';
-import type { TrainConfig } from '../engine/config';
 import type { MetricMarker, MetricPoint } from '../ui/export';
-import type { DatasetSource, DatasetSummary, RunState } from '../worker/protocol';
+import { readStoredRun, type StoredRun, type UnreadableRun } from './stored-run';
+
+export { RUN_FORMAT, type StoredRun, type UnreadableRun } from './stored-run';
 
 export const DATABASE_NAME = 'siamese-playground';
 const DATABASE_VERSION = 1;
 const RUNS = 'runs';
 const HISTORY = 'history';
 const CHECKPOINTS = 'checkpoints';
-
-export interface StoredRun {
-  id: string;
-  name: string;
-  /** Milliseconds since the epoch. */
-  created: number;
-  updated: number;
-  /** The configuration as it is now (live changes included). */
-  config: TrainConfig;
-  dataset: { source: DatasetSource; summary: DatasetSummary | null };
-  status: RunState;
-  /** Steps taken, as last reported. */
-  step: number;
-  /** Step of the stored checkpoint, or null when there is none. */
-  checkpointStep: number | null;
-}
 
 export interface StoredHistory {
   points: MetricPoint[];
@@ -47,6 +32,12 @@ export interface StoredCheckpoint {
   savedAt: number;
   bytes: number;
   checkpoint: Checkpoint;
+}
+
+/** The saved runs that can be used, oldest first, and the records that cannot, with the reason. */
+export interface SavedRunList {
+  runs: StoredRun[];
+  unreadable: UnreadableRun[];
 }
 
 interface HistoryChunk extends StoredHistory {
@@ -136,8 +127,8 @@ export class RunsDatabase {
   updateRun(id: string, changes: Partial<Omit<StoredRun, 'id' | 'created'>>): Promise<StoredRun> {
     return this.transact([RUNS], 'readwrite', 'updating a saved run', (tx, finish, fail) => {
       const store = tx.objectStore(RUNS);
-      this.read(store.get(id), fail, (run: StoredRun | undefined) => {
-        if (!run) return fail(new StorageError(`There is no saved run with id ${id}.`, false));
+      this.read(store.get(id), fail, (value: unknown) => {
+        const run = this.usable(id, value);
         const updated: StoredRun = { ...run, ...changes, id: run.id, created: run.created, updated: changes.updated ?? Date.now() };
         store.put(updated);
         finish(updated);
@@ -147,14 +138,19 @@ export class RunsDatabase {
 
   getRun(id: string): Promise<StoredRun | null> {
     return this.transact([RUNS], 'readonly', 'reading a saved run', (tx, finish, fail) => {
-      this.read(tx.objectStore(RUNS).get(id), fail, (run: StoredRun | undefined) => finish(run ?? null));
+      this.read(tx.objectStore(RUNS).get(id), fail, (value: unknown) => finish(value === undefined ? null : this.usable(id, value)));
     });
   }
 
-  /** Every run, oldest first. */
-  listRuns(): Promise<StoredRun[]> {
+  /** Every run, oldest first (older formats migrated as they are read), and the records that cannot be used, with the reason. */
+  listRuns(): Promise<SavedRunList> {
+    const list: SavedRunList = { runs: [], unreadable: [] };
     return this.transact([RUNS], 'readonly', 'listing saved runs', (tx, finish, fail) => {
-      this.read(tx.objectStore(RUNS).getAll(), fail, (runs: StoredRun[]) => finish(runs.sort((a, b) => a.created - b.created)));
+      this.iterate(tx.objectStore(RUNS).openCursor(), fail, () => finish({ ...list, runs: list.runs.sort((a, b) => a.created - b.created) }), (cursor) => {
+        const read = readStoredRun(cursor.key, cursor.value);
+        if (read.ok) list.runs.push(read.run);
+        else list.unreadable.push(read.unreadable);
+      });
     });
   }
 
@@ -207,8 +203,8 @@ export class RunsDatabase {
     const what = `saving the checkpoint at step ${checkpoint.step} (${bytesText(bytes)})`;
     return this.transact([RUNS, CHECKPOINTS], 'readwrite', what, (tx, finish, fail) => {
       const runs = tx.objectStore(RUNS);
-      this.read(runs.get(runId), fail, (run: StoredRun | undefined) => {
-        if (!run) return fail(new StorageError(`There is no saved run with id ${runId} to checkpoint.`, false));
+      this.read(runs.get(runId), fail, (value: unknown) => {
+        const run = this.usable(runId, value, ' to checkpoint');
         tx.objectStore(CHECKPOINTS).put(record);
         runs.put({ ...run, checkpointStep: checkpoint.step, step: Math.max(run.step, checkpoint.step), updated: savedAt });
         finish(record);
@@ -223,7 +219,7 @@ export class RunsDatabase {
   }
 
   /** Removes the run, its history and its checkpoint together. */
-  deleteRun(runId: string): Promise<void> {
+  deleteRun(runId: string | number): Promise<void> {
     return this.transact([RUNS, HISTORY, CHECKPOINTS], 'readwrite', 'deleting a saved run', (tx, finish, fail) => {
       tx.objectStore(RUNS).delete(runId);
       tx.objectStore(CHECKPOINTS).delete(runId);
@@ -266,6 +262,14 @@ export class RunsDatabase {
         fail(error);
       }
     });
+  }
+
+  /** The run stored under `id`, in the current format; throws (aborting the transaction) when there is none or it cannot be used. */
+  private usable(id: string, value: unknown, purpose = ''): StoredRun {
+    if (value === undefined) throw new StorageError(`There is no saved run with id ${id}${purpose}.`, false);
+    const read = readStoredRun(id, value);
+    if (!read.ok) throw new StorageError(`The saved run ${read.unreadable.name === null ? id : `"${read.unreadable.name}"`} cannot be read: ${read.unreadable.reason}.`, false);
+    return read.run;
   }
 
   private read<T>(request: IDBRequest, fail: (error: unknown) => void, then: (value: T) => void): void {

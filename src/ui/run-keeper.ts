@@ -11,7 +11,7 @@
 import type { Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import { backbonePresetOf } from '../engine/presets';
-import { RunsDatabase, type StoredRun } from '../storage/runs-db';
+import { RUN_FORMAT, RunsDatabase, type StoredRun } from '../storage/runs-db';
 import { assertNever, type DatasetSource, type FromWorker } from '../worker/protocol';
 import { recordsToPoints, type ChartPoint } from './chart-data';
 import { describeChanges, useAppStore } from './store';
@@ -55,8 +55,8 @@ function showRun(run: StoredRun | null): void {
 
 /** Loads the list of saved runs (once, on start-up). */
 export async function loadSavedRuns(): Promise<void> {
-  const runs = await enqueue((db) => db.listRuns());
-  if (runs) useAppStore.setState({ savedRuns: runs });
+  const list = await enqueue((db) => db.listRuns());
+  if (list) useAppStore.setState({ savedRuns: list.runs, unreadableRuns: list.unreadable });
 }
 
 function runName(config: TrainConfig, methodLabel: string, created: Date): string {
@@ -70,6 +70,7 @@ export function recordNewRun(config: TrainConfig, dataset: DatasetSource): void 
   const id = crypto.randomUUID();
   const methodLabel = useAppStore.getState().methods.find((m) => m.id === config.method)?.label ?? config.method;
   const run: StoredRun = {
+    format: RUN_FORMAT,
     id,
     name: runName(config, methodLabel, created),
     created: created.getTime(),
@@ -200,11 +201,11 @@ export async function prepareResume(id: string): Promise<{ checkpoint: Checkpoin
   return { checkpoint: stored.checkpoint, dataset: run.dataset.source, name: run.name };
 }
 
-/** Deletes a saved run with its history and checkpoint. */
-export async function deleteSavedRun(id: string): Promise<void> {
+/** Deletes a saved run (or an unreadable record) with its history and checkpoint. */
+export async function deleteSavedRun(id: string | number): Promise<void> {
   const done = await enqueue(async (db) => {
     await db.deleteRun(id);
     return true;
   });
-  if (done) useAppStore.setState((s) => ({ savedRuns: s.savedRuns.filter((r) => r.id !== id) }));
+  if (done) useAppStore.setState((s) => ({ savedRuns: s.savedRuns.filter((r) => r.id !== id), unreadableRuns: s.unreadableRuns.filter((r) => r.key !== id) }));
 }

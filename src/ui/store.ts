@@ -9,7 +9,7 @@ import type { LiveSettings, PresetName, TrainConfig } from '../engine/config';
 import type { DatasetReport } from '../data/report';
 import type { EvaluationResult, NeighbourResult } from '../engine/evaluation';
 import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluation-settings';
-import type { StoredRun } from '../storage/runs-db';
+import type { StoredRun, UnreadableRun } from '../storage/runs-db';
 import { requestedBackend, type BackendInfo, type BackendMeasurement, type BackendName } from '../worker/backend-labels';
 import { rememberChoice } from './backend-memory';
 import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MethodSummary, type RunState } from '../worker/protocol';
@@ -59,6 +59,8 @@ export interface AppState extends CompareSlice {
   runConfig: TrainConfig | null;
   /** Runs kept in the browser (IndexedDB), oldest first. */
   savedRuns: StoredRun[];
+  /** Records in the browser's storage that cannot be used (a newer app's, edited by hand), with the reason. */
+  unreadableRuns: UnreadableRun[];
   /** The saved run the worker's current run is recorded into. */
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
@@ -146,6 +148,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   config: null,
   runConfig: null,
   savedRuns: [],
+  unreadableRuns: [],
   currentRunId: null,
   storageError: null,
   workerLost: null,

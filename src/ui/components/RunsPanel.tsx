@@ -17,6 +17,7 @@ export function RunsPanel() {
   const currentRunId = useAppStore((s) => s.currentRunId);
   const runState = useAppStore((s) => s.runState);
   const storageError = useAppStore((s) => s.storageError);
+  const unreadableRuns = useAppStore((s) => s.unreadableRuns);
   const workerBusy = runState === 'running' || runState === 'loading';
 
   useEffect(() => {
@@ -26,7 +27,7 @@ export function RunsPanel() {
   return (
     <section className="panel" aria-labelledby="saved-runs-title">
       <h2 id="saved-runs-title">Saved runs</h2>
-      {savedRuns.length === 0 ? (
+      {savedRuns.length === 0 && unreadableRuns.length === 0 ? (
         <p className="panel-note">Runs are kept in this browser while they train, with a checkpoint on every pause, and come back after a reload.</p>
       ) : (
         <ul className="saved-runs" aria-label="Saved runs">
@@ -53,6 +54,17 @@ export function RunsPanel() {
               </li>
             );
           })}
+          {unreadableRuns.map((record) => (
+            <li key={record.key} aria-label={`Unreadable run ${record.name ?? record.key}`} className="unreadable-run">
+              <span className="saved-run-name">{record.name ?? `Record ${record.key}`}</span>
+              <span className="saved-run-detail">unreadable: {record.reason}</span>
+              <div className="button-row">
+                <button type="button" aria-label={`Delete unreadable run ${record.name ?? record.key}`} onClick={() => void deleteSavedRun(record.key)}>
+                  Delete
+                </button>
+              </div>
+            </li>
+          ))}
         </ul>
       )}
       {storageError ? (
