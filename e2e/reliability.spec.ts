@@ -100,3 +100,56 @@ test('unreadable saved runs are listed with the reason and can be deleted; every
   await expect(runs.getByRole('listitem', { name: 'Unreadable run Edited by hand' })).toHaveCount(0);
   await expect(runs.getByRole('listitem', { name: 'Unreadable run Saved by a newer app' })).toHaveCount(1);
 });
+
+/**
+ * Holds the page inside the next checkpoint write once window.holdNextCheckpointWrite is set: the write
+ * is issued, and its transaction cannot commit while the page's thread is busy. A console message tells
+ * the test that it is there (console messages reach the test while the page is busy).
+ */
+const HOLD_CHECKPOINT_WRITE = `{
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    const request = put.apply(this, args);
+    if (this.name === 'checkpoints' && window.holdNextCheckpointWrite) {
+      window.holdNextCheckpointWrite = false;
+      console.log('checkpoint write held');
+      const until = performance.now() + 20000;
+      while (performance.now() < until) {}
+    }
+    return request;
+  };
+}`;
+
+test('closing the page in the middle of a checkpoint write leaves the previous checkpoint readable', async ({ context }) => {
+  const page = await context.newPage();
+  await page.addInitScript(HOLD_CHECKPOINT_WRITE);
+  await page.goto('/?backend=wasm');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await useSmallEvaluation(page);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(status).toContainText('Paused');
+  const kept = await stepCount(page);
+  const runs = page.getByRole('list', { name: 'Saved runs' });
+  await expect(runs.getByRole('listitem')).toContainText(`checkpoint at step ${kept}`);
+
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(kept + 2);
+  await page.evaluate('window.holdNextCheckpointWrite = true');
+  // The pause's checkpoint write starts, and the page is closed while it is under way.
+  const held = page.waitForEvent('console', { predicate: (message) => message.text() === 'checkpoint write held' });
+  await page.getByRole('button', { name: 'Pause' }).dispatchEvent('click');
+  const heldAt = Date.now();
+  await held;
+  await page.close();
+  // Closed while the page was still inside the write (it holds it for 20 s).
+  expect(Date.now() - heldAt).toBeLessThan(15_000);
+
+  const again = await context.newPage();
+  await again.goto('/?backend=wasm');
+  const item = again.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(item).toContainText(`checkpoint at step ${kept}`);
+  await item.getByRole('button', { name: /^Open run / }).click();
+  await expect(again.getByRole('status', { name: 'Training status' })).toContainText(`at step ${kept}`);
+});
