@@ -153,3 +153,28 @@ test('closing the page in the middle of a checkpoint write leaves the previous c
   await item.getByRole('button', { name: /^Open run / }).click();
   await expect(again.getByRole('status', { name: 'Training status' })).toContainText(`at step ${kept}`);
 });
+
+test('two tabs on the same saved runs: the one training owns the run, the other shows it read-only and takes it over once the first closes', async ({ context }) => {
+  const first = await context.newPage();
+  await first.goto('/?backend=wasm');
+  await useSmallEvaluation(first);
+  await first.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(first), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  await first.getByRole('button', { name: 'Pause' }).click();
+  await expect(first.getByRole('status', { name: 'Training status' })).toContainText('Paused');
+  const step = await stepCount(first);
+
+  const second = await context.newPage();
+  await second.goto('/?backend=wasm');
+  const item = second.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(item).toContainText(`in another tab · step ${step}`);
+  await expect(item.getByRole('button', { name: /^Open run / })).toBeDisabled();
+  await expect(item.getByRole('button', { name: /^Delete run / })).toBeDisabled();
+
+  await first.close();
+  await expect(item).toContainText(`paused · step ${step}`, { timeout: 5000 });
+  await item.getByRole('button', { name: /^Open run / }).click();
+  await expect(second.getByRole('status', { name: 'Training status' })).toContainText(`at step ${step}`);
+  await second.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(second), { timeout: 90_000 }).toBeGreaterThan(step);
+});

@@ -14,6 +14,7 @@ import { backbonePresetOf } from '../engine/presets';
 import { RUN_FORMAT, RunsDatabase, type StoredRun } from '../storage/runs-db';
 import { assertNever, type DatasetSource, type FromWorker } from '../worker/protocol';
 import { recordsToPoints, type ChartPoint } from './chart-data';
+import { ownRun, releaseRun, runsOwnedElsewhere } from './run-ownership';
 import { describeChanges, useAppStore } from './store';
 
 let database: Promise<RunsDatabase> | null = null;
@@ -53,6 +54,17 @@ function showRun(run: StoredRun | null): void {
   useAppStore.setState((s) => ({ savedRuns: [...s.savedRuns.filter((r) => r.id !== run.id), run].sort((a, b) => a.created - b.created) }));
 }
 
+/**
+ * Follows the runs other tabs own: their records are read again while another tab writes them, and once
+ * more when it lets go (then this tab may take them over).
+ */
+export async function refreshOwnership(): Promise<void> {
+  const elsewhere = await runsOwnedElsewhere();
+  const before = useAppStore.getState().runsElsewhere;
+  if (elsewhere.length > 0 || before.length > 0) await loadSavedRuns();
+  if (elsewhere.join() !== before.join()) useAppStore.setState({ runsElsewhere: elsewhere });
+}
+
 /** Loads the list of saved runs (once, on start-up). */
 export async function loadSavedRuns(): Promise<void> {
   const list = await enqueue((db) => db.listRuns());
@@ -82,6 +94,7 @@ export function recordNewRun(config: TrainConfig, dataset: DatasetSource): void 
     checkpointStep: null,
   };
   recording = { id, accepting: false, elapsedSeconds: 0 };
+  void ownRun(id);
   useAppStore.setState({ currentRunId: id });
   showRun(run);
   void enqueue((db) => db.putRun(run));
@@ -90,6 +103,7 @@ export function recordNewRun(config: TrainConfig, dataset: DatasetSource): void 
 /** Stops recording (the run was reset); what was saved stays. */
 export function stopRecording(): void {
   recording = null;
+  releaseRun();
   useAppStore.setState({ currentRunId: null });
 }
 
@@ -173,6 +187,10 @@ export function recordWorkerMessage(message: FromWorker): void {
  * returns what the worker needs to rebuild it, or null (with a message) when it cannot be resumed.
  */
 export async function prepareResume(id: string): Promise<{ checkpoint: Checkpoint; dataset: DatasetSource; name: string } | null> {
+  if (!(await ownRun(id))) {
+    reportProblem('That run is open in another tab of this app: close it there (or close that tab) to open it here.');
+    return null;
+  }
   const loaded = await enqueue(async (db) => {
     const [run, stored] = await Promise.all([db.getRun(id), db.loadCheckpoint(id)]);
     if (!run || !stored) return { run, stored, history: null };
@@ -203,6 +221,10 @@ export async function prepareResume(id: string): Promise<{ checkpoint: Checkpoin
 
 /** Deletes a saved run (or an unreadable record) with its history and checkpoint. */
 export async function deleteSavedRun(id: string | number): Promise<void> {
+  if (typeof id === 'string' && (await runsOwnedElsewhere()).includes(id)) {
+    reportProblem('That run is open in another tab of this app: it cannot be deleted here.');
+    return;
+  }
   const done = await enqueue(async (db) => {
     await db.deleteRun(id);
     return true;

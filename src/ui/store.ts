@@ -61,6 +61,8 @@ export interface AppState extends CompareSlice {
   savedRuns: StoredRun[];
   /** Records in the browser's storage that cannot be used (a newer app's, edited by hand), with the reason. */
   unreadableRuns: UnreadableRun[];
+  /** Saved runs another tab of the app owns (trains or has open): read-only here. */
+  runsElsewhere: string[];
   /** The saved run the worker's current run is recorded into. */
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
@@ -149,6 +151,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   runConfig: null,
   savedRuns: [],
   unreadableRuns: [],
+  runsElsewhere: [],
   currentRunId: null,
   storageError: null,
   workerLost: null,
