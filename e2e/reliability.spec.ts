@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { stepCount, useSmallEvaluation } from './tiny-run';
+import { commit, stepCount, useSmallEvaluation } from './tiny-run';
 
 test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
   await page.goto('/?diagnostics&backend=wasm');
@@ -177,4 +177,22 @@ test('two tabs on the same saved runs: the one training owns the run, the other 
   await expect(second.getByRole('status', { name: 'Training status' })).toContainText(`at step ${step}`);
   await second.getByRole('button', { name: 'Resume' }).click();
   await expect.poll(async () => await stepCount(second), { timeout: 90_000 }).toBeGreaterThan(step);
+});
+
+test('before Train the setup panel shows the memory the setup needs, and a batch that cannot fit is named with the one that does', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  const need = page.getByLabel('Memory need');
+  await expect(need).toContainText(/Memory: about [\d.]+ MB for a step, training images [\d.]+ MB of it; WebAssembly can hold 4095\.9 MB\./, { timeout: 90_000 });
+  await expect(page.getByRole('alert', { name: 'Setup does not fit' })).toHaveCount(0);
+  const perStep = Number(/about ([\d.]+) MB/.exec((await need.textContent()) ?? '')![1]);
+  // The default batch is 32: a batch a hundred times larger needs far more than 4 GB if each image costs over 1.3 MB.
+  expect(perStep / 32).toBeGreaterThan(1.3);
+  await commit(page, 'Batch size', '2000');
+  const alert = page.getByRole('alert', { name: 'Setup does not fit' });
+  await expect(alert).toContainText(/^This setup needs about [\d.]+ MB, more than WebAssembly can hold: lower the batch size to \d+ or less, or the image size\.$/, { timeout: 90_000 });
+  const largest = Number(/batch size to (\d+)/.exec((await alert.textContent()) ?? '')![1]);
+  await commit(page, 'Batch size', String(largest));
+  await expect(need).toContainText(`WebAssembly can hold`, { timeout: 90_000 });
+  await expect(alert).toHaveCount(0, { timeout: 90_000 });
+  console.log(`memory need: ${perStep} MB a step at batch 32; the largest batch that fits WebAssembly's memory: ${largest}`);
 });

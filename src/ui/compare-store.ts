@@ -301,6 +301,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           case 'datasetReady':
           case 'preview':
           case 'neighbours':
+          case 'memoryEstimate':
             return;
           default:
             assertNever(message);

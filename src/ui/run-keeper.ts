@@ -176,6 +176,7 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'datasetError':
     case 'preview':
     case 'neighbours':
+    case 'memoryEstimate':
       return;
     default:
       assertNever(message);

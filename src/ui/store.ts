@@ -12,7 +12,7 @@ import { DEFAULT_EVALUATION, type EvaluationSettings } from '../engine/evaluatio
 import type { StoredRun, UnreadableRun } from '../storage/runs-db';
 import { requestedBackend, type BackendInfo, type BackendMeasurement, type BackendName } from '../worker/backend-labels';
 import { rememberChoice } from './backend-memory';
-import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MethodSummary, type RunState } from '../worker/protocol';
+import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MemoryReport, type MethodSummary, type RunState } from '../worker/protocol';
 import { evaluationToPoint, recordsToPoints, thin, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
 import { createCompareSlice, type CompareSlice } from './compare-store';
 
@@ -67,6 +67,8 @@ export interface AppState extends CompareSlice {
   currentRunId: string | null;
   /** The last storage problem (storage full, no IndexedDB), shown until a checkpoint is saved again. */
   storageError: string | null;
+  /** The memory the setup needs, as the worker last measured it, with the configuration it measured. */
+  memoryEstimate: { config: TrainConfig; estimate: MemoryReport | null; problem: string | null } | null;
   /** The Train tab's worker died mid-run: where the run was, and the checkpoint it can resume from. */
   workerLost: WorkerLoss | null;
   /** Records that the worker died, with the steps a resume from the last checkpoint would retrain. */
@@ -154,6 +156,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
   runsElsewhere: [],
   currentRunId: null,
   storageError: null,
+  memoryEstimate: null,
   workerLost: null,
   loseWorker() {
     const { progress, currentRunId, savedRuns, runState } = get();
@@ -234,6 +237,9 @@ export const useAppStore = create<AppState>()((set, get) => ({
         return;
       case 'neighbours':
         set((s) => (s.neighbours ? { neighbours: { ...s.neighbours, result: message.result, message: message.message } } : {}));
+        return;
+      case 'memoryEstimate':
+        set({ memoryEstimate: { config: message.config, estimate: message.estimate, problem: message.problem } });
         return;
       case 'settingsApplied':
         set((s) => ({

@@ -90,6 +90,7 @@ export const training = {
     send({ type: 'evaluationSettings', changes });
   },
   evaluateNow: () => send({ type: 'evaluateNow' }),
+  estimateMemory: (config: TrainConfig) => send({ type: 'estimateMemory', config }),
   neighbours(row: number) {
     useAppStore.getState().requestNeighbours(row);
     send({ type: 'neighbours', row });

@@ -151,3 +151,17 @@ export async function chooseBackend(request: BackendRequest, backends: readonly 
   await tf.setBackend(fastest.name);
   return use(fastest, 'measured', measurements);
 }
+
+/** The WebAssembly backend's memory can grow to its 32-bit address space, less one 64 KiB page (its builds' heap maximum). */
+const WASM_MEMORY_LIMIT = 2 ** 32 - 2 ** 16;
+
+/**
+ * Most bytes the current backend can hold, where the browser tells: WebAssembly's address space, the
+ * CPU backend's JavaScript heap (Chromium reports its limit); null for GPUs, whose memory pages cannot see.
+ */
+export function backendMemoryLimit(): number | null {
+  const name = tf.getBackend();
+  if (name === 'wasm') return WASM_MEMORY_LIMIT;
+  if (name === 'cpu') return (performance as Performance & { memory?: { jsHeapSizeLimit?: number } }).memory?.jsHeapSizeLimit ?? null;
+  return null;
+}

@@ -6,7 +6,8 @@ import type { Checkpoint } from '../engine/checkpoint-format';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetReport } from '../data/report';
 import type { AugmentationConfig } from '../engine/augment';
-import type { LiveSettings } from '../engine/config';
+import type { LiveSettings, TrainConfig } from '../engine/config';
+import type { MemoryEstimate } from '../engine/memory-estimate';
 import type { ExportedEncoder } from '../engine/export';
 import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
 import type { MethodSummary } from '../engine/methods/catalog';
@@ -100,6 +101,8 @@ export type ToWorker =
   /** Evaluation cadence and protocol; applies from the next check, between steps. */
   | { type: 'evaluationSettings'; changes: Partial<EvaluationSettings> }
   | { type: 'evaluateNow' }
+  /** The memory a run of `config` needs on the current backend and dataset (while nothing trains); answered by memoryEstimate. */
+  | { type: 'estimateMemory'; config: TrainConfig }
   /** Nearest training images of held-out point `row` of the embedding view. */
   | { type: 'neighbours'; row: number };
 
@@ -147,7 +150,16 @@ export type FromWorker =
   | { type: 'preview'; preview: AugmentationPreview }
   /** costShare: the run's evaluation time so far as a fraction of the session's active time. */
   | ({ type: 'evaluation' } & SessionEvaluation)
-  | { type: 'neighbours'; result: NeighbourResult | null; message: string | null };
+  | { type: 'neighbours'; result: NeighbourResult | null; message: string | null }
+  /** `config`: the configuration it was asked for, so the page can tell a stale answer. */
+  | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null };
+
+/** A configuration's memory need on a backend, against what that backend can hold where it says. */
+export interface MemoryReport extends MemoryEstimate {
+  backend: BackendName;
+  /** Most bytes the backend can hold, or null where the browser does not tell (a GPU's memory). */
+  limitBytes: number | null;
+}
 
 /** Posted by the worker file (not the session) once it holds the init's life lock. */
 export interface LifeLockHeld {

@@ -10,13 +10,14 @@ import { LoadCancelled } from '../data/folder-loader';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
+import { estimateTrainingMemory } from '../engine/memory-estimate';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
 import { methodCatalog } from '../engine/methods/catalog';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
-import { chooseBackend, defaultBackend, probeBackends } from './backend';
-import type { BackendMeasurement, BackendRequest } from './backend-labels';
+import { backendMemoryLimit, chooseBackend, defaultBackend, probeBackends } from './backend';
+import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
 import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
@@ -55,6 +56,8 @@ export class SessionHost {
   /** Only the latest preview request waiting while one is drawn is kept: settings change faster than previews draw. */
   private previewing = false;
   private nextPreview: PreviewRequest | null = null;
+  /** The memory estimate being measured: a start or restore waits for it, so the two never share the backend. */
+  private estimating: Promise<void> = Promise.resolve();
 
   constructor(private readonly post: Post) {
     this.datasets = new WorkerDatasets((message) => post(message));
@@ -140,6 +143,10 @@ export class SessionHost {
       case 'neighbours':
         await this.neighbours(message.row);
         return;
+      case 'estimateMemory':
+        this.estimating = this.estimating.then(() => this.estimateMemory(message.config));
+        await this.estimating;
+        return;
       default:
         assertNever(message);
     }
@@ -156,6 +163,7 @@ export class SessionHost {
 
   private async start(runs: RunSpec[], source: DatasetSource, backend: BackendRequest, evaluation: EvaluationSettings | null, evaluationsPerRun: number | undefined, checkpoints: boolean): Promise<void> {
     await this.ready();
+    await this.estimating;
     await this.stopAndDispose();
     const generation = ++this.generation;
     if (runs.length === 0) return this.setState('error', 'Add at least one run.');
@@ -290,6 +298,7 @@ export class SessionHost {
   /** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
   private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings, backend: BackendRequest): Promise<void> {
     await this.ready();
+    await this.estimating;
     await this.stopAndDispose();
     const generation = ++this.generation;
     this.setState('loading', `Loading "${name}" from its checkpoint…`);
@@ -313,6 +322,22 @@ export class SessionHost {
     await session.report(true);
     const finished = run.trainer.finished;
     this.setState(finished ? 'finished' : 'paused', `Restored "${name}" at step ${run.trainer.steps}.${finished ? '' : ' Press Resume to continue training.'}`);
+  }
+
+  /**
+   * Measures what a run of `config` would need on the current backend and the loaded dataset. Only
+   * while nothing trains: a running session's own allocations would be counted, and it would be slowed.
+   */
+  private async estimateMemory(config: TrainConfig): Promise<void> {
+    await this.ready();
+    const data = this.datasets.current;
+    if (this.session?.running || this.state === 'loading' || !data || data.train.size !== config.imageSize) return;
+    try {
+      const estimate = await estimateTrainingMemory(config, data);
+      this.post({ type: 'memoryEstimate', config, estimate: { ...estimate, backend: tf.getBackend() as BackendName, limitBytes: backendMemoryLimit() }, problem: null });
+    } catch (error) {
+      this.post({ type: 'memoryEstimate', config, estimate: null, problem: messageOf(error) });
+    }
   }
 
   private async preview(request: PreviewRequest): Promise<void> {

@@ -5,6 +5,7 @@ import { backendLabel, isSlowBackend } from '../../worker/backend-labels';
 import { useAppStore } from '../store';
 import { MethodOptions } from './MethodOptions';
 import { NumberField } from './NumberField';
+import { MemoryNeed } from './MemoryNeed';
 import { SelectField } from './SelectField';
 
 const IMAGE_SIZES = [16, 32, 64, 96];
@@ -64,6 +65,7 @@ export function SetupPanel() {
       <NumberField label="Total steps" value={config.totalSteps} integer min={1} onCommit={(totalSteps) => editConfig({ totalSteps })} />
       <NumberField label="Seed" value={config.seed} integer min={0} onCommit={(seed) => editConfig({ seed })} />
       <MethodOptions />
+      <MemoryNeed />
       {method ? (
         <p className="method-explanation" aria-label={`About ${method.label}`}>
           {method.explanation}
