@@ -14,6 +14,9 @@ const METHOD_LABELS = [
   'VICReg',
   'UniGrad',
   'Rotation prediction (RotNet)',
+  'Context prediction (relative patch position)',
+  'Jigsaw puzzle',
+  'Exemplar CNN (every image its own class)',
 ];
 
 test('the Method select offers the whole zoo, each with its classroom paragraph', async ({ page }) => {
