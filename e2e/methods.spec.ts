@@ -17,6 +17,7 @@ const METHOD_LABELS = [
   'Context prediction (relative patch position)',
   'Jigsaw puzzle',
   'Exemplar CNN (every image its own class)',
+  'Inpainting (context encoder)',
 ];
 
 test('the Method select offers the whole zoo, each with its classroom paragraph', async ({ page }) => {

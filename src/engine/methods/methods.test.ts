@@ -83,9 +83,10 @@ describe('every registered method', () => {
     disposeInputs(inputs);
   });
 
-  // RotNet's features are of rotated images, context prediction's and the jigsaw's of patches: none has whole-image
+  // RotNet's features are of rotated images, context prediction's and the jigsaw's of patches, inpainting's of images
+  // with a hole: none has whole-image
   // features to probe. NPID sees one view, so it has no second view to compare.
-  const wholeImageless = ['rotation', 'context', 'jigsaw'];
+  const wholeImageless = ['rotation', 'context', 'jigsaw', 'inpainting'];
   const withProbe = METHODS.map((m) => m.id).filter((id) => !wholeImageless.includes(id));
   it.each(withProbe)('%s hands the probe its backbone features of view 1 and, with two views, the projection of view 2', (id) => {
     const instance = create(tinyConfig(id));
@@ -107,12 +108,12 @@ describe('every registered method', () => {
     disposeInstance(instance);
   });
 
-  it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet and the patch tasks keep 50%, Exemplar learns at 5e-4)', () => {
+  it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet, the patch tasks and inpainting keep 50%, Exemplar learns at 5e-4)', () => {
     for (const { id } of METHODS) {
       const config = getMethod(id).defaults('classroom');
       expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate], id).toEqual([32, 32, 300, 'adamw', id === 'exemplar' ? 5e-4 : 2e-3]);
       const lowest = config.augmentations.map((view) => view.crop?.scale[0]);
-      expect(lowest, id).toEqual(['rotation', 'context', 'jigsaw'].includes(id) ? [0.5, 0.5] : [0.3, 0.3]);
+      expect(lowest, id).toEqual(['rotation', 'context', 'jigsaw', 'inpainting'].includes(id) ? [0.5, 0.5] : [0.3, 0.3]);
     }
   });
 

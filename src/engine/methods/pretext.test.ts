@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../config';
+import { upsample2 } from '../nn';
 import { Rng } from '../random';
 import { tinyConfig, tinyData } from '../testing/tiny';
 import { Trainer } from '../trainer';
 import { NEIGHBOURS, drawContextPairs } from './context';
+import { blankCentre, centreHole } from './inpainting';
 import { disposeInstance } from './instance';
 import { drawPuzzles, maximalHammingPermutations, normalizeEachTile } from './jigsaw';
 import { GRID_CELLS, cutPatches, patchGrid } from './patch-grid';
@@ -53,7 +55,10 @@ function crossEntropy(logits: number[], classes: number, targets: ArrayLike<numb
   return total / targets.length;
 }
 
-/** Sets the classifier's last layer (weights and bias) to zero: every logit is 0, the loss log(classes). */
+/**
+ * Zeroes the last two parameters of the last module: a classifier's last weights and bias (every logit 0,
+ * the loss log(classes)), or the decoder's last convolution (every painted pixel 0).
+ */
 function zeroLastLayer(instance: MethodInstance): void {
   const classifier = instance.modules[instance.modules.length - 1];
   classifier.params.slice(-2).forEach((p) => p.variable.assign(tf.zerosLike(p.variable)));
@@ -260,10 +265,67 @@ describe('exemplar CNN', () => {
   });
 });
 
+describe('inpainting', () => {
+  it('the hole: the centre square of half the side, blanked to 0 in the encoder\'s input and nothing else', () => {
+    expect(centreHole(32)).toEqual({ start: 8, size: 16 });
+    expect(centreHole(16)).toEqual({ start: 4, size: 8 });
+    expect(centreHole(9)).toEqual({ start: 2, size: 4 });
+    const images = tf.add(coordinateImages(2, 16), 1) as tf.Tensor4D;
+    const blanked = blankCentre(images).arraySync();
+    const original = images.arraySync();
+    for (let i = 0; i < 2; i++) {
+      for (let y = 0; y < 16; y++) {
+        for (let x = 0; x < 16; x++) {
+          const inHole = y >= 4 && y < 12 && x >= 4 && x < 12;
+          expect(blanked[i][y][x]).toEqual(inHole ? [0, 0, 0] : original[i][y][x]);
+        }
+      }
+    }
+    images.dispose();
+  });
+
+  it('upsample2 repeats every pixel into a 2 × 2 block', () => {
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
+    expect(upsample2.apply(x, false).arraySync()).toEqual([
+      [
+        [[1, 2], [1, 2], [3, 4], [3, 4]],
+        [[1, 2], [1, 2], [3, 4], [3, 4]],
+        [[5, 6], [5, 6], [7, 8], [7, 8]],
+        [[5, 6], [5, 6], [7, 8], [7, 8]],
+      ],
+    ]);
+    x.dispose();
+  });
+
+  it('loss: the mean squared centre with a zeroed last layer; otherwise the squared error of the painted hole recomputed by hand', () => {
+    const config = tinyConfig('inpainting', { imageSize: 32 });
+    const step = inputs(4, 32, 51);
+    const instance = created(config, new Rng(3));
+    const [backbone, bottleneck, decoder] = instance.modules;
+    const loss = tf.tidy(() => instance.computeLoss(step, SCHEDULE).loss.dataSync()[0]);
+    const images = tf.concat(step.views, 0);
+    const centre = values(tf.slice(images, [0, 8, 8, 0], [8, 16, 16, 3]));
+    const expected = tf.tidy(() => {
+      const painted = decoder.apply(tf.relu(bottleneck.apply(backbone.apply(blankCentre(images), true), true)), true);
+      expect(painted.shape).toEqual([8, 16, 16, 3]);
+      const p = values(painted);
+      return centre.reduce((sum, v, i) => sum + (p[i] - v) ** 2, 0) / centre.length;
+    });
+    expect(loss).toBeCloseTo(expected, 4);
+    zeroLastLayer(instance);
+    const meanSquare = centre.reduce((sum, v) => sum + v * v, 0) / centre.length;
+    expect(tf.tidy(() => instance.computeLoss(step, SCHEDULE).loss.dataSync()[0])).toBeCloseTo(meanSquare, 4);
+    images.dispose();
+    disposeInstance(instance);
+    disposeInputs(step);
+  });
+});
+
 describe.each([
   ['context', 32],
   ['jigsaw', 32],
   ['exemplar', 16],
+  ['inpainting', 32],
 ] as const)('%s', (id, size) => {
   it('gradients reach every parameter it trains and nothing else: no target, no buffer', () => {
     const instance = created(tinyConfig(id, { imageSize: size, ...(id === 'jigsaw' ? { options: { permutations: 12 } } : {}) }), new Rng(9));
@@ -280,8 +342,8 @@ describe.each([
         expect(g, v.name).toBeDefined();
         expect(values(g).every(Number.isFinite)).toBe(true);
       }
-      // The first convolution and the last layer of the classifier learn from the task.
-      for (const v of [owned[0], owned[owned.length - 2]]) expect(tf.max(tf.abs(grads[v.name])).dataSync()[0], v.name).toBeGreaterThan(0);
+      // The first convolution and the last layer of the head learn from the task.
+      for (const v of [owned[0], owned[owned.length - 1]]) expect(tf.max(tf.abs(grads[v.name])).dataSync()[0], v.name).toBeGreaterThan(0);
     });
     disposeInstance(instance);
     disposeInputs(step);

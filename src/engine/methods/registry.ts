@@ -6,6 +6,7 @@ import { barlow } from './barlow';
 import { byol } from './byol';
 import { context } from './context';
 import { exemplar } from './exemplar';
+import { inpainting } from './inpainting';
 import { jigsaw } from './jigsaw';
 import { moby } from './moby';
 import { mocov2 } from './mocov2';
@@ -53,6 +54,7 @@ registerMethod(rotation);
 registerMethod(context);
 registerMethod(jigsaw);
 registerMethod(exemplar);
+registerMethod(inpainting);
 
 export function getMethod(id: string): MethodDefinition {
   const method = registered.find((m) => m.id === id);
