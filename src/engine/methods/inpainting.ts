@@ -8,8 +8,8 @@
  * of the painted hole (optionally with an overlap border weighted 10×) plus, in the paper's inpainting
  * model, an adversarial term; Adam, learning rate 2e-4, β1 0.5, batch 64. Here: the same centre hole
  * (16 px of a 32 px image), filled with 0, the dataset mean after standardisation; the app's encoder with
- * its global pooling, then the configured projector as the bottleneck (100 wide as train.lua's, with
- * BatchNorm and a ReLU after it as there); a decoder from the bottleneck to a
+ * its global pooling, then the configured projector as the bottleneck (100 wide as train.lua's); a
+ * decoder that starts, as there, with BatchNorm and a ReLU on the bottleneck, then goes to a
  * small map as wide as the encoder's features, doubled twice (pixel repetition, then a 3×3 convolution,
  * BatchNorm and ReLU, and a last 3×3 convolution to the three channels) and cut to the hole; the squared
  * error alone: no adversarial term, no overlap border, no tanh (the targets are standardised pixels).
@@ -57,13 +57,13 @@ const defaults = methodPresets('inpainting', {}, {
   reference: () => ({
     batchSize: 64,
     warmupSteps: 0,
-    projector: { hidden: [], out: 100, lastNorm: 'affine' },
+    projector: { hidden: [], out: 100 },
     optimizer: { kind: 'adamw', beta1: 0.5, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
     learningRate: 2e-4,
     augmentations: sameForBothViews(structuredClone(INPAINTING_VIEW)),
   }),
   classroom: () => ({
-    projector: { hidden: [], out: 100, lastNorm: 'affine' },
+    projector: { hidden: [], out: 100 },
     augmentations: sameForBothViews(structuredClone(INPAINTING_VIEW)),
   }),
 });
@@ -91,6 +91,8 @@ export const inpainting: MethodDefinition = {
     const mapSize = Math.ceil(hole.size / 4);
     const width = backbone.featureDim;
     const decoder = sequential(
+      batchNorm('inpainting/decoder/bn_code', bottleneck.outDim),
+      relu,
       dense('inpainting/decoder/fc', rng, bottleneck.outDim, mapSize * mapSize * width, false),
       batchNorm('inpainting/decoder/bn0', mapSize * mapSize * width),
       relu,
@@ -111,7 +113,7 @@ export const inpainting: MethodDefinition = {
         const n = views[0].shape[0];
         const images = tf.concat(views, 0);
         const features = backbone.apply(blankCentre(images), true) as tf.Tensor2D;
-        const painted = decoder.apply(tf.relu(bottleneck.apply(features, true)), true) as tf.Tensor4D;
+        const painted = decoder.apply(bottleneck.apply(features, true), true) as tf.Tensor4D;
         const { size } = centreHole(images.shape[1]);
         const paintedHole = tf.slice(painted, [0, 0, 0, 0], [-1, size, size, -1]);
         const loss = tf.mean(tf.square(tf.sub(paintedHole, centreOf(images)))) as tf.Scalar;
