@@ -14,6 +14,10 @@ const METHOD_LABELS = [
   'VICReg',
   'UniGrad',
   'Rotation prediction (RotNet)',
+  'Context prediction (relative patch position)',
+  'Jigsaw puzzle',
+  'Exemplar CNN (every image its own class)',
+  'Inpainting (context encoder)',
 ];
 
 test('the Method select offers the whole zoo, each with its classroom paragraph', async ({ page }) => {

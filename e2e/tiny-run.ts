@@ -6,7 +6,7 @@ import type { Page } from '@playwright/test';
  * small kNN bank and held-out sample.
  */
 export async function chooseTinyRun(page: Page, options: { learningRate?: number; batchSize?: number } = {}) {
-  await page.getByLabel('Encoder').selectOption('convnet-tiny');
+  await page.getByLabel('Encoder', { exact: true }).selectOption('convnet-tiny');
   await page.getByLabel('Image size').selectOption('16');
   await commit(page, 'Batch size', String(options.batchSize ?? 16));
   await useSmallEvaluation(page);

@@ -22,6 +22,14 @@ export function createBackbone(config: BackboneConfig, rng: Rng, name = 'backbon
   return { ...module, featureDim: config.widths[config.widths.length - 1], config };
 }
 
+/**
+ * The smallest square input a backbone keeps at least one pixel of to its last layer: the ConvNet
+ * halves it with a 'valid' max-pool between stages, the ResNet's strided convolutions pad ('same').
+ */
+export function smallestInputSize(config: BackboneConfig): number {
+  return config.kind === 'convnet' ? 2 ** (config.widths.length - 1) : 1;
+}
+
 /** conv-BN-ReLU stages, max-pooling between them, global average pool at the end. */
 function convNet(widths: readonly number[], rng: Rng, name: string): Module {
   const layers: Module[] = [];

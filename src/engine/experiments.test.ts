@@ -90,10 +90,39 @@ describe('ready-made experiments', () => {
     }
   });
 
+  it('pretext vs contrastive: RotNet, context prediction and the jigsaw against SimCLR and BYOL, each its own classroom recipe on one encoder, size, seed and image budget', () => {
+    const { runs, title, axis } = find(experiments, 'pretext-vs-contrastive');
+    expect([title, axis]).toEqual(['Pretext tasks vs contrastive learning', 'method']);
+    expect(runs.map((r) => r.config.method)).toEqual(['rotation', 'context', 'jigsaw', 'simclr', 'byol']);
+    expect(runs.map((r) => r.series)).toEqual(Array(5).fill('final kNN'));
+    expect(runs.map((r) => r.value)).toEqual(runs.map((r) => r.name));
+    const rotation = registryCatalog.find((m) => m.id === 'rotation')!.defaults.classroom;
+    for (const run of runs) {
+      const preset = registryCatalog.find((m) => m.id === run.config.method)!.defaults.classroom;
+      expect(run.name).toBe(registryCatalog.find((m) => m.id === run.config.method)!.label);
+      // Every classroom preset already shares the run shape, so each run is its preset unchanged.
+      expect(differingPaths(run.config, preset), run.config.method).toEqual([]);
+      expect([run.config.backbone, run.config.imageSize, run.config.seed]).toEqual([rotation.backbone, rotation.imageSize, rotation.seed]);
+      expect(run.config.totalSteps * run.config.batchSize).toBe(rotation.totalSteps * rotation.batchSize);
+    }
+  });
+
+  it('pretext vs contrastive: a run whose preset differs in batch size keeps the image budget, and encoder, size and seed follow RotNet', () => {
+    const catalog = registryCatalog.map((m) =>
+      m.id === 'simclr' ? { ...m, defaults: { ...m.defaults, classroom: { ...m.defaults.classroom, batchSize: 64, imageSize: 16, seed: 4 } } } : m,
+    );
+    const runs = find(experimentsFor(catalog), 'pretext-vs-contrastive').runs;
+    const simclr = runs.find((r) => r.config.method === 'simclr')!.config;
+    expect([simclr.batchSize, simclr.totalSteps, simclr.imageSize, simclr.seed]).toEqual([64, 150, 32, 1]);
+  });
+
   it('show only what the catalog allows: no face-off with one method, no BYOL ablations without BYOL', () => {
     const only = (id: string) => registryCatalog.filter((m) => m.id === id);
     expect(experimentsFor(only('byol')).map((e) => e.id)).toEqual(['byol-tau', 'batch-size', 'augmentations']);
     expect(experimentsFor(only('simclr')).map((e) => e.id)).toEqual(['batch-size', 'augmentations']);
     expect(experimentsFor(only('vicreg'))).toEqual([]);
+    // Pretext tasks need a Siamese method to be compared with, and the other way round.
+    expect(experimentsFor(registryCatalog.filter((m) => ['rotation', 'jigsaw'].includes(m.id))).map((e) => e.id)).toEqual([]);
+    expect(find(experimentsFor(registryCatalog.filter((m) => ['context', 'byol'].includes(m.id))), 'pretext-vs-contrastive').runs.map((r) => r.config.method)).toEqual(['context', 'byol']);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Ready-made experiments a teacher starts with one click: the BYOL paper's ablations (target
- * momentum, batch size, augmentations) and a method face-off, in miniature on the built-in data.
+ * momentum, batch size, augmentations), a method face-off and the pretext tasks against two Siamese
+ * methods, in miniature on the built-in data.
  * Each is a list of runs on the classroom presets that differ in one thing, plus the question it
  * answers and what to look for. Experiments involving a method that is not in the catalog leave
  * it out, and an experiment with nothing left to compare is not offered.
@@ -136,11 +137,30 @@ function augmentationExperiment(catalog: readonly CatalogMethod[]): Experiment |
   };
 }
 
+/**
+ * Methods of the catalog side by side on equal terms: each its own classroom recipe (optimizer, learning
+ * rate, heads, augmentations) on the first one's encoder, image size and seed, and the same number of images.
+ */
+function faceOffRuns(methods: ReadonlyArray<{ label: string; config: TrainConfig }>): ExperimentRun[] {
+  const reference = methods[0].config;
+  const images = reference.totalSteps * reference.batchSize;
+  return methods.map(({ label, config }) => ({
+    name: label,
+    config: {
+      ...config,
+      backbone: reference.backbone,
+      imageSize: reference.imageSize,
+      seed: reference.seed,
+      totalSteps: Math.max(1, Math.round(images / config.batchSize)),
+    },
+    series: 'final kNN',
+    value: label,
+  }));
+}
+
 function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
   const methods = ['byol', 'simclr', 'simsiam'].map((id) => classroom(catalog, id)).filter((m) => m !== null);
   if (methods.length < 2) return null;
-  const reference = methods[0].config;
-  const images = reference.totalSteps * reference.batchSize;
   return {
     id: 'methods',
     title: methods.map((m) => m.label).join(' vs '),
@@ -150,22 +170,30 @@ function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null
       'Compare the kNN curves, the collapse std against the healthy 1/√d level, and the images per second: the methods do not cost the same per step.',
     axis: 'method',
     evaluations: EVALUATIONS,
-    runs: methods.map(({ label, config }) => ({
-      name: label,
-      config: {
-        ...config,
-        backbone: reference.backbone,
-        imageSize: reference.imageSize,
-        seed: reference.seed,
-        totalSteps: Math.max(1, Math.round(images / config.batchSize)),
-      },
-      series: 'final kNN',
-      value: label,
-    })),
+    runs: faceOffRuns(methods),
+  };
+}
+
+function pretextExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  const pretext = ['rotation', 'context', 'jigsaw'].map((id) => classroom(catalog, id)).filter((m) => m !== null);
+  const siamese = ['simclr', 'byol'].map((id) => classroom(catalog, id)).filter((m) => m !== null);
+  if (pretext.length === 0 || siamese.length === 0) return null;
+  return {
+    id: 'pretext-vs-contrastive',
+    title: 'Pretext tasks vs contrastive learning',
+    question: 'Do the hand-made puzzles of 2015–2018 (rotation, patch position, jigsaw) teach an encoder as much as comparing two views of an image does, on the same budget?',
+    lookFor:
+      'Every run trains the same encoder on the same number of images with its own classroom recipe. The pretext tasks learn only what their puzzle needs ' +
+      '(which way is up, where a patch sits), the Siamese methods that two views of an image belong together: in the papers SimCLR and BYOL overtook the pretext tasks ' +
+      'by a wide margin on ImageNet. Compare the final kNN of the summary chart, and the loss: a pretext loss starts at log of its number of classes ' +
+      '(log 4 for rotation, log 8 for the patch position). The patch tasks train on patches a quarter of the image wide, and evaluation sees whole images.',
+    axis: 'method',
+    evaluations: EVALUATIONS,
+    runs: faceOffRuns([...pretext, ...siamese]),
   };
 }
 
 /** The experiments the catalog's methods allow, in the order the gallery shows them. */
 export function experimentsFor(catalog: readonly CatalogMethod[]): Experiment[] {
-  return [tauExperiment, batchExperiment, augmentationExperiment, methodsExperiment].map((build) => build(catalog)).filter((e) => e !== null);
+  return [tauExperiment, batchExperiment, augmentationExperiment, methodsExperiment, pretextExperiment].map((build) => build(catalog)).filter((e) => e !== null);
 }

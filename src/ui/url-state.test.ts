@@ -48,6 +48,8 @@ function changed(value: unknown, path: Path, method: string): unknown {
   }
   if (typeof value === 'number') {
     if (/probability/i.test(name)) return value === 0 ? 0.25 : value / 2;
+    // An option at its maximum (the jigsaw's 1000 permutations) can only go down.
+    if (Number.isInteger(value) && option?.max !== undefined && value + 1 > option.max) return value - 1;
     return Number.isInteger(value) ? value + 1 : value / 2;
   }
   if (Array.isArray(value)) {

@@ -83,8 +83,11 @@ describe('every registered method', () => {
     disposeInputs(inputs);
   });
 
-  // RotNet's features are of rotated images, NPID sees one view: neither has a second view to compare.
-  const withProbe = METHODS.map((m) => m.id).filter((id) => id !== 'rotation');
+  // RotNet's features are of rotated images, context prediction's and the jigsaw's of patches, inpainting's of images
+  // with a hole: none has whole-image
+  // features to probe. NPID sees one view, so it has no second view to compare.
+  const wholeImageless = ['rotation', 'context', 'jigsaw', 'inpainting'];
+  const withProbe = METHODS.map((m) => m.id).filter((id) => !wholeImageless.includes(id));
   it.each(withProbe)('%s hands the probe its backbone features of view 1 and, with two views, the projection of view 2', (id) => {
     const instance = create(tinyConfig(id));
     const inputs = inputsFor(5);
@@ -105,12 +108,12 @@ describe('every registered method', () => {
     disposeInstance(instance);
   });
 
-  it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet keeps its 50%)', () => {
+  it('classroom presets share one run shape and optimizer and crop no smaller than 30% (RotNet, the patch tasks and inpainting keep 50%, Exemplar learns at 5e-4)', () => {
     for (const { id } of METHODS) {
       const config = getMethod(id).defaults('classroom');
-      expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate]).toEqual([32, 32, 300, 'adamw', 2e-3]);
+      expect([config.imageSize, config.batchSize, config.totalSteps, config.optimizer.kind, config.learningRate], id).toEqual([32, 32, 300, 'adamw', id === 'exemplar' ? 5e-4 : 2e-3]);
       const lowest = config.augmentations.map((view) => view.crop?.scale[0]);
-      expect(lowest).toEqual(id === 'rotation' ? [0.5, 0.5] : [0.3, 0.3]);
+      expect(lowest, id).toEqual(['rotation', 'context', 'jigsaw', 'inpainting'].includes(id) ? [0.5, 0.5] : [0.3, 0.3]);
     }
   });
 
@@ -126,7 +129,7 @@ describe('every registered method', () => {
 
   it('reference presets blur as solo-learn\'s CIFAR recipes do (0.5 in symmetric and symmetric_weak, none in asymmetric); classroom presets never blur', () => {
     const blur = { probability: 0.5, sigma: [0.1, 2] };
-    const symmetricRecipes = ['simclr', 'supcon', 'mocov2', 'simsiam', 'unigrad'];
+    const symmetricRecipes = ['simclr', 'supcon', 'mocov2', 'simsiam', 'unigrad', 'exemplar'];
     for (const { id } of METHODS) {
       const reference = getMethod(id).defaults('reference').augmentations.map((view) => view.blur);
       expect(reference, id).toEqual(symmetricRecipes.includes(id) ? [blur, blur] : [null, null]);

@@ -4,6 +4,10 @@
  */
 import { barlow } from './barlow';
 import { byol } from './byol';
+import { context } from './context';
+import { exemplar } from './exemplar';
+import { inpainting } from './inpainting';
+import { jigsaw } from './jigsaw';
 import { moby } from './moby';
 import { mocov2 } from './mocov2';
 import { npid } from './npid';
@@ -47,6 +51,10 @@ registerMethod(barlow);
 registerMethod(vicreg);
 registerMethod(unigrad);
 registerMethod(rotation);
+registerMethod(context);
+registerMethod(jigsaw);
+registerMethod(exemplar);
+registerMethod(inpainting);
 
 export function getMethod(id: string): MethodDefinition {
   const method = registered.find((m) => m.id === id);
