@@ -39,6 +39,8 @@ export interface SessionOptions {
   betweenSteps?: () => Promise<void>;
   /** With several runs, one step in this many of each is timed alone. */
   timeEvery?: number;
+  /** Measure each run's gradient anatomy (`StepRecord.gradients`) every this many steps; 0 or left out: never. */
+  gradientsEvery?: number;
 }
 
 export type RunStatus = 'training' | 'finished' | 'diverged';
@@ -205,7 +207,7 @@ export class RunSession {
       for (const spec of specs) {
         let trainer: Trainer;
         try {
-          trainer = new Trainer(spec.config, data, { trainImages: this.images });
+          trainer = new Trainer(spec.config, data, { trainImages: this.images, gradientsEvery: options.gradientsEvery });
         } catch (error) {
           throw new Error(specs.length > 1 ? `Run "${spec.name}": ${messageOf(error)}` : messageOf(error));
         }

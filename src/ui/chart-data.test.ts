@@ -4,7 +4,7 @@ import type { StepRecord } from '../engine/trainer';
 import { emaSmooth, evaluationToPoint, formatNumber, markerX, percentText, recordsToPoints, smoothedKey, thin, withSmoothed, type ChartPoint } from './chart-data';
 
 function record(step: number, extra: Partial<StepRecord> = {}): StepRecord {
-  return { step, loss: 1, featureStd: 0.1, learningRate: 0.01, tau: 0.99, terms: {}, epoch: step / 10, views: null, probe: null, ...extra };
+  return { step, loss: 1, featureStd: 0.1, learningRate: 0.01, tau: 0.99, terms: {}, epoch: step / 10, views: null, probe: null, gradients: null, ...extra };
 }
 
 describe('emaSmooth', () => {

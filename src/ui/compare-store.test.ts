@@ -14,7 +14,7 @@ const store = () => useAppStore.getState();
 const actions = () => store().compareActions;
 
 function record(step: number, loss: number, featureStd = 0.05): StepRecord {
-  return { step, loss, featureStd, learningRate: 0.05, tau: 0.99, terms: {}, epoch: step / 100, views: null, probe: null };
+  return { step, loss, featureStd, learningRate: 0.05, tau: 0.99, terms: {}, epoch: step / 100, views: null, probe: null, gradients: null };
 }
 
 beforeEach(() => {

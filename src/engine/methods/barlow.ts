@@ -52,13 +52,13 @@ export const barlow: MethodDefinition = {
       encoder: encoder.backbone,
       params: encoder.module.params,
       modules: [encoder.module],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
+      computeLoss(inputs) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
         const { onDiagonal, offDiagonal } = barlowTwinsTerms(z1, z2, lambda);
         const terms = { onDiagonal: tf.mul(scale, onDiagonal) as tf.Scalar, offDiagonal: tf.mul(scale, offDiagonal) as tf.Scalar };
         const loss = tf.add(terms.onDiagonal, terms.offDiagonal) as tf.Scalar;
-        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: z2, coefficient: 'fitted', implicitNegative: false } };
       },
     };
   },

@@ -10,6 +10,7 @@ import { sequential, variableFrom, type Module } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
 import type { Rng } from '../random';
 import { defaultOptions, type MethodOptionSpec } from './options';
+import type { StepInputs } from './types';
 
 /** A backbone followed by a projector. */
 export interface ProjectedEncoder {
@@ -20,6 +21,8 @@ export interface ProjectedEncoder {
   project(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
   /** Backbone features and their projection from one forward pass (the probe trains on the features). */
   encode(x: tf.Tensor4D, training: boolean): { features: tf.Tensor2D; embedding: tf.Tensor2D };
+  /** `encode` of view 1 for the loss, with the step's gradient probe added to the embedding when it has one. */
+  encodeFirstView(inputs: StepInputs): { features: tf.Tensor2D; embedding: tf.Tensor2D };
 }
 
 export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: string): ProjectedEncoder {
@@ -30,7 +33,11 @@ export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: stri
     const features = backbone.apply(x, training) as tf.Tensor2D;
     return { features, embedding: projector.apply(features, training) as tf.Tensor2D };
   };
-  return { backbone, projector, module, project: (x, training) => encode(x, training).embedding, encode };
+  const encodeFirstView = (inputs: StepInputs) => {
+    const { features, embedding } = encode(inputs.views[0], true);
+    return { features, embedding: inputs.gradientProbe ? (tf.add(embedding, inputs.gradientProbe) as tf.Tensor2D) : embedding };
+  };
+  return { backbone, projector, module, project: (x, training) => encode(x, training).embedding, encode, encodeFirstView };
 }
 
 /**

@@ -42,11 +42,11 @@ export const simclr: MethodDefinition = {
       encoder: encoder.backbone,
       params: encoder.module.params,
       modules: [encoder.module],
-      computeLoss({ views }, { temperature }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
+      computeLoss(inputs, { temperature }) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
         const loss = ntXentLoss(z1, z2, temperature);
-        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms: pullPushTerms(loss, meanPositiveLogit(z1, z2, temperature)), embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: z2, coefficient: 1 / temperature, implicitNegative: false } };
       },
     };
   },

@@ -56,13 +56,13 @@ export const simsiam: MethodDefinition = {
       encoder: encoder.backbone,
       params: [...encoder.module.params, ...predictor.params],
       modules: [encoder.module, predictor],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
+      computeLoss(inputs) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
         const p1 = predictor.apply(z1, true);
         const p2 = predictor.apply(z2, true);
         const loss = tf.div(tf.add(simSiamLoss(p1, z2, { stopGradient }), simSiamLoss(p2, z1, { stopGradient })), 2) as tf.Scalar;
-        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: z2, coefficient: 0.5, implicitNegative: true } };
       },
     };
   },

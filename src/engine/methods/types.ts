@@ -6,6 +6,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones';
+import type { GradientAnatomyTargets } from '../gradient-anatomy';
 import type { PresetName, TrainConfig } from '../config';
 import type { Module, Param } from '../nn';
 import type { Rng } from '../random';
@@ -20,6 +21,11 @@ export interface StepInputs {
   readonly indices: tf.Tensor1D;
   /** Class labels where the dataset has them (SupCon); null otherwise. */
   readonly labels: tf.Tensor1D | null;
+  /**
+   * Zeros added to view 1's online embedding on the steps that measure the gradient anatomy: the
+   * trainer differentiates the loss with respect to it, which is ∂L/∂z₁. Absent on other steps.
+   */
+  readonly gradientProbe?: tf.Tensor2D;
 }
 
 export interface StepSchedule {
@@ -50,6 +56,8 @@ export interface LossOutput {
   readonly features?: tf.Tensor2D;
   /** Tensors `afterStep` needs (e.g. MoCo's keys to enqueue). */
   readonly carry: tf.Tensor[];
+  /** View 1's positive target and its weight in the loss, for the gradient anatomy; left out where there is none (RotNet). */
+  readonly anatomy?: GradientAnatomyTargets;
 }
 
 export interface MethodContext {

@@ -39,6 +39,15 @@ const defaults = methodPresets('vicreg', OPTIONS, {
   }),
 });
 
+/**
+ * The invariance term's pull on u₁ = z₁/‖z₁‖ towards u₂, per image: weight·mean‖z₁ − z₂‖² over the
+ * batch and the d dimensions gives one image −(2·weight/d)·‖z₁‖·‖z₂‖ along u₂ in the tangent space.
+ */
+function invariancePull(z1: tf.Tensor2D, z2: tf.Tensor2D, weight: number): tf.Tensor1D {
+  const d = z1.shape[1];
+  return tf.mul((2 * weight) / d, tf.mul(tf.norm(z1, 'euclidean', 1), tf.norm(z2, 'euclidean', 1)));
+}
+
 export const vicreg: MethodDefinition = {
   id: 'vicreg',
   label: 'VICReg',
@@ -59,9 +68,9 @@ export const vicreg: MethodDefinition = {
       encoder: encoder.backbone,
       params: encoder.module.params,
       modules: [encoder.module],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
+      computeLoss(inputs) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
         const parts = vicregTerms(z1, z2);
         const terms = {
           invariance: tf.mul(invarianceWeight, parts.invariance) as tf.Scalar,
@@ -69,7 +78,7 @@ export const vicreg: MethodDefinition = {
           covariance: tf.mul(covarianceWeight, parts.covariance) as tf.Scalar,
         };
         const loss = tf.addN([terms.invariance, terms.variance, terms.covariance]) as tf.Scalar;
-        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: z2, coefficient: invariancePull(z1, z2, invarianceWeight), implicitNegative: false } };
       },
     };
   },
