@@ -107,7 +107,7 @@ export class Trainer {
   private stepCount = 0;
   private imagesTrained = 0;
   private pending: PendingStep[] = [];
-  /** Steps between two measurements of the gradient anatomy; 0: never. */
+  /** Steps between two measurements of the gradient anatomy (the last step is measured too); 0: never. */
   gradientsEvery: number;
   /**
    * Sees every batch as it is drawn: its dataset indices and its augmented, standardised views.
@@ -209,7 +209,8 @@ export class Trainer {
   /** Runs one optimisation step on the device. Its numbers arrive with the next `flush()`. */
   step(): void {
     const { indices, schedule, learningRate } = this.beginStep();
-    const gradientsDue = this.gradientsEvery > 0 && (this.stepCount + 1) % this.gradientsEvery === 0;
+    const stepNumber = this.stepCount + 1;
+    const gradientsDue = this.gradientsEvery > 0 && (stepNumber % this.gradientsEvery === 0 || stepNumber === this.config.totalSteps);
     const probe = gradientsDue ? variableFrom(tf.zeros([indices.length, this.embeddingDim]), true) : null;
     let metrics: StepMetrics | undefined;
     tf.tidy(() => {

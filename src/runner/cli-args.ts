@@ -117,6 +117,7 @@ export interface TrainArgs extends RunSetup {
   randomInit: boolean;
   maxBankImages: number;
   maxHeldOutImages: number;
+  gradients: boolean;
   json: boolean;
   help: boolean;
 }
@@ -136,6 +137,8 @@ export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
   --held-out <n>         held-out images classified (default ${DEFAULT_EVALUATION.maxHeldOutImages}, as the app)
   --random-init          only evaluate kNN for the untrained encoder (the baseline) and exit
   --report-every <n>     steps per progress report (default 10)
+  --gradients            measure the gradient anatomy (UniGrad's positive and negative terms of
+                         ∂L/∂u₁, docs/metrics.md) at each report's step and add it to the report
   --backend <name>       webgpu | webgl (headless Chromium) | wasm | cpu (Node). Default: headless
                          Chromium on the backend it measures fastest, as the app. An explicit backend
                          never falls back.
@@ -160,6 +163,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     'held-out': 'int',
     backend: 'string',
     'random-init': 'boolean',
+    gradients: 'boolean',
     json: 'boolean',
     help: 'boolean',
   });
@@ -187,6 +191,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     maxHeldOutImages: positive(values, 'held-out') ?? DEFAULT_EVALUATION.maxHeldOutImages,
     backend: backend === undefined ? null : backendName(backend),
     randomInit: values.get('random-init') === true,
+    gradients: values.get('gradients') === true,
     json: values.get('json') === true,
     help,
   };
