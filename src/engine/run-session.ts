@@ -264,7 +264,8 @@ export class RunSession {
       const key = JSON.stringify(run.trainer.settings);
       if (seen.has(key)) continue;
       seen.add(key);
-      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images });
+      // Its one step measures the gradient anatomy when the runs will, so those kernels compile here too.
+      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images, gradientsEvery: this.options.gradientsEvery ? 1 : 0 });
       try {
         scratch.step();
         await scratch.flush();
@@ -352,7 +353,10 @@ export class RunSession {
 
   /** New evaluation cadence or protocol for every run (the bank and held-out images stay). */
   updateEvaluation(changes: Partial<EvaluationSettings>): void {
-    for (const run of this.runs) run.evaluator?.updateSettings(changes);
+    for (const run of this.runs) {
+      run.evaluator?.updateSettings(changes);
+      if (changes.gradientsEvery !== undefined) run.trainer.gradientsEvery = changes.gradientsEvery;
+    }
   }
 
   /** Continues `runId` from a checkpoint of the same configuration; its evaluations continue from there too. */

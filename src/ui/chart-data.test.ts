@@ -37,6 +37,13 @@ describe('withSmoothed', () => {
 });
 
 describe('recordsToPoints', () => {
+  it('adds the gradient anatomy only to the steps that measured it', () => {
+    const gradients = { positive: 2, negative: 3, ratio: 1.5, unigradCosine: 0.9, implicitNegative: true };
+    const [plain, measured] = recordsToPoints([record(1), record(2, { gradients })], 0, 1);
+    expect(plain.gradientRatio).toBeUndefined();
+    expect(measured).toMatchObject({ gradientPositive: 2, gradientNegative: 3, gradientRatio: 1.5, unigradCosine: 0.9, implicitNegative: 1 });
+  });
+
   it('spreads wall time over the report and flattens terms, view metrics and probe', () => {
     const records = [
       record(10, { terms: { onDiagonal: 0.5 } }),
