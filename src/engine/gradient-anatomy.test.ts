@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { anatomyScalars, splitGradient, type GradientAnatomyTargets } from './gradient-anatomy';
-import { barlowTwinsTerms, ntXentLoss, uniGradCorrelation, uniGradLoss } from './losses';
+import { barlowTwinsTerms, infoNCELoss, ntXentLoss, uniGradCorrelation, uniGradLoss } from './losses';
 import { Rng } from './random';
 import { tinyConfig, tinyData } from './testing/tiny';
 import { Trainer } from './trainer';
@@ -77,6 +77,26 @@ describe('gradient anatomy', () => {
     });
     expectClose(split.negative, expected, 5);
     tf.dispose([z1, z2, gradient, ...Object.values(split)]);
+  });
+
+  it('finds MoCo\'s negative term Σ softmax(u₁·v/τ)·v/τ over its key and queue (by hand)', () => {
+    const temperature = 0.2;
+    const [z1, keys] = [12, 13].map((seed) => tf.tensor2d(gaussian(N, D, seed)));
+    // The queue holds unit keys, as MoCo enqueues them.
+    const queue = tf.tensor2d(gaussian(7, D, 14).map(unit));
+    const gradient = embeddingGradient((z) => infoNCELoss(z, keys, queue, temperature), z1);
+    const split = splitGradient(z1, gradient, { target: keys, coefficient: 1 / temperature, implicitNegative: false });
+
+    const k = (keys.arraySync() as Matrix).map(unit);
+    const queued = queue.arraySync() as Matrix;
+    const expected = (z1.arraySync() as Matrix).map(unit).map((u, i) => {
+      const candidates = [k[i], ...queued];
+      const weights = candidates.map((v) => Math.exp(dot(u, v) / temperature));
+      const total = weights.reduce((s, x) => s + x, 0);
+      return tangent(candidates.reduce((sum, v, j) => added(sum, scaled(v, weights[j] / total / temperature)), new Array(D).fill(0)), u);
+    });
+    expectClose(split.negative, expected, 5);
+    tf.dispose([z1, keys, queue, gradient, ...Object.values(split)]);
   });
 
   it('follows Barlow Twins\' gradient through its cross-correlation matrix (by hand)', () => {
