@@ -26,6 +26,16 @@ export interface MethodOptionSpec {
   readonly choices?: readonly MethodOptionChoice[];
 }
 
+/** Whether τ matters to a method: always, never, or when option `option` is `value`. */
+export type TauUse = boolean | { readonly option: string; readonly value: number };
+
+/** Whether τ matters to a method (its `uses` and option specs) with these options. */
+export function usesTau(method: { uses: { tau: TauUse }; options: MethodOptionSpecs }, options: Readonly<Record<string, number>>): boolean {
+  const use = method.uses.tau;
+  if (typeof use === 'boolean') return use;
+  return (options[use.option] ?? method.options[use.option]?.default) === use.value;
+}
+
 /** A method's options by name, in the order the setup form lists them. */
 export type MethodOptionSpecs = Readonly<Record<string, MethodOptionSpec>>;
 

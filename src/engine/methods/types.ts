@@ -10,7 +10,7 @@ import type { GradientAnatomyTargets } from '../gradient-anatomy';
 import type { PresetName, TrainConfig } from '../config';
 import type { Module, Param } from '../nn';
 import type { Rng } from '../random';
-import type { MethodOptionSpecs } from './options';
+import type { MethodOptionSpecs, TauUse } from './options';
 
 export type MethodFamily = 'contrastive' | 'asymmetric' | 'decorrelation' | 'hybrid' | 'pretext';
 
@@ -104,8 +104,11 @@ export interface MethodDefinition {
   readonly family: MethodFamily;
   /** One paragraph for the classroom: what it pulls together, what it pushes apart, what stops collapse. */
   readonly explanation: string;
-  /** Which of the live settings mean something for this method, so the UI shows only those. */
-  readonly uses: { tau: boolean; temperature: boolean; labels: boolean };
+  /**
+   * Which of the live settings mean something for this method, so the UI shows only those. τ may
+   * matter only when an option has one value (a momentum encoder chosen as the target branch).
+   */
+  readonly uses: { tau: TauUse; temperature: boolean; labels: boolean };
   /** The method's own settings with their defaults; `TrainConfig.options` may set any of these and no other. */
   readonly options: MethodOptionSpecs;
   defaults(preset: PresetName): TrainConfig;

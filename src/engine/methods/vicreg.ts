@@ -11,13 +11,26 @@ import type { AugmentationConfig } from '../augment';
 import { vicregTerms } from '../losses';
 import { scaledLr } from '../schedules';
 import { readOptions, type MethodOptionSpecs } from './options';
-import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, sameForBothViews, soloAugmentations, withMinCropScale } from './shared';
+import {
+  REFERENCE_RUN,
+  TAU_WITH_MOMENTUM_BRANCH,
+  classroomAugmentations,
+  createProjectedEncoder,
+  createTargetBranch,
+  methodPresets,
+  sameForBothViews,
+  soloAugmentations,
+  targetBranchOption,
+  targetBranchParts,
+  withMinCropScale,
+} from './shared';
 import type { MethodDefinition } from './types';
 
 const OPTIONS = {
   invarianceWeight: { label: 'Invariance weight', hint: 'Pull: squared distance between the two views.', kind: 'number', default: 25, min: 0, step: 1 },
   varianceWeight: { label: 'Variance weight', hint: 'Push: keep each dimension\'s std above 1.', kind: 'number', default: 25, min: 0, step: 1 },
   covarianceWeight: { label: 'Covariance weight', hint: 'Push: decorrelate the dimensions.', kind: 'number', default: 1, min: 0, step: 0.1 },
+  targetBranch: targetBranchOption('same network, gradients through both views', true),
 } satisfies MethodOptionSpecs;
 
 /** vicreg.yaml's augmentations: the asymmetric jitter, crops from 0.2, no blur, solarisation 0.1 on both views. */
@@ -58,27 +71,32 @@ export const vicreg: MethodDefinition = {
     'embedding dimension over the batch up to at least 1, so the embeddings cannot all shrink to one point, and ' +
     'the covariance term pushes the correlations between different dimensions to 0, so they cannot all encode ' +
     'the same thing. The three weights (25 / 25 / 1) balance the pull against the two pushes.',
-  uses: { tau: false, temperature: false, labels: false },
+  uses: { tau: TAU_WITH_MOMENTUM_BRANCH, temperature: false, labels: false },
   options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const encoder = createProjectedEncoder(config, rng, 'vicreg');
-    const { invarianceWeight, varianceWeight, covarianceWeight } = readOptions(OPTIONS, config);
+    const { invarianceWeight, varianceWeight, covarianceWeight, targetBranch } = readOptions(OPTIONS, config);
+    const branch = createTargetBranch(targetBranch, encoder, config, rng);
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
-      modules: [encoder.module],
+      ...targetBranchParts(encoder, branch),
       computeLoss(inputs) {
         const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
         const z2 = encoder.project(inputs.views[1], true);
-        const parts = vicregTerms(z1, z2);
+        // With a target branch, each online view against the other view's target, symmetrised.
+        const [t1, t2] = branch ? branch.targets(inputs.views, z1, z2) : [z1, z2];
+        const pairs = branch ? [vicregTerms(z1, t2), vicregTerms(z2, t1)] : [vicregTerms(z1, z2)];
+        const weighted = (weight: number, term: 'invariance' | 'variance' | 'covariance') => tf.mul(weight / pairs.length, tf.addN(pairs.map((p) => p[term]))) as tf.Scalar;
         const terms = {
-          invariance: tf.mul(invarianceWeight, parts.invariance) as tf.Scalar,
-          variance: tf.mul(varianceWeight, parts.variance) as tf.Scalar,
-          covariance: tf.mul(covarianceWeight, parts.covariance) as tf.Scalar,
+          invariance: weighted(invarianceWeight, 'invariance'),
+          variance: weighted(varianceWeight, 'variance'),
+          covariance: weighted(covarianceWeight, 'covariance'),
         };
         const loss = tf.addN([terms.invariance, terms.variance, terms.covariance]) as tf.Scalar;
-        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: z2, coefficient: invariancePull(z1, z2, invarianceWeight), implicitNegative: false } };
+        const anatomy = { target: t2, coefficient: invariancePull(z1, t2, invarianceWeight / pairs.length), implicitNegative: false };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy };
       },
     };
   },

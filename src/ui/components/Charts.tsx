@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
 import { collapseThreshold, DEFAULT_COLLAPSE_ALARM } from '../../engine/collapse';
+import { usesTau } from '../../engine/methods/options';
 import { formatNumber, markerX, percentText, termKey } from '../chart-data';
 import { GRADIENT_ANATOMY_EXPLANATION, GRADIENT_RATIO_EXPLANATION, UNIGRAD_COSINE_EXPLANATION, negativeTermLabel } from '../gradient-anatomy-text';
 import { useAppStore } from '../store';
@@ -20,7 +21,10 @@ export function Charts() {
   const termNames = useAppStore((s) => s.termNames);
   const { smoothing, xAxis } = useAppStore((s) => s.chartOptions);
   const dim = useAppStore((s) => s.progress?.embeddingDim ?? s.config?.projector.out ?? null);
-  const usesTau = useAppStore((s) => s.methods.find((m) => m.id === s.config?.method)?.uses.tau ?? false);
+  const tauUsed = useAppStore((s) => {
+    const method = s.methods.find((m) => m.id === s.config?.method);
+    return method !== undefined && s.config !== null && usesTau(method, s.config.options);
+  });
 
   const markers = useMemo<ChartMarker[]>(
     () => rawMarkers.flatMap((m) => {
@@ -151,7 +155,7 @@ export function Charts() {
           </>
         ) : null}
         <MetricChart {...perStep} smoothing={0} title="Learning-rate schedule" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
-        {usesTau ? (
+        {tauUsed ? (
           <MetricChart {...perStep} smoothing={0} title="Target momentum τ" description="EMA decay of the target network at each step; the cosine schedule raises it to 1." series={[{ key: 'tau', label: 'τ', color: '#9333ea' }]} />
         ) : null}
         {hasProbe ? (
