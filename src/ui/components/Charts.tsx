@@ -134,7 +134,9 @@ export function Charts() {
               title="Gradient anatomy"
               summary={
                 <>
-                  effective λ <strong data-testid="gradient-ratio">{formatNumber(lastGradients.gradientRatio)}</strong> · cosine with UniGrad's form{' '}
+                  <span className="series-positive">positive</span> {formatNumber(lastGradients.gradientPositive)} ·{' '}
+                  <span className="series-negative">{negativeTermLabel(lastGradients.implicitNegative === 1)}</span> {formatNumber(lastGradients.gradientNegative)} · effective λ{' '}
+                  <strong data-testid="gradient-ratio">{formatNumber(lastGradients.gradientRatio)}</strong> · cosine with UniGrad's form{' '}
                   <strong data-testid="unigrad-cosine">{lastGradients.unigradCosine.toFixed(2)}</strong>
                 </>
               }
