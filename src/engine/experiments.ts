@@ -188,7 +188,7 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
       'Does each method learn better features when its target branch is a momentum encoder instead of the same network with a stop-gradient?',
     lookFor:
       "Each pair differs only in the target branch: the same network, detached, or a slowly moving copy of it (τ 0.99 rising to 1, as BYOL's classroom preset). " +
-      'SimSiam with a momentum encoder is BYOL with SimSiam\'s heads. In the paper (ResNet-50, 100 ImageNet epochs) every method gains 2–7 points of linear accuracy with it. ' +
+      'SimSiam with a momentum encoder is BYOL with SimSiam\'s heads. In the paper (ResNet-50, 100 ImageNet epochs) every method gains 1.3–7.3 points of linear accuracy with it; docs/methods.md has what these runs measured. ' +
       'Compare the final kNN of each pair, and the gradient anatomy: does the momentum encoder change the balance of pull and push (the effective λ)?',
     axis: 'target branch',
     evaluations: EVALUATIONS,
