@@ -6,6 +6,9 @@ test('τ and batch size change mid-run: markers on the charts, the run goes on; 
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend', { exact: true })).not.toContainText('starting');
   await chooseTinyRun(page);
+  // The WebAssembly backend trains the tiny run's 300 steps in about a minute: enough steps that it is
+  // still training after the live changes below, on a busy machine too.
+  await commit(page, 'Total steps', '3000');
   await commit(page, 'Gradient anatomy every (steps)', '2');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await expect(status).toContainText('Training');
