@@ -8,6 +8,7 @@
  */
 import type { AugmentationConfig, ViewAugmentation } from './augment';
 import type { PresetName, TrainConfig } from './config';
+import { TARGET_BRANCH } from './methods/options';
 import { expandSweep, sweepNumbers, type SweepSpec } from './sweeps';
 
 /** What an experiment needs to know of a method (a subset of the worker's catalog entry). */
@@ -165,16 +166,12 @@ function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null
   };
 }
 
-/** The `targetBranch` option's values (methods/shared.ts TARGET_BRANCH; this module stays free of tfjs). */
-const SAME_NETWORK_STOP_GRADIENT = 1;
-const MOMENTUM_ENCODER = 2;
-
 function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
   // SimSiam's own branch is already the same network with a stop-gradient; the others have that as a choice.
   const methods = [
-    { id: 'simclr', without: SAME_NETWORK_STOP_GRADIENT },
-    { id: 'simsiam', without: 0 },
-    { id: 'barlow', without: SAME_NETWORK_STOP_GRADIENT },
+    { id: 'simclr', without: TARGET_BRANCH.stopGradient },
+    { id: 'simsiam', without: TARGET_BRANCH.own },
+    { id: 'barlow', without: TARGET_BRANCH.stopGradient },
   ].flatMap(({ id, without }) => {
     const method = classroom(catalog, id);
     return method && method.config.options.targetBranch !== undefined ? [{ ...method, without }] : [];
@@ -195,7 +192,7 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
     runs: methods.flatMap(({ label, config, without }) =>
       [
         { value: 'same network', options: { ...config.options, targetBranch: without }, tau: {} },
-        { value: 'momentum encoder', options: { ...config.options, targetBranch: MOMENTUM_ENCODER }, tau: { tau: 0.99, tauSchedule: true } },
+        { value: 'momentum encoder', options: { ...config.options, targetBranch: TARGET_BRANCH.momentum }, tau: { tau: 0.99, tauSchedule: true } },
       ].map(({ value, options, tau }) => ({ name: `${label}, ${value}`, config: { ...config, ...tau, options }, series: label, value })),
     ),
   };

@@ -7,9 +7,8 @@ import { Rng } from '../random';
 import { tinyConfig, tinyData } from '../testing/tiny';
 import { Trainer } from '../trainer';
 import { disposeInstance } from './instance';
-import { usesTau } from './options';
+import { TARGET_BRANCH, usesTau } from './options';
 import { METHODS, getMethod } from './registry';
-import { TARGET_BRANCH } from './shared';
 import type { MethodInstance, StepInputs } from './types';
 
 const BATCH = 8;

@@ -26,6 +26,15 @@ export interface MethodOptionSpec {
   readonly choices?: readonly MethodOptionChoice[];
 }
 
+/**
+ * Values of the `targetBranch` option: what a two-view method compares each view's embedding against
+ * (UniGrad's ablation, Tao et al. 2022). `own` the method's own form (SimCLR, Barlow Twins and VICReg:
+ * one network, gradients through both views; SimSiam: one network, its stop-gradient); `stopGradient`
+ * the same network with the target view detached; `momentum` a momentum encoder, a copy moved by EMA
+ * with τ as in BYOL, MoCo and UniGrad.
+ */
+export const TARGET_BRANCH = { own: 0, stopGradient: 1, momentum: 2 } as const;
+
 /** Whether τ matters to a method: always, never, or when option `option` is `value`. */
 export type TauUse = boolean | { readonly option: string; readonly value: number };
 

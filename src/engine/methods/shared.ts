@@ -9,7 +9,7 @@ import { l2Normalize, stopGradient } from '../losses';
 import { sequential, variableFrom, type Module } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
 import type { Rng } from '../random';
-import { defaultOptions, type MethodOptionChoice, type MethodOptionSpec } from './options';
+import { TARGET_BRANCH, defaultOptions, type MethodOptionChoice, type MethodOptionSpec } from './options';
 import type { MethodInstance, StepInputs } from './types';
 
 /** A backbone followed by a projector. */
@@ -49,14 +49,6 @@ export function createMomentumCopy(online: ProjectedEncoder, config: TrainConfig
   copyWeights(online.module, target.module);
   return target;
 }
-
-/**
- * What a two-view method compares each view's embedding against (UniGrad's ablation, Tao et al. 2022):
- * `own` the method's own form (SimCLR, Barlow Twins and VICReg: one network, gradients through both
- * views; SimSiam: one network, its stop-gradient); `stopGradient` the same network with the target
- * view detached; `momentum` a momentum encoder, a copy moved by EMA with τ as in BYOL, MoCo and UniGrad.
- */
-export const TARGET_BRANCH = { own: 0, stopGradient: 1, momentum: 2 } as const;
 
 /** The "Target branch" option; `ownLabel` names the method's own form. */
 export function targetBranchOption(ownLabel: string, withStopGradient: boolean): MethodOptionSpec {
