@@ -37,7 +37,7 @@ test('two BYOL runs compared side by side: both legend entries, both table rows 
   // Shared by both runs: the small data, one kNN evaluation at the end, the tiny encoder at 16 px.
   await panel.getByLabel('Data').selectOption('shapes-quick');
   await setNumber(panel.getByLabel('kNN evaluations per run'), '1');
-  await panel.getByLabel('Encoder').selectOption('convnet-tiny');
+  await panel.getByLabel('Encoder', { exact: true }).selectOption('convnet-tiny');
   await panel.getByLabel('Image size').selectOption('16');
   await setUpRun(panel, 1, 'Slow target (τ 0.99)', '0.99');
   await setUpRun(panel, 2, 'Fast target (τ 0.9)', '0.9');
@@ -74,6 +74,11 @@ test('two BYOL runs compared side by side: both legend entries, both table rows 
   expect(await stepsOf(slowRow)).toBe(6);
   expect(await stepsOf(fastRow)).toBe(6);
   for (const row of [slowRow, fastRow]) await expect(row.getByRole('cell').nth(4)).toHaveText(/^\d+(\.\d)?%/);
+  // A run's last step always measures its gradient anatomy: one point of the shown run in each overlay.
+  await expect(panel.getByRole('heading', { name: 'Gradient anatomy' })).toBeVisible();
+  for (const name of ['Positive term', 'Negative term', 'Effective λ', "Cosine with UniGrad's form"]) {
+    await expect(panel.getByRole('figure', { name, exact: true })).toHaveAttribute('data-point-count', '1');
+  }
   const imagesPerSecond = await status.getByLabel('Images per second, all runs').textContent();
   const speeds = await table.getByRole('row').evaluateAll((rows) => rows.slice(1).map((r) => `${r.querySelector('th')?.textContent}: ${r.querySelectorAll('td')[6]?.textContent} img/s`));
   console.log(`compare e2e (2 × tiny ConvNet, 16 px, batch 16, 6 steps): ${imagesPerSecond}; ${speeds.join('; ')}`);
@@ -91,7 +96,7 @@ async function compareTinyRuns(page: Page, pickData: (panel: Locator) => Promise
   await addRun.click();
   await pickData(panel);
   await setNumber(panel.getByLabel('kNN evaluations per run'), '1');
-  await panel.getByLabel('Encoder').selectOption('convnet-tiny');
+  await panel.getByLabel('Encoder', { exact: true }).selectOption('convnet-tiny');
   await panel.getByLabel('Image size').selectOption('16');
   for (const [index, method] of [[1, 'byol'], [2, 'simclr']] as const) {
     const run = panel.getByRole('group', { name: `Run ${index}`, exact: true });

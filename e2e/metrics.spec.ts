@@ -6,12 +6,24 @@ test('τ and batch size change mid-run: markers on the charts, the run goes on; 
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend', { exact: true })).not.toContainText('starting');
   await chooseTinyRun(page);
+  // The WebAssembly backend trains the tiny run's 300 steps in about a minute: enough steps that it is
+  // still training after the live changes below, on a busy machine too.
+  await commit(page, 'Total steps', '3000');
+  await commit(page, 'Gradient anatomy every (steps)', '2');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await expect(status).toContainText('Training');
 
   // The baseline evaluation (after the first step) fills the accuracy chart and the embedding view.
   await expect(page.getByTestId('knn-current')).toHaveText(/^\d+\.\d%$/, { timeout: 90_000 });
   await expect.poll(async () => stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  // The gradient anatomy of BYOL (the app's first method): its negative term is implicit, through the predictor.
+  const anatomy = page.getByRole('figure', { name: 'Gradient anatomy', exact: true });
+  await expect(anatomy).toContainText('negative (implicit, via the predictor)');
+  await expect(page.getByTestId('gradient-ratio')).toHaveText(/^\d/);
+  await expect(page.getByTestId('unigrad-cosine')).toHaveText(/^-?\d\.\d\d$/);
+  for (const name of ['Effective λ (negative ÷ positive)', "Agreement with UniGrad's form"]) {
+    await expect(page.getByRole('figure', { name, exact: true })).toBeVisible();
+  }
 
   // Invalid values are refused at the control, and nothing is sent.
   await commit(page, 'Batch size', '5000');

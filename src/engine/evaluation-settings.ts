@@ -21,6 +21,11 @@ export interface EvaluationSettings {
   maxHeldOutImages: number;
   /** Held-out points shown in the embedding view. */
   maxProjectedPoints: number;
+  /**
+   * Measure the gradient anatomy (UniGrad's positive and negative terms, docs/metrics.md) every this
+   * many steps; 0: never. It rides on the step's own backward pass, so it costs a few small kernels.
+   */
+  gradientsEvery: number;
 }
 
 /** The settings that fix which images a run evaluates on; they cannot change during a run. */
@@ -34,6 +39,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   maxBankImages: 5000,
   maxHeldOutImages: 2000,
   maxProjectedPoints: 1000,
+  gradientsEvery: 10,
 };
 
 /** Refuses evaluation settings that cannot work, with a message a user can act on. */
@@ -47,6 +53,7 @@ export function validateEvaluationSettings(settings: EvaluationSettings): void {
   if (!wholeAtLeast(settings.maxBankImages, 1)) problems.push('the bank size must be a whole number, at least 1');
   if (!wholeAtLeast(settings.maxHeldOutImages, 1)) problems.push('the held-out size must be a whole number, at least 1');
   if (!wholeAtLeast(settings.maxProjectedPoints, 1)) problems.push('the number of projected points must be a whole number, at least 1');
+  if (!wholeAtLeast(settings.gradientsEvery, 0)) problems.push('the gradient anatomy interval must be a whole number of steps (0: never)');
   if (problems.length > 0) throw new Error(`Invalid evaluation settings: ${problems.join('; ')}.`);
 }
 

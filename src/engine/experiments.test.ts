@@ -116,10 +116,31 @@ describe('ready-made experiments', () => {
     expect([simclr.batchSize, simclr.totalSteps, simclr.imageSize, simclr.seed]).toEqual([64, 150, 32, 1]);
   });
 
+  it('momentum encoder: SimCLR, SimSiam and Barlow Twins, each with the same network (stop-gradient) and with a momentum encoder, nothing else different', () => {
+    const { runs, title } = find(experiments, 'momentum-encoder');
+    expect(title).toBe('Is the momentum encoder the key?');
+    expect(runs.map((r) => [r.config.method, r.value])).toEqual([
+      ['simclr', 'same network'],
+      ['simclr', 'momentum encoder'],
+      ['simsiam', 'same network'],
+      ['simsiam', 'momentum encoder'],
+      ['barlow', 'same network'],
+      ['barlow', 'momentum encoder'],
+    ]);
+    for (let i = 0; i < runs.length; i += 2) {
+      const [without, withMomentum] = [runs[i].config, runs[i + 1].config];
+      expect(withMomentum.options.targetBranch).toBe(2);
+      // SimSiam's own branch is the same network with its stop-gradient; the others choose that branch.
+      expect(without.options.targetBranch).toBe(without.method === 'simsiam' ? 0 : 1);
+      expect(differingPaths(without, withMomentum).filter((p) => p !== 'tau' && p !== 'tauSchedule')).toEqual(['options.targetBranch']);
+      expect([withMomentum.tau, withMomentum.tauSchedule]).toEqual([0.99, true]);
+    }
+  });
+
   it('show only what the catalog allows: no face-off with one method, no BYOL ablations without BYOL', () => {
     const only = (id: string) => registryCatalog.filter((m) => m.id === id);
     expect(experimentsFor(only('byol')).map((e) => e.id)).toEqual(['byol-tau', 'batch-size', 'augmentations']);
-    expect(experimentsFor(only('simclr')).map((e) => e.id)).toEqual(['batch-size', 'augmentations']);
+    expect(experimentsFor(only('simclr')).map((e) => e.id)).toEqual(['batch-size', 'augmentations', 'momentum-encoder']);
     expect(experimentsFor(only('vicreg'))).toEqual([]);
     // Pretext tasks need a Siamese method to be compared with, and the other way round.
     expect(experimentsFor(registryCatalog.filter((m) => ['rotation', 'jigsaw'].includes(m.id))).map((e) => e.id)).toEqual([]);

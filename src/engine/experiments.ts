@@ -9,6 +9,7 @@
  */
 import type { AugmentationConfig, ViewAugmentation } from './augment';
 import type { PresetName, TrainConfig } from './config';
+import { TARGET_BRANCH } from './methods/options';
 import { expandSweep, sweepNumbers, type SweepSpec } from './sweeps';
 
 /** What an experiment needs to know of a method (a subset of the worker's catalog entry). */
@@ -193,7 +194,39 @@ function pretextExperiment(catalog: readonly CatalogMethod[]): Experiment | null
   };
 }
 
+function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  // SimSiam's own branch is already the same network with a stop-gradient; the others have that as a choice.
+  const methods = [
+    { id: 'simclr', without: TARGET_BRANCH.stopGradient },
+    { id: 'simsiam', without: TARGET_BRANCH.own },
+    { id: 'barlow', without: TARGET_BRANCH.stopGradient },
+  ].flatMap(({ id, without }) => {
+    const method = classroom(catalog, id);
+    return method && method.config.options.targetBranch !== undefined ? [{ ...method, without }] : [];
+  });
+  if (methods.length === 0) return null;
+  return {
+    id: 'momentum-encoder',
+    title: 'Is the momentum encoder the key?',
+    question:
+      'UniGrad (Tao et al., 2022) trained each method with and without a momentum encoder and found that it, not the loss, explains most of the gap between methods. ' +
+      'Does each method learn better features when its target branch is a momentum encoder instead of the same network with a stop-gradient?',
+    lookFor:
+      "Each pair differs only in the target branch: the same network, detached, or a slowly moving copy of it (τ 0.99 rising to 1, as BYOL's classroom preset). " +
+      'SimSiam with a momentum encoder is BYOL with SimSiam\'s heads. In the paper (ResNet-50, 100 ImageNet epochs) every method gains 1.3–7.3 points of linear accuracy with it; docs/methods.md has what these runs measured. ' +
+      'Compare the final kNN of each pair, and the gradient anatomy: does the momentum encoder change the balance of pull and push (the effective λ)?',
+    axis: 'target branch',
+    evaluations: EVALUATIONS,
+    runs: methods.flatMap(({ label, config, without }) =>
+      [
+        { value: 'same network', options: { ...config.options, targetBranch: without }, tau: {} },
+        { value: 'momentum encoder', options: { ...config.options, targetBranch: TARGET_BRANCH.momentum }, tau: { tau: 0.99, tauSchedule: true } },
+      ].map(({ value, options, tau }) => ({ name: `${label}, ${value}`, config: { ...config, ...tau, options }, series: label, value })),
+    ),
+  };
+}
+
 /** The experiments the catalog's methods allow, in the order the gallery shows them. */
 export function experimentsFor(catalog: readonly CatalogMethod[]): Experiment[] {
-  return [tauExperiment, batchExperiment, augmentationExperiment, methodsExperiment, pretextExperiment].map((build) => build(catalog)).filter((e) => e !== null);
+  return [tauExperiment, batchExperiment, augmentationExperiment, methodsExperiment, pretextExperiment, momentumExperiment].map((build) => build(catalog)).filter((e) => e !== null);
 }

@@ -39,6 +39,8 @@ export interface SessionOptions {
   betweenSteps?: () => Promise<void>;
   /** With several runs, one step in this many of each is timed alone. */
   timeEvery?: number;
+  /** Measure each run's gradient anatomy (`StepRecord.gradients`) every this many steps; 0 or left out: never. */
+  gradientsEvery?: number;
 }
 
 export type RunStatus = 'training' | 'finished' | 'diverged';
@@ -205,7 +207,7 @@ export class RunSession {
       for (const spec of specs) {
         let trainer: Trainer;
         try {
-          trainer = new Trainer(spec.config, data, { trainImages: this.images });
+          trainer = new Trainer(spec.config, data, { trainImages: this.images, gradientsEvery: options.gradientsEvery });
         } catch (error) {
           throw new Error(specs.length > 1 ? `Run "${spec.name}": ${messageOf(error)}` : messageOf(error));
         }
@@ -262,7 +264,8 @@ export class RunSession {
       const key = JSON.stringify(run.trainer.settings);
       if (seen.has(key)) continue;
       seen.add(key);
-      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images });
+      // Its one step measures the gradient anatomy when the runs will, so those kernels compile here too.
+      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images, gradientsEvery: this.options.gradientsEvery ? 1 : 0 });
       try {
         scratch.step();
         await scratch.flush();
@@ -350,7 +353,10 @@ export class RunSession {
 
   /** New evaluation cadence or protocol for every run (the bank and held-out images stay). */
   updateEvaluation(changes: Partial<EvaluationSettings>): void {
-    for (const run of this.runs) run.evaluator?.updateSettings(changes);
+    for (const run of this.runs) {
+      run.evaluator?.updateSettings(changes);
+      if (changes.gradientsEvery !== undefined) run.trainer.gradientsEvery = changes.gradientsEvery;
+    }
   }
 
   /** Continues `runId` from a checkpoint of the same configuration; its evaluations continue from there too. */

@@ -10,12 +10,13 @@ import type { Checkpoint } from './checkpoint-format';
 import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
+import { GRADIENT_ANATOMY_SCALARS, anatomyScalars, anatomyTensors, type GradientAnatomy } from './gradient-anatomy';
 import { alignment, featureStd, meanPositiveNegativeCosine, uniformity } from './metrics';
 import { applyEma, disposeInstance } from './methods/instance';
 import { assertValidOptions } from './methods/options';
 import { getMethod } from './methods/registry';
 import type { LossOutput, MethodDefinition, MethodInstance, StepInputs, StepSchedule } from './methods/types';
-import { variables } from './nn';
+import { variableFrom, variables } from './nn';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { LinearProbe } from './probe';
 import { Rng } from './random';
@@ -36,6 +37,8 @@ export interface StepRecord {
   views: ViewMetrics | null;
   /** The online linear probe on this batch, before its update; null without labels or backbone features. */
   probe: ProbeStepMetrics | null;
+  /** UniGrad's split of ∂L/∂u₁ on the steps that measure it (`gradientsEvery`); null on the others and for methods without a positive target. */
+  gradients: GradientAnatomy | null;
 }
 
 /** Per-step representation geometry (Wang & Isola), from the batch's projector outputs. */
@@ -59,6 +62,8 @@ export interface TrainerOptions {
    * keeps it and disposes it. Without it the trainer uploads its own copy.
    */
   trainImages?: DeviceImages;
+  /** Measure the gradient anatomy on every this many steps; 0 or left out: never. */
+  gradientsEvery?: number;
 }
 
 /** A step's numbers as they sit on the device, and which of them it has. */
@@ -66,7 +71,9 @@ interface StepMetrics {
   termNames: string[];
   hasViews: boolean;
   hasProbe: boolean;
-  /** [loss, featureStd, ...terms, ...views(4), ...probe(2)] still on the device. */
+  /** Whether the step measured the gradient anatomy, and whether its method's negative is implicit. */
+  gradients: { implicitNegative: boolean } | null;
+  /** [loss, featureStd, ...terms, ...views(4), ...probe(2), ...gradients(4)] still on the device. */
   scalars: tf.Tensor1D;
 }
 
@@ -100,6 +107,8 @@ export class Trainer {
   private stepCount = 0;
   private imagesTrained = 0;
   private pending: PendingStep[] = [];
+  /** Steps between two measurements of the gradient anatomy (the last step is measured too); 0: never. */
+  gradientsEvery: number;
   /**
    * Sees every batch as it is drawn: its dataset indices and its augmented, standardised views.
    * Called inside the step's tf.tidy, so the views are disposed when it returns: read them
@@ -130,6 +139,7 @@ export class Trainer {
     this.optimizer = createOptimizer(config.optimizer, this.method.params);
     this.train = options.trainImages ?? new DeviceImages(data.train);
     this.ownsTrainImages = options.trainImages === undefined;
+    this.gradientsEvery = options.gradientsEvery ?? 0;
     this.probe =
       data.train.labels && data.classNames.length > 1
         ? new LinearProbe(this.method.encoder.featureDim, data.classNames.length, new Rng(config.seed * 15485863 + 3))
@@ -199,16 +209,20 @@ export class Trainer {
   /** Runs one optimisation step on the device. Its numbers arrive with the next `flush()`. */
   step(): void {
     const { indices, schedule, learningRate } = this.beginStep();
+    const stepNumber = this.stepCount + 1;
+    const gradientsDue = this.gradientsEvery > 0 && (stepNumber % this.gradientsEvery === 0 || stepNumber === this.config.totalSteps);
+    const probe = gradientsDue ? variableFrom(tf.zeros([indices.length, this.embeddingDim]), true) : null;
     let metrics: StepMetrics | undefined;
     tf.tidy(() => {
-      const inputs = this.stepInputs(indices, this.augmentedViews(indices));
-      const { value, grads, out } = this.lossAndGradients(inputs, schedule);
+      const inputs = this.stepInputs(indices, this.augmentedViews(indices), probe);
+      const { value, grads, out, embeddingGradient } = this.lossAndGradients(inputs, schedule);
       this.optimize(grads, learningRate);
       this.afterOptimizer(inputs, schedule, out);
-      metrics = this.stepMetrics(value, out, inputs.labels);
+      metrics = this.stepMetrics(value, out, inputs.labels, embeddingGradient);
       retainedTensors(out).forEach((t) => t.dispose());
       return metrics.scalars;
     });
+    probe?.dispose();
     this.queue(schedule, learningRate, metrics!);
   }
 
@@ -235,6 +249,7 @@ export class Trainer {
         epoch: p.epoch,
         views: null,
         probe: null,
+        gradients: null,
       };
       offset += 2 + p.termNames.length;
       if (p.hasViews) {
@@ -244,6 +259,11 @@ export class Trainer {
       if (p.hasProbe) {
         record.probe = { loss: values[offset], accuracy: values[offset + 1] };
         offset += PROBE_METRIC_COUNT;
+      }
+      if (p.gradients) {
+        const [positive, negative, ratio, unigradCosine] = values.subarray(offset, offset + GRADIENT_ANATOMY_SCALARS);
+        record.gradients = { positive, negative, ratio, unigradCosine, implicitNegative: p.gradients.implicitNegative };
+        offset += GRADIENT_ANATOMY_SCALARS;
       }
       return record;
     });
@@ -346,17 +366,25 @@ export class Trainer {
     return { indices, schedule: { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature }, learningRate: this.currentLearningRate() };
   }
 
-  /** The loss and the gradient of every trainable parameter (zeros where the loss does not reach one). */
-  private lossAndGradients(inputs: StepInputs, schedule: StepSchedule): { value: tf.Scalar; grads: tf.Tensor[]; out: LossOutput } {
+  /**
+   * The loss and the gradient of every trainable parameter (zeros where the loss does not reach one),
+   * and ∂L/∂z₁ where the inputs carry a gradient probe that the method's loss uses.
+   */
+  private lossAndGradients(inputs: StepInputs, schedule: StepSchedule): { value: tf.Scalar; grads: tf.Tensor[]; out: LossOutput; embeddingGradient?: tf.Tensor2D } {
     const params = this.method.params;
+    const probe = inputs.gradientProbe as tf.Variable | undefined;
     let output: LossOutput | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      output = this.method.computeLoss(inputs, schedule);
-      // Needed after the tape closes; the caller disposes them.
-      retainedTensors(output).forEach((t) => tf.keep(t));
-      return output.loss;
-    }, variables(params));
-    return { value, grads: params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), out: output! };
+    const { value, grads } = tf.variableGrads(
+      () => {
+        output = this.method.computeLoss(inputs, schedule);
+        // Needed after the tape closes; the caller disposes them.
+        retainedTensors(output).forEach((t) => tf.keep(t));
+        return output.loss;
+      },
+      probe ? [...variables(params), probe] : variables(params),
+    );
+    const embeddingGradient = probe ? (grads[probe.name] as tf.Tensor2D | undefined) : undefined;
+    return { value, grads: params.map((p) => grads[p.variable.name] ?? tf.zerosLike(p.variable)), out: output!, embeddingGradient };
   }
 
   private optimize(grads: tf.Tensor[], learningRate: number): void {
@@ -384,20 +412,21 @@ export class Trainer {
     return views;
   }
 
-  private stepInputs(indices: Int32Array, views: [tf.Tensor4D, tf.Tensor4D]): StepInputs {
+  private stepInputs(indices: Int32Array, views: [tf.Tensor4D, tf.Tensor4D], gradientProbe: tf.Variable | null = null): StepInputs {
     const labels = this.data.train.labels;
     return {
       views,
       indices: tf.tensor1d(indices, 'int32'),
       labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
+      ...(gradientProbe ? { gradientProbe: gradientProbe as tf.Tensor2D } : {}),
     };
   }
 
   /**
    * What a step reports, stacked on the device: loss, feature std, the loss terms, the view geometry
-   * and the online probe (which trains on this batch here).
+   * the online probe (which trains on this batch here) and the gradient anatomy where it was measured.
    */
-  private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null): StepMetrics {
+  private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null, embeddingGradient?: tf.Tensor2D): StepMetrics {
     const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
     const hasViews = out.secondEmbedding !== undefined;
     if (hasViews) {
@@ -410,7 +439,11 @@ export class Trainer {
       const probe = this.probe!.trainStep(out.features!, labels!);
       parts.push(probe.loss, probe.accuracy);
     }
-    return { scalars: tf.stack(parts) as tf.Tensor1D, termNames: Object.keys(out.terms), hasViews, hasProbe };
+    const anatomy = embeddingGradient && out.anatomy;
+    const scalars = tf.stack(parts) as tf.Tensor1D;
+    const withGradients = anatomy ? tf.concat([scalars, anatomyScalars(out.embedding, embeddingGradient, anatomy)]) : scalars;
+    const gradients = anatomy ? { implicitNegative: anatomy.implicitNegative } : null;
+    return { scalars: withGradients as tf.Tensor1D, termNames: Object.keys(out.terms), hasViews, hasProbe, gradients };
   }
 
   dispose(): void {
@@ -465,7 +498,7 @@ async function readProbe(tensor: tf.Tensor): Promise<void> {
 /** Tensors of a loss output that must outlive the gradient tape. */
 function retainedTensors(output: LossOutput): tf.Tensor[] {
   const optional = [output.secondEmbedding, output.features].filter((t): t is tf.Tensor2D => t !== undefined);
-  return [output.embedding, ...optional, ...Object.values(output.terms), ...output.carry];
+  return [output.embedding, ...optional, ...Object.values(output.terms), ...output.carry, ...(output.anatomy ? anatomyTensors(output.anatomy) : [])];
 }
 
 /** Refuses settings that cannot work, with a message a user can act on. */

@@ -9,6 +9,16 @@ describe('parseTrainArgs', () => {
     expect(args).toMatchObject({ data: 'pets', method: 'byol', steps: 50, imageSize: 16, batchSize: 32, learningRate: 0.1, tau: 0.996, temperature: 0.2, evalEvery: 10, backend: 'webgl', seed: 3, json: true, encoder: 'resnet-8', preset: 'reference', randomInit: false, reportEvery: 10 });
   });
 
+  it('sets method options and the τ schedule over the preset; the trainer checks the options', () => {
+    const args = parseTrainArgs(['--data', 'x', '--method', 'simclr', '--options', 'targetBranch=2', '--tau-schedule', 'on', '--gradients']);
+    expect(args).toMatchObject({ options: { targetBranch: 2 }, tauSchedule: true, gradients: true });
+    const config = buildConfig(args);
+    expect([config.options.targetBranch, config.tauSchedule]).toEqual([2, true]);
+    expect(buildConfig(parseTrainArgs(['--data', 'x', '--method', 'barlow', '--options', 'targetBranch=1'])).options).toEqual({ ...getMethod('barlow').defaults('classroom').options, targetBranch: 1 });
+    expect(() => parseTrainArgs(['--data', 'x', '--options', 'targetBranch'])).toThrow(/--options takes name=number pairs separated by commas, got "targetBranch"/);
+    expect(() => parseTrainArgs(['--data', 'x', '--tau-schedule', 'yes'])).toThrow(/--tau-schedule is on or off, got "yes"/);
+  });
+
   it('defaults to the app: first method, classroom preset, automatic backend', () => {
     expect(parseTrainArgs(['--data', 'x'])).toMatchObject({ method: 'byol', preset: 'classroom', backend: null, evalEvery: 0, json: false });
   });

@@ -75,9 +75,12 @@ export interface RunSetup {
   batchSize?: number;
   learningRate?: number;
   tau?: number;
+  tauSchedule?: boolean;
   temperature?: number;
   steps?: number;
   seed?: number;
+  /** Method options over the preset's (the setup panel's Method settings); the trainer checks them. */
+  options?: Record<string, number>;
 }
 
 /** The app's recipe: the method's preset defaults, then the user's edits, as the setup panel makes them. */
@@ -89,12 +92,33 @@ export function buildConfig(setup: RunSetup): TrainConfig {
     batchSize: setup.batchSize,
     learningRate: setup.learningRate,
     tau: setup.tau,
+    tauSchedule: setup.tauSchedule,
     temperature: setup.temperature,
     totalSteps: setup.steps,
     seed: setup.seed,
   };
   for (const [key, value] of Object.entries(edits)) if (value !== undefined) Object.assign(config, { [key]: value });
+  if (setup.options) config.options = { ...config.options, ...setup.options };
   return config;
+}
+
+/** "name=value,name=value" as method options, e.g. "targetBranch=2,lambda=5". */
+function methodOptions(text: string | undefined): Record<string, number> | undefined {
+  if (text === undefined) return undefined;
+  return Object.fromEntries(
+    text.split(',').map((pair) => {
+      const [name, value, extra] = pair.split('=').map((s) => s.trim());
+      const number = Number(value);
+      if (!name || value === undefined || value === '' || extra !== undefined || !Number.isFinite(number)) throw new UsageError(`--options takes name=number pairs separated by commas, got "${pair}"`);
+      return [name, number];
+    }),
+  );
+}
+
+function onOff(name: string, text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw new UsageError(`--${name} is on or off, got "${text}"`);
 }
 
 function presetName(text: string | undefined): PresetName {
@@ -117,6 +141,7 @@ export interface TrainArgs extends RunSetup {
   randomInit: boolean;
   maxBankImages: number;
   maxHeldOutImages: number;
+  gradients: boolean;
   json: boolean;
   help: boolean;
 }
@@ -130,12 +155,17 @@ export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
   --preset <name>        classroom (default, as the app) or reference
   --encoder <name>       ${Object.keys(BACKBONE_PRESETS).join(', ')}
   --image-size <px>      --batch <n>  --lr <x>  --tau <x>  --temperature <x>  --seed <n>
+  --tau-schedule <on|off>  the cosine τ schedule (τ → 1)
+  --options <a=x,b=y>    the method's own settings, e.g. targetBranch=2 (a momentum encoder) for
+                         SimCLR, Barlow Twins, VICReg and SimSiam; docs/methods.md lists them
   --eval-every <n>       kNN accuracy after the first step and every n steps (always at the end
                          when the data has labels; 0: only at the end)
   --bank <n>             training images in the kNN bank (default ${DEFAULT_EVALUATION.maxBankImages}, as the app)
   --held-out <n>         held-out images classified (default ${DEFAULT_EVALUATION.maxHeldOutImages}, as the app)
   --random-init          only evaluate kNN for the untrained encoder (the baseline) and exit
   --report-every <n>     steps per progress report (default 10)
+  --gradients            measure the gradient anatomy (UniGrad's positive and negative terms of
+                         ∂L/∂u₁, docs/metrics.md) at each report's step and add it to the report
   --backend <name>       webgpu | webgl (headless Chromium) | wasm | cpu (Node). Default: headless
                          Chromium on the backend it measures fastest, as the app. An explicit backend
                          never falls back.
@@ -152,14 +182,17 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     batch: 'int',
     lr: 'number',
     tau: 'number',
+    'tau-schedule': 'string',
     temperature: 'number',
     seed: 'int',
+    options: 'string',
     'eval-every': 'int',
     'report-every': 'int',
     bank: 'int',
     'held-out': 'int',
     backend: 'string',
     'random-init': 'boolean',
+    gradients: 'boolean',
     json: 'boolean',
     help: 'boolean',
   });
@@ -179,14 +212,17 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     batchSize: positive(values, 'batch', 2),
     learningRate: values.get('lr') as number | undefined,
     tau: values.get('tau') as number | undefined,
+    tauSchedule: onOff('tau-schedule', values.get('tau-schedule') as string | undefined),
     temperature: values.get('temperature') as number | undefined,
     seed,
+    options: methodOptions(values.get('options') as string | undefined),
     evalEvery: positive(values, 'eval-every', 0) ?? 0,
     reportEvery: positive(values, 'report-every') ?? 10,
     maxBankImages: positive(values, 'bank') ?? DEFAULT_EVALUATION.maxBankImages,
     maxHeldOutImages: positive(values, 'held-out') ?? DEFAULT_EVALUATION.maxHeldOutImages,
     backend: backend === undefined ? null : backendName(backend),
     randomInit: values.get('random-init') === true,
+    gradients: values.get('gradients') === true,
     json: values.get('json') === true,
     help,
   };

@@ -29,6 +29,8 @@ export function formatRecord(record: RunRecord): string {
       if (record.featureStd !== null) parts.push(`feature std ${record.featureStd.toFixed(4)}`);
       if (record.knn !== undefined) parts.push(`kNN ${percent(record.knn)}`);
       if (record.imagesPerSecond > 0) parts.push(`${record.imagesPerSecond.toFixed(0)} img/s`);
+      const g = record.gradients;
+      if (g) parts.push(`gradient +${g.positive.toFixed(3)} −${g.negative.toFixed(3)} ratio ${g.ratio.toFixed(2)} UniGrad cos ${g.unigradCosine.toFixed(2)}`);
       return parts.join('  ');
     }
     case 'summary': {

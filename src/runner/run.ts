@@ -23,6 +23,8 @@ export interface RunPlan {
   /** Bank and held-out sizes of the evaluation sample (the app's defaults unless given). */
   maxBankImages: number;
   maxHeldOutImages: number;
+  /** Measure the gradient anatomy at every report's step and add it to the report. */
+  gradients: boolean;
 }
 
 /** How a kNN figure was measured: next to every one the runner prints. */
@@ -65,6 +67,16 @@ export interface ReportRecord {
   /** Training throughput since the previous report (evaluation time excluded). */
   imagesPerSecond: number;
   backend: BackendName;
+  /** UniGrad's split of ∂L/∂u₁ at this step (`--gradients`), for methods with a positive target. */
+  gradients?: ReportGradients;
+}
+
+/** The gradient anatomy as the runner reports it (see docs/metrics.md). */
+export interface ReportGradients {
+  positive: number;
+  negative: number;
+  ratio: number;
+  unigradCosine: number;
 }
 
 export interface SummaryRecord {
@@ -135,8 +147,10 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
     last = record;
     windowImages += run.records.length * config.batchSize;
     held = { type: 'report', step: run.steps, loss: record.loss, featureStd: record.featureStd, learningRate: record.learningRate, tau: record.tau, imagesPerSecond: run.imagesPerSecond ?? 0, backend: backend.name };
+    const anatomy = [...run.records].reverse().find((r) => r.gradients !== null)?.gradients;
+    if (anatomy) held.gradients = { positive: anatomy.positive, negative: anatomy.negative, ratio: anatomy.ratio, unigradCosine: anatomy.unigradCosine };
   };
-  const session = new RunSession([{ id: 'run', name: config.method, config }], data, { evaluation: evaluate ? settings : null, reportEverySteps: plan.reportEvery }, {
+  const session = new RunSession([{ id: 'run', name: config.method, config }], data, { evaluation: evaluate ? settings : null, reportEverySteps: plan.reportEvery, gradientsEvery: plan.gradients ? plan.reportEvery : 0 }, {
     report: onReport,
     evaluation: ({ result }) => {
       evalMs += result.milliseconds;

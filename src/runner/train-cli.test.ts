@@ -46,6 +46,22 @@ describe('npm run train (Node, CPU backend)', () => {
     expect(summary).toMatchObject({ steps: 3, finalKnn: reports[1].knn, bestKnn: reports[1].knn, bestKnnStep: 3, finalLoss: reports[1].loss, knn: protocol });
   });
 
+  it('with --gradients, adds the gradient anatomy to every report, and leaves it out without', async () => {
+    const reportsOf = async (extra: string[]) => {
+      const { code, out } = await run(['--data', colourFolder(), '--method', 'simclr', '--steps', '3', '--report-every', '2', '--json', ...extra, ...tiny]);
+      expect(code).toBe(0);
+      return out.map((line) => JSON.parse(line) as RunRecord).filter((r): r is ReportRecord => r.type === 'report');
+    };
+    const measured = await reportsOf(['--gradients']);
+    expect(measured.map((r) => r.step)).toEqual([2, 3]);
+    for (const { gradients } of measured) {
+      expect(Object.keys(gradients ?? {})).toEqual(['positive', 'negative', 'ratio', 'unigradCosine']);
+      expect(gradients!.ratio).toBeCloseTo(gradients!.negative / gradients!.positive, 5);
+      expect(Math.abs(gradients!.unigradCosine)).toBeLessThanOrEqual(1 + 1e-5);
+    }
+    expect((await reportsOf([])).every((r) => r.gradients === undefined)).toBe(true);
+  });
+
   it('with --eval-every, evaluates after the first step, at each multiple and at the end, with a smaller bank on request', async () => {
     const { code, out } = await run(['--data', colourFolder(), '--steps', '5', '--report-every', '1', '--eval-every', '2', '--bank', '8', '--json', ...tiny]);
     expect(code).toBe(0);

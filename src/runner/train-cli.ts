@@ -17,8 +17,8 @@ export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
     const config = buildConfig(args);
     const { data, notes } = loadData(args.data, config.imageSize);
     notes.forEach((note) => io.err(`note: ${note}`));
-    const { evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages } = args;
-    const plan: RunPlan = { config, evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages };
+    const { evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages, gradients } = args;
+    const plan: RunPlan = { config, evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages, gradients };
     checkPlan(plan, data);
     const emit = (record: RunRecord) => io.out(args.json ? JSON.stringify(record) : formatRecord(record));
     if (args.backend === 'cpu' || args.backend === 'wasm') {

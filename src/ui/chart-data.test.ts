@@ -4,7 +4,7 @@ import type { StepRecord } from '../engine/trainer';
 import { emaSmooth, evaluationToPoint, formatNumber, markerX, percentText, recordsToPoints, smoothedKey, thin, withSmoothed, type ChartPoint } from './chart-data';
 
 function record(step: number, extra: Partial<StepRecord> = {}): StepRecord {
-  return { step, loss: 1, featureStd: 0.1, learningRate: 0.01, tau: 0.99, terms: {}, epoch: step / 10, views: null, probe: null, ...extra };
+  return { step, loss: 1, featureStd: 0.1, learningRate: 0.01, tau: 0.99, terms: {}, epoch: step / 10, views: null, probe: null, gradients: null, ...extra };
 }
 
 describe('emaSmooth', () => {
@@ -37,6 +37,13 @@ describe('withSmoothed', () => {
 });
 
 describe('recordsToPoints', () => {
+  it('adds the gradient anatomy only to the steps that measured it', () => {
+    const gradients = { positive: 2, negative: 3, ratio: 1.5, unigradCosine: 0.9, implicitNegative: true };
+    const [plain, measured] = recordsToPoints([record(1), record(2, { gradients })], 0, 1);
+    expect(plain.gradientRatio).toBeUndefined();
+    expect(measured).toMatchObject({ gradientPositive: 2, gradientNegative: 3, gradientRatio: 1.5, unigradCosine: 0.9, implicitNegative: 1 });
+  });
+
   it('spreads wall time over the report and flattens terms, view metrics and probe', () => {
     const records = [
       record(10, { terms: { onDiagonal: 0.5 } }),

@@ -4,6 +4,7 @@
  * Pure functions, tested in Node.
  */
 import type { EvaluationResult } from '../engine/evaluation';
+import type { GradientAnatomy } from '../engine/gradient-anatomy';
 import type { StepRecord } from '../engine/trainer';
 
 export type XAxisKey = 'step' | 'epoch' | 'time';
@@ -57,8 +58,14 @@ export function recordsToPoints(records: readonly StepRecord[], previousSeconds:
     for (const [name, value] of Object.entries(r.terms)) point[termKey(name)] = value;
     if (r.views) Object.assign(point, r.views);
     if (r.probe) Object.assign(point, { probeLoss: r.probe.loss, probeAccuracy: r.probe.accuracy });
+    if (r.gradients) Object.assign(point, gradientSeries(r.gradients));
     return point;
   });
+}
+
+/** The gradient anatomy as chart series (docs/metrics.md); `implicitNegative` is 1 for BYOL and SimSiam, 0 otherwise. */
+export function gradientSeries(g: GradientAnatomy): Record<string, number> {
+  return { gradientPositive: g.positive, gradientNegative: g.negative, gradientRatio: g.ratio, unigradCosine: g.unigradCosine, implicitNegative: g.implicitNegative ? 1 : 0 };
 }
 
 export function evaluationToPoint(result: EvaluationResult, elapsedSeconds: number, previousBest: number | null): EvaluationPoint {

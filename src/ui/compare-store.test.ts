@@ -14,7 +14,7 @@ const store = () => useAppStore.getState();
 const actions = () => store().compareActions;
 
 function record(step: number, loss: number, featureStd = 0.05): StepRecord {
-  return { step, loss, featureStd, learningRate: 0.05, tau: 0.99, terms: {}, epoch: step / 100, views: null, probe: null };
+  return { step, loss, featureStd, learningRate: 0.05, tau: 0.99, terms: {}, epoch: step / 100, views: null, probe: null, gradients: null };
 }
 
 beforeEach(() => {
@@ -78,7 +78,9 @@ describe('the Compare slice of the store', () => {
     const progress = (runs: RunReport[], imagesPerSecond: number): FromWorker => ({ type: 'progress', report: { runs, elapsedSeconds: 1, imagesPerSecond }, memory: { tensors: 10, bytes: 1, gpuBytes: null } });
     const evaluation = (runId: string, step: number, knnAccuracy: number): FromWorker => ({ type: 'evaluation', runId, result: { step, knnAccuracy } as EvaluationResult, elapsedSeconds: 1, costShare: 0.1 });
     const lossesA = Array.from({ length: 12 }, (_, i) => 4 - i * 0.1);
-    actions().receive(progress([update(a, lossesA.map((loss, i) => record(i + 1, loss))), update(b, [record(1, 3)])], 50));
+    const gradients = { positive: 1, negative: 2, ratio: 2, unigradCosine: 0.5, implicitNegative: false };
+    const recordsA = lossesA.map((loss, i) => ({ ...record(i + 1, loss), gradients: i === 9 ? gradients : null }));
+    actions().receive(progress([update(a, recordsA), update(b, [record(1, 3)])], 50));
     actions().receive(evaluation(a, 6, 0.4));
     actions().receive(evaluation(a, 12, 0.3));
     // A report without new steps leaves the speed as it was.
@@ -87,6 +89,8 @@ describe('the Compare slice of the store', () => {
     const { results, imagesPerSecond } = store().compare;
     expect(imagesPerSecond).toBe(50);
     expect(results[a].history[0]).toEqual({ step: 1, images: 16, loss: 4, featureStd: 0.05 });
+    expect(results[a].gradients).toEqual([{ step: 10, images: 160, positive: 1, negative: 2, ratio: 2, unigradCosine: 0.5 }]);
+    expect(results[b].gradients).toEqual([]);
     expect(results[a].knn).toEqual([
       { step: 6, images: 96, accuracy: 0.4 },
       { step: 12, images: 192, accuracy: 0.3 },

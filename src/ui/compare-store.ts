@@ -46,6 +46,16 @@ export interface ComparePoint {
   featureStd: number;
 }
 
+/** A run's gradient anatomy at one measured step (docs/metrics.md). */
+export interface CompareGradientPoint {
+  step: number;
+  images: number;
+  positive: number;
+  negative: number;
+  ratio: number;
+  unigradCosine: number;
+}
+
 export interface CompareKnnPoint {
   step: number;
   images: number;
@@ -55,6 +65,8 @@ export interface CompareKnnPoint {
 export interface CompareRunResult {
   history: ComparePoint[];
   knn: CompareKnnPoint[];
+  /** Sparse: the steps that measured the gradient anatomy. */
+  gradients: CompareGradientPoint[];
   steps: number;
   epochs: number;
   imagesPerSecond: number | null;
@@ -143,7 +155,7 @@ const initialState: CompareState = {
 };
 
 function emptyResult(): CompareRunResult {
-  return { history: [], knn: [], steps: 0, epochs: 0, imagesPerSecond: null, status: 'training', problem: null };
+  return { history: [], knn: [], gradients: [], steps: 0, epochs: 0, imagesPerSecond: null, status: 'training', problem: null };
 }
 
 let nextRunNumber = 1;
@@ -260,9 +272,11 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
                 const batch = c.active?.runs.find((r) => r.id === update.runId)?.config.batchSize;
                 if (!previous || batch === undefined) continue;
                 const points = update.records.map((r) => ({ step: r.step, images: r.step * batch, loss: r.loss, featureStd: r.featureStd }));
+                const gradients = update.records.flatMap(({ step, gradients: g }) => (g ? [{ step, images: step * batch, positive: g.positive, negative: g.negative, ratio: g.ratio, unigradCosine: g.unigradCosine }] : []));
                 results[update.runId] = {
                   ...previous,
                   history: points.length > 0 ? thin([...previous.history, ...points], MAX_POINTS_PER_RUN) : previous.history,
+                  gradients: gradients.length > 0 ? thin([...previous.gradients, ...gradients], MAX_POINTS_PER_RUN) : previous.gradients,
                   steps: update.steps,
                   epochs: update.epochs,
                   imagesPerSecond: update.imagesPerSecond,

@@ -7,7 +7,7 @@ import { useAppStore, type AppState } from './store';
 const DIM = 64; // alarm below 0.2/√64 = 0.025
 
 function progress(records: Partial<StepRecord>[], elapsedSeconds: number): FromWorker {
-  const full = records.map((r, i) => ({ step: i + 1, loss: 1, featureStd: 0.1, learningRate: 0.1, tau: 0.99, terms: {}, epoch: 0, views: null, probe: null, ...r }));
+  const full = records.map((r, i) => ({ step: i + 1, loss: 1, featureStd: 0.1, learningRate: 0.1, tau: 0.99, terms: {}, epoch: 0, views: null, probe: null, gradients: null, ...r }));
   const run = { runId: 'run', records: full, steps: full.at(-1)!.step, epochs: 0, imagesPerSecond: 1, stepMilliseconds: 1, embeddingDim: DIM, status: 'training' as const, problem: null };
   return { type: 'progress', report: { runs: [run], elapsedSeconds, imagesPerSecond: 1 }, memory: { tensors: 1, bytes: 1, gpuBytes: null } };
 }

@@ -205,7 +205,7 @@ export class SessionHost {
     const session = new RunSession(
       runs,
       data,
-      { evaluation, evaluationsPerRun, reportEverySteps: MAX_STEPS_PER_REPORT, reportIntervalMs: REPORT_INTERVAL_MS, betweenSteps: yieldToMessages },
+      { evaluation, evaluationsPerRun, reportEverySteps: MAX_STEPS_PER_REPORT, reportIntervalMs: REPORT_INTERVAL_MS, betweenSteps: yieldToMessages, gradientsEvery: evaluation?.gradientsEvery ?? 0 },
       {
         report: (report) => {
           if (this.session !== session) return;

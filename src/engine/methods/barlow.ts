@@ -11,12 +11,23 @@ import * as tf from '@tensorflow/tfjs';
 import { barlowTwinsTerms } from '../losses';
 import { scaledLr } from '../schedules';
 import { readOptions, type MethodOptionSpecs } from './options';
-import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, soloAugmentations } from './shared';
+import {
+  REFERENCE_RUN,
+  TAU_WITH_MOMENTUM_BRANCH,
+  classroomAugmentations,
+  createProjectedEncoder,
+  createTargetBranch,
+  methodPresets,
+  soloAugmentations,
+  targetBranchOption,
+  targetBranchParts,
+} from './shared';
 import type { MethodDefinition } from './types';
 
 const OPTIONS = {
   lambda: { label: 'λ', hint: 'Weight of the off-diagonal (redundancy) term, the push.', kind: 'number', default: 0.0051, min: 0, step: 0.001 },
   scale: { label: 'Loss scale', hint: 'Multiplies the whole loss (solo-learn uses 0.1; the paper\'s loss has none, 1).', kind: 'number', default: 0.1, min: 0, step: 0.01 },
+  targetBranch: targetBranchOption('same network, gradients through both views', true),
 } satisfies MethodOptionSpecs;
 
 const defaults = methodPresets('barlow', OPTIONS, {
@@ -42,23 +53,31 @@ export const barlow: MethodDefinition = {
     'across the two views — and pushes the off-diagonal to 0, so different features carry different information. ' +
     'That redundancy-reduction term (weighted by λ) is what stops collapse: a collapsed embedding has all its ' +
     'features perfectly correlated. No negatives, no momentum encoder, no predictor.',
-  uses: { tau: false, temperature: false, labels: false },
+  uses: { tau: TAU_WITH_MOMENTUM_BRANCH, temperature: false, labels: false },
   options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const encoder = createProjectedEncoder(config, rng, 'barlow');
-    const { lambda, scale } = readOptions(OPTIONS, config);
+    const { lambda, scale, targetBranch } = readOptions(OPTIONS, config);
+    const branch = createTargetBranch(targetBranch, encoder, config, rng);
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
-      modules: [encoder.module],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
-        const { onDiagonal, offDiagonal } = barlowTwinsTerms(z1, z2, lambda);
-        const terms = { onDiagonal: tf.mul(scale, onDiagonal) as tf.Scalar, offDiagonal: tf.mul(scale, offDiagonal) as tf.Scalar };
+      ...targetBranchParts(encoder, branch),
+      computeLoss(inputs) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
+        // The method's own form correlates the two online views; with a target branch, each online view
+        // with the other view's target, symmetrised.
+        const [t1, t2] = branch ? branch.targets(inputs.views, z1, z2) : [z1, z2];
+        const pairs = branch ? [barlowTwinsTerms(z1, t2, lambda), barlowTwinsTerms(z2, t1, lambda)] : [barlowTwinsTerms(z1, z2, lambda)];
+        const weight = scale / pairs.length;
+        const terms = {
+          onDiagonal: tf.mul(weight, tf.addN(pairs.map((p) => p.onDiagonal))) as tf.Scalar,
+          offDiagonal: tf.mul(weight, tf.addN(pairs.map((p) => p.offDiagonal))) as tf.Scalar,
+        };
         const loss = tf.add(terms.onDiagonal, terms.offDiagonal) as tf.Scalar;
-        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: t2, coefficient: 'fitted', implicitNegative: false } };
       },
     };
   },

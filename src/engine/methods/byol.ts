@@ -54,15 +54,16 @@ export const byol: MethodDefinition = {
       params: [...online.module.params, ...predictor.params],
       modules: [online.module, predictor, target.module],
       emaPairs: [{ online: online.module, target: target.module }],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = online.encode(views[0], true);
+      computeLoss(inputs) {
+        const { views } = inputs;
+        const { features, embedding: z1 } = online.encodeFirstView(inputs);
         const z2 = online.project(views[1], true);
         const p1 = predictor.apply(z1, true) as tf.Tensor2D;
         const p2 = predictor.apply(z2, true) as tf.Tensor2D;
         const t1 = target.project(views[0], true);
         const t2 = target.project(views[1], true);
         const loss = tf.add(byolLoss(p1, t2), byolLoss(p2, t1)) as tf.Scalar;
-        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: t2, coefficient: 2, implicitNegative: true } };
       },
     };
   },

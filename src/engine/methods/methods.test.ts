@@ -7,6 +7,7 @@ import { Rng } from '../random';
 import { tinyConfig, tinyData } from '../testing/tiny';
 import { Trainer } from '../trainer';
 import { disposeInstance } from './instance';
+import { TARGET_BRANCH, usesTau } from './options';
 import { METHODS, getMethod } from './registry';
 import type { MethodInstance, StepInputs } from './types';
 
@@ -33,9 +34,20 @@ function create(config: TrainConfig, seed = 1, datasetSize = 32): MethodInstance
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
+/** Every method as its presets build it, and the four with a target-branch switch with each other branch. */
+const VARIANTS: { name: string; config: () => TrainConfig }[] = [
+  ...METHODS.map((m) => ({ name: m.id, config: () => tinyConfig(m.id) })),
+  ...['simclr', 'barlow', 'vicreg', 'simsiam'].flatMap((id) =>
+    (getMethod(id).options.targetBranch.choices ?? [])
+      .filter((c) => c.value !== TARGET_BRANCH.own)
+      .map((c) => ({ name: `${id} (${c.label})`, config: () => tinyConfig(id, { options: { ...getMethod(id).defaults('classroom').options, targetBranch: c.value } }) })),
+  ),
+];
+const variant = (name: string) => VARIANTS.find((v) => v.name === name)!.config();
+
 describe('every registered method', () => {
-  it.each(METHODS.map((m) => m.id))('%s trains a few steps: finite, changing loss, terms that add up to it, no tensor growth', async (id) => {
-    const trainer = new Trainer(tinyConfig(id), tinyData());
+  it.each(VARIANTS.map((v) => v.name))('%s trains a few steps: finite, changing loss, terms that add up to it, no tensor growth', async (name) => {
+    const trainer = new Trainer(variant(name), tinyData());
     trainer.step();
     const records = await trainer.flush();
     const baseline = tf.memory().numTensors;
@@ -64,11 +76,13 @@ describe('every registered method', () => {
     expect(method.defaults('classroom').totalSteps).toBe(300);
     expect(method.explanation.length).toBeGreaterThan(250);
 
-    // τ is live exactly when the method has an EMA target.
+    // τ is live exactly when the method has an EMA target, with each of its target branches.
+    for (const { config } of VARIANTS.filter((v) => v.name === id || v.name.startsWith(`${id} (`))) {
+      const instance = create(config());
+      expect(usesTau(method, config().options)).toBe(instance.emaPairs !== undefined);
+      disposeInstance(instance);
+    }
     const config = tinyConfig(id);
-    const instance = create(config);
-    expect(method.uses.tau).toBe(instance.emaPairs !== undefined);
-    disposeInstance(instance);
 
     // Temperature is live exactly when the loss depends on it: same weights, same inputs, two temperatures.
     const inputs = inputsFor(3);
@@ -142,7 +156,7 @@ describe('every registered method', () => {
     expect(() => new Trainer(config, tinyData())).toThrow(
       'Invalid MoCo v2 settings: Queue size (queueSize) is 0 but must be a whole number, at least 1; there is no option "lambda" (its options: queueSize, symmetric).',
     );
-    expect(() => new Trainer(tinyConfig('simclr', { options: { symmetric: 1 } }), tinyData())).toThrow('Invalid SimCLR settings: there is no option "symmetric" (it has no options).');
+    expect(() => new Trainer(tinyConfig('byol', { options: { symmetric: 1 } }), tinyData())).toThrow('Invalid BYOL settings: there is no option "symmetric" (it has no options).');
     expect(() => new Trainer(tinyConfig('simsiam', { options: { stopGradient: 0.5 } }), tinyData())).toThrow('Stop-gradient (stopGradient) is 0.5 but must be 0 (off) or 1 (on)');
   });
 
@@ -186,10 +200,10 @@ describe('every registered method', () => {
 });
 
 describe('EMA targets and stop-gradients', () => {
-  const emaMethods = METHODS.filter((m) => m.uses.tau).map((m) => m.id);
+  const emaMethods = VARIANTS.filter((v) => usesTau(getMethod(v.config().method), v.config().options)).map((v) => v.name);
 
-  it.each(emaMethods)('%s: the target starts as a copy in separate variables and gets no gradient', (id) => {
-    const instance = create(tinyConfig(id));
+  it.each(emaMethods)('%s: the target starts as a copy in separate variables and gets no gradient', (name) => {
+    const instance = create(variant(name));
     const pairs = instance.emaPairs ?? [];
     expect(pairs.length).toBeGreaterThan(0);
     for (const { online, target } of pairs) {
@@ -220,8 +234,8 @@ describe('EMA targets and stop-gradients', () => {
     disposeInstance(instance);
   });
 
-  it.each(emaMethods)('%s: after each step the trainer moves every declared target to τ·target + (1 − τ)·online', async (id) => {
-    const trainer = new Trainer(tinyConfig(id, { tau: 0.9, tauSchedule: false, learningRate: 0.05 }), tinyData());
+  it.each(emaMethods)('%s: after each step the trainer moves every declared target to τ·target + (1 − τ)·online', async (name) => {
+    const trainer = new Trainer({ ...variant(name), tau: 0.9, tauSchedule: false, learningRate: 0.05 }, tinyData());
     const pairs = trainer.method.emaPairs!;
     for (let step = 0; step < 2; step++) {
       const before = pairs.map(({ target }) => target.params.map((p) => values(p.variable)));

@@ -74,8 +74,9 @@ export const moby: MethodDefinition = {
       modules: [online.module, predictor, target.module],
       emaPairs: [{ online: online.module, target: target.module }],
       state: queues.map((q) => q.keys),
-      computeLoss({ views }, { temperature }) {
-        const { features, embedding: z1 } = online.encode(views[0], true);
+      computeLoss(inputs, { temperature }) {
+        const { views } = inputs;
+        const { features, embedding: z1 } = online.encodeFirstView(inputs);
         const z2 = online.project(views[1], true);
         const p1 = predictor.apply(z1, true) as tf.Tensor2D;
         const p2 = predictor.apply(z2, true) as tf.Tensor2D;
@@ -83,7 +84,7 @@ export const moby: MethodDefinition = {
         const k2 = l2Normalize(target.project(views[1], true));
         const loss = tf.add(infoNCELoss(p1, k2, queues[1].keys, temperature), infoNCELoss(p2, k1, queues[0].keys, temperature)) as tf.Scalar;
         const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: [k1, k2] };
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: [k1, k2], anatomy: { target: k2, coefficient: 1 / temperature, implicitNegative: false } };
       },
       afterStep(_inputs, _schedule, keys) {
         keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));

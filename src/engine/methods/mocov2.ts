@@ -78,8 +78,9 @@ export const mocov2: MethodDefinition = {
       modules: [online.module, target.module],
       emaPairs: [{ online: online.module, target: target.module }],
       state: queues.map((q) => q.keys),
-      computeLoss({ views }, { temperature }) {
-        const { features, embedding: q1 } = online.encode(views[0], true);
+      computeLoss(inputs, { temperature }) {
+        const { views } = inputs;
+        const { features, embedding: q1 } = online.encodeFirstView(inputs);
         const k2 = l2Normalize(target.project(views[1], true));
         let loss = infoNCELoss(q1, k2, queueOfView(1).keys, temperature);
         let positive = meanPositiveLogit(q1, k2, temperature);
@@ -92,7 +93,7 @@ export const mocov2: MethodDefinition = {
           positive = tf.div(tf.add(positive, meanPositiveLogit(q2, k1, temperature)), 2) as tf.Scalar;
           keys = [k1, k2];
         }
-        return { loss, terms: pullPushTerms(loss, positive), embedding: q1, secondEmbedding: q2, features, carry: keys };
+        return { loss, terms: pullPushTerms(loss, positive), embedding: q1, secondEmbedding: q2, features, carry: keys, anatomy: { target: k2, coefficient: (symmetric ? 0.5 : 1) / temperature, implicitNegative: false } };
       },
       afterStep(_inputs, _schedule, keys) {
         // Enqueue after the loss: the current batch's keys are negatives only from the next step on.

@@ -73,12 +73,14 @@ export const npid: MethodDefinition = {
       params: encoder.module.params,
       modules: [encoder.module],
       state: [bank],
-      computeLoss({ views, indices }, { temperature }) {
-        const { features, embedding: z } = encoder.encode(views[0], true);
+      computeLoss(inputs, { temperature }) {
+        const { indices } = inputs;
+        const { features, embedding: z } = encoder.encodeFirstView(inputs);
         const normalised = l2Normalize(z);
         const loss = npidLoss(normalised, bank, indices, temperature);
-        const positive = meanPositiveLogit(normalised, tf.gather(bank, indices) as tf.Tensor2D, temperature);
-        return { loss, terms: pullPushTerms(loss, positive), embedding: z, features, carry: [normalised] };
+        const ownEntries = tf.gather(bank, indices) as tf.Tensor2D;
+        const positive = meanPositiveLogit(normalised, ownEntries, temperature);
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z, features, carry: [normalised], anatomy: { target: ownEntries, coefficient: 1 / temperature, implicitNegative: false } };
       },
       afterStep({ indices }, _schedule, [features]) {
         const n = indices.shape[0];

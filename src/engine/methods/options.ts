@@ -26,6 +26,25 @@ export interface MethodOptionSpec {
   readonly choices?: readonly MethodOptionChoice[];
 }
 
+/**
+ * Values of the `targetBranch` option: what a two-view method compares each view's embedding against
+ * (UniGrad's ablation, Tao et al. 2022). `own` the method's own form (SimCLR, Barlow Twins and VICReg:
+ * one network, gradients through both views; SimSiam: one network, its stop-gradient); `stopGradient`
+ * the same network with the target view detached; `momentum` a momentum encoder, a copy moved by EMA
+ * with τ as in BYOL, MoCo and UniGrad.
+ */
+export const TARGET_BRANCH = { own: 0, stopGradient: 1, momentum: 2 } as const;
+
+/** Whether τ matters to a method: always, never, or when option `option` is `value`. */
+export type TauUse = boolean | { readonly option: string; readonly value: number };
+
+/** Whether τ matters to a method (its `uses` and option specs) with these options. */
+export function usesTau(method: { uses: { tau: TauUse }; options: MethodOptionSpecs }, options: Readonly<Record<string, number>>): boolean {
+  const use = method.uses.tau;
+  if (typeof use === 'boolean') return use;
+  return (options[use.option] ?? method.options[use.option]?.default) === use.value;
+}
+
 /** A method's options by name, in the order the setup form lists them. */
 export type MethodOptionSpecs = Readonly<Record<string, MethodOptionSpec>>;
 

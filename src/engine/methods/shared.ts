@@ -5,11 +5,12 @@ import { createBackbone, type Backbone } from '../backbones';
 import type { PresetName, TrainConfig } from '../config';
 import { copyWeights } from '../ema';
 import { createMlp, type Mlp } from '../heads';
-import { l2Normalize } from '../losses';
+import { l2Normalize, stopGradient } from '../losses';
 import { sequential, variableFrom, type Module } from '../nn';
 import { BACKBONE_PRESETS } from '../presets';
 import type { Rng } from '../random';
-import { defaultOptions, type MethodOptionSpec } from './options';
+import { TARGET_BRANCH, defaultOptions, type MethodOptionChoice, type MethodOptionSpec } from './options';
+import type { MethodInstance, StepInputs } from './types';
 
 /** A backbone followed by a projector. */
 export interface ProjectedEncoder {
@@ -20,6 +21,8 @@ export interface ProjectedEncoder {
   project(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
   /** Backbone features and their projection from one forward pass (the probe trains on the features). */
   encode(x: tf.Tensor4D, training: boolean): { features: tf.Tensor2D; embedding: tf.Tensor2D };
+  /** `encode` of view 1 for the loss, with the step's gradient probe added to the embedding when it has one. */
+  encodeFirstView(inputs: StepInputs): { features: tf.Tensor2D; embedding: tf.Tensor2D };
 }
 
 export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: string): ProjectedEncoder {
@@ -30,7 +33,11 @@ export function createProjectedEncoder(config: TrainConfig, rng: Rng, name: stri
     const features = backbone.apply(x, training) as tf.Tensor2D;
     return { features, embedding: projector.apply(features, training) as tf.Tensor2D };
   };
-  return { backbone, projector, module, project: (x, training) => encode(x, training).embedding, encode };
+  const encodeFirstView = (inputs: StepInputs) => {
+    const { features, embedding } = encode(inputs.views[0], true);
+    return { features, embedding: inputs.gradientProbe ? (tf.add(embedding, inputs.gradientProbe) as tf.Tensor2D) : embedding };
+  };
+  return { backbone, projector, module, project: (x, training) => encode(x, training).embedding, encode, encodeFirstView };
 }
 
 /**
@@ -41,6 +48,48 @@ export function createMomentumCopy(online: ProjectedEncoder, config: TrainConfig
   const target = createProjectedEncoder(config, rng, name);
   copyWeights(online.module, target.module);
   return target;
+}
+
+/** The "Target branch" option; `ownLabel` names the method's own form. */
+export function targetBranchOption(ownLabel: string, withStopGradient: boolean): MethodOptionSpec {
+  const choices: MethodOptionChoice[] = [
+    { value: TARGET_BRANCH.own, label: ownLabel },
+    ...(withStopGradient ? [{ value: TARGET_BRANCH.stopGradient, label: 'same network, stop-gradient' }] : []),
+    { value: TARGET_BRANCH.momentum, label: 'momentum encoder (τ)' },
+  ];
+  return {
+    label: 'Target branch',
+    hint: 'What each view is pulled towards. UniGrad found that a momentum encoder (a slowly moving copy of the network, τ), not the loss, explains most of the gap between methods.',
+    kind: 'choice',
+    default: TARGET_BRANCH.own,
+    choices,
+  };
+}
+
+/** τ matters to these methods only with the momentum encoder. */
+export const TAU_WITH_MOMENTUM_BRANCH = { option: 'targetBranch', value: TARGET_BRANCH.momentum } as const;
+
+/** The target side of a two-view loss other than the method's own form: detached embeddings of both views. */
+export interface TargetBranch {
+  /** The momentum copy where there is one: the method lists it in its modules and EMA pairs. */
+  readonly momentum: ProjectedEncoder | null;
+  /** Targets for view 1 and view 2, given the online embeddings of both; never differentiated. */
+  targets(views: readonly [tf.Tensor4D, tf.Tensor4D], z1: tf.Tensor2D, z2: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D];
+}
+
+/** The target branch for a `targetBranch` option value; null for the method's own form. */
+export function createTargetBranch(mode: number, online: ProjectedEncoder, config: TrainConfig, rng: Rng): TargetBranch | null {
+  if (mode === TARGET_BRANCH.own) return null;
+  if (mode === TARGET_BRANCH.stopGradient) return { momentum: null, targets: (_views, z1, z2) => [stopGradient(z1), stopGradient(z2)] };
+  const momentum = createMomentumCopy(online, config, rng, 'momentum');
+  return { momentum, targets: (views) => [stopGradient(momentum.project(views[0], true)), stopGradient(momentum.project(views[1], true))] };
+}
+
+/** The modules and EMA pair a target branch adds to a method's instance. */
+export function targetBranchParts(online: ProjectedEncoder, branch: TargetBranch | null): Pick<MethodInstance, 'modules' | 'emaPairs'> {
+  const momentum = branch?.momentum;
+  if (!momentum) return { modules: [online.module] };
+  return { modules: [online.module, momentum.module], emaPairs: [{ online: online.module, target: momentum.module }] };
 }
 
 /** `rows` random unit vectors of width `dim`, drawn on the CPU (normal, then L2-normalised). */

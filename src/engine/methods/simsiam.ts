@@ -12,11 +12,23 @@ import { createMlp } from '../heads';
 import { simSiamLoss } from '../losses';
 import { scaledLr } from '../schedules';
 import { readOptions, type MethodOptionSpecs } from './options';
-import { REFERENCE_RUN, classroomAugmentations, createProjectedEncoder, methodPresets, soloAugmentations } from './shared';
+import {
+  REFERENCE_RUN,
+  TAU_WITH_MOMENTUM_BRANCH,
+  classroomAugmentations,
+  createProjectedEncoder,
+  createTargetBranch,
+  methodPresets,
+  soloAugmentations,
+  targetBranchOption,
+  targetBranchParts,
+} from './shared';
 import type { MethodDefinition } from './types';
 
 const OPTIONS = {
   stopGradient: { label: 'Stop-gradient', hint: 'Turn it off to watch SimSiam collapse (feature std → 0).', kind: 'toggle', default: 1 },
+  // With the momentum encoder SimSiam becomes BYOL with SimSiam's heads and loss; the target never gets gradients.
+  targetBranch: targetBranchOption('same network (stop-gradient switch above)', false),
 } satisfies MethodOptionSpecs;
 
 const defaults = methodPresets('simsiam', OPTIONS, {
@@ -44,25 +56,30 @@ export const simsiam: MethodDefinition = {
     'encoder — both branches are the same network. What stops collapse is the stop-gradient: the target ' +
     'projection is treated as a constant. Turn the stop-gradient off (the ablation) and the embeddings collapse ' +
     'to a single point within a few hundred steps — watch the feature std fall to 0.',
-  uses: { tau: false, temperature: false, labels: false },
+  uses: { tau: TAU_WITH_MOMENTUM_BRANCH, temperature: false, labels: false },
   options: OPTIONS,
   defaults,
   create({ config, rng }) {
     if (!config.predictor) throw new Error('SimSiam needs a predictor head');
     const encoder = createProjectedEncoder(config, rng, 'simsiam');
     const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
-    const stopGradient = readOptions(OPTIONS, config).stopGradient === 1;
+    const options = readOptions(OPTIONS, config);
+    const stopGradient = options.stopGradient === 1;
+    const branch = createTargetBranch(options.targetBranch, encoder, config, rng);
+    const { modules, emaPairs } = targetBranchParts(encoder, branch);
     return {
       encoder: encoder.backbone,
       params: [...encoder.module.params, ...predictor.params],
-      modules: [encoder.module, predictor],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = encoder.encode(views[0], true);
-        const z2 = encoder.project(views[1], true);
+      modules: [...modules, predictor],
+      emaPairs,
+      computeLoss(inputs) {
+        const { features, embedding: z1 } = encoder.encodeFirstView(inputs);
+        const z2 = encoder.project(inputs.views[1], true);
         const p1 = predictor.apply(z1, true);
         const p2 = predictor.apply(z2, true);
-        const loss = tf.div(tf.add(simSiamLoss(p1, z2, { stopGradient }), simSiamLoss(p2, z1, { stopGradient })), 2) as tf.Scalar;
-        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [] };
+        const [t1, t2] = branch ? branch.targets(inputs.views, z1, z2) : [z1, z2];
+        const loss = tf.div(tf.add(simSiamLoss(p1, t2, { stopGradient }), simSiamLoss(p2, t1, { stopGradient })), 2) as tf.Scalar;
+        return { loss, terms: {}, embedding: z1, secondEmbedding: z2, features, carry: [], anatomy: { target: t2, coefficient: 0.5, implicitNegative: true } };
       },
     };
   },

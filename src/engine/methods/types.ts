@@ -6,10 +6,11 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones';
+import type { GradientAnatomyTargets } from '../gradient-anatomy';
 import type { PresetName, TrainConfig } from '../config';
 import type { Module, Param } from '../nn';
 import type { Rng } from '../random';
-import type { MethodOptionSpecs } from './options';
+import type { MethodOptionSpecs, TauUse } from './options';
 
 export type MethodFamily = 'contrastive' | 'asymmetric' | 'decorrelation' | 'hybrid' | 'pretext';
 
@@ -20,6 +21,11 @@ export interface StepInputs {
   readonly indices: tf.Tensor1D;
   /** Class labels where the dataset has them (SupCon); null otherwise. */
   readonly labels: tf.Tensor1D | null;
+  /**
+   * Zeros added to view 1's online embedding on the steps that measure the gradient anatomy: the
+   * trainer differentiates the loss with respect to it, which is ∂L/∂z₁. Absent on other steps.
+   */
+  readonly gradientProbe?: tf.Tensor2D;
 }
 
 export interface StepSchedule {
@@ -50,6 +56,8 @@ export interface LossOutput {
   readonly features?: tf.Tensor2D;
   /** Tensors `afterStep` needs (e.g. MoCo's keys to enqueue). */
   readonly carry: tf.Tensor[];
+  /** View 1's positive target and its weight in the loss, for the gradient anatomy; left out where there is none (RotNet). */
+  readonly anatomy?: GradientAnatomyTargets;
 }
 
 export interface MethodContext {
@@ -96,8 +104,11 @@ export interface MethodDefinition {
   readonly family: MethodFamily;
   /** One paragraph for the classroom: what it pulls together, what it pushes apart, what stops collapse. */
   readonly explanation: string;
-  /** Which of the live settings mean something for this method, so the UI shows only those. */
-  readonly uses: { tau: boolean; temperature: boolean; labels: boolean };
+  /**
+   * Which of the live settings mean something for this method, so the UI shows only those. τ may
+   * matter only when an option has one value (a momentum encoder chosen as the target branch).
+   */
+  readonly uses: { tau: TauUse; temperature: boolean; labels: boolean };
   /** The method's own settings with their defaults; `TrainConfig.options` may set any of these and no other. */
   readonly options: MethodOptionSpecs;
   defaults(preset: PresetName): TrainConfig;

@@ -71,8 +71,9 @@ export const unigrad: MethodDefinition = {
       modules: [online.module, target.module],
       emaPairs: [{ online: online.module, target: target.module }],
       state: [correlation, correlationReady],
-      computeLoss({ views }) {
-        const { features, embedding: z1 } = online.encode(views[0], true);
+      computeLoss(inputs) {
+        const { views } = inputs;
+        const { features, embedding: z1 } = online.encodeFirstView(inputs);
         const z2 = online.project(views[1], true);
         const z1m = target.project(views[0], true);
         const z2m = target.project(views[1], true);
@@ -81,8 +82,10 @@ export const unigrad: MethodDefinition = {
         const keep = tf.mul(correlationReady, rho);
         const nextCorrelation = tf.add(tf.mul(keep, correlation), tf.mul(tf.sub(1, keep), batchCorrelation)) as tf.Tensor2D;
         const loss = uniGradLoss(z1, z2, z1m, z2m, nextCorrelation, lambda);
+        // The loss averages its two views, so u₁'s gradient is ½(−u₂ + λ·F·u₁).
+        const anatomy = { target: z2m, coefficient: 0.5, correlation: nextCorrelation, implicitNegative: false };
         const agreement = tf.mul(0.5, tf.add(meanPositiveLogit(z1, z2m, 1), meanPositiveLogit(z2, z1m, 1))) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, secondEmbedding: z2, features, carry: [nextCorrelation] };
+        return { loss, terms: pullPushTerms(loss, agreement), embedding: z1, secondEmbedding: z2, features, carry: [nextCorrelation], anatomy };
       },
       afterStep(_inputs, _schedule, [nextCorrelation]) {
         correlation.assign(nextCorrelation);

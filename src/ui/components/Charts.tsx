@@ -1,6 +1,8 @@
 import { useMemo } from 'react';
 import { collapseThreshold, DEFAULT_COLLAPSE_ALARM } from '../../engine/collapse';
-import { markerX, percentText, termKey } from '../chart-data';
+import { usesTau } from '../../engine/methods/options';
+import { formatNumber, markerX, percentText, termKey } from '../chart-data';
+import { GRADIENT_ANATOMY_EXPLANATION, GRADIENT_RATIO_EXPLANATION, UNIGRAD_COSINE_EXPLANATION, negativeTermLabel } from '../gradient-anatomy-text';
 import { useAppStore } from '../store';
 import { ChartToolbar } from './ChartToolbar';
 import { CollapseAlarm } from './CollapseAlarm';
@@ -19,7 +21,10 @@ export function Charts() {
   const termNames = useAppStore((s) => s.termNames);
   const { smoothing, xAxis } = useAppStore((s) => s.chartOptions);
   const dim = useAppStore((s) => s.progress?.embeddingDim ?? s.config?.projector.out ?? null);
-  const usesTau = useAppStore((s) => s.methods.find((m) => m.id === s.config?.method)?.uses.tau ?? false);
+  const tauUsed = useAppStore((s) => {
+    const method = s.methods.find((m) => m.id === s.config?.method);
+    return method !== undefined && s.config !== null && usesTau(method, s.config.options);
+  });
 
   const markers = useMemo<ChartMarker[]>(
     () => rawMarkers.flatMap((m) => {
@@ -36,6 +41,7 @@ export function Charts() {
   const last = evaluations.at(-1);
   const hasViews = history.some((p) => p.alignment !== undefined);
   const hasProbe = history.some((p) => p.probeAccuracy !== undefined);
+  const lastGradients = useMemo(() => [...history].reverse().find((p) => p.gradientRatio !== undefined), [history]);
   const common = { markers, xAxis };
   const perStep = { ...common, data: history, smoothing };
   const perEvaluation = { ...common, data: evaluations, dots: true };
@@ -121,8 +127,37 @@ export function Charts() {
             ]}
           />
         ) : null}
+        {lastGradients ? (
+          <>
+            <MetricChart
+              {...perStep}
+              title="Gradient anatomy"
+              summary={
+                <>
+                  <span className="series-positive">positive</span> {formatNumber(lastGradients.gradientPositive)} ·{' '}
+                  <span className="series-negative">{negativeTermLabel(lastGradients.implicitNegative === 1)}</span> {formatNumber(lastGradients.gradientNegative)} · effective λ{' '}
+                  <strong data-testid="gradient-ratio">{formatNumber(lastGradients.gradientRatio)}</strong> · cosine with UniGrad's form{' '}
+                  <strong data-testid="unigrad-cosine">{lastGradients.unigradCosine.toFixed(2)}</strong>
+                </>
+              }
+              description={GRADIENT_ANATOMY_EXPLANATION}
+              series={[
+                { key: 'gradientPositive', label: 'positive (pull towards u₂)', color: '#16a34a' },
+                { key: 'gradientNegative', label: negativeTermLabel(lastGradients.implicitNegative === 1), color: '#dc2626' },
+              ]}
+            />
+            <MetricChart {...perStep} title="Effective λ (negative ÷ positive)" description={GRADIENT_RATIO_EXPLANATION} series={[{ key: 'gradientRatio', label: 'effective λ', color: '#7c3aed' }]} />
+            <MetricChart
+              {...perStep}
+              title="Agreement with UniGrad's form"
+              yDomain={[-1, 1]}
+              description={UNIGRAD_COSINE_EXPLANATION}
+              series={[{ key: 'unigradCosine', label: 'cosine', color: '#0891b2' }]}
+            />
+          </>
+        ) : null}
         <MetricChart {...perStep} smoothing={0} title="Learning-rate schedule" description="The rate applied at each step: linear warm-up, then cosine decay." series={[{ key: 'learningRate', label: 'learning rate', color: '#4b5563' }]} />
-        {usesTau ? (
+        {tauUsed ? (
           <MetricChart {...perStep} smoothing={0} title="Target momentum τ" description="EMA decay of the target network at each step; the cosine schedule raises it to 1." series={[{ key: 'tau', label: 'τ', color: '#9333ea' }]} />
         ) : null}
         {hasProbe ? (

@@ -1,4 +1,5 @@
 import { collapseThreshold, DEFAULT_COLLAPSE_ALARM } from '../../engine/collapse';
+import { usesTau } from '../../engine/methods/options';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
 
@@ -35,7 +36,7 @@ export function CollapseAlarm() {
       <ul>
         <li>a learning rate far too high{config ? ` (now ${config.learningRate})` : ''} — lower it;</li>
         <li>a missing predictor or stop-gradient in an asymmetric method (BYOL, SimSiam) — nothing then stops both branches agreeing on a constant;</li>
-        {method?.uses.tau ? <li>τ too low{config ? ` (now ${config.tau})` : ''} — the target follows the online network too closely to be a stable target;</li> : null}
+        {method && config && usesTau(method, config.options) ? <li>τ too low{config ? ` (now ${config.tau})` : ''} — the target follows the online network too closely to be a stable target;</li> : null}
         <li>for decorrelation methods, too little weight on the variance or redundancy terms; for contrastive ones, too few or too easy negatives.</li>
       </ul>
       <div className="alarm-actions">

@@ -45,6 +45,14 @@ export function EvaluationPanel() {
         hint={hasRun ? 'Applies to the next run.' : undefined}
         onCommit={(maxHeldOutImages) => setEvaluationSettings({ maxHeldOutImages })}
       />
+      <NumberField
+        label="Gradient anatomy every (steps)"
+        value={settings.gradientsEvery}
+        integer
+        min={0}
+        hint="Splits the loss's gradient into UniGrad's pull and push (the Gradient anatomy charts). It reuses the step's own backward pass, so it is cheap to leave on. 0: never."
+        onCommit={(gradientsEvery) => live({ gradientsEvery })}
+      />
       <button type="button" disabled={!hasRun} onClick={training.evaluateNow}>
         Evaluate now
       </button>

@@ -1,4 +1,5 @@
 import type { LiveSettings } from '../../engine/config';
+import { usesTau } from '../../engine/methods/options';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
 import { NumberField } from './NumberField';
@@ -12,7 +13,8 @@ export function LiveControls() {
   const settingsError = useAppStore((s) => s.settingsError);
   const trainCount = useAppStore((s) => s.dataset?.trainCount);
   if (!config) return null;
-  const uses = methods.find((m) => m.id === config.method)?.uses;
+  const method = methods.find((m) => m.id === config.method);
+  const uses = method?.uses;
   const live = runState === 'running' || runState === 'paused' || runState === 'finished';
 
   const change = (changes: Partial<LiveSettings>) => {
@@ -34,7 +36,7 @@ export function LiveControls() {
         onCommit={(batchSize) => change({ batchSize })}
       />
       <NumberField label="Learning rate" value={config.learningRate} step={0.001} min={0} onCommit={(learningRate) => change({ learningRate })} />
-      {uses?.tau ? (
+      {method && usesTau(method, config.options) ? (
         <>
           <NumberField label="τ (target momentum)" value={config.tau} step={0.001} min={0} max={1} onCommit={(tau) => change({ tau })} />
           <div className="field field-inline">

@@ -1,5 +1,6 @@
 import { useId } from 'react';
 import type { CompareRunDraft } from '../../compare-store';
+import { usesTau } from '../../../engine/methods/options';
 import { useAppStore } from '../../store';
 import { NumberField } from '../NumberField';
 import { SelectField } from '../SelectField';
@@ -35,7 +36,7 @@ export function RunEditor({ run, index }: { run: CompareRunDraft; index: number 
         <NumberField label="Batch size" value={config.batchSize} integer min={2} max={8192} onCommit={(batchSize) => edit({ batchSize })} />
         <NumberField label="Learning rate" value={config.learningRate} min={1e-6} max={100} step={0.001} onCommit={(learningRate) => edit({ learningRate })} />
       </div>
-      {method?.uses.tau ? (
+      {method && usesTau(method, config.options) ? (
         <div className="field-pair">
           <NumberField label="τ (target momentum)" value={config.tau} min={0} max={1} step={0.001} onCommit={(tau) => edit({ tau })} />
           <div className="field field-inline">
