@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { stepCount, useSmallEvaluation } from './tiny-run';
+import { trainThenPause } from './tiny-run';
 
 /** Collects the page's content-security-policy violations in window.cspViolations. */
 const RECORD_VIOLATIONS = `window.cspViolations = [];
@@ -20,11 +20,7 @@ test('a whole session contacts nothing outside the app’s own origin, and the c
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
   // Train (the WebAssembly backend with its threads' blob: workers), pause, export, another dataset, Compare.
-  await useSmallEvaluation(page);
-  await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(3);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await expect(status).toContainText('Paused');
+  await trainThenPause(page, 3);
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download metrics CSV' }).click();
   await download;

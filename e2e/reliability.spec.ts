@@ -1,17 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { commit, stepCount, useSmallEvaluation } from './tiny-run';
+import { commit, stepCount, trainThenPause } from './tiny-run';
 
 test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
   await page.goto('/?diagnostics&backend=wasm');
   const status = page.getByRole('status', { name: 'Training status' });
   await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
-  await useSmallEvaluation(page);
-  await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(3);
   // A pause writes a checkpoint; the steps after it are what a crash may lose.
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await expect(status).toContainText('Paused');
-  const checkpointStep = await stepCount(page);
+  const checkpointStep = await trainThenPause(page, 3);
   const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
   await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
   await page.getByRole('button', { name: 'Resume' }).click();
@@ -79,12 +74,7 @@ const PUT_FOREIGN_RECORDS = `new Promise((resolve, reject) => {
 test('unreadable saved runs are listed with the reason and can be deleted; every other run still opens', async ({ page }) => {
   await page.goto('/?backend=wasm');
   const status = page.getByRole('status', { name: 'Training status' });
-  await useSmallEvaluation(page);
-  await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await expect(status).toContainText('Paused');
-  const step = await stepCount(page);
+  const step = await trainThenPause(page, 2);
   const runs = page.getByRole('list', { name: 'Saved runs' });
   await expect(runs.getByRole('listitem')).toContainText(`checkpoint at step ${step}`);
 
@@ -124,13 +114,7 @@ test('closing the page in the middle of a checkpoint write leaves the previous c
   const page = await context.newPage();
   await page.addInitScript(HOLD_CHECKPOINT_WRITE);
   await page.goto('/?backend=wasm');
-  const status = page.getByRole('status', { name: 'Training status' });
-  await useSmallEvaluation(page);
-  await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await expect(status).toContainText('Paused');
-  const kept = await stepCount(page);
+  const kept = await trainThenPause(page, 2);
   const runs = page.getByRole('list', { name: 'Saved runs' });
   await expect(runs.getByRole('listitem')).toContainText(`checkpoint at step ${kept}`);
 
@@ -157,12 +141,7 @@ test('closing the page in the middle of a checkpoint write leaves the previous c
 test('two tabs on the same saved runs: the one training owns the run, the other shows it read-only and takes it over once the first closes', async ({ context }) => {
   const first = await context.newPage();
   await first.goto('/?backend=wasm');
-  await useSmallEvaluation(first);
-  await first.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(first), { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
-  await first.getByRole('button', { name: 'Pause' }).click();
-  await expect(first.getByRole('status', { name: 'Training status' })).toContainText('Paused');
-  const step = await stepCount(first);
+  const step = await trainThenPause(first, 2);
 
   const second = await context.newPage();
   await second.goto('/?backend=wasm');

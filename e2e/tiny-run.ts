@@ -1,4 +1,4 @@
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 
 /**
  * The end-to-end configuration: SwiftShader WebGPU runs on the CPU here, where embedding an image
@@ -28,4 +28,14 @@ export async function commit(page: Page, label: string, value: string) {
 
 export async function stepCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('step-counter').textContent());
+}
+
+/** Trains the page's setup (with a small evaluation) until `steps` are done, then pauses, which writes a checkpoint; the step it paused at. */
+export async function trainThenPause(page: Page, steps: number): Promise<number> {
+  await useSmallEvaluation(page);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(steps);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByRole('status', { name: 'Training status' })).toContainText('Paused');
+  return stepCount(page);
 }

@@ -1,24 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { estimateTrainingMemory } from './memory-estimate';
+import { estimateTrainingMemory, peakOfOneStep } from './memory-estimate';
 import { tinyConfig, tinyData } from './testing/tiny';
 import { DeviceImages } from './dataset';
-import { Trainer } from './trainer';
 
-/** The peak bytes of one real step at the configuration's own batch size, after one untimed step. */
+/** The peak bytes of one real step at the configuration's own batch size (the same measurement as the estimate's probes). */
 async function measuredPeak(config: ReturnType<typeof tinyConfig>, data: ReturnType<typeof tinyData>): Promise<number> {
+  const baseline = tf.memory().numBytes;
   const images = new DeviceImages(data.train);
-  const trainer = new Trainer(config, data, { trainImages: images });
   try {
-    trainer.step();
-    await trainer.flush();
-    const profile = await tf.profile(async () => {
-      trainer.step();
-      await trainer.flush();
-    });
-    return profile.peakBytes;
+    return await peakOfOneStep(config, data, images, config.batchSize, baseline);
   } finally {
-    trainer.dispose();
     images.dispose();
   }
 }

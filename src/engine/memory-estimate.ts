@@ -24,7 +24,7 @@ export interface MemoryEstimate {
 }
 
 /** Peak bytes of one step above `baseline` (what was allocated before the estimate: a paused run's tensors do not count). */
-async function peakOfOneStep(config: TrainConfig, data: DatasetSplits, images: DeviceImages, batchSize: number, baseline: number): Promise<number> {
+export async function peakOfOneStep(config: TrainConfig, data: DatasetSplits, images: DeviceImages, batchSize: number, baseline: number): Promise<number> {
   // Warm-up and schedules play no part in memory; one step with metrics as a run has them.
   const trainer = new Trainer({ ...config, batchSize, totalSteps: Math.max(config.totalSteps, 2) }, data, { trainImages: images });
   try {

@@ -18,12 +18,10 @@
  * counterpart, so the reference preset keeps the shared CIFAR run shape with RotNet's SGD settings.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IDENTITY_VIEW, type ViewAugmentation } from '../augment';
 import { createBackbone, smallestInputSize } from '../backbones';
 import { createMlp } from '../heads';
 import type { Rng } from '../random';
-import { CENTRE_CELL, cellCorner, cutPatches, drawJitter, patchGrid, type PatchGrid } from './patch-grid';
-import { methodPresets, sameForBothViews } from './shared';
+import { CENTRE_CELL, cellCorner, cutPatches, drawJitter, patchGrid, patchTaskPresets, type PatchGrid } from './patch-grid';
 import type { MethodDefinition } from './types';
 
 /** The eight neighbours of the centre cell. */
@@ -34,25 +32,7 @@ export function neighbourCell(position: number): number {
   return position < CENTRE_CELL ? position : position + 1;
 }
 
-/** The whole image stays in view most of the time: the grid covers it, crops only shift and scale it. */
-const CONTEXT_VIEW: ViewAugmentation = {
-  ...IDENTITY_VIEW,
-  crop: { scale: [0.5, 1], ratio: [3 / 4, 4 / 3] },
-  flipProbability: 0.5,
-};
-
-const defaults = methodPresets('context', {}, {
-  reference: () => ({
-    projector: { hidden: [512], out: 512 },
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
-    learningRate: 0.1,
-    augmentations: sameForBothViews(structuredClone(CONTEXT_VIEW)),
-  }),
-  classroom: () => ({
-    projector: { hidden: [128], out: 64 },
-    augmentations: sameForBothViews(structuredClone(CONTEXT_VIEW)),
-  }),
-});
+const defaults = patchTaskPresets('context', {});
 
 /**
  * For `count` images: which neighbour each shows (the label) and the corners of its centre and

@@ -21,13 +21,11 @@
  * the reference preset keeps the shared CIFAR run length with a cosine schedule instead of step decay.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IDENTITY_VIEW, type ViewAugmentation } from '../augment';
 import { createBackbone, smallestInputSize } from '../backbones';
 import { createMlp } from '../heads';
 import { Rng } from '../random';
 import { readOptions, type MethodOptionSpecs } from './options';
-import { GRID_CELLS, cellCorner, cutPatches, drawJitter, patchGrid, type PatchGrid } from './patch-grid';
-import { methodPresets, sameForBothViews } from './shared';
+import { GRID_CELLS, cellCorner, cutPatches, drawJitter, patchGrid, patchTaskPresets, type PatchGrid } from './patch-grid';
 import type { MethodDefinition } from './types';
 
 const OPTIONS = {
@@ -43,25 +41,7 @@ const OPTIONS = {
   },
 } satisfies MethodOptionSpecs;
 
-/** As context prediction: the grid covers the view, crops only shift and scale it. */
-const JIGSAW_VIEW: ViewAugmentation = {
-  ...IDENTITY_VIEW,
-  crop: { scale: [0.5, 1], ratio: [3 / 4, 4 / 3] },
-  flipProbability: 0.5,
-};
-
-const defaults = methodPresets('jigsaw', OPTIONS, {
-  reference: () => ({
-    projector: { hidden: [512], out: 512 },
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
-    learningRate: 0.1,
-    augmentations: sameForBothViews(structuredClone(JIGSAW_VIEW)),
-  }),
-  classroom: () => ({
-    projector: { hidden: [128], out: 64 },
-    augmentations: sameForBothViews(structuredClone(JIGSAW_VIEW)),
-  }),
-});
+const defaults = patchTaskPresets('jigsaw', OPTIONS);
 
 /** Every ordering of the nine cells, in lexicographic order, nine bytes each. */
 function allOrderings(): Uint8Array {

@@ -6,7 +6,11 @@
  * side, the jitter a pixel per 32 px, and the patches sit as far apart as the image allows.
  */
 import * as tf from '@tensorflow/tfjs';
+import { IDENTITY_VIEW, type ViewAugmentation } from '../augment';
+import type { PresetName, TrainConfig } from '../config';
 import type { Rng } from '../random';
+import type { MethodOptionSpec } from './options';
+import { methodPresets, sameForBothViews } from './shared';
 
 export interface PatchGrid {
   /** Side of a patch in pixels. */
@@ -66,4 +70,30 @@ export function cutPatches(images: tf.Tensor4D, corners: Int32Array, perImage: n
     for (const y of source) for (const x of source) indices[k++] = base + (top + y) * width + left + x;
   }
   return tf.tidy(() => tf.reshape(tf.gather(tf.reshape(images, [n * height * width, channels]), tf.tensor1d(indices, 'int32')), [count, outSize, outSize, channels]));
+}
+
+/** The whole image stays in view most of the time: the grid covers it, crops only shift and scale it. */
+const GRID_VIEW: ViewAugmentation = {
+  ...IDENTITY_VIEW,
+  crop: { scale: [0.5, 1], ratio: [3 / 4, 4 / 3] },
+  flipProbability: 0.5,
+};
+
+/**
+ * The presets of the patch tasks (context prediction, jigsaw): the papers' ImageNet schedules have no
+ * CIFAR counterpart, so the reference keeps the shared CIFAR run shape with RotNet's SGD settings.
+ */
+export function patchTaskPresets<OptionName extends string>(id: string, options: Readonly<Record<OptionName, MethodOptionSpec>>): (preset: PresetName) => TrainConfig {
+  return methodPresets(id, options, {
+    reference: () => ({
+      projector: { hidden: [512], out: 512 },
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+      learningRate: 0.1,
+      augmentations: sameForBothViews(structuredClone(GRID_VIEW)),
+    }),
+    classroom: () => ({
+      projector: { hidden: [128], out: 64 },
+      augmentations: sameForBothViews(structuredClone(GRID_VIEW)),
+    }),
+  });
 }
