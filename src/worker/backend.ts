@@ -124,18 +124,19 @@ export async function chooseBackend(request: BackendRequest, backends: readonly 
     if (b.name === 'cpu' && hasWasm) return 'the same cores without SIMD kernels, slower than WebAssembly: not measured';
     return null;
   };
-  const candidates = available.filter((b) => passedOver(b) === null);
+  // Each backend with why it is passed over (null: a candidate to time).
+  const sorted = available.map((b) => ({ ...b, note: passedOver(b) }));
+  const candidates = sorted.filter((b) => b.note === null);
   if (candidates.length === 1) {
     // Nothing to compare it with: timing would only delay the first step.
     const only = candidates[0];
     await tf.setBackend(only.name);
-    return use(only, 'only', available.map((b) => (b === only ? { ...b, note: 'the only candidate: not timed' } : { ...b, note: passedOver(b) })));
+    return use(only, 'only', sorted.map((b) => (b === only ? { ...b, note: 'the only candidate: not timed' } : b)));
   }
   const measurements: BackendMeasurement[] = [];
-  for (const b of available) {
-    const note = passedOver(b);
-    if (note) {
-      measurements.push({ ...b, note });
+  for (const b of sorted) {
+    if (b.note) {
+      measurements.push(b);
       continue;
     }
     try {
