@@ -44,7 +44,8 @@ test('a dead training worker is noticed within 2 s, replaced, and the run resume
 });
 
 test('a lost WebGPU device is noticed, the backend restarts and the run resumes by itself from its last checkpoint', async ({ page }) => {
-  test.setTimeout(300_000);
+  // The emulated GPU compiles the kernels twice: for the run and again in the new worker.
+  test.setTimeout(600_000);
   await page.goto('/?diagnostics&backend=webgpu');
   const status = page.getByRole('status', { name: 'Training status' });
   const backend = status.getByLabel('Backend', { exact: true });
