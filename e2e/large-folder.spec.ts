@@ -1,8 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DECODE_PIXEL_BUDGET } from '../src/data/folder-loader';
 
 const CIFAR_MINI = fileURLToPath(new URL('../../shared/data/cifar10-mini', import.meta.url));
 /** CIFAR-10's size: 5,000 training images a class (cifar10-mini's 500 each, ten times under other names), its 1,000 test images as they are. */
@@ -73,5 +74,128 @@ test('a CIFAR-10-sized folder (51,000 images) at 32 px: progress, a page that ne
     expect(peak).toBeLessThanOrEqual(2 * packed);
   } finally {
     rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Resident memory of the browser this test drives: every process descended from this test's own
+ * (Linux /proc). Decoded images live in the browser's native memory, which the page's memory API does not count.
+ */
+function browserResidentBytes(): number {
+  const parents = new Map<number, number>();
+  const resident = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      parents.set(pid, Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]));
+      resident.set(pid, Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024);
+    } catch {
+      // The process ended while the table was read.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, bytes] of resident) if (descends(pid)) total += bytes;
+  return total;
+}
+
+/** Distinct photo-like 12-megapixel JPEGs (4000 × 3000: gradients, shapes and grain), encoded by the browser itself. */
+const MAKE_PHOTO = `(async (seed) => {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const canvas = new OffscreenCanvas(4000, 3000);
+  const ctx = canvas.getContext('2d');
+  const sky = ctx.createLinearGradient(0, 0, 0, 3000);
+  sky.addColorStop(0, 'hsl(' + Math.floor(random() * 360) + ', 60%, 70%)');
+  sky.addColorStop(1, 'hsl(' + Math.floor(random() * 360) + ', 40%, 30%)');
+  ctx.fillStyle = sky;
+  ctx.fillRect(0, 0, 4000, 3000);
+  for (let i = 0; i < 400; i++) {
+    ctx.fillStyle = 'hsla(' + Math.floor(random() * 360) + ', 50%, ' + Math.floor(20 + random() * 60) + '%, 0.6)';
+    ctx.beginPath();
+    ctx.ellipse(random() * 4000, random() * 3000, 20 + random() * 400, 20 + random() * 300, random() * 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  const grain = ctx.getImageData(0, 0, 4000, 3000);
+  for (let i = 0; i < grain.data.length; i += 4) {
+    const n = (random() - 0.5) * 24;
+    grain.data[i] += n;
+    grain.data[i + 1] += n;
+    grain.data[i + 2] += n;
+  }
+  ctx.putImageData(grain, 0, 0);
+  const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+})`;
+
+test('2,000 photos of 12 megapixels (about 5 GB): decoded a few at a time, in bounded memory, with progress and the same summary', async ({ page }) => {
+  // Minutes long: run on request, E2E_PHOTOS=1 (or E2E_PHOTOS=<count> for fewer).
+  test.skip(!process.env.E2E_PHOTOS, 'the folder of 12-megapixel photos runs with E2E_PHOTOS=1');
+  test.setTimeout(1_800_000);
+  const count = Number(process.env.E2E_PHOTOS) > 1 ? Number(process.env.E2E_PHOTOS) : 2000;
+  const classes = 4;
+  const distinct = 6;
+  const root = join(tmpdir(), `photos-12mp-${process.pid}`);
+  rmSync(root, { recursive: true, force: true });
+  try {
+    await page.goto('/?method=byol&imageSize=32');
+    // A dozen distinct photos, hard-linked under many names (the browser reads and decodes every file).
+    const photos: string[] = [];
+    for (let i = 0; i < distinct; i++) photos.push(join(root, `source-${i}.jpg`));
+    mkdirSync(root, { recursive: true });
+    let folderBytes = 0;
+    for (const [i, path] of photos.entries()) {
+      const bytes = Buffer.from(String(await page.evaluate(`${MAKE_PHOTO}(${i + 1})`)), 'base64');
+      writeFileSync(path, bytes);
+      folderBytes += bytes.length * Math.ceil(count / distinct);
+    }
+    const folder = join(root, 'photos');
+    for (let i = 0; i < count; i++) {
+      const dir = join(folder, `class${i % classes}`);
+      mkdirSync(dir, { recursive: true });
+      link(photos[i % distinct], join(dir, `${i}.jpg`));
+    }
+
+    await page.addInitScript(WATCH_PAGE);
+    await page.reload();
+    await expect(page.getByRole('status', { name: 'Training status' }).getByLabel('Backend', { exact: true })).not.toContainText('starting');
+    const summary = page.getByRole('region', { name: 'Dataset summary' });
+    await expect(summary).toContainText('Coloured shapes');
+    const before = browserResidentBytes();
+    const started = Date.now();
+    await page.getByLabel('Image folder').setInputFiles(folder);
+    await expect(page.getByRole('progressbar')).toBeVisible({ timeout: 120_000 });
+    const samples: number[] = [];
+    const expected = `${count.toLocaleString('en-US')} images · ${classes} classes · 32 px`;
+    while (!((await summary.textContent()) ?? '').includes(expected)) {
+      samples.push(browserResidentBytes());
+      await page.waitForTimeout(250);
+      if (Date.now() - started > 1_700_000) break;
+    }
+    await expect(summary).toContainText(expected);
+    const loadMs = Date.now() - started;
+    const after = browserResidentBytes();
+    const longTasks = (await page.evaluate('window.longTasks')) as number[];
+    const packed = count * 32 * 32 * 3;
+    const peak = Math.max(after, ...samples) - before;
+    // RGBA at full size: what the decodes in flight may hold at once.
+    const inFlight = DECODE_PIXEL_BUDGET * 4;
+    console.log(
+      `${count} photos of 12 MP (${(folderBytes / 2 ** 30).toFixed(2)} GB of JPEG) at 32 px: picked → summary ${(loadMs / 1000).toFixed(1)} s ` +
+        `(${((count / loadMs) * 1000).toFixed(1)} photos/s); the browser's resident memory over its own before loading: peak ${(peak / 2 ** 20).toFixed(1)} MB ` +
+        `(${samples.length} samples), after ${((after - before) / 2 ** 20).toFixed(1)} MB; full-size pixels allowed in flight ${(inFlight / 2 ** 20).toFixed(0)} MB; ` +
+        `page long tasks: ${longTasks.length}, longest ${Math.round(Math.max(0, ...longTasks))} ms`,
+    );
+    expect(peak).toBeLessThanOrEqual(2 * (packed + inFlight));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { commit, stepCount, trainThenPause } from './tiny-run';
+import { chooseTinyRun, commit, stepCount, trainThenPause } from './tiny-run';
 
 test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
   await page.goto('/?diagnostics&backend=wasm');
@@ -39,6 +39,71 @@ test('a dead training worker is noticed within 2 s, replaced, and the run resume
   await expect(status).toContainText(`at step ${checkpointStep}`);
   await expect(notice).toHaveCount(0);
   await expect(lossChart).toHaveAttribute('data-point-count', String(checkpointStep));
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThan(checkpointStep + 1);
+});
+
+test('a lost WebGPU device is noticed, the backend restarts and the run resumes by itself from its last checkpoint', async ({ page }) => {
+  // The emulated GPU compiles the kernels twice: for the run and again in the new worker.
+  test.setTimeout(600_000);
+  await page.goto('/?diagnostics&backend=webgpu');
+  const status = page.getByRole('status', { name: 'Training status' });
+  const backend = status.getByLabel('Backend', { exact: true });
+  await expect(backend).toContainText('WebGPU');
+  // SimCLR: the fewest kernels to compile on the emulated GPU, which the new worker compiles again.
+  await page.getByLabel('Method').selectOption('simclr');
+  await chooseTinyRun(page);
+  const checkpointStep = await trainThenPause(page, 2, 180_000);
+  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(async () => await stepCount(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(checkpointStep + 2);
+
+  await page.getByRole('button', { name: 'Simulate GPU device loss' }).click();
+  const lostAt = Date.now();
+  const notice = page.getByRole('alert', { name: 'GPU device lost' });
+  await expect(notice).toContainText('The GPU device was lost at step');
+  const text = (await notice.textContent())!;
+  const diedAt = Number(/lost at step (\d+)/.exec(text)![1]);
+  expect(diedAt).toBeGreaterThanOrEqual(checkpointStep + 2);
+  expect(text).toContain('the device was destroyed');
+  expect(text).toContain(`resumes from the last checkpoint, step ${checkpointStep}: ${diedAt - checkpointStep} steps lost.`);
+  // A new worker, WebGPU again (the device comes back), the checkpoint's charts, then new steps without a click.
+  await expect.poll(async () => await stepCount(page), { timeout: 240_000 }).toBeGreaterThan(checkpointStep);
+  const resumedMs = Date.now() - lostAt;
+  await expect(backend).toContainText('WebGPU');
+  await expect(status).toContainText('Training');
+  await expect(notice).toBeVisible();
+  console.log(`GPU device lost at step ${diedAt}: resumed from checkpoint step ${checkpointStep} (${diedAt - checkpointStep} steps lost), first new step on screen ${resumedMs} ms after the loss`);
+  await notice.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(notice).toHaveCount(0);
+});
+
+test('an allocation failure mid-run pauses the run with the setting to lower; its checkpoint resumes once memory allows', async ({ page }) => {
+  await page.goto('/?diagnostics&backend=wasm');
+  const status = page.getByRole('status', { name: 'Training status' });
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
+  const checkpointStep = await trainThenPause(page, 3);
+  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
+  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+
+  // A 1 MB cap: the paused run keeps what it holds, the next step's first allocation fails.
+  const cap = page.getByRole('spinbutton', { name: 'Worker memory cap (MB)' });
+  await cap.fill('1');
+  await page.getByRole('button', { name: 'Apply memory cap' }).click();
+  await expect(page.getByRole('status', { name: 'Memory cap' })).toHaveText('The training worker may hold at most 1 MB of tensors.');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  const notice = page.getByRole('alert', { name: 'Out of memory' });
+  await expect(notice).toContainText(`Out of memory at step ${checkpointStep}: Could not allocate`);
+  await expect(notice).toContainText(/Lower the batch size \(now \d+\) or the image size/);
+  await expect(notice).toContainText(`Then resume from the last checkpoint, step ${checkpointStep}: 0 steps lost.`);
+  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+
+  await cap.fill('');
+  await page.getByRole('button', { name: 'Apply memory cap' }).click();
+  await notice.getByRole('button', { name: `Resume from step ${checkpointStep}` }).click();
+  await expect(status).toContainText(`at step ${checkpointStep}`);
+  await expect(notice).toHaveCount(0);
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThan(checkpointStep + 1);
 });

@@ -31,10 +31,10 @@ export async function stepCount(page: Page): Promise<number> {
 }
 
 /** Trains the page's setup (with a small evaluation) until `steps` are done, then pauses, which writes a checkpoint; the step it paused at. */
-export async function trainThenPause(page: Page, steps: number): Promise<number> {
+export async function trainThenPause(page: Page, steps: number, timeout = 90_000): Promise<number> {
   await useSmallEvaluation(page);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(steps);
+  await expect.poll(async () => await stepCount(page), { timeout }).toBeGreaterThanOrEqual(steps);
   await page.getByRole('button', { name: 'Pause' }).click();
   await expect(page.getByRole('status', { name: 'Training status' })).toContainText('Paused');
   return stepCount(page);

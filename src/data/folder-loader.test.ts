@@ -1,6 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { LoadCancelled, SKIP_REASONS, loadImageFolder, type ImageDecoder, type PickedFile } from './folder-loader';
+import { DECODE_PIXEL_BUDGET, LoadCancelled, SKIP_REASONS, loadImageFolder, type ImageDecoder, type PickedFile } from './folder-loader';
+import { readImageHeader } from './image-header';
 import { resampleToSquare } from './resample';
 import { encodePng, hugeBlankPng, solid } from './testing/image-files';
 
@@ -128,6 +129,42 @@ describe('loadImageFolder', () => {
     expect(parallel.data!.train.pixels).toEqual(serial.data!.train.pixels);
     expect(parallel.data!.train.labels).toEqual(serial.data!.train.labels);
     expect(parallel.data!.test!.pixels).toEqual(serial.data!.test!.pixels);
+  });
+
+  it('decodes a few large photos at a time: their full-size pixels in flight stay within the budget', async () => {
+    // Twelve 12-megapixel photos (valid PNGs, blank so they stay small), and small images beside them.
+    const photos = Array.from({ length: 12 }, (_, i) => pick(`d/${i % 2 ? 'a' : 'b'}/photo${i}.png`, hugeBlankPng(4000, 3000)));
+    const small = classFolder('d', 'a', 6, [1, 2, 3]).concat(classFolder('d', 'b', 6, [4, 5, 6]));
+    const measure = async (files: PickedFile[], pixelBudget: number | undefined) => {
+      let inFlight = 0;
+      let most = 0;
+      let mostFiles = 0;
+      let filesInFlight = 0;
+      const counting: ImageDecoder = async (file, size) => {
+        const header = readImageHeader(new Uint8Array(await file.slice(0, 64).arrayBuffer()))!;
+        const pixels = header.width! * header.height!;
+        inFlight += pixels;
+        filesInFlight += 1;
+        most = Math.max(most, inFlight);
+        mostFiles = Math.max(mostFiles, filesInFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= pixels;
+        filesInFlight -= 1;
+        return { pixels: new Uint8Array(size * size * 3), width: header.width!, height: header.height! };
+      };
+      const { data } = await loadImageFolder('d', files, counting, { imageSize: 4, concurrency: 8, pixelBudget });
+      expect(data!.train.count + data!.test!.count).toBe(files.length);
+      return { most, mostFiles };
+    };
+    // Three 12-MP photos fit the 40-MP budget (DECODE_PIXEL_BUDGET); without a budget all eight decoders would hold one.
+    expect(DECODE_PIXEL_BUDGET).toBe(40_000_000);
+    expect((await measure(photos, undefined)).most).toBe(3 * 12_000_000);
+    expect((await measure(photos, Infinity)).most).toBe(8 * 12_000_000);
+    // A photo larger than the budget still decodes, alone; small images still go eight at a time beside the photos.
+    expect((await measure(photos, 10_000_000)).most).toBe(12_000_000);
+    const mixed = await measure([...photos, ...small], undefined);
+    expect(mixed.most).toBeLessThanOrEqual(DECODE_PIXEL_BUDGET);
+    expect((await measure(small, undefined)).mostFiles).toBe(8);
   });
 
   it('reports progress up to the total and stops when cancelled', async () => {

@@ -43,8 +43,10 @@ export interface FolderLoadOptions {
   imageSize: number;
   holdOutFraction?: number;
   seed?: number;
-  /** Files decoded at once. */
+  /** Files decoded at once… */
   concurrency?: number;
+  /** …while their full-size pixels fit this many (DECODE_PIXEL_BUDGET unless given). */
+  pixelBudget?: number;
   signal?: AbortSignal;
   onProgress?(progress: LoadProgress): void;
   /** Least time between two progress calls (the last one always comes). */
@@ -59,7 +61,33 @@ export class LoadCancelled extends Error {
 
 type Outcome = { ok: true; width: number; height: number } | { ok: false; reason: string; detail?: string };
 
-async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: Uint8Array): Promise<Outcome> {
+/**
+ * Full-size pixels decoded at once (a decoder holds the whole image before resizing it): a few
+ * 12-megapixel photos. An image larger than this decodes alone.
+ */
+export const DECODE_PIXEL_BUDGET = 40_000_000;
+
+/** Admits decodes while their full-size pixels fit the budget; one decode is always admitted. */
+class PixelBudget {
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async reserve(pixels: number): Promise<void> {
+    while (this.inFlight > 0 && this.inFlight + pixels > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight += pixels;
+  }
+
+  release(pixels: number): void {
+    this.inFlight -= pixels;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
+}
+
+async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: Uint8Array, budget: PixelBudget, budgetPixels: number): Promise<Outcome> {
   // A small file is read once, and decoded from memory: every read of a picked file is a trip to the disk.
   const whole = file.size <= HEADER_BYTES;
   const bytes = new Uint8Array(await (whole ? file : file.slice(0, HEADER_BYTES)).arrayBuffer());
@@ -67,12 +95,17 @@ async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: U
   if (!header) return { ok: false, reason: SKIP_REASONS.notAnImage };
   const tooLarge = tooLargeToDecode(header);
   if (tooLarge) return { ok: false, reason: SKIP_REASONS.tooLarge, detail: tooLarge };
+  // A size the header does not give (a JPEG with long metadata) may be anything: it takes the whole budget.
+  const pixels = header.width !== null && header.height !== null ? header.width * header.height : budgetPixels;
+  await budget.reserve(pixels);
   try {
     const decoded = await decode(whole ? new Blob([bytes]) : file, size);
     into.set(decoded.pixels);
     return { ok: true, width: decoded.width, height: decoded.height };
   } catch (error) {
     return { ok: false, reason: SKIP_REASONS.corrupt, detail: error instanceof Error && error.message ? error.message : undefined };
+  } finally {
+    budget.release(pixels);
   }
 }
 
@@ -89,7 +122,8 @@ export async function loadImageFolder(
   options: FolderLoadOptions,
 ): Promise<{ data: DatasetSplits | null; report: DatasetReport }> {
   const started = performance.now();
-  const { imageSize: size, concurrency = 8, signal, onProgress, progressIntervalMs = 100 } = options;
+  const { imageSize: size, concurrency = 8, pixelBudget = DECODE_PIXEL_BUDGET, signal, onProgress, progressIntervalMs = 100 } = options;
+  const budget = new PixelBudget(pixelBudget);
   const plan = planFolder(
     files.map((f) => ({ path: f.path, size: f.file.size })),
     { holdOutFraction: options.holdOutFraction, seed: options.seed },
@@ -116,7 +150,7 @@ export async function loadImageFolder(
     while (next < total && !signal?.aborted) {
       const index = next++;
       const image = planned[index];
-      outcomes[index] = await decodeOne(files[image.source].file, size, decode, buffer.subarray(index * bytesPerImage, (index + 1) * bytesPerImage));
+      outcomes[index] = await decodeOne(files[image.source].file, size, decode, buffer.subarray(index * bytesPerImage, (index + 1) * bytesPerImage), budget, pixelBudget);
       done += 1;
       report(false);
     }

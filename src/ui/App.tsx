@@ -11,7 +11,7 @@ import { RunsPanel } from './components/RunsPanel';
 import { SetupPanel } from './components/SetupPanel';
 import { ShareLink } from './components/ShareLink';
 import { StatusBar } from './components/StatusBar';
-import { WorkerLostNotice } from './components/WorkerLostNotice';
+import { InterruptionNotice } from './components/InterruptionNotice';
 
 /** The single-run view: setup, live controls and charts. */
 function TrainView() {
@@ -26,7 +26,7 @@ function TrainView() {
         <ShareLink />
       </header>
       <StatusBar />
-      <WorkerLostNotice />
+      <InterruptionNotice />
       <main className="layout">
         <aside className="sidebar">
           <DatasetPanel />

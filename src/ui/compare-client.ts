@@ -9,7 +9,14 @@ import { WorkerConnection } from './worker-connection';
 
 export const compareWorker = new WorkerConnection(
   'comparison',
-  (message) => useAppStore.getState().compareActions.receive(message),
+  (message) => {
+    useAppStore.getState().compareActions.receive(message);
+    // A lost device cannot come back in the same worker: a new one probes the backends again.
+    if (message.type === 'runInterrupted' && message.cause === 'device') {
+      folderInWorker = null;
+      compareWorker.replace();
+    }
+  },
   () => {
     // Comparisons keep no checkpoints: the charts stay as they were, and a new worker waits for the next start.
     folderInWorker = null;

@@ -302,6 +302,12 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             });
             return;
           }
+          case 'runInterrupted': {
+            // Comparisons keep no checkpoints: say why they stopped; after a lost device the page starts a new worker.
+            const why = message.cause === 'device' ? `the GPU device was lost (${message.detail}); a new worker has started` : `out of memory (${message.detail}); lower the batch sizes`;
+            patch({ runState: 'error', message: `The comparison stopped at step ${message.step}: ${why}. Its charts are kept: start it again.` });
+            return;
+          }
           // Catalog, previews and exports concern the Train tab; Compare's worker has no use for them.
           case 'catalog':
           case 'backends':

@@ -109,11 +109,11 @@ export function stopRecording(): void {
 
 
 /** The worker died: the run is saved as stopped at its last report; nothing more is recorded until a run starts or is resumed. */
-export function recordWorkerLost(): void {
+/** The run stopped by a fault (its worker died, its device was lost, memory ran out) at `step`: its record says so; its checkpoint stays. */
+export function recordInterruption(step = useAppStore.getState().progress?.steps ?? 0): void {
   if (!recording) return;
   const { id } = recording;
   recording.accepting = false;
-  const step = useAppStore.getState().progress?.steps ?? 0;
   void enqueue((db) => db.updateRun(id, { status: 'error', step })).then(showRun);
 }
 
@@ -177,6 +177,9 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'preview':
     case 'neighbours':
     case 'memoryEstimate':
+      return;
+    case 'runInterrupted':
+      recordInterruption(message.step);
       return;
     default:
       assertNever(message);

@@ -58,18 +58,18 @@ describe('store: metrics from the worker', () => {
   });
 });
 
-describe('store: the training worker dying mid-run', () => {
+describe('store: a run stopped by a fault', () => {
   beforeEach(() => useAppStore.getState().clearRun());
 
   const saved = (checkpointStep: number | null) => [{ id: 'r1', checkpointStep } as unknown as AppState['savedRuns'][number]];
 
-  it('counts the steps since the last saved checkpoint as lost and keeps the charts', () => {
+  it('counts the steps since the last saved checkpoint as lost when the worker dies, and keeps the charts', () => {
     const { receive } = useAppStore.getState();
     receive(progress(Array.from({ length: 130 }, (_, i) => ({ step: i + 1 })), 5));
     useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(100) });
-    useAppStore.getState().loseWorker();
+    useAppStore.getState().interruptRun('worker');
     const state = useAppStore.getState();
-    expect(state.workerLost).toEqual({ runId: 'r1', step: 130, checkpointStep: 100 });
+    expect(state.interruption).toMatchObject({ cause: 'worker', runId: 'r1', step: 130, checkpointStep: 100, resuming: false });
     expect(state.runState).toBe('error');
     expect(state.message).toMatch(/stopped at step 130 .*Its last checkpoint is step 100: 30 steps lost\.$/);
     expect(state.history).toHaveLength(130);
@@ -79,13 +79,36 @@ describe('store: the training worker dying mid-run', () => {
     const { receive } = useAppStore.getState();
     receive(progress([{ step: 1 }], 1));
     useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(null) });
-    useAppStore.getState().loseWorker();
+    useAppStore.getState().interruptRun('worker');
     expect(useAppStore.getState().message).toMatch(/No checkpoint had been saved yet: 1 step lost\.$/);
     useAppStore.getState().clearRun();
-    expect(useAppStore.getState().workerLost).toBeNull();
+    expect(useAppStore.getState().interruption).toBeNull();
     useAppStore.setState({ runState: 'finished' });
-    useAppStore.getState().loseWorker();
-    expect(useAppStore.getState().workerLost).toBeNull();
+    useAppStore.getState().interruptRun('worker');
+    expect(useAppStore.getState().interruption).toBeNull();
     expect(useAppStore.getState().message).toMatch(/^The training worker stopped \(.*\); a new one has started\.$/);
+  });
+
+  it('takes the step from the worker when a lost device or a failed allocation stops the run', () => {
+    const { receive } = useAppStore.getState();
+    // The page has seen 20 steps; the worker had done 27 when its device was lost.
+    receive(progress(Array.from({ length: 20 }, (_, i) => ({ step: i + 1 })), 5));
+    useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(12) });
+    receive({ type: 'runInterrupted', cause: 'device', step: 27, detail: 'the device was destroyed' });
+    expect(useAppStore.getState().interruption).toMatchObject({ cause: 'device', step: 27, checkpointStep: 12 });
+    expect(useAppStore.getState().message).toBe(
+      'The GPU device was lost at step 27: the device was destroyed. A new worker restarts the backend (WebGPU again if the device comes back, else the next fastest) and resumes from the last checkpoint, step 12: 15 steps lost.',
+    );
+  });
+
+  it('names the batch size to lower after an allocation failure', () => {
+    const config = { batchSize: 48 } as AppState['runConfig'];
+    useAppStore.setState({ runState: 'running', currentRunId: 'r1', savedRuns: saved(100), runConfig: config });
+    useAppStore.getState().receive({ type: 'runInterrupted', cause: 'memory', step: 101, detail: 'Could not allocate a 48×32×32×3 tensor.' });
+    const { interruption, message } = useAppStore.getState();
+    expect(interruption).toMatchObject({ cause: 'memory', step: 101, checkpointStep: 100, batchSize: 48 });
+    expect(message).toBe(
+      'Out of memory at step 101: Could not allocate a 48×32×32×3 tensor. The run stopped and nothing saved is lost. Lower the batch size (now 48) or the image size; the setup panel shows what fits. Then resume from the last checkpoint, step 100: 1 step lost.',
+    );
   });
 });

@@ -69,10 +69,13 @@ export interface AppState extends CompareSlice {
   storageError: string | null;
   /** The memory the setup needs, as the worker last measured it, with the configuration it measured. */
   memoryEstimate: { config: TrainConfig; estimate: MemoryReport | null; problem: string | null } | null;
-  /** The Train tab's worker died mid-run: where the run was, and the checkpoint it can resume from. */
-  workerLost: WorkerLoss | null;
-  /** Records that the worker died, with the steps a resume from the last checkpoint would retrain. */
-  loseWorker(): void;
+  /** The Train tab's run stopped by a fault (dead worker, lost GPU device, out of memory): where it was, and the checkpoint it can resume from. */
+  interruption: RunInterruption | null;
+  /**
+   * Records that the run stopped for `cause` at `step` (a dead worker cannot say: the last step
+   * reported), with the steps a resume from the last checkpoint would train again.
+   */
+  interruptRun(cause: InterruptionCause, step?: number, detail?: string): void;
   /** Name of the folder picked last (in either tab): Compare offers it as data. */
   pickedFolderName: string | null;
   /** The dataset Train uses: the last one the worker loaded successfully. */
@@ -110,21 +113,47 @@ export interface AppState extends CompareSlice {
   requestNeighbours(row: number): void;
 }
 
-export interface WorkerLoss {
+/** Why a run stopped without being asked: its worker died, its WebGPU device was lost, or an allocation failed. */
+export type InterruptionCause = 'worker' | 'device' | 'memory';
+
+export interface RunInterruption {
+  cause: InterruptionCause;
   runId: string | null;
-  /** Steps done when the worker died. */
+  /** Steps done when the run stopped. */
   step: number;
   /** The saved checkpoint's step, or null when none was saved yet. */
   checkpointStep: number | null;
+  /** What the worker said: how the device was lost, which allocation failed; null for a dead worker. */
+  detail: string | null;
+  /** The run's batch size when it stopped: the setting to lower after running out of memory. */
+  batchSize: number | null;
+  /** After a lost device the page resumes from the checkpoint by itself. */
+  resuming: boolean;
 }
 
 const WORKER_STOPPED = 'The training worker stopped (it crashed, or the browser ended it for memory)';
 
-/** "The training worker stopped at step 130 (…); a new one has started. Its last checkpoint is step 100: 30 steps lost." */
-export function describeWorkerLoss({ step, checkpointStep }: WorkerLoss): string {
+function stepsLost({ step, checkpointStep }: RunInterruption): string {
   const lost = checkpointStep === null ? step : step - checkpointStep;
-  const where = checkpointStep === null ? 'No checkpoint had been saved yet' : `Its last checkpoint is step ${checkpointStep}`;
-  return `${WORKER_STOPPED.replace('stopped', `stopped at step ${step}`)}; a new one has started. ${where}: ${lost} step${lost === 1 ? '' : 's'} lost.`;
+  return `${lost} step${lost === 1 ? '' : 's'} lost`;
+}
+
+/** What the user reads, e.g. "The training worker stopped at step 130 (…); a new one has started. Its last checkpoint is step 100: 30 steps lost." */
+export function describeInterruption(interruption: RunInterruption): string {
+  const { cause, step, checkpointStep, detail, batchSize } = interruption;
+  const lost = stepsLost(interruption);
+  if (cause === 'worker') {
+    const where = checkpointStep === null ? 'No checkpoint had been saved yet' : `Its last checkpoint is step ${checkpointStep}`;
+    return `${WORKER_STOPPED.replace('stopped', `stopped at step ${step}`)}; a new one has started. ${where}: ${lost}.`;
+  }
+  if (cause === 'device') {
+    const restart = 'A new worker restarts the backend (WebGPU again if the device comes back, else the next fastest)';
+    const resume = checkpointStep === null ? 'no checkpoint had been saved yet, so press Train to start again' : `resumes from the last checkpoint, step ${checkpointStep}`;
+    return `The GPU device was lost at step ${step}: ${detail}. ${restart} and ${resume}: ${lost}.`;
+  }
+  const lower = `Lower the batch size${batchSize === null ? '' : ` (now ${batchSize})`} or the image size; the setup panel shows what fits`;
+  const resume = checkpointStep === null ? 'No checkpoint had been saved yet, so press Train to start again' : `Then resume from the last checkpoint, step ${checkpointStep}`;
+  return `Out of memory at step ${step}: ${detail} The run stopped and nothing saved is lost. ${lower}. ${resume}: ${lost}.`;
 }
 
 export function describeChanges(changes: Partial<LiveSettings>): string {
@@ -157,12 +186,21 @@ export const useAppStore = create<AppState>()((set, get) => ({
   currentRunId: null,
   storageError: null,
   memoryEstimate: null,
-  workerLost: null,
-  loseWorker() {
-    const { progress, currentRunId, savedRuns, runState } = get();
-    const training = runState === 'running' || runState === 'paused' || runState === 'loading';
-    const loss: WorkerLoss = { runId: currentRunId, step: progress?.steps ?? 0, checkpointStep: savedRuns.find((r) => r.id === currentRunId)?.checkpointStep ?? null };
-    set({ workerLost: training ? loss : null, runState: 'error', message: training ? describeWorkerLoss(loss) : `${WORKER_STOPPED}; a new one has started.` });
+  interruption: null,
+  interruptRun(cause, step, detail) {
+    const { progress, currentRunId, savedRuns, runState, runConfig } = get();
+    const training = cause !== 'worker' || runState === 'running' || runState === 'paused' || runState === 'loading';
+    if (!training) return set({ interruption: null, runState: 'error', message: `${WORKER_STOPPED}; a new one has started.` });
+    const interruption: RunInterruption = {
+      cause,
+      runId: currentRunId,
+      step: step ?? progress?.steps ?? 0,
+      checkpointStep: savedRuns.find((r) => r.id === currentRunId)?.checkpointStep ?? null,
+      detail: detail ?? null,
+      batchSize: runConfig?.batchSize ?? null,
+      resuming: false,
+    };
+    set({ interruption, runState: 'error', message: describeInterruption(interruption) });
   },
   pickedFolderName: null,
   datasetSource: { kind: 'builtin', id: 'shapes' },
@@ -263,6 +301,9 @@ export const useAppStore = create<AppState>()((set, get) => ({
       case 'preview':
         set({ preview: message.preview });
         return;
+      case 'runInterrupted':
+        get().interruptRun(message.cause, message.step, message.detail);
+        return;
       // Export replies go to the request that asked (worker-connection.ts); checkpoints to the run keeper.
       case 'encoderExported':
       case 'embeddingsExported':
@@ -301,7 +342,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
       collapse: INITIAL_COLLAPSE_ALARM,
       collapseDismissed: false,
       neighbours: null,
-      workerLost: null,
+      interruption: null,
     });
   },
 

@@ -177,6 +177,8 @@ describe('URL format', () => {
   it('gives no config for a URL without settings', () => {
     expect(decodeConfigQuery('', catalog)).toEqual({ config: null, dataset: null, messages: [] });
     expect(decodeConfigQuery('?backend=cpu', catalog)).toEqual({ config: null, dataset: null, messages: [] });
+    // The diagnostics panel's switch is no setting: no "unknown setting" message, and it stays in the address.
+    expect(decodeConfigQuery('?diagnostics&backend=wasm', catalog)).toEqual({ config: null, dataset: null, messages: [] });
   });
 });
 

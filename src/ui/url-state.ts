@@ -105,8 +105,8 @@ const CONFIG_SCHEMA = object({
 });
 
 const PRESETS: readonly PresetName[] = ['classroom', 'reference'];
-/** Query parameters that are not settings (backend choice) and must be left alone. */
-const OTHER_PARAMETERS = new Set(['backend']);
+/** Query parameters that are not settings (the backend choice, the diagnostics panel): left alone here, kept in the address. */
+export const OTHER_PARAMETERS: readonly string[] = ['backend', 'diagnostics'];
 const DEFAULT_DATASET = { kind: 'builtin', id: 'shapes' } as const satisfies DatasetSource;
 
 export interface UrlDefaults {
@@ -396,7 +396,7 @@ export function decodeConfigQuery(search: string, catalog: UrlDefaults): Decoded
   const messages: string[] = [];
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(search)) {
-    if (OTHER_PARAMETERS.has(key)) continue;
+    if (OTHER_PARAMETERS.includes(key)) continue;
     if (params.has(key)) messages.push(`Ignored the second ${key}=${value}: the link gives ${key} twice.`);
     else params.set(key, value);
   }

@@ -8,12 +8,10 @@ import type { TrainConfig } from '../engine/config';
 import type { BuiltinDatasetId, MethodSummary } from '../worker/protocol';
 import { useAppStore } from './store';
 import { datasets } from './worker-client';
-import { decodeConfigQuery, encodeConfigQuery, type UrlDefaults } from './url-state';
+import { decodeConfigQuery, encodeConfigQuery, OTHER_PARAMETERS, type UrlDefaults } from './url-state';
 
 /** The datasets a link can name: a user's own folder cannot travel with it. */
 const BUILTIN_DATASETS: BuiltinDatasetId[] = ['shapes', 'mnist'];
-/** Parameters that are not settings but belong in the address (see main.tsx). */
-const PASSED_THROUGH = ['backend'];
 
 function urlDefaults(methods: MethodSummary[]): UrlDefaults {
   return {
@@ -29,7 +27,7 @@ export function linkFor(config: TrainConfig, methods: MethodSummary[]): string |
   const method = methods.find((m) => m.id === config.method);
   if (!method) return null;
   const current = new URLSearchParams(location.search);
-  const keep = PASSED_THROUGH.flatMap((key): [string, string][] => {
+  const keep = OTHER_PARAMETERS.flatMap((key): [string, string][] => {
     const value = current.get(key);
     return value === null ? [] : [[key, value]];
   });

@@ -5,10 +5,11 @@ import type { EvaluationSettings } from '../engine/evaluation-settings';
 import type { BackendName } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
 import type { HeldOutEmbeddings } from '../engine/evaluation';
+import type { BackendRequest } from '../worker/backend-labels';
 import type { DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
 import { backendRequest } from './backend-memory';
-import { prepareResume, recordNewRun, recordWorkerLost, recordWorkerMessage, stopRecording } from './run-keeper';
-import { useAppStore } from './store';
+import { prepareResume, recordInterruption, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
+import { describeInterruption, useAppStore, type RunInterruption } from './store';
 import { WorkerConnection } from './worker-connection';
 
 /** The last folder the user picked, kept (as File references) so Compare can train on it too. */
@@ -24,21 +25,40 @@ export function rememberFolder(folder: { name: string; files: PickedFile[] }): v
   useAppStore.setState({ pickedFolderName: folder.name });
 }
 
+/** A new worker gets the dataset the last one had: a built-in set, or the picked folder's files again. */
+async function giveDatasetBack(): Promise<void> {
+  const { datasetSource, config } = useAppStore.getState();
+  const imageSize = config?.imageSize ?? 32;
+  if (datasetSource.kind === 'folder' && pickedFolder?.name === datasetSource.name) await datasets.openFolder(pickedFolder.name, pickedFolder.files, imageSize);
+  else if (datasetSource.kind === 'builtin') datasets.load(datasetSource, imageSize);
+}
+
+/**
+ * tfjs never recovers a lost WebGPU device, so a new worker probes the backends again and the run
+ * resumes from its last checkpoint on WebGPU if a device comes back, else on the next fastest.
+ */
+async function recoverFromDeviceLoss(): Promise<void> {
+  const lostOn = useAppStore.getState().backend?.name ?? null;
+  trainingWorker.replace();
+  await giveDatasetBack();
+  const interruption = useAppStore.getState().interruption;
+  if (interruption?.runId == null || interruption.checkpointStep === null) return;
+  await training.open(interruption.runId, { train: true, backend: { kind: 'fastest', remembered: lostOn }, interruption: { ...interruption, resuming: true } });
+}
+
 export const trainingWorker = new WorkerConnection(
   'training',
   (message) => {
     useAppStore.getState().receive(message);
     recordWorkerMessage(message);
+    if (message.type === 'runInterrupted' && message.cause === 'device') void recoverFromDeviceLoss();
   },
   () => {
     // Say what was lost, start a new worker at once and give it the dataset back; resuming is the user's click.
-    useAppStore.getState().loseWorker();
-    recordWorkerLost();
+    useAppStore.getState().interruptRun('worker');
+    recordInterruption();
     trainingWorker.restart();
-    const { datasetSource, config } = useAppStore.getState();
-    const imageSize = config?.imageSize ?? 32;
-    if (datasetSource.kind === 'folder' && pickedFolder?.name === datasetSource.name) void datasets.openFolder(pickedFolder.name, pickedFolder.files, imageSize);
-    else if (datasetSource.kind === 'builtin') datasets.load(datasetSource, imageSize);
+    void giveDatasetBack();
   },
 );
 
@@ -67,12 +87,23 @@ export const training = {
     useAppStore.getState().clearRun();
   },
   update: (changes: Partial<LiveSettings>) => send({ type: 'update', changes }),
-  /** Reopens a saved run: its charts come back and the worker rebuilds it, paused, from its checkpoint. */
-  async open(runId: string) {
+  /**
+   * Reopens a saved run: its charts come back and the worker rebuilds it, paused, from its checkpoint.
+   * After a fault: `train` trains on at once, `backend` overrides the usual choice, and `interruption`
+   * stays on screen to say what was lost.
+   */
+  async open(runId: string, recovery: { train: boolean; backend: BackendRequest; interruption: RunInterruption } | null = null) {
     const saved = await prepareResume(runId);
+    if (!saved) return;
     const { backendSetting, backends, evaluationSettings } = useAppStore.getState();
-    if (saved) send({ type: 'restore', ...saved, evaluation: evaluationSettings, backend: backendRequest(backendSetting, backends, saved.checkpoint.config) }, checkpointBuffers(saved.checkpoint));
+    if (recovery) useAppStore.setState({ interruption: recovery.interruption, message: describeInterruption(recovery.interruption) });
+    const backend = recovery?.backend ?? backendRequest(backendSetting, backends, saved.checkpoint.config);
+    send({ type: 'restore', ...saved, evaluation: evaluationSettings, backend, train: recovery?.train ?? false }, checkpointBuffers(saved.checkpoint));
   },
+  /** Diagnostics: destroys the worker's WebGPU device, so the real device-lost path runs. */
+  simulateDeviceLoss: () => send({ type: 'simulateDeviceLoss' }),
+  /** Diagnostics: caps the bytes of tensors the worker may hold (null: no cap). */
+  capMemory: (bytes: number | null) => send({ type: 'capMemory', bytes }),
   /** The current run's encoder as LayersModel files, built in the worker. */
   async exportEncoder(): Promise<EncoderFiles> {
     const reply = await trainingWorker.requestExport({ type: 'exportEncoder' });

@@ -42,6 +42,8 @@ export class WorkerConnection {
     const lifeLock = `siamese-playground.worker:${crypto.randomUUID()}`;
     this.worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker | LifeLockHeld>) => {
+      // A replaced worker's last messages are not this connection's any more.
+      if (this.worker !== worker) return;
       if (event.data.type === 'lifeLockHeld') this.watch(worker, lifeLock);
       else if (!this.settleExport(event.data)) this.receive(event.data);
     };
@@ -54,6 +56,14 @@ export class WorkerConnection {
     this.start(this.preferred);
   }
 
+  /** Ends this worker and starts another with the same backend preference: after a fault its backend cannot survive (a lost GPU device). */
+  replace(): void {
+    const worker = this.worker;
+    this.forget();
+    worker?.terminate();
+    this.start(this.preferred);
+  }
+
   /** Ends the worker as a crash would (the diagnostics panel's fault injection): the page finds out as it would then. */
   simulateCrash(): void {
     this.worker?.terminate();
@@ -63,14 +73,19 @@ export class WorkerConnection {
   private watch(worker: Worker, lifeLock: string): void {
     void navigator.locks.request(lifeLock, () => {
       if (this.worker !== worker) return;
-      this.worker = null;
-      this.handover += 1;
-      this.handingOver = false;
-      const pending = this.pendingExport;
-      this.pendingExport = null;
-      pending?.reject(new Error(`The ${this.name} worker stopped.`));
+      this.forget();
       this.onLost();
     });
+  }
+
+  /** Drops the current worker: its handover stops and its pending export fails. */
+  private forget(): void {
+    this.worker = null;
+    this.handover += 1;
+    this.handingOver = false;
+    const pending = this.pendingExport;
+    this.pendingExport = null;
+    pending?.reject(new Error(`The ${this.name} worker stopped.`));
   }
 
   send(message: ToWorker, transfer: Transferable[] = []): void {

@@ -9,9 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../kernels/wasm-kernels';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import { Trainer } from '../engine/trainer';
+import { memoryCap } from './memory-cap';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
 /** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
@@ -153,16 +155,48 @@ export async function chooseBackend(request: BackendRequest, backends: readonly 
   return use(fastest, 'measured', measurements);
 }
 
+/** The WebGPU device the current backend trains on, or null on another backend. */
+function gpuDevice(): GPUDevice | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  return (tf.backend() as WebGPUBackend).device;
+}
+
+const watchedDevices = new WeakSet<GPUDevice>();
+
+/**
+ * Watches the WebGPU device the backend trains on, once per device: `onLost` when it is lost (a
+ * driver reset, the GPU removed, destroy()) — tfjs never recovers one — and `onOutOfMemory` when the
+ * GPU refuses an allocation (WebGPU reports that as an uncaptured error; tfjs does not look).
+ */
+export function watchGpuDevice(onLost: (detail: string) => void, onOutOfMemory: (detail: string) => void): void {
+  const device = gpuDevice();
+  if (!device || watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  void device.lost.then((info) => onLost(`${info.reason === 'destroyed' ? 'the device was destroyed' : 'the driver gave no reason'}${info.message ? ` (${info.message})` : ''}`));
+  device.addEventListener('uncapturederror', (event) => {
+    const error = (event as GPUUncapturedErrorEvent).error;
+    if (typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError) onOutOfMemory(error.message || 'the GPU is out of memory');
+  });
+}
+
+/** Destroys the current WebGPU device (the diagnostics panel's fault); false on another backend. */
+export function destroyGpuDevice(): boolean {
+  const device = gpuDevice();
+  device?.destroy();
+  return device !== null;
+}
+
 /** The WebAssembly backend's memory can grow to its 32-bit address space, less one 64 KiB page (its builds' heap maximum). */
 const WASM_MEMORY_LIMIT = 2 ** 32 - 2 ** 16;
 
 /**
  * Most bytes the current backend can hold, where the browser tells: WebAssembly's address space, the
- * CPU backend's JavaScript heap (Chromium reports its limit); null for GPUs, whose memory pages cannot see.
+ * CPU backend's JavaScript heap (Chromium reports its limit); null for GPUs, whose memory pages cannot
+ * see. The diagnostics panel's cap, where set, lowers it.
  */
 export function backendMemoryLimit(): number | null {
   const name = tf.getBackend();
-  if (name === 'wasm') return WASM_MEMORY_LIMIT;
-  if (name === 'cpu') return (performance as Performance & { memory?: { jsHeapSizeLimit?: number } }).memory?.jsHeapSizeLimit ?? null;
-  return null;
+  const cap = memoryCap();
+  const limit = name === 'wasm' ? WASM_MEMORY_LIMIT : name === 'cpu' ? ((performance as Performance & { memory?: { jsHeapSizeLimit?: number } }).memory?.jsHeapSizeLimit ?? null) : null;
+  return limit === null ? cap : cap === null ? limit : Math.min(limit, cap);
 }

@@ -87,8 +87,8 @@ export type ToWorker =
   | { type: 'exportEncoder' }
   /** The held-out features of the last evaluation, for the Embedding Projector. */
   | { type: 'exportEmbeddings' }
-  /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused. */
-  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string; evaluation: EvaluationSettings; backend: BackendRequest }
+  /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused, or trains on with `train`. */
+  | { type: 'restore'; dataset: DatasetSource; checkpoint: Checkpoint; name: string; evaluation: EvaluationSettings; backend: BackendRequest; train?: boolean }
   | { type: 'loadDataset'; source: DatasetSource; imageSize: number }
   /**
    * A folder's files arrive in chunks (cloning a File costs the page ~0.2 ms, so 6,000 at once froze
@@ -104,7 +104,11 @@ export type ToWorker =
   /** The memory a run of `config` needs on the current backend and dataset (while nothing trains); answered by memoryEstimate. */
   | { type: 'estimateMemory'; config: TrainConfig }
   /** Nearest training images of held-out point `row` of the embedding view. */
-  | { type: 'neighbours'; row: number };
+  | { type: 'neighbours'; row: number }
+  /** Diagnostics: destroys the WebGPU device the worker trains on, so the real device-lost path runs. */
+  | { type: 'simulateDeviceLoss' }
+  /** Diagnostics: the most bytes of tensors the worker may hold (null: no cap); an allocation past it fails as a real one would. */
+  | { type: 'capMemory'; bytes: number | null };
 
 export interface DatasetSummary {
   name: string;
@@ -151,6 +155,12 @@ export type FromWorker =
   /** costShare: the run's evaluation time so far as a fraction of the session's active time. */
   | ({ type: 'evaluation' } & SessionEvaluation)
   | { type: 'neighbours'; result: NeighbourResult | null; message: string | null }
+  /**
+   * The run stopped at `step` for a cause the page recovers from: the GPU device was lost (the page
+   * starts a new worker and resumes from the last checkpoint) or an allocation failed (the run waits
+   * for a smaller setting). The session is gone; what was saved is untouched.
+   */
+  | { type: 'runInterrupted'; cause: 'device' | 'memory'; step: number; detail: string }
   /** `config`: the configuration it was asked for, so the page can tell a stale answer. */
   | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null };
 

@@ -160,4 +160,41 @@ describe('the training worker protocol (session host)', () => {
     expect(of('checkpoint')).toEqual([]);
     await send({ type: 'reset' });
   });
+
+  it('an allocation failure mid-run interrupts the run at its step, frees it, and its checkpoint resumes once memory allows', async () => {
+    const { send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const byol = of('catalog')[0].methods.find((m) => m.id === 'byol')!;
+    const tensorsBefore = tf.memory().numTensors;
+    await send({ type: 'start', runs: [{ id: 'run', name: 'byol', config: tiny(byol.defaults.classroom, { totalSteps: 400 }) }], dataset: QUICK_SHAPES, backend: CPU, evaluation: null, checkpoints: true });
+    await until(() => of('progress').length > 0, 'a first report');
+    await send({ type: 'pause' });
+    await until(() => state() === 'paused' && of('checkpoint').length > 0, 'the pause and its checkpoint');
+    const checkpoint = of('checkpoint').at(-1)!.checkpoint;
+    const pausedAt = of('progress').at(-1)!.report.runs[0].steps;
+    // Room for what the paused run holds, not for a step's activations.
+    await send({ type: 'capMemory', bytes: tf.memory().numBytes + 1 });
+    const statesBefore = of('state').length;
+    await send({ type: 'step' });
+    expect(of('runInterrupted')).toEqual([{ type: 'runInterrupted', cause: 'memory', step: pausedAt, detail: expect.stringMatching(/^Could not allocate .* capped at/) }]);
+    // No error state: the page decides what to say; nothing trains, and every tensor of the run is freed.
+    expect(of('state').slice(statesBefore)).toEqual([]);
+    await until(() => tf.memory().numTensors === tensorsBefore, 'the interrupted session to be freed');
+    await send({ type: 'step' });
+    expect(of('progress').at(-1)!.report.runs[0].steps).toBe(pausedAt);
+
+    await send({ type: 'capMemory', bytes: null });
+    await send({ type: 'restore', checkpoint, dataset: QUICK_SHAPES, name: 'byol', evaluation: { ...DEFAULT_EVALUATION, everySteps: 0 }, backend: CPU, train: true });
+    await until(() => (of('progress').at(-1)?.report.runs[0].steps ?? 0) > pausedAt + 2, 'steps after the restored checkpoint');
+    expect(of('state').find((m) => m.state === 'running' && m.message?.startsWith('Restored "byol" at step'))?.message).toBe(`Restored "byol" at step ${pausedAt}; training on.`);
+    await send({ type: 'reset' });
+  });
+
+  it('asking for a GPU device loss on another backend says there is none to lose', async () => {
+    const { send, of } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    await send({ type: 'simulateDeviceLoss' });
+    expect(of('settingsRejected').at(-1)!.message).toBe('There is no GPU device to lose: this worker trains on cpu, not WebGPU.');
+    expect(of('runInterrupted')).toEqual([]);
+  });
 });

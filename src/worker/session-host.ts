@@ -16,7 +16,8 @@ import { exportEncoder } from '../engine/export';
 import { methodCatalog } from '../engine/methods/catalog';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
-import { backendMemoryLimit, chooseBackend, defaultBackend, probeBackends } from './backend';
+import { backendMemoryLimit, chooseBackend, defaultBackend, destroyGpuDevice, probeBackends, watchGpuDevice } from './backend';
+import { capMemory, isAllocationFailure } from './memory-cap';
 import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
 import { renderPreview } from './preview';
@@ -80,6 +81,7 @@ export class SessionHost {
           this.backends = await probeBackends();
           this.post({ type: 'backends', backends: this.backends });
           this.post({ type: 'backend', info: await defaultBackend(this.backends, message.backend) });
+          this.watchDevice();
         })();
         await this.backendReady;
         return;
@@ -92,12 +94,18 @@ export class SessionHost {
       case 'resume':
         if (this.session && this.state === 'paused' && !this.session.finished) void this.train();
         return;
-      case 'step':
-        if (this.session && this.state === 'paused' && !this.session.running) {
-          await this.session.stepOnce();
-          if (this.session.finished) this.finish();
+      case 'step': {
+        const session = this.session;
+        if (session && this.state === 'paused' && !session.running) {
+          try {
+            await session.stepOnce();
+          } catch (error) {
+            return this.failed(session, error);
+          }
+          if (session.finished) this.finish();
         }
         return;
+      }
       case 'reset':
         this.generation += 1;
         await this.stopAndDispose();
@@ -113,7 +121,7 @@ export class SessionHost {
         await this.exportEmbeddings();
         return;
       case 'restore':
-        await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation, message.backend);
+        await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation, message.backend, message.train ?? false);
         return;
       case 'loadDataset':
         await this.datasets.request(message.source, message.imageSize);
@@ -146,6 +154,12 @@ export class SessionHost {
       case 'estimateMemory':
         this.estimating = this.estimating.then(() => this.estimateMemory(message.config));
         await this.estimating;
+        return;
+      case 'simulateDeviceLoss':
+        if (!destroyGpuDevice()) this.post({ type: 'settingsRejected', message: `There is no GPU device to lose: this worker trains on ${tf.getBackend()}, not WebGPU.` });
+        return;
+      case 'capMemory':
+        capMemory(message.bytes);
         return;
       default:
         assertNever(message);
@@ -186,6 +200,36 @@ export class SessionHost {
   private async useBackend(request: BackendRequest, config: TrainConfig, data: DatasetSplits): Promise<void> {
     if (request.kind === 'fastest' && request.remembered === null) this.setState('loading', 'Timing a few steps on each backend to pick the fastest…');
     this.post({ type: 'backend', info: await chooseBackend(request, this.backends, config, data) });
+    this.watchDevice();
+  }
+
+  /** A lost WebGPU device or a GPU allocation failure interrupts the run, as the page expects. */
+  private watchDevice(): void {
+    watchGpuDevice(
+      (detail) => void this.interrupt('device', detail),
+      (detail) => void this.interrupt('memory', detail),
+    );
+  }
+
+  /** A step failed: out of memory interrupts the run (the page offers its last checkpoint), anything else is an error. */
+  private failed(session: RunSession, error: unknown): void {
+    if (this.session !== session) return;
+    if (isAllocationFailure(error)) void this.interrupt('memory', messageOf(error));
+    else this.setState('error', messageOf(error));
+  }
+
+  /**
+   * Ends the session after a fault the page recovers from, and says at which step. A lost device may
+   * fail or never answer while its tensors are freed, so the page hears first and the freeing is not awaited.
+   */
+  private async interrupt(cause: 'device' | 'memory', detail: string): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    this.generation += 1;
+    this.session = null;
+    this.post({ type: 'runInterrupted', cause, step: session.run().trainer.steps, detail });
+    this.state = 'idle';
+    session.dispose().catch(() => {});
   }
 
   /** The dataset, or null when loading was cancelled (the state says so). */
@@ -244,7 +288,7 @@ export class SessionHost {
       else this.setState('paused');
       if (this.checkpoints) void this.postCheckpoint(session);
     } catch (error) {
-      if (this.session === session) this.setState('error', messageOf(error));
+      this.failed(session, error);
     }
   }
 
@@ -296,7 +340,7 @@ export class SessionHost {
   }
 
   /** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */
-  private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings, backend: BackendRequest): Promise<void> {
+  private async restore(checkpoint: Checkpoint, source: DatasetSource, name: string, evaluation: EvaluationSettings, backend: BackendRequest, train: boolean): Promise<void> {
     await this.ready();
     await this.estimating;
     await this.stopAndDispose();
@@ -321,6 +365,7 @@ export class SessionHost {
     // The restored step on the status bar before any new one.
     await session.report(true);
     const finished = run.trainer.finished;
+    if (train && !finished) return void this.train(`Restored "${name}" at step ${run.trainer.steps}; training on.`);
     this.setState(finished ? 'finished' : 'paused', `Restored "${name}" at step ${run.trainer.steps}.${finished ? '' : ' Press Resume to continue training.'}`);
   }
 
