@@ -38,6 +38,8 @@ def parse_args(argv):
     parser.add_argument("--weights", default=os.path.join(HERE, "weights.safetensors"), help="starting weights (app names, PyTorch layouts)")
     parser.add_argument("--random-init", action="store_true", help="start from PyTorch's own random initialisation instead of --weights")
     parser.add_argument("--check-parity", action="store_true", help="recompute the app's loss and gradient norms on the exported batch, then exit")
+    parser.add_argument("--embed", metavar="IMAGES", help="write the encoder's features (evaluation mode) of a safetensors tensor \"images\" [n, 3, h, w] in [0, 1] to --embed-out, then exit")
+    parser.add_argument("--embed-out", metavar="FILE", help="where --embed writes its \"features\" tensor (safetensors)")
     parser.add_argument("--data", help="training images: an image folder (one subfolder per class, or any subfolders)")
     parser.add_argument("--val", help="held-out labelled image folder for the kNN monitor (k = 200, σ = 0.1)")
     parser.add_argument("--fixed-batch", action="store_true", help="train on the exported batch's two views instead of --data (checks the distributed setup)")
@@ -50,8 +52,10 @@ def parse_args(argv):
     parser.add_argument("--cpu", action="store_true", help="stay on the CPU even where CUDA is available")
     parser.add_argument("--workers", type=int, default=2, help="data-loading processes per training process")
     args = parser.parse_args(argv)
-    if not args.check_parity and not args.data and not args.fixed_batch:
-        parser.error("give --data <image folder> (or --check-parity, or --fixed-batch)")
+    if args.embed and not args.embed_out:
+        parser.error("--embed needs --embed-out <file>")
+    if not args.check_parity and not args.embed and not args.data and not args.fixed_batch:
+        parser.error("give --data <image folder> (or --check-parity, --embed or --fixed-batch)")
     return args
 
 
@@ -85,6 +89,18 @@ def check_parity(config, weights):
     }
     print(json.dumps(report))
     return 0 if not failures else 1
+
+
+@torch.no_grad()
+def embed(config, weights, images_path, out_path):
+    """The online encoder's features of the given images, as the app's embedding view computes them."""
+    model = build_method(config)
+    if weights is not None:
+        load_app_state(model, weights)
+    model.eval()
+    images = load_safetensors(images_path)[0]["images"].float()
+    save_safetensors(out_path, {"features": model.encoder(standardize(images))})
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,6 +300,8 @@ def main(argv):
         if weights is None:
             raise InputError("--check-parity compares the exported weights; leave out --random-init")
         return check_parity(config, weights)
+    if args.embed:
+        return embed(config, weights, args.embed, args.embed_out)
     return train(args, config, weights)
 
 

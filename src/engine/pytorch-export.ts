@@ -153,3 +153,39 @@ export async function buildPytorchProject(config: TrainConfig, weights: readonly
     { path: 'parity.json', data: `${JSON.stringify(reference, null, 2)}\n` },
   ];
 }
+
+const BACKBONE_SEGMENT = /(^|\/)backbone\//;
+
+/**
+ * Loads weights (PyTorch layout, app names: train.py's output, or the app's own export) into a run's
+ * method. Weights of the same method and networks replace every parameter and BatchNorm statistic,
+ * so the run continues from them; weights of another method (or a bare backbone state dict with
+ * names like "backbone/conv0/kernel") replace the encoder alone, found by the name below "backbone/"
+ * (the first such tensor in the file, the online encoder). Nothing is written unless everything fits.
+ * Returns a sentence saying what was loaded.
+ */
+export function loadRunWeights(method: MethodInstance, state: readonly NamedArray[]): string {
+  const all = moduleTensors(method.modules);
+  try {
+    loadTorchState(all, state);
+    return `Loaded all ${all.length} tensors of the run's networks; training continues from them.`;
+  } catch (fullError) {
+    const encoder = [...method.encoder.params, ...method.encoder.buffers];
+    const firstName = encoder[0]?.name ?? '';
+    const prefix = firstName.slice(0, firstName.search(BACKBONE_SEGMENT) + (firstName.match(BACKBONE_SEGMENT)?.[0].length ?? 0));
+    const byLocal = new Map<string, NamedArray>();
+    for (const tensor of state) {
+      const match = tensor.name.match(BACKBONE_SEGMENT);
+      if (!match || match.index === undefined) continue;
+      const local = tensor.name.slice(match.index + match[0].length);
+      if (!byLocal.has(local)) byLocal.set(local, { ...tensor, name: prefix + local });
+    }
+    if (byLocal.size === 0) throw fullError;
+    try {
+      loadTorchState(encoder, [...byLocal.values()]);
+    } catch (encoderError) {
+      throw new Error(`${(fullError as Error).message} Nor do they hold this run's encoder: ${(encoderError as Error).message}`);
+    }
+    return `Loaded the encoder (${encoder.length} tensors); the heads and any target network keep their own values.`;
+  }
+}

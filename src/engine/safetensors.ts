@@ -81,7 +81,8 @@ function bad(message: string): Error {
  * Other dtypes (half precision, F64) are refused with their name: convert them to float32 first.
  */
 export function decodeSafetensors(input: ArrayBuffer | Uint8Array): SafetensorsFile {
-  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  // A plain Uint8Array view: Node's Buffer is a Uint8Array whose slice() shares memory instead of copying.
+  const bytes = input instanceof Uint8Array ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
   if (bytes.length < 8) throw bad('shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
