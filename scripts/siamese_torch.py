@@ -380,7 +380,107 @@ class SimClr(Method):
         return nt_xent_loss(self.simclr(v1), self.simclr(v2), self.config["temperature"], self.matmul)
 
 
-METHOD_CLASSES = {"byol": Byol, "simclr": SimClr}
+def simsiam_loss(p, z, stop_gradient):
+    """losses.ts simSiamLoss: −mean cos(p, z), z detached unless the ablation turns that off."""
+    z = z.detach() if stop_gradient else z
+    return -(F.normalize(p, dim=-1) * F.normalize(z, dim=-1)).sum(-1).mean()
+
+
+def standardize_along_batch(z):
+    """BatchNorm without affine: biased variance, ε = 1e-5."""
+    return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+
+
+def barlow_twins_loss(z1, z2, lam, matmul):
+    """losses.ts barlowTwinsTerms: Σ(1 − c_ii)² + λ Σ_{i≠j} c_ij², c the cross-correlation of the
+    standardised embeddings over the global batch (rows gathered from every process, with gradient)."""
+    z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
+    n, d = z1.shape
+    c = matmul(standardize_along_batch(z1).T, standardize_along_batch(z2).T) / n
+    eye = torch.eye(d, device=c.device)
+    on_diagonal = ((1 - torch.diagonal(c)) ** 2).sum()
+    off_diagonal = lam * ((c * c) * (1 - eye)).sum()
+    return on_diagonal, off_diagonal
+
+
+def vicreg_terms(z1, z2, matmul):
+    """losses.ts vicregTerms over the global batch (gathered with gradient): invariance (MSE),
+    variance (mean ReLU(1 − √(var + 1e-4)) / 2 per branch), covariance (Σ off-diagonal² / d per branch)."""
+    z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
+    n, d = z1.shape
+    invariance = F.mse_loss(z1, z2)
+    variance, covariance = 0, 0
+    eye = torch.eye(d, device=z1.device)
+    for z in (z1, z2):
+        centred = z - z.mean(0)
+        var = (centred * centred).sum(0) / (n - 1)
+        variance = variance + F.relu(1 - torch.sqrt(var + 1e-4)).mean() / 2
+        cov = matmul(centred.T, centred.T) / (n - 1)
+        covariance = covariance + ((cov * cov) * (1 - eye)).sum() / d
+    return invariance, variance, covariance
+
+
+class SingleEncoder(Method):
+    """One encoder and projector for both views (SimSiam adds a predictor); `prefix` names them as the app does."""
+
+    def __init__(self, config, matmul, prefix, predictor=False):
+        super().__init__()
+        self.config, self.matmul = config, matmul
+        self.options = config["options"]
+        self.net = ProjectedEncoder(config, prefix, matmul)
+        self.encoder = self.net.backbone
+        self.parts = {"backbone": self.net.backbone, "projector": self.net.projector}
+        self.params = self.net.app_params()
+        self.heads = []
+        if predictor:
+            if not config.get("predictor"):
+                raise InputError(f"{config['method']} needs a predictor head (config.predictor is null)")
+            self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
+            self.heads = [self.predictor]
+            self.parts["predictor"] = self.predictor
+            self.params = self.params + self.predictor.app_params()
+
+    def networks(self):
+        return [self.net] + self.heads
+
+
+class SimSiam(SingleEncoder):
+    """methods/simsiam.ts: predictor on both views, symmetric negative cosine, stop-gradient on the projection."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "simsiam", predictor=True)
+
+    def forward(self, v1, v2):
+        z1, z2 = self.net(v1), self.net(v2)
+        p1, p2 = self.predictor(z1), self.predictor(z2)
+        stop = self.options["stopGradient"] == 1
+        return (simsiam_loss(p1, z2, stop) + simsiam_loss(p2, z1, stop)) / 2
+
+
+class BarlowTwins(SingleEncoder):
+    """methods/barlow.ts: scale · (on-diagonal + λ · off-diagonal) of the cross-correlation."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "barlow")
+
+    def forward(self, v1, v2):
+        on_diagonal, off_diagonal = barlow_twins_loss(self.net(v1), self.net(v2), self.options["lambda"], self.matmul)
+        return self.options["scale"] * (on_diagonal + off_diagonal)
+
+
+class Vicreg(SingleEncoder):
+    """methods/vicreg.ts: weighted invariance, variance and covariance terms."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "vicreg")
+
+    def forward(self, v1, v2):
+        invariance, variance, covariance = vicreg_terms(self.net(v1), self.net(v2), self.matmul)
+        o = self.options
+        return o["invarianceWeight"] * invariance + o["varianceWeight"] * variance + o["covarianceWeight"] * covariance
+
+
+METHOD_CLASSES = {"byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg}
 METHODS = tuple(METHOD_CLASSES)
 
 

@@ -19,8 +19,18 @@ import { Rng } from './random';
 import { encodeSafetensors, type NamedArray } from './safetensors';
 import { loadTorchState, moduleTensors, torchStateOf } from './torch-weights';
 
-/** The methods siamese_torch.py reproduces, in the order they were ported. */
-export const PYTORCH_PROJECT_METHODS: readonly string[] = ['byol', 'simclr'];
+/**
+ * The methods siamese_torch.py reproduces, in the order they were ported, each with the options its
+ * port reads; any other option of the method must keep its default.
+ */
+const PORTED_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  byol: [],
+  simclr: [],
+  simsiam: ['stopGradient'],
+  barlow: ['lambda', 'scale'],
+  vicreg: ['invarianceWeight', 'varianceWeight', 'covarianceWeight'],
+};
+export const PYTORCH_PROJECT_METHODS: readonly string[] = Object.keys(PORTED_OPTIONS);
 
 /** Largest fixed batch: enough for BatchNorm statistics, small enough to compute quickly on a CPU. */
 const PARITY_BATCH = 16;
@@ -37,10 +47,11 @@ export const PARITY_GRADIENT_FLOOR = 1e-3;
 export function pytorchExportProblem(config: TrainConfig): string | null {
   const definition = getMethod(config.method);
   if (!PYTORCH_PROJECT_METHODS.includes(config.method)) {
-    return `${definition.label} has no PyTorch port yet; the PyTorch project covers ${PYTORCH_PROJECT_METHODS.map((id) => getMethod(id).label).join(' and ')}.`;
+    return `${definition.label} has no PyTorch port yet; the PyTorch project covers ${PYTORCH_PROJECT_METHODS.map((id) => getMethod(id).label).join(', ')}.`;
   }
   const defaults = defaultOptions(definition.options);
-  const changed = Object.entries(config.options).filter(([name, value]) => name in defaults && defaults[name] !== value);
+  const ported = PORTED_OPTIONS[config.method];
+  const changed = Object.entries(config.options).filter(([name, value]) => name in defaults && !ported.includes(name) && defaults[name] !== value);
   if (changed.length > 0) {
     return `The PyTorch port of ${definition.label} implements its default form only; reset ${changed.map(([name]) => name).join(', ')} to export.`;
   }
@@ -142,6 +153,8 @@ export function weightsMetadata(config: TrainConfig, step: number): Record<strin
 export async function buildPytorchProject(config: TrainConfig, weights: readonly NamedArray[], step: number, sources: PytorchSources): Promise<ProjectFile[]> {
   const problem = pytorchExportProblem(config);
   if (problem) throw new Error(problem);
+  // Every option written out, so the Python side never needs the app's defaults.
+  config = { ...config, options: { ...defaultOptions(getMethod(config.method).options), ...config.options } };
   const { views, reference } = await parityBatch(config, weights);
   return [
     { path: 'train.py', data: sources.trainPy },

@@ -115,18 +115,20 @@ function maxRelativeError(a: Float32Array, b: Float32Array): number {
 
 describe('PyTorch export refuses what it cannot reproduce', () => {
   it('names the method that has no port, and an option form the port does not implement', () => {
-    expect(pytorchExportProblem(getMethod('vicreg').defaults('classroom'))).toMatch(/VICReg has no PyTorch port yet; the PyTorch project covers BYOL and SimCLR/);
+    expect(pytorchExportProblem(getMethod('mocov2').defaults('classroom'))).toMatch(/MoCo v2 has no PyTorch port yet; the PyTorch project covers BYOL, SimCLR, SimSiam, Barlow Twins, VICReg/);
     const momentumBranch = { ...getMethod('simclr').defaults('classroom'), options: { targetBranch: 2 } };
     expect(pytorchExportProblem(momentumBranch)).toMatch(/default form only; reset targetBranch/);
     for (const id of PYTORCH_PROJECT_METHODS) expect(pytorchExportProblem(getMethod(id).defaults('reference'))).toBeNull();
+    // Options the port reads are free to change.
+    expect(pytorchExportProblem({ ...getMethod('barlow').defaults('classroom'), options: { lambda: 0.01, scale: 1, targetBranch: 0 } })).toBeNull();
   });
 
   it('npm run export says why and writes nothing', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'export-refused-')), 'project');
     const err: string[] = [];
-    const code = await exportCli(['--method', 'vicreg', '--pytorch', dir], { out: () => {}, err: (line) => err.push(line) });
+    const code = await exportCli(['--method', 'mocov2', '--pytorch', dir], { out: () => {}, err: (line) => err.push(line) });
     expect(code).toBe(1);
-    expect(err.join('\n')).toMatch(/Not exported: VICReg has no PyTorch port yet/);
+    expect(err.join('\n')).toMatch(/Not exported: MoCo v2 has no PyTorch port yet/);
     expect(existsSync(dir)).toBe(false);
     expect(await exportCli(['--pytorch', dir], { out: () => {}, err: (line) => err.push(line) })).toBe(2);
     expect(err.at(-1)).toMatch(/--method <id> is required/);
