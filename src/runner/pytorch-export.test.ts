@@ -18,6 +18,9 @@ import { exportCli, readWeightsFile, writePytorchProject } from './export-cli';
 const PYTHON = process.env.PYTHON || '/usr/bin/python3';
 const CIFAR_MINI = fileURLToPath(new URL('../../../shared/data/cifar10-mini', import.meta.url));
 /** One thread per process: the DDP runs start three Pythons on a shared machine. */
+/** Each Python start imports torch (seconds on a busy machine); torchrun starts three. */
+const PYTHON_TEST_MS = 300_000;
+const TORCHRUN_TEST_MS = 600_000;
 const PYTHON_ENV = { ...process.env, OMP_NUM_THREADS: '1' };
 
 function probe(args: string[]): string | null {
@@ -135,7 +138,7 @@ describe('PyTorch export refuses what it cannot reproduce', () => {
   });
 });
 
-describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTorch})` : ''}`, () => {
+describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTorch})` : ''}`, { timeout: PYTHON_TEST_MS }, () => {
   let root = '';
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'pytorch-project-'));
@@ -207,7 +210,7 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       expect(relative(ddp[0], single[0])).toBeLessThan(1e-5);
       expect(relative(ddp[1], single[1])).toBeLessThan(1e-5);
       expect(single[1]).not.toBe(single[0]);
-    });
+    }, TORCHRUN_TEST_MS);
 
     it.skipIf(noImages !== null || noTorchrun !== null)(`trains two steps on an image folder, on one process and on two, and the app reads its weights back${noImages ? ` (skipped: ${noImages})` : ''}`, async () => {
       const images = join(root, `${id}-images`);
@@ -241,6 +244,6 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       // Training moved the weights: the exported starting weights embed differently.
       expect(maxRelativeError(await appEmbedding(config, weights, nhwc), torchFeatures)).toBeGreaterThan(1e-3);
       nhwc.dispose();
-    });
+    }, TORCHRUN_TEST_MS);
   });
 });
