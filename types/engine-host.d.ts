@@ -6,3 +6,10 @@
 declare const performance: { now(): number };
 declare function structuredClone<T>(value: T): T;
 declare function setTimeout(callback: () => void, milliseconds?: number): unknown;
+/** UTF-8 for the safetensors header (src/engine/safetensors.ts). */
+declare class TextEncoder {
+  encode(input?: string): Uint8Array;
+}
+declare class TextDecoder {
+  decode(input?: Uint8Array): string;
+}

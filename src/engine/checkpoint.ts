@@ -17,6 +17,7 @@ import type { LiveSettings, TrainConfig } from './config';
 import type { MethodInstance } from './methods/types';
 import type { Optimizer } from './optimizers';
 import type { LinearProbe } from './probe';
+import { moduleTensors } from './torch-weights';
 
 /** Whether each TrainConfig key may differ between a checkpoint and the trainer it is restored into. */
 const LIVE_KEYS: Record<keyof LiveSettings, true> = {
@@ -36,16 +37,7 @@ interface NamedVariable {
 
 /** Every variable of the method's modules, each once even if two modules share it. */
 function moduleVariables(method: MethodInstance): NamedVariable[] {
-  const seen = new Set<tf.Variable>();
-  const out: NamedVariable[] = [];
-  for (const module of method.modules) {
-    for (const p of [...module.params, ...module.buffers]) {
-      if (seen.has(p.variable)) continue;
-      seen.add(p.variable);
-      out.push({ name: p.name, variable: p.variable });
-    }
-  }
-  return out;
+  return moduleTensors(method.modules).map((p) => ({ name: p.name, variable: p.variable }));
 }
 
 function indexedVariables(prefix: string, variables: readonly tf.Variable[]): NamedVariable[] {

@@ -319,3 +319,65 @@ export function parseCommandLine<Args extends { help: boolean }>(argv: string[],
     return 2;
   }
 }
+
+export interface ExportArgs extends RunSetup {
+  /** The folder the PyTorch project is written to. */
+  pytorch: string;
+  /** A weights file (safetensors, from the app's export or train.py) to start from; its config is the run's. */
+  run: string | null;
+  help: boolean;
+}
+
+export const EXPORT_USAGE = `Usage: npm run export -- --method <id> --pytorch <folder> [options]
+
+  --pytorch <folder>     where to write the PyTorch project (train.py, siamese_torch.py, config.json,
+                         weights.safetensors, the parity batch, README.md); created if missing
+  --method <id>          byol, simclr, simsiam, barlow or vicreg (other methods have no PyTorch port yet)
+  --preset <name>        classroom (default, as the app) or reference
+  --run <file>           start from these weights: a weights.safetensors written by the app's export or
+                         by train.py; the run's own settings (in the file) replace --method and --preset
+  --encoder <name>       ${Object.keys(BACKBONE_PRESETS).join(', ')}
+  --image-size <px>      --batch <n>  --lr <x>  --tau <x>  --temperature <x>  --seed <n>  --steps <n>
+  --tau-schedule <on|off>  --options <a=x,b=y>   as for npm run train`;
+
+export function parseExportArgs(argv: string[]): ExportArgs {
+  const values = parseFlags(argv, {
+    pytorch: 'string',
+    method: 'string',
+    preset: 'string',
+    run: 'string',
+    encoder: 'string',
+    'image-size': 'int',
+    batch: 'int',
+    lr: 'number',
+    tau: 'number',
+    'tau-schedule': 'string',
+    temperature: 'number',
+    seed: 'int',
+    steps: 'int',
+    options: 'string',
+    help: 'boolean',
+  });
+  const help = values.get('help') === true;
+  const pytorch = values.get('pytorch') as string | undefined;
+  const run = (values.get('run') as string | undefined) ?? null;
+  if (!pytorch && !help) throw new UsageError('--pytorch <folder> is required: the folder the project is written to');
+  if (!values.has('method') && !run && !help) throw new UsageError('--method <id> is required (or --run <weights.safetensors>)');
+  return {
+    pytorch: pytorch ?? '',
+    run,
+    method: methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
+    preset: presetName(values.get('preset') as string | undefined),
+    encoder: encoderName(values.get('encoder') as string | undefined),
+    steps: positive(values, 'steps'),
+    imageSize: positive(values, 'image-size', 4),
+    batchSize: positive(values, 'batch', 2),
+    learningRate: values.get('lr') as number | undefined,
+    tau: values.get('tau') as number | undefined,
+    tauSchedule: onOff('tau-schedule', values.get('tau-schedule') as string | undefined),
+    temperature: values.get('temperature') as number | undefined,
+    seed: positive(values, 'seed', 0),
+    options: methodOptions(values.get('options') as string | undefined),
+    help,
+  };
+}

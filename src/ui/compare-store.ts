@@ -315,6 +315,8 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           case 'settingsRejected':
           case 'encoderExported':
           case 'embeddingsExported':
+          case 'pytorchExported':
+          case 'weightsImported':
           case 'exportFailed':
           case 'checkpoint':
           case 'checkpointFailed':

@@ -170,6 +170,8 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'settingsRejected':
     case 'encoderExported':
     case 'embeddingsExported':
+    case 'pytorchExported':
+    case 'weightsImported':
     case 'exportFailed':
     case 'loadProgress':
     case 'datasetReady':

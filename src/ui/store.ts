@@ -307,6 +307,8 @@ export const useAppStore = create<AppState>()((set, get) => ({
       // Export replies go to the request that asked (worker-connection.ts); checkpoints to the run keeper.
       case 'encoderExported':
       case 'embeddingsExported':
+      case 'pytorchExported':
+      case 'weightsImported':
       case 'exportFailed':
       case 'checkpoint':
       case 'checkpointFailed':

@@ -6,6 +6,7 @@ import type { BackendName } from '../worker/backend-labels';
 import type { PickedFile } from '../data/folder-loader';
 import type { HeldOutEmbeddings } from '../engine/evaluation';
 import type { BackendRequest } from '../worker/backend-labels';
+import type { ProjectFile } from '../engine/pytorch-export';
 import type { DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
 import { backendRequest } from './backend-memory';
 import { prepareResume, recordInterruption, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
@@ -109,6 +110,18 @@ export const training = {
     const reply = await trainingWorker.requestExport({ type: 'exportEncoder' });
     if (reply.type !== 'encoderExported') throw new Error(`Expected the encoder, got ${reply.type}`);
     return reply.files;
+  },
+  /** The current run as a PyTorch project (train.py, weights, parity batch), built in the worker. */
+  async exportPytorch(): Promise<{ baseName: string; files: ProjectFile[] }> {
+    const reply = await trainingWorker.requestExport({ type: 'exportPytorch' });
+    if (reply.type !== 'pytorchExported') throw new Error(`Expected the PyTorch project, got ${reply.type}`);
+    return { baseName: reply.baseName, files: reply.files };
+  },
+  /** Loads weights (safetensors from train.py or the app's export) into the current run; resolves to what was loaded. */
+  async importWeights(data: ArrayBuffer): Promise<string> {
+    const reply = await trainingWorker.requestExport({ type: 'importWeights', data }, [data]);
+    if (reply.type !== 'weightsImported') throw new Error(`Expected the import's result, got ${reply.type}`);
+    return reply.message;
   },
   /** The held-out features of the last evaluation, with their labels. */
   async exportEmbeddings(): Promise<HeldOutEmbeddings> {

@@ -8,7 +8,11 @@ import type { PickedFile } from '../data/folder-loader';
 import type { BackendName } from '../worker/backend-labels';
 import type { FromWorker, LifeLockHeld, ToWorker } from '../worker/protocol';
 
-type ExportReply = Extract<FromWorker, { type: 'encoderExported' | 'embeddingsExported' }>;
+type ExportReply = Extract<FromWorker, { type: 'encoderExported' | 'embeddingsExported' | 'pytorchExported' | 'weightsImported' }>;
+
+function isExportReply(message: FromWorker): message is ExportReply {
+  return message.type === 'encoderExported' || message.type === 'embeddingsExported' || message.type === 'pytorchExported' || message.type === 'weightsImported';
+}
 
 /**
  * Cloning a File costs the page 0.2–2 ms (more on a busy machine), so files go in small messages
@@ -19,7 +23,7 @@ const HANDOVER_SLICE_MS = 12;
 
 export class WorkerConnection {
   private worker: Worker | null = null;
-  /** The one export in flight, answered by the worker's encoderExported / embeddingsExported / exportFailed. */
+  /** The one export or import in flight, answered by the worker's encoderExported / embeddingsExported / pytorchExported / weightsImported / exportFailed. */
   private pendingExport: { resolve(reply: ExportReply): void; reject(error: Error): void } | null = null;
   /** Counts handovers, so a cancelled or replaced one stops sending. */
   private handover = 0;
@@ -93,11 +97,11 @@ export class WorkerConnection {
     this.worker.postMessage(message, transfer);
   }
 
-  requestExport(request: Extract<ToWorker, { type: 'exportEncoder' | 'exportEmbeddings' }>): Promise<ExportReply> {
+  requestExport(request: Extract<ToWorker, { type: 'exportEncoder' | 'exportEmbeddings' | 'exportPytorch' | 'importWeights' }>, transfer: Transferable[] = []): Promise<ExportReply> {
     if (this.pendingExport) return Promise.reject(new Error('An export is already being prepared.'));
     return new Promise((resolve, reject) => {
       this.pendingExport = { resolve, reject };
-      this.send(request);
+      this.send(request, transfer);
     });
   }
 
@@ -145,7 +149,7 @@ export class WorkerConnection {
 
   /** Settles the pending export with a worker reply; true when the message was such a reply. */
   private settleExport(message: FromWorker): boolean {
-    if (message.type !== 'encoderExported' && message.type !== 'embeddingsExported' && message.type !== 'exportFailed') return false;
+    if (!isExportReply(message) && message.type !== 'exportFailed') return false;
     const pending = this.pendingExport;
     this.pendingExport = null;
     if (message.type === 'exportFailed') pending?.reject(new Error(message.message));

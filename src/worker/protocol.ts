@@ -9,6 +9,7 @@ import type { AugmentationConfig } from '../engine/augment';
 import type { LiveSettings, TrainConfig } from '../engine/config';
 import type { MemoryEstimate } from '../engine/memory-estimate';
 import type { ExportedEncoder } from '../engine/export';
+import type { ProjectFile } from '../engine/pytorch-export';
 import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../engine/evaluation';
 import type { MethodSummary } from '../engine/methods/catalog';
 import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
@@ -85,6 +86,13 @@ export type ToWorker =
   /** Live settings of the first run (the Train tab's). */
   | { type: 'update'; changes: Partial<LiveSettings> }
   | { type: 'exportEncoder' }
+  /** The run as a PyTorch project (train.py, weights, parity batch): answered by pytorchExported. */
+  | { type: 'exportPytorch' }
+  /**
+   * Weights (safetensors: app names, PyTorch layouts, as train.py writes them) into the current run's
+   * networks, or into its encoder alone when they are another method's; answered by weightsImported.
+   */
+  | { type: 'importWeights'; data: ArrayBuffer }
   /** The held-out features of the last evaluation, for the Embedding Projector. */
   | { type: 'exportEmbeddings' }
   /** Rebuilds a saved run from its checkpoint (configuration included) and leaves it paused, or trains on with `train`. */
@@ -143,6 +151,8 @@ export type FromWorker =
   | { type: 'settingsRejected'; message: string }
   | { type: 'encoderExported'; files: EncoderFiles }
   | { type: 'embeddingsExported'; embeddings: HeldOutEmbeddings }
+  | { type: 'pytorchExported'; baseName: string; files: ProjectFile[] }
+  | { type: 'weightsImported'; message: string }
   | { type: 'exportFailed'; message: string }
   /** The first run's, every CHECKPOINT_EVERY_STEPS steps, on pause and finish, and after a change while paused. */
   | { type: 'checkpoint'; checkpoint: Checkpoint }

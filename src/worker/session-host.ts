@@ -14,12 +14,15 @@ import { estimateTrainingMemory } from '../engine/memory-estimate';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
 import { methodCatalog } from '../engine/methods/catalog';
+import { buildPytorchProject, loadRunWeights, methodWeights, pytorchExportProblem } from '../engine/pytorch-export';
+import { decodeSafetensors } from '../engine/safetensors';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
 import { backendMemoryLimit, chooseBackend, defaultBackend, destroyGpuDevice, probeBackends, watchGpuDevice } from './backend';
 import { capMemory, isAllocationFailure } from './memory-cap';
 import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
+import { PYTORCH_SOURCES } from './pytorch-sources';
 import { renderPreview } from './preview';
 import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
 import { yieldToMessages } from './yield-to-messages';
@@ -119,6 +122,12 @@ export class SessionHost {
         return;
       case 'exportEmbeddings':
         await this.exportEmbeddings();
+        return;
+      case 'exportPytorch':
+        await this.exportPytorch();
+        return;
+      case 'importWeights':
+        await this.importWeights(message.data);
         return;
       case 'restore':
         await this.restore(message.checkpoint, message.dataset, message.name, message.evaluation, message.backend, message.train ?? false);
@@ -419,6 +428,36 @@ export class SessionHost {
       this.post({ type: 'encoderExported', files: { ...files, baseName } }, [files.weights]);
     } catch (error) {
       this.post({ type: 'exportFailed', message: `Exporting the encoder failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** The run as a PyTorch project; the weights are snapshotted at once, the parity batch runs on a copy. */
+  private async exportPytorch(): Promise<void> {
+    if (!this.session) return this.post({ type: 'exportFailed', message: 'There is no run to export yet: start a run first.' });
+    const { trainer } = this.session.run();
+    const config = trainer.settings;
+    const problem = pytorchExportProblem(config);
+    if (problem) return this.post({ type: 'exportFailed', message: problem });
+    try {
+      const step = trainer.steps;
+      const files = await buildPytorchProject(config, await methodWeights(trainer.method), step, PYTORCH_SOURCES);
+      const buffers = files.flatMap((f) => (typeof f.data === 'string' ? [] : [f.data.buffer as ArrayBuffer]));
+      this.post({ type: 'pytorchExported', baseName: runFileBaseName(config, step), files }, buffers);
+    } catch (error) {
+      this.post({ type: 'exportFailed', message: `Exporting the PyTorch project failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** Weights from PyTorch into the current run, between steps; then a fresh evaluation shows that encoder. */
+  private async importWeights(data: ArrayBuffer): Promise<void> {
+    if (!this.session) return this.post({ type: 'exportFailed', message: 'Start or open a run first: the weights go into its networks.' });
+    try {
+      const { tensors } = decodeSafetensors(data);
+      const message = loadRunWeights(this.session.run().trainer.method, tensors);
+      await this.session.requestEvaluation();
+      this.post({ type: 'weightsImported', message });
+    } catch (error) {
+      this.post({ type: 'exportFailed', message: `The weights were not loaded: ${messageOf(error)}` });
     }
   }
 

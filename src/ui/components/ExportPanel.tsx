@@ -4,6 +4,7 @@ import { downloadFile } from '../download';
 import { embeddingsToProjectorTsv, metricsToCsv, metricsToJson } from '../export';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
+import { zipStored } from '../zip';
 
 /** Downloads of the current run: the trained encoder as a LayersModel, the metric history, the held-out embeddings. */
 export function ExportPanel() {
@@ -35,6 +36,32 @@ export function ExportPanel() {
       setBusy(false);
     }
   };
+
+  /** Runs one worker request with the panel's busy state, notice and error. */
+  const withWorker = async (preparing: string, request: () => Promise<string>) => {
+    setBusy(true);
+    setError(null);
+    setNotice(preparing);
+    try {
+      setNotice(await request());
+    } catch (e) {
+      setNotice(null);
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const downloadPytorch = () =>
+    withWorker('Preparing the PyTorch project…', async () => {
+      const { baseName, files } = await training.exportPytorch();
+      const folder = `${baseName}-pytorch`;
+      downloadFile(`${folder}.zip`, zipStored(files.map((f) => ({ path: `${folder}/${f.path}`, data: f.data }))) as BlobPart, 'application/zip');
+      return `Saved ${folder}.zip: unzip it and run python3 train.py --check-parity first (its README has the commands).`;
+    });
+
+  const importWeights = (file: File) =>
+    withWorker(`Loading ${file.name}…`, async () => `${file.name}: ${await training.importWeights(await file.arrayBuffer())}`);
 
   const downloadEmbeddings = async () => {
     if (!runConfig) return;
@@ -72,6 +99,30 @@ export function ExportPanel() {
       <p className="panel-note">
         Two files: keep the .model.json and its .weights.bin together and load them with <code>tf.loadLayersModel</code>. The model takes RGB images in [0, 1]
         and standardises them itself.
+      </p>
+      <button type="button" disabled={!hasModel || busy} onClick={() => void downloadPytorch()}>
+        PyTorch project (.zip)
+      </button>
+      <p className="panel-note">
+        The run as a PyTorch project: <code>train.py</code> trains the same method on one GPU or many (<code>torchrun</code>), and <code>--check-parity</code> checks the
+        port against this app's numbers first. BYOL, SimCLR, SimSiam, Barlow Twins and VICReg so far.
+      </p>
+      <label>
+        Import weights (.safetensors)
+        <input
+          type="file"
+          accept=".safetensors"
+          disabled={!hasModel || busy}
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = '';
+            if (file) void importWeights(file);
+          }}
+        />
+      </label>
+      <p className="panel-note">
+        Weights written by <code>train.py</code> (or this app's PyTorch export) replace the run's: the embedding view, kNN and nearest neighbours show that encoder, and
+        training continues from it. Another method's weights replace the encoder only.
       </p>
       <div className="button-row">
         <button type="button" disabled={!hasMetrics} onClick={() => downloadMetrics('csv')}>

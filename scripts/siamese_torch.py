@@ -1,0 +1,829 @@
+"""The app's networks, methods, optimizers and augmentations in PyTorch, under the app's parameter names.
+
+One module shared by the benchmark's reference step (scripts/pytorch_step.py) and the PyTorch project
+the app exports (train.py copies it next to itself). Only PyTorch and the standard library are used.
+"""
+import json
+import math
+import struct
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+INPUT_MEAN = (0.4914, 0.4822, 0.4465)
+INPUT_STD = (0.247, 0.243, 0.261)
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)
+RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.595716, -0.274453, -0.321263), (0.211456, -0.522591, 0.311135))
+MASKED_LOGIT = -1e9
+CROP_ATTEMPTS = 10
+
+
+class InputError(Exception):
+    """Bad input: reported as a one-line message and exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers. Each keeps the app's parameter names and roles ('weight' | 'bias' | 'norm') so shapes can
+# be compared name by name with the TypeScript side, and the optimizers can exclude what the app does.
+# ---------------------------------------------------------------------------------------------
+
+class AppParam:
+    def __init__(self, name, role, tensor, app_shape):
+        self.name, self.role, self.tensor, self.app_shape = name, role, tensor, list(app_shape)
+
+
+class Layer(torch.nn.Module):
+    def app_params(self):
+        return []
+
+    def app_buffers(self):
+        return []
+
+
+class Sequence(Layer):
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def app_params(self):
+        return [p for layer in self.layers for p in layer.app_params()]
+
+    def app_buffers(self):
+        return [b for layer in self.layers for b in layer.app_buffers()]
+
+
+class Lambda(Layer):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def same_padding(size, kernel, stride):
+    """TensorFlow's 'same': output ceil(size / stride), the odd pixel of padding at the end."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class Conv(Layer):
+    """nn.ts conv2d: no bias, Kaiming-normal fan-out init, tfjs 'same' padding."""
+
+    def __init__(self, name, in_channels, out_channels, kernel, stride=1):
+        super().__init__()
+        self.name, self.kernel, self.stride = name, kernel, stride
+        std = math.sqrt(2 / (kernel * kernel * out_channels))
+        self.weight = torch.nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel) * std)
+        self.app_shape = [kernel, kernel, in_channels, out_channels]
+
+    def forward(self, x):
+        top, bottom = same_padding(x.shape[2], self.kernel, self.stride)
+        left, right = same_padding(x.shape[3], self.kernel, self.stride)
+        if top == bottom and left == right:
+            return F.conv2d(x, self.weight, stride=self.stride, padding=(top, left))
+        # Stride 2 on an even size pads only after the image in tfjs; torch's padding is symmetric.
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, stride=self.stride)
+
+    def app_params(self):
+        return [AppParam(f"{self.name}/kernel", "weight", self.weight, self.app_shape)]
+
+
+def dense_matmul(kind):
+    """x @ Wᵀ (+ b). Debian's torch links the unoptimised reference (netlib) BLAS, so F.linear is
+    far slower than a torch with MKL or OpenBLAS; a 1×1 convolution does the same product through
+    oneDNN's optimised kernels. 'blas' keeps F.linear to measure the difference."""
+    if kind == "blas":
+        return F.linear
+
+    def through_onednn(x, weight, bias=None):
+        rows, inner = x.shape
+        out = F.conv2d(x.reshape(rows, inner, 1, 1), weight.reshape(weight.shape[0], inner, 1, 1), bias)
+        return out.reshape(rows, weight.shape[0])
+
+    return through_onednn
+
+
+class Dense(Layer):
+    """nn.ts dense: U(±1/√in) for weight and bias, as torch.nn.Linear."""
+
+    def __init__(self, name, in_features, out_features, bias, matmul):
+        super().__init__()
+        self.name, self.matmul = name, matmul
+        bound = 1 / math.sqrt(in_features)
+        self.weight = torch.nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        self.bias = torch.nn.Parameter(torch.empty(out_features).uniform_(-bound, bound)) if bias else None
+
+    def forward(self, x):
+        return self.matmul(x, self.weight, self.bias)
+
+    def app_params(self):
+        out_features, in_features = self.weight.shape
+        params = [AppParam(f"{self.name}/kernel", "weight", self.weight, [in_features, out_features])]
+        if self.bias is not None:
+            params.append(AppParam(f"{self.name}/bias", "bias", self.bias, [out_features]))
+        return params
+
+
+class BatchNorm(Layer):
+    """nn.ts batchNorm: momentum 0.1, ε 1e-5, unbiased running variance (PyTorch's own)."""
+
+    def __init__(self, name, channels, spatial, affine=True):
+        super().__init__()
+        self.name = name
+        kind = torch.nn.BatchNorm2d if spatial else torch.nn.BatchNorm1d
+        self.norm = kind(channels, eps=1e-5, momentum=0.1, affine=affine)
+
+    def forward(self, x):
+        if self.training and distributed():
+            return global_batch_norm(x, self.norm)
+        return self.norm(x)
+
+    def app_params(self):
+        if not self.norm.affine:
+            return []
+        c = self.norm.num_features
+        return [AppParam(f"{self.name}/gamma", "norm", self.norm.weight, [c]), AppParam(f"{self.name}/beta", "norm", self.norm.bias, [c])]
+
+    def app_buffers(self):
+        c = self.norm.num_features
+        return [
+            AppParam(f"{self.name}/moving_mean", "norm", self.norm.running_mean, [c]),
+            AppParam(f"{self.name}/moving_variance", "norm", self.norm.running_var, [c]),
+        ]
+
+
+def relu():
+    return Lambda(F.relu)
+
+
+class BasicBlock(Layer):
+    def __init__(self, name, in_channels, out_channels, stride):
+        super().__init__()
+        self.main = Sequence([
+            Conv(f"{name}/conv1", in_channels, out_channels, 3, stride),
+            BatchNorm(f"{name}/bn1", out_channels, spatial=True),
+            relu(),
+            Conv(f"{name}/conv2", out_channels, out_channels, 3),
+            BatchNorm(f"{name}/bn2", out_channels, spatial=True),
+        ])
+        needs_projection = stride != 1 or in_channels != out_channels
+        self.shortcut = Sequence([
+            Conv(f"{name}/shortcut", in_channels, out_channels, 1, stride),
+            BatchNorm(f"{name}/shortcut_bn", out_channels, spatial=True),
+        ]) if needs_projection else None
+
+    def forward(self, x):
+        return F.relu(self.main(x) + (self.shortcut(x) if self.shortcut is not None else x))
+
+    def app_params(self):
+        return self.main.app_params() + (self.shortcut.app_params() if self.shortcut is not None else [])
+
+    def app_buffers(self):
+        return self.main.app_buffers() + (self.shortcut.app_buffers() if self.shortcut is not None else [])
+
+
+def global_average_pool():
+    return Lambda(lambda x: x.mean(dim=(2, 3)))
+
+
+def conv_net(widths, name):
+    layers, channels = [], 3
+    for i, width in enumerate(widths):
+        layers += [Conv(f"{name}/conv{i}", channels, width, 3), BatchNorm(f"{name}/bn{i}", width, spatial=True), relu()]
+        if i < len(widths) - 1:
+            layers.append(Lambda(lambda x: F.max_pool2d(x, 2, 2)))
+        channels = width
+    return Sequence(layers + [global_average_pool()])
+
+
+def cifar_resnet(widths, blocks, name):
+    if len(widths) != len(blocks):
+        raise InputError("ResNet widths and blocks must have the same length")
+    layers = [Conv(f"{name}/stem", 3, widths[0], 3), BatchNorm(f"{name}/stem_bn", widths[0], spatial=True), relu()]
+    channels = widths[0]
+    for stage, width in enumerate(widths):
+        for b in range(blocks[stage]):
+            stride = 2 if stage > 0 and b == 0 else 1
+            layers.append(BasicBlock(f"{name}/stage{stage}/block{b}", channels, width, stride))
+            channels = width
+    return Sequence(layers + [global_average_pool()])
+
+
+def create_backbone(config, name):
+    kind = config.get("kind")
+    if kind == "convnet":
+        return conv_net(config["widths"], name), config["widths"][-1]
+    if kind == "resnet":
+        return cifar_resnet(config["widths"], config["blocks"], name), config["widths"][-1]
+    raise InputError(f'Unknown backbone kind "{kind}"; expected "convnet" or "resnet"')
+
+
+def create_mlp(config, in_dim, name, matmul):
+    """heads.ts createMlp: hidden Linear → BN → ReLU (bias only without BN), last Linear, optional last BN."""
+    hidden, out = config["hidden"], config["out"]
+    last_norm = config.get("lastNorm", "none")
+    hidden_norm = config.get("hiddenNorm", True)
+    last_bias = config.get("lastBias", True)
+    if last_norm not in ("none", "plain", "affine"):
+        raise InputError(f'Unknown lastNorm "{last_norm}"')
+    layers, width = [], in_dim
+    for i, h in enumerate(hidden):
+        layers.append(Dense(f"{name}/fc{i}", width, h, not hidden_norm, matmul))
+        if hidden_norm:
+            layers.append(BatchNorm(f"{name}/bn{i}", h, spatial=False))
+        layers.append(relu())
+        width = h
+    layers.append(Dense(f"{name}/fc{len(hidden)}", width, out, last_bias and last_norm == "none", matmul))
+    if last_norm != "none":
+        layers.append(BatchNorm(f"{name}/bn{len(hidden)}", out, spatial=False, affine=last_norm == "affine"))
+    return Sequence(layers)
+
+
+class ProjectedEncoder(Layer):
+    def __init__(self, config, name, matmul):
+        super().__init__()
+        self.backbone, feature_dim = create_backbone(config["backbone"], f"{name}/backbone")
+        self.projector = create_mlp(config["projector"], feature_dim, f"{name}/projector", matmul)
+
+    def forward(self, x):
+        return self.projector(self.backbone(x))
+
+    def app_params(self):
+        return self.backbone.app_params() + self.projector.app_params()
+
+    def app_buffers(self):
+        return self.backbone.app_buffers() + self.projector.app_buffers()
+
+
+# ---------------------------------------------------------------------------------------------
+# Methods: the networks, the loss and what happens after the optimizer step.
+# ---------------------------------------------------------------------------------------------
+
+def byol_loss(p, z):
+    """losses.ts byolLoss: mean of 2 − 2·cos(p, z); z is the (gradient-free) target."""
+    return (2 - 2 * (F.normalize(p, dim=-1) * F.normalize(z, dim=-1)).sum(-1)).mean()
+
+
+def nt_xent_loss(z1, z2, temperature, matmul):
+    """losses.ts ntXentLoss: each of the 2N views picks its partner among the 2N − 1 others.
+
+    Across processes (solo-learn's simclr_loss_func) each process scores its own 2n views against
+    the 2N gathered from all of them, gathered with gradient, so the mean over processes is the
+    loss of the global batch. The global order is [z1 of every process, z2 of every process]."""
+    n = z1.shape[0]
+    q1, q2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+    k1, k2 = gather_with_grad(q1), gather_with_grad(q2)
+    total = k1.shape[0]
+    logits = matmul(torch.cat([q1, q2]), torch.cat([k1, k2])) / temperature
+    rows = torch.arange(n, device=z1.device) + n * rank()
+    own = torch.cat([rows, rows + total])
+    partners = torch.cat([rows + total, rows])
+    logits = logits.masked_fill(F.one_hot(own, 2 * total).bool(), MASKED_LOGIT)
+    return F.cross_entropy(logits, partners)
+
+
+def cosine_tau(base_tau, step, total_steps):
+    progress = min(max(step / max(total_steps, 1), 0), 1)
+    return 1 - (1 - base_tau) * (math.cos(math.pi * progress) + 1) / 2
+
+
+def warmup_cosine_lr(step, total_steps, base_lr, warmup_steps, final_lr=0.0):
+    """schedules.ts warmupCosineLr."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    span = max(total_steps - warmup_steps, 1)
+    progress = min(max((step - warmup_steps) / span, 0), 1)
+    return final_lr + (base_lr - final_lr) * (1 + math.cos(math.pi * progress)) / 2
+
+
+class Method(torch.nn.Module):
+    """A method's networks as one module: forward(v1, v2) is the loss, so DistributedDataParallel
+    can wrap it whole. `params` are the trainable AppParams in the app's order; `encoder` is the
+    online backbone the kNN monitor and the exported encoder use."""
+
+    def app_tensors(self):
+        """Every parameter and buffer of every network, each once, in the app's module order."""
+        seen, out = set(), []
+        for module in self.networks():
+            for p in module.app_params() + module.app_buffers():
+                if id(p.tensor) not in seen:
+                    seen.add(id(p.tensor))
+                    out.append(p)
+        return out
+
+    def after_step(self, step):
+        pass
+
+
+class Byol(Method):
+    """methods/byol.ts: online encoder + predictor, EMA target, symmetric loss."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        if not config.get("predictor"):
+            raise InputError("BYOL needs a predictor head (config.predictor is null)")
+        self.config = config
+        self.online = ProjectedEncoder(config, "online", matmul)
+        self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
+        self.target = ProjectedEncoder(config, "target", matmul)
+        self.target.load_state_dict(self.online.state_dict())
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+        self.encoder = self.online.backbone
+        self.parts = {"backbone": self.online.backbone, "projector": self.online.projector, "predictor": self.predictor}
+        self.params = self.online.app_params() + self.predictor.app_params()
+
+    def networks(self):
+        return [self.online, self.predictor, self.target]
+
+    def forward(self, v1, v2):
+        z1, z2 = self.online(v1), self.online(v2)
+        p1, p2 = self.predictor(z1), self.predictor(z2)
+        # The app runs the target inside the tape too, but no gradient path leads into it.
+        with torch.no_grad():
+            t1, t2 = self.target(v1), self.target(v2)
+        return byol_loss(p1, t2) + byol_loss(p2, t1)
+
+    @torch.no_grad()
+    def after_step(self, step):
+        """ema.ts emaUpdate: target ← τ·target + (1 − τ)·online over parameters (BN statistics are the target's own)."""
+        c = self.config
+        tau = cosine_tau(c["tau"], step, c["totalSteps"]) if c.get("tauSchedule") else c["tau"]
+        online = [p.tensor for p in self.online.app_params()]
+        target = [p.tensor for p in self.target.app_params()]
+        torch._foreach_mul_(target, tau)
+        torch._foreach_add_(target, online, alpha=1 - tau)
+
+
+class SimClr(Method):
+    """methods/simclr.ts: one encoder for both views, NT-Xent."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        self.config, self.matmul = config, matmul
+        self.simclr = ProjectedEncoder(config, "simclr", matmul)
+        self.encoder = self.simclr.backbone
+        self.parts = {"backbone": self.simclr.backbone, "projector": self.simclr.projector}
+        self.params = self.simclr.app_params()
+
+    def networks(self):
+        return [self.simclr]
+
+    def forward(self, v1, v2):
+        return nt_xent_loss(self.simclr(v1), self.simclr(v2), self.config["temperature"], self.matmul)
+
+
+def simsiam_loss(p, z, stop_gradient):
+    """losses.ts simSiamLoss: −mean cos(p, z), z detached unless the ablation turns that off."""
+    z = z.detach() if stop_gradient else z
+    return -(F.normalize(p, dim=-1) * F.normalize(z, dim=-1)).sum(-1).mean()
+
+
+def standardize_along_batch(z):
+    """BatchNorm without affine: biased variance, ε = 1e-5."""
+    return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+
+
+def barlow_twins_loss(z1, z2, lam, matmul):
+    """losses.ts barlowTwinsTerms: Σ(1 − c_ii)² + λ Σ_{i≠j} c_ij², c the cross-correlation of the
+    standardised embeddings over the global batch (rows gathered from every process, with gradient)."""
+    z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
+    n, d = z1.shape
+    c = matmul(standardize_along_batch(z1).T, standardize_along_batch(z2).T) / n
+    eye = torch.eye(d, device=c.device)
+    on_diagonal = ((1 - torch.diagonal(c)) ** 2).sum()
+    off_diagonal = lam * ((c * c) * (1 - eye)).sum()
+    return on_diagonal, off_diagonal
+
+
+def vicreg_terms(z1, z2, matmul):
+    """losses.ts vicregTerms over the global batch (gathered with gradient): invariance (MSE),
+    variance (mean ReLU(1 − √(var + 1e-4)) / 2 per branch), covariance (Σ off-diagonal² / d per branch)."""
+    z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
+    n, d = z1.shape
+    invariance = F.mse_loss(z1, z2)
+    variance, covariance = 0, 0
+    eye = torch.eye(d, device=z1.device)
+    for z in (z1, z2):
+        centred = z - z.mean(0)
+        var = (centred * centred).sum(0) / (n - 1)
+        variance = variance + F.relu(1 - torch.sqrt(var + 1e-4)).mean() / 2
+        cov = matmul(centred.T, centred.T) / (n - 1)
+        covariance = covariance + ((cov * cov) * (1 - eye)).sum() / d
+    return invariance, variance, covariance
+
+
+class SingleEncoder(Method):
+    """One encoder and projector for both views (SimSiam adds a predictor); `prefix` names them as the app does."""
+
+    def __init__(self, config, matmul, prefix, predictor=False):
+        super().__init__()
+        self.config, self.matmul = config, matmul
+        self.options = config["options"]
+        self.net = ProjectedEncoder(config, prefix, matmul)
+        self.encoder = self.net.backbone
+        self.parts = {"backbone": self.net.backbone, "projector": self.net.projector}
+        self.params = self.net.app_params()
+        self.heads = []
+        if predictor:
+            if not config.get("predictor"):
+                raise InputError(f"{config['method']} needs a predictor head (config.predictor is null)")
+            self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
+            self.heads = [self.predictor]
+            self.parts["predictor"] = self.predictor
+            self.params = self.params + self.predictor.app_params()
+
+    def networks(self):
+        return [self.net] + self.heads
+
+
+class SimSiam(SingleEncoder):
+    """methods/simsiam.ts: predictor on both views, symmetric negative cosine, stop-gradient on the projection."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "simsiam", predictor=True)
+
+    def forward(self, v1, v2):
+        z1, z2 = self.net(v1), self.net(v2)
+        p1, p2 = self.predictor(z1), self.predictor(z2)
+        stop = self.options["stopGradient"] == 1
+        return (simsiam_loss(p1, z2, stop) + simsiam_loss(p2, z1, stop)) / 2
+
+
+class BarlowTwins(SingleEncoder):
+    """methods/barlow.ts: scale · (on-diagonal + λ · off-diagonal) of the cross-correlation."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "barlow")
+
+    def forward(self, v1, v2):
+        on_diagonal, off_diagonal = barlow_twins_loss(self.net(v1), self.net(v2), self.options["lambda"], self.matmul)
+        return self.options["scale"] * (on_diagonal + off_diagonal)
+
+
+class Vicreg(SingleEncoder):
+    """methods/vicreg.ts: weighted invariance, variance and covariance terms."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "vicreg")
+
+    def forward(self, v1, v2):
+        invariance, variance, covariance = vicreg_terms(self.net(v1), self.net(v2), self.matmul)
+        o = self.options
+        return o["invarianceWeight"] * invariance + o["varianceWeight"] * variance + o["covarianceWeight"] * covariance
+
+
+METHOD_CLASSES = {"byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg}
+METHODS = tuple(METHOD_CLASSES)
+
+
+def build_method(config, matmul=F.linear):
+    """The method's networks for an app TrainConfig, in training mode."""
+    method = config.get("method")
+    if method not in METHOD_CLASSES:
+        raise InputError(f'method "{method}" is not reproduced in PyTorch; choose one of {", ".join(METHODS)}')
+    model = METHOD_CLASSES[method](config, matmul)
+    model.train()
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Across processes: what solo-learn gathers, and BatchNorm statistics over the global batch.
+# ---------------------------------------------------------------------------------------------
+
+def distributed():
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank():
+    return dist.get_rank() if distributed() else 0
+
+
+class GatherLayer(torch.autograd.Function):
+    """solo-learn's GatherLayer: all-gather whose backward sums every process's gradient for this
+    process's slice, so a loss over gathered rows trains the rows' own encoder."""
+
+    @staticmethod
+    def forward(ctx, x):
+        output = [torch.zeros_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(output, x.contiguous())
+        return tuple(output)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        all_gradients = torch.stack(grads)
+        dist.all_reduce(all_gradients)
+        return all_gradients[dist.get_rank()]
+
+
+def gather_with_grad(x):
+    """Rows of every process in rank order (x itself on one process)."""
+    return torch.cat(GatherLayer.apply(x)) if distributed() else x
+
+
+class AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient of a sum every process uses is the sum of their gradients."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def global_batch_norm(x, norm):
+    """BatchNorm in training mode with the mean and variance of the global batch, as
+    torch.nn.SyncBatchNorm (which torch 1.13 runs on CUDA only, so it is written out here for gloo
+    too); running statistics move as PyTorch's do (momentum, unbiased variance)."""
+    dims = [0] + list(range(2, x.dim()))
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    count = AllReduceSum.apply(torch.tensor([float(x.numel() // x.shape[1])], device=x.device))
+    mean = AllReduceSum.apply(x.sum(dims)) / count
+    centred = x - mean.reshape(shape)
+    variance = AllReduceSum.apply((centred * centred).sum(dims)) / count
+    with torch.no_grad():
+        m = norm.momentum
+        norm.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+        norm.running_var.mul_(1 - m).add_(variance.detach() * count / max(count.item() - 1, 1), alpha=m)
+    y = centred * torch.rsqrt(variance + norm.eps).reshape(shape)
+    if norm.affine:
+        y = y * norm.weight.reshape(shape) + norm.bias.reshape(shape)
+    return y
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers (optimizers.ts): PyTorch semantics already; only LARS needs writing out.
+# ---------------------------------------------------------------------------------------------
+
+class Lars:
+    """solo-learn's LARS as the app has it: update = g + wd·w scaled by the trust ratio
+    η‖w‖ / (‖g‖ + wd‖w‖ + 1e-8) (clipped to lr·ratio ≤ lr, 1 where a norm is 0); biases and
+    norm parameters take the plain gradient when excluded; then heavy-ball momentum."""
+
+    def __init__(self, params, lr, settings):
+        self.params, self.lr = params, lr
+        self.momentum, self.decay, self.eta = settings["momentum"], settings["weightDecay"], settings["eta"]
+        self.clip = settings["clipLr"]
+        self.excluded = [settings["excludeBiasAndNorm"] and p.role != "weight" for p in params]
+        self.buffers = [torch.zeros_like(p.tensor) for p in params]
+
+    @torch.no_grad()
+    def step(self):
+        for p, excluded, buffer in zip(self.params, self.excluded, self.buffers):
+            w, g = p.tensor, p.tensor.grad
+            update = g
+            if not excluded:
+                update = g.add(w, alpha=self.decay)
+                w_norm, g_norm = torch.linalg.vector_norm(w), torch.linalg.vector_norm(g)
+                trust = self.eta * w_norm / (g_norm + self.decay * w_norm + 1e-8)
+                if self.clip:
+                    trust = torch.clamp(trust / self.lr, max=1.0)
+                update = update * torch.where((w_norm > 0) & (g_norm > 0), trust, torch.ones_like(trust))
+            buffer.mul_(self.momentum).add_(update)
+            w.sub_(buffer, alpha=self.lr)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.params:
+            p.tensor.grad = None
+
+
+def create_optimizer(config, params):
+    settings, lr = config["optimizer"], config["learningRate"]
+    kind = settings.get("kind")
+    if kind == "adamw":
+        # The app decays only 'weight' parameters (kernels), never biases or BatchNorm γ/β.
+        groups = [
+            {"params": [p.tensor for p in params if p.role == "weight"], "weight_decay": settings["weightDecay"]},
+            {"params": [p.tensor for p in params if p.role != "weight"], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=lr, betas=(settings["beta1"], settings["beta2"]), eps=settings["epsilon"], foreach=True)
+    if kind == "sgd":
+        # Plain SGD decays every parameter, as the app's momentumSgd does.
+        return torch.optim.SGD([p.tensor for p in params], lr=lr, momentum=settings["momentum"], weight_decay=settings["weightDecay"], foreach=True)
+    if kind == "lars":
+        return Lars(params, lr, settings)
+    raise InputError(f'Unknown optimizer kind "{kind}"; expected "adamw", "sgd" or "lars"')
+
+
+# ---------------------------------------------------------------------------------------------
+# Augmentations (augment.ts), batched: per-image parameters drawn as small tensors, pixels in a few ops.
+# All images NCHW float in [0, 1].
+# ---------------------------------------------------------------------------------------------
+
+def js_round(x):
+    """Math.round: halves go up (torch.round goes to even)."""
+    return torch.floor(x + 0.5)
+
+
+def sample_crop_boxes(n, height, width, scale, ratio, gen):
+    """augment.ts sampleCropBox for n images at once: up to 10 tries each, then the centre fallback.
+    Returns pixel (top, left, h, w) as float tensors [n]."""
+    area = height * width
+    target_area = area * (scale[0] + (scale[1] - scale[0]) * torch.rand(n, CROP_ATTEMPTS, generator=gen))
+    log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+    aspect = torch.exp(log_low + (log_high - log_low) * torch.rand(n, CROP_ATTEMPTS, generator=gen))
+    w = js_round(torch.sqrt(target_area * aspect))
+    h = js_round(torch.sqrt(target_area / aspect))
+    fits = (w > 0) & (h > 0) & (w <= width) & (h <= height)
+    found = fits.any(1)
+    first = fits.float().argmax(1)  # the first try that fits (0, unused, where none does)
+    w = w.gather(1, first[:, None])[:, 0]
+    h = h.gather(1, first[:, None])[:, 0]
+    in_ratio = width / height
+    fallback_w, fallback_h = float(width), float(height)
+    if in_ratio < ratio[0]:
+        fallback_h = float(round(width / ratio[0]))
+    elif in_ratio > ratio[1]:
+        fallback_w = float(round(height * ratio[1]))
+    w = torch.where(found, w, torch.full_like(w, fallback_w))
+    h = torch.where(found, h, torch.full_like(h, fallback_h))
+    top = torch.floor(torch.rand(n, generator=gen) * (height - h + 1))
+    left = torch.floor(torch.rand(n, generator=gen) * (width - w + 1))
+    top = torch.where(found, top, torch.floor((height - h) / 2))
+    left = torch.where(found, left, torch.floor((width - w) / 2))
+    return top, left, h, w
+
+
+def crop_resize_flip(images, view, out_size, gen):
+    """tf.image.cropAndResize (bilinear, samples from corner to corner, so align_corners=True) of
+    a random resized crop per image; a flip swaps the box's x ends, as the app does."""
+    n, _, height, width = images.shape
+    flips = torch.rand(n, generator=gen) < view["flipProbability"]
+    if view["crop"] is None and height == out_size and width == out_size:
+        return torch.where(flips[:, None, None, None], images.flip(3), images)
+    if view["crop"] is not None:
+        top, left, h, w = sample_crop_boxes(n, height, width, view["crop"]["scale"], view["crop"]["ratio"], gen)
+    else:
+        top, left = torch.zeros(n), torch.zeros(n)
+        h, w = torch.full((n,), float(height)), torch.full((n,), float(width))
+    # Normalised corners as augment.ts pixelBox makes them.
+    y1, y2 = top / max(height - 1, 1), (top + h - 1) / max(height - 1, 1)
+    x1, x2 = left / max(width - 1, 1), (left + w - 1) / max(width - 1, 1)
+    x1, x2 = torch.where(flips, x2, x1), torch.where(flips, x1, x2)
+    # Grid coordinate in [-1, 1] of output sample i: 2·(x1 + t·(x2 − x1)) − 1 with t = i/(out − 1).
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2] = x2 - x1, x1 + x2 - 1
+    theta[:, 1, 1], theta[:, 1, 2] = y2 - y1, y1 + y2 - 1
+    grid = F.affine_grid(theta, [n, 3, out_size, out_size], align_corners=True)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def per_image(values):
+    return values[:, None, None, None]
+
+
+def grayscale(x):
+    r, g, b = GRAY_WEIGHTS
+    return r * x[:, 0:1] + g * x[:, 1:2] + b * x[:, 2:3]
+
+
+def uniform(n, low, high, gen):
+    return low + (high - low) * torch.rand(n, generator=gen)
+
+
+def hue_matrices(shifts):
+    """augment.ts hueMatrices: RGB → YIQ, rotate the chroma plane, back; [n, 3, 3] acting on column vectors."""
+    to_yiq = torch.tensor(RGB_TO_YIQ)
+    from_yiq = torch.linalg.inv(to_yiq)
+    c, s = torch.cos(2 * math.pi * shifts), torch.sin(2 * math.pi * shifts)
+    rotation = torch.zeros(shifts.shape[0], 3, 3)
+    rotation[:, 0, 0] = 1
+    rotation[:, 1, 1], rotation[:, 1, 2] = c, -s
+    rotation[:, 2, 1], rotation[:, 2, 2] = s, c
+    return from_yiq @ rotation @ to_yiq
+
+
+def gaussian_matrices(sigmas, size):
+    """augment.ts gaussianMatrices: row-stochastic smoothing [n, size, size]; σ = 0 is the identity."""
+    i = torch.arange(size, dtype=torch.float32)
+    distance2 = (i[:, None] - i[None, :]) ** 2
+    safe = torch.where(sigmas > 0, sigmas, torch.ones_like(sigmas))[:, None, None]
+    weights = torch.exp(-distance2 / (2 * safe * safe))
+    weights = torch.where((sigmas > 0)[:, None, None], weights, torch.eye(size).expand_as(weights))
+    return weights / weights.sum(-1, keepdim=True)
+
+
+def augment_batch(images, view, out_size, gen):
+    n = images.shape[0]
+    x = crop_resize_flip(images, view, out_size, gen)
+    jitter = view.get("colorJitter")
+    if jitter:
+        on = torch.rand(n, generator=gen) < jitter["probability"]
+        ones = torch.ones(n)
+
+        def factor(strength):
+            return torch.where(on, uniform(n, max(0.0, 1 - strength), 1 + strength, gen), ones)
+
+        brightness, contrast, saturation = factor(jitter["brightness"]), factor(jitter["contrast"]), factor(jitter["saturation"])
+        hue = torch.where(on, uniform(n, -jitter["hue"], jitter["hue"], gen), torch.zeros(n))
+        x = (x * per_image(brightness)).clamp_(0, 1)
+        mean_gray = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean_gray) * per_image(contrast) + mean_gray).clamp_(0, 1)
+        gray = grayscale(x)
+        x = ((x - gray) * per_image(saturation) + gray).clamp_(0, 1)
+        if jitter["hue"] > 0:
+            x = torch.bmm(hue_matrices(hue), x.reshape(n, 3, -1)).reshape(n, 3, out_size, out_size).clamp_(0, 1)
+    if view["grayscaleProbability"] > 0:
+        chosen = (torch.rand(n, generator=gen) < view["grayscaleProbability"]).float()
+        x = x + (grayscale(x) - x) * per_image(chosen)
+    blur = view.get("blur")
+    if blur and blur["probability"] > 0:
+        chosen = torch.rand(n, generator=gen) < blur["probability"]
+        sigmas = torch.where(chosen, uniform(n, blur["sigma"][0], blur["sigma"][1], gen), torch.zeros(n))
+        kernels = gaussian_matrices(sigmas, out_size)[:, None]
+        x = kernels @ x @ kernels.transpose(-1, -2)  # separable: rows, then columns
+    if view["solarizeProbability"] > 0:
+        chosen = (torch.rand(n, generator=gen) < view["solarizeProbability"]).float()
+        solarized = torch.where(x >= 0.5, 1 - x, x)
+        x = x + (solarized - x) * per_image(chosen)
+    return x
+
+
+def standardize(x):
+    mean = torch.tensor(INPUT_MEAN)[None, :, None, None]
+    std = torch.tensor(INPUT_STD)[None, :, None, None]
+    return (x - mean) / std
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights: safetensors (8-byte header length, JSON header, raw little-endian data), read and written
+# with the standard library, under the app's names and in PyTorch's layouts (src/engine/torch-weights.ts).
+# ---------------------------------------------------------------------------------------------
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "I32": torch.int32, "I64": torch.int64, "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def save_safetensors(path, tensors, metadata=None):
+    """Writes {name: tensor} (moved to the CPU, contiguous) as a safetensors file."""
+    names = {dtype: name for name, dtype in SAFETENSORS_DTYPES.items()}
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        if tensor.dtype not in names:
+            tensor = tensor.float()
+        data = tensor.numpy().tobytes() if tensor.dtype != torch.bool else tensor.to(torch.uint8).numpy().tobytes()
+        header[name] = {"dtype": names[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for chunk in chunks:
+            f.write(chunk)
+
+
+def load_safetensors(path):
+    """Reads a safetensors file: ({name: tensor}, metadata)."""
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    metadata = header.pop("__metadata__", {})
+    tensors = {}
+    for name, entry in header.items():
+        start, end = entry["data_offsets"]
+        dtype = SAFETENSORS_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise InputError(f"{path}: tensor {name} has dtype {entry['dtype']}; expected one of {', '.join(SAFETENSORS_DTYPES)}")
+        raw = bytearray(data[start:end])
+        flat = torch.frombuffer(raw, dtype=dtype if dtype != torch.bool else torch.uint8) if raw else torch.empty(0, dtype=dtype)
+        tensors[name] = flat.reshape(entry["shape"]).to(dtype)
+    return tensors, metadata
+
+
+def app_state_dict(model):
+    """{app name: tensor} of every parameter and BatchNorm buffer of the method (what the app imports)."""
+    return {p.name: p.tensor.detach() for p in model.app_tensors()}
+
+
+@torch.no_grad()
+def load_app_state(model, state):
+    """Copies {app name: tensor} into the method; names and shapes are checked before anything is written."""
+    expected = model.app_tensors()
+    missing = [p.name for p in expected if p.name not in state]
+    if missing:
+        raise InputError(f"the weights lack {len(missing)} tensors this network needs, e.g. {', '.join(missing[:3])}")
+    wrong = [f"{p.name} {list(state[p.name].shape)} ≠ {list(p.tensor.shape)}" for p in expected if state[p.name].shape != p.tensor.shape]
+    if wrong:
+        raise InputError(f"the weights do not fit this network: {'; '.join(wrong[:3])}")
+    for p in expected:
+        p.tensor.copy_(state[p.name].to(p.tensor.dtype))

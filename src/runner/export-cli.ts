@@ -1,0 +1,67 @@
+/**
+ * `npm run export -- --method <id> --pytorch <folder>`: writes the run as a PyTorch project (see
+ * src/engine/pytorch-export.ts). The starting weights are the method's initial ones for the seed,
+ * or those of `--run <weights.safetensors>` (the app's export or train.py's output) with the
+ * settings stored in that file. Returns the exit code: 0 written, 1 refused or failed, 2 a usage mistake.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrainConfig } from '../engine/config';
+import { getMethod } from '../engine/methods/registry';
+import { buildPytorchProject, initialWeights, pytorchExportProblem, type PytorchSources } from '../engine/pytorch-export';
+import { decodeSafetensors, type NamedArray } from '../engine/safetensors';
+import { buildConfig, EXPORT_USAGE, parseCommandLine, parseExportArgs, type CliOutput } from './cli-args';
+import { nodeBackend } from './node-backend';
+
+const scriptPath = (relative: string) => fileURLToPath(new URL(`../../scripts/${relative}`, import.meta.url));
+
+/** The project's Python sources and README, as the repository holds them. */
+export function readPytorchSources(): PytorchSources {
+  return {
+    trainPy: readFileSync(scriptPath('pytorch_project/train.py'), 'utf8'),
+    siameseTorchPy: readFileSync(scriptPath('siamese_torch.py'), 'utf8'),
+    readme: readFileSync(scriptPath('pytorch_project/README.md'), 'utf8'),
+  };
+}
+
+/** A weights file's tensors, and the run's settings and step from its metadata. */
+export function readWeightsFile(path: string): { config: TrainConfig; step: number; weights: NamedArray[] } {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(path));
+  if (!metadata.config) throw new Error(`${path} carries no run settings (metadata "config"); it was not written by the app or train.py.`);
+  return { config: JSON.parse(metadata.config) as TrainConfig, step: Number(metadata.step ?? 0), weights: tensors };
+}
+
+/** Writes the project into `folder`; returns the paths written. */
+export async function writePytorchProject(folder: string, config: TrainConfig, weights: NamedArray[], step: number): Promise<string[]> {
+  const files = await buildPytorchProject(config, weights, step, readPytorchSources());
+  mkdirSync(folder, { recursive: true });
+  return files.map((file) => {
+    const path = join(folder, file.path);
+    writeFileSync(path, file.data);
+    return path;
+  });
+}
+
+export async function exportCli(argv: string[], io: CliOutput): Promise<number> {
+  const args = parseCommandLine(argv, parseExportArgs, EXPORT_USAGE, io);
+  if (typeof args === 'number') return args;
+  try {
+    await nodeBackend('cpu');
+    const saved = args.run ? readWeightsFile(args.run) : null;
+    const config = saved ? saved.config : buildConfig(args);
+    const problem = pytorchExportProblem(config);
+    if (problem) {
+      io.err(`Not exported: ${problem}`);
+      return 1;
+    }
+    const weights = saved ? saved.weights : await initialWeights(config);
+    const paths = await writePytorchProject(args.pytorch, config, weights, saved?.step ?? 0);
+    io.out(`Wrote the ${getMethod(config.method).label} project to ${args.pytorch}: ${paths.map((p) => p.slice(args.pytorch.length).replace(/^\//, '')).join(', ')}`);
+    io.out(`Check it: python3 ${join(args.pytorch, 'train.py')} --check-parity`);
+    return 0;
+  } catch (error) {
+    io.err(`Export failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,249 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shapesDataset } from '../data/shapes';
+import { standardize } from '../engine/augment';
+import type { TrainConfig } from '../engine/config';
+import { disposeInstance } from '../engine/methods/instance';
+import { getMethod } from '../engine/methods/registry';
+import { initialWeights, methodWithWeights, PYTORCH_PROJECT_METHODS, pytorchExportProblem } from '../engine/pytorch-export';
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from '../engine/safetensors';
+import { tinyConfig } from '../engine/testing/tiny';
+import { exportCli, readWeightsFile, writePytorchProject } from './export-cli';
+
+const PYTHON = process.env.PYTHON || '/usr/bin/python3';
+const CIFAR_MINI = fileURLToPath(new URL('../../../shared/data/cifar10-mini', import.meta.url));
+/** One thread per process: the DDP runs start three Pythons on a shared machine. */
+/** Each Python start imports torch (seconds on a busy machine); torchrun starts three. */
+const PYTHON_TEST_MS = 300_000;
+const TORCHRUN_TEST_MS = 600_000;
+const PYTHON_ENV = { ...process.env, OMP_NUM_THREADS: '1' };
+
+function probe(args: string[]): string | null {
+  const result = spawnSync(PYTHON, args, { encoding: 'utf8', env: PYTHON_ENV });
+  if (result.error) return `cannot start ${PYTHON}: ${result.error.message}`;
+  return result.status === 0 ? null : `${PYTHON} ${args.join(' ')} failed: ${(result.stderr || '').trim().split('\n').pop()}`;
+}
+
+// Decided before the tests are collected: without torch the Python tests are reported as skipped, with the reason.
+const noTorch = probe(['-c', 'import torch, torchvision']);
+const noTorchrun = noTorch ?? probe(['-m', 'torch.distributed.run', '--help']);
+const noImages = existsSync(CIFAR_MINI) ? null : `no ${CIFAR_MINI}`;
+if (noTorch) console.warn(`PyTorch export tests skipped: ${noTorch}`);
+else if (noTorchrun) console.warn(`torchrun tests skipped: ${noTorchrun}`);
+
+/**
+ * torchrun as Debian's torch 1.13 needs it on Python 3.11: its default `--redirects 0` trips over a
+ * Python 3.11 enum change, so stdout is redirected and teed instead (`--tee 1`).
+ */
+const TORCHRUN = ['-m', 'torch.distributed.run', '--standalone', '--redirects', '1', '--tee', '1', '--nproc_per_node=2'];
+
+interface PythonRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function python(args: string[], cwd: string): Promise<PythonRun> {
+  return new Promise((resolve) => {
+    execFile(PYTHON, args, { cwd, env: PYTHON_ENV, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The JSON lines a run printed (torchrun's tee prefixes each with "[default0]:"). */
+function records(run: PythonRun): Record<string, unknown>[] {
+  if (run.code !== 0) throw new Error(`Python exited with ${run.code}:\n${run.stderr.slice(-3000)}`);
+  return run.stdout
+    .split('\n')
+    .map((line) => line.replace(/^\[default\d+\]:/, '').trim())
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const stepLosses = (run: PythonRun) => records(run).filter((r) => typeof r.step === 'number').map((r) => r.loss as number);
+const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+
+/** A tiny labelled image folder: a few cifar10-mini images of three classes, hard-linked. */
+function tinyImageFolder(root: string, split: 'train' | 'test', perClass: number): string {
+  const out = join(root, split);
+  for (const name of ['airplane', 'cat', 'ship']) {
+    mkdirSync(join(out, name), { recursive: true });
+    const files = readdirSync(join(CIFAR_MINI, split, name)).sort().slice(0, perClass);
+    for (const file of files) linkSync(join(CIFAR_MINI, split, name, file), join(out, name, file));
+  }
+  return out;
+}
+
+/** Raw images in [0, 1]: NHWC for the app, NCHW for PyTorch. */
+function fixedImages(config: TrainConfig, count: number): { nhwc: tf.Tensor4D; nchw: NamedArray } {
+  const set = shapesDataset({ trainCount: count, testCount: 0, size: config.imageSize, seed: 99 }).train;
+  const nhwc = tf.tidy(() => tf.tensor4d(set.pixels, [count, config.imageSize, config.imageSize, 3]).div(255) as tf.Tensor4D);
+  const nchw = tf.tidy(() => tf.transpose(nhwc, [0, 3, 1, 2]));
+  const data = nchw.dataSync() as Float32Array;
+  const shape = nchw.shape.slice();
+  nchw.dispose();
+  return { nhwc, nchw: { name: 'images', shape, data: data.slice() } };
+}
+
+/** The app's embedding of `images` (evaluation mode) with `weights` in the method's networks. */
+async function appEmbedding(config: TrainConfig, weights: NamedArray[], images: tf.Tensor4D): Promise<Float32Array> {
+  const method = methodWithWeights(config, weights);
+  try {
+    const features = tf.tidy(() => method.encoder.apply(standardize(images), false));
+    const values = (await features.data()) as Float32Array;
+    features.dispose();
+    return values;
+  } finally {
+    disposeInstance(method);
+  }
+}
+
+/** Largest absolute difference relative to the largest absolute value. */
+function maxRelativeError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return diff / scale;
+}
+
+describe('PyTorch export refuses what it cannot reproduce', () => {
+  it('names the method that has no port, and an option form the port does not implement', () => {
+    expect(pytorchExportProblem(getMethod('mocov2').defaults('classroom'))).toMatch(/MoCo v2 has no PyTorch port yet; the PyTorch project covers BYOL, SimCLR, SimSiam, Barlow Twins, VICReg/);
+    const momentumBranch = { ...getMethod('simclr').defaults('classroom'), options: { targetBranch: 2 } };
+    expect(pytorchExportProblem(momentumBranch)).toMatch(/default form only; reset targetBranch/);
+    for (const id of PYTORCH_PROJECT_METHODS) expect(pytorchExportProblem(getMethod(id).defaults('reference'))).toBeNull();
+    // Options the port reads are free to change.
+    expect(pytorchExportProblem({ ...getMethod('barlow').defaults('classroom'), options: { lambda: 0.01, scale: 1, targetBranch: 0 } })).toBeNull();
+  });
+
+  it('npm run export says why and writes nothing', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'export-refused-')), 'project');
+    const err: string[] = [];
+    const code = await exportCli(['--method', 'mocov2', '--pytorch', dir], { out: () => {}, err: (line) => err.push(line) });
+    expect(code).toBe(1);
+    expect(err.join('\n')).toMatch(/Not exported: MoCo v2 has no PyTorch port yet/);
+    expect(existsSync(dir)).toBe(false);
+    expect(await exportCli(['--pytorch', dir], { out: () => {}, err: (line) => err.push(line) })).toBe(2);
+    expect(err.at(-1)).toMatch(/--method <id> is required/);
+  });
+});
+
+describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTorch})` : ''}`, { timeout: PYTHON_TEST_MS }, () => {
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pytorch-project-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('npm run export writes the project, and its weights file carries the run\'s settings', async () => {
+    const dir = join(root, 'cli');
+    const out: string[] = [];
+    const code = await exportCli(['--method', 'simclr', '--encoder', 'convnet-tiny', '--image-size', '16', '--batch', '8', '--seed', '5', '--pytorch', dir], { out: (line) => out.push(line), err: () => {} });
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/Wrote the SimCLR project/);
+    for (const file of ['train.py', 'siamese_torch.py', 'README.md', 'config.json', 'weights.safetensors', 'parity.safetensors', 'parity.json']) expect(existsSync(join(dir, file))).toBe(true);
+    const saved = readWeightsFile(join(dir, 'weights.safetensors'));
+    expect(saved.config).toEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+    expect(saved.config).toMatchObject({ method: 'simclr', seed: 5, imageSize: 16, batchSize: 8 });
+    const parity = records(await python([join(dir, 'train.py'), '--check-parity'], dir))[0];
+    expect(parity).toMatchObject({ passed: true, failures: [] });
+  });
+
+  describe.each(PYTORCH_PROJECT_METHODS.map((id) => [getMethod(id).label, id] as const))('%s', (_label, id) => {
+    const config: TrainConfig = { ...tinyConfig(id), batchSize: 8, totalSteps: 20 };
+    let dir = '';
+    let weights: NamedArray[] = [];
+    beforeAll(async () => {
+      dir = join(root, id);
+      weights = await initialWeights(config);
+      await writePytorchProject(dir, config, weights, 0);
+    });
+
+    it('--check-parity recomputes the app\'s loss and every gradient norm within 1e-4', async () => {
+      const report = records(await python(['train.py', '--check-parity'], dir))[0] as { passed: boolean; loss: { relative: number }; gradientNorms: number; worst: { relative: number } };
+      expect(report.passed).toBe(true);
+      expect(report.loss.relative).toBeLessThan(1e-4);
+      expect(report.worst.relative).toBeLessThan(1e-4);
+      const method = methodWithWeights(config, weights);
+      // Every trainable parameter of the app's method was compared.
+      expect(report.gradientNorms).toBe(method.params.length);
+      disposeInstance(method);
+    });
+
+    it('--check-parity fails when the app\'s numbers and the port disagree', async () => {
+      const broken = join(root, `${id}-broken`);
+      await writePytorchProject(broken, config, weights, 0);
+      const parity = JSON.parse(readFileSync(join(broken, 'parity.json'), 'utf8')) as { loss: number };
+      writeFileSync(join(broken, 'parity.json'), JSON.stringify({ ...parity, loss: parity.loss * (1 + 1e-3) }));
+      const run = await python(['train.py', '--check-parity'], broken);
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout.trim())).toMatchObject({ passed: false, failures: [{ name: 'loss' }] });
+    });
+
+    it('the app\'s exported weights give the app\'s embedding of a fixed image in PyTorch', async () => {
+      const { nhwc, nchw } = fixedImages(config, 4);
+      writeFileSync(join(dir, 'images.safetensors'), encodeSafetensors([nchw]));
+      const run = await python(['train.py', '--embed', 'images.safetensors', '--embed-out', 'features.safetensors'], dir);
+      expect(run.code, run.stderr).toBe(0);
+      const torchFeatures = decodeSafetensors(readFileSync(join(dir, 'features.safetensors'))).tensors[0];
+      expect(torchFeatures.shape).toEqual([4, config.backbone.widths.at(-1)]);
+      expect(maxRelativeError(await appEmbedding(config, weights, nhwc), torchFeatures.data as Float32Array)).toBeLessThan(1e-4);
+      nhwc.dispose();
+    });
+
+    it.skipIf(noTorchrun !== null)(`two processes (torchrun, gloo) take the same steps as one process with the global batch${noTorchrun ? ` (skipped: ${noTorchrun})` : ''}`, async () => {
+      const single = stepLosses(await python(['train.py', '--fixed-batch', '--steps', '2', '--out', 'runs/fixed-single'], dir));
+      const ddp = stepLosses(await python([...TORCHRUN, 'train.py', '--fixed-batch', '--steps', '2', '--out', 'runs/fixed-ddp'], dir));
+      expect(single).toHaveLength(2);
+      expect(ddp).toHaveLength(2);
+      // Step 1: the same loss from the same weights. Step 2: the same update was applied (gradients averaged correctly).
+      expect(relative(ddp[0], single[0])).toBeLessThan(1e-5);
+      expect(relative(ddp[1], single[1])).toBeLessThan(1e-5);
+      expect(single[1]).not.toBe(single[0]);
+    }, TORCHRUN_TEST_MS);
+
+    it.skipIf(noImages !== null || noTorchrun !== null)(`trains two steps on an image folder, on one process and on two, and the app reads its weights back${noImages ? ` (skipped: ${noImages})` : ''}`, async () => {
+      const images = join(root, `${id}-images`);
+      const train = tinyImageFolder(images, 'train', 6);
+      const val = tinyImageFolder(images, 'test', 3);
+      const single = records(await python(['train.py', '--data', train, '--val', val, '--steps', '2', '--workers', '0', '--out', 'runs/single'], dir));
+      const steps = single.filter((r) => typeof r.step === 'number');
+      expect(steps.map((r) => r.step)).toEqual([1, 2]);
+      expect(steps.every((r) => Number.isFinite(r.loss))).toBe(true);
+      expect(steps[1].knnAccuracy).toBeGreaterThanOrEqual(0);
+      expect(steps[1].knnAccuracy).toBeLessThanOrEqual(1);
+      const ddp = records(await python([...TORCHRUN, 'train.py', '--data', train, '--steps', '2', '--workers', '0', '--out', 'runs/ddp'], dir));
+      expect(ddp.find((r) => r.start)).toMatchObject({ processes: 2, batchPerProcess: 4 });
+      expect(ddp.filter((r) => typeof r.step === 'number').map((r) => Number.isFinite(r.loss))).toEqual([true, true]);
+
+      // Resuming continues from the checkpoint's step.
+      const resumed = records(await python(['train.py', '--data', train, '--steps', '3', '--workers', '0', '--out', 'runs/single', '--resume', 'runs/single/checkpoint.pt'], dir));
+      expect(resumed.filter((r) => typeof r.step === 'number').map((r) => r.step)).toEqual([3]);
+
+      // train.py's weights, imported into the app, give PyTorch's embedding.
+      const trained = readWeightsFile(join(dir, 'runs/single/weights.safetensors'));
+      expect(trained.step).toBe(3);
+      expect(trained.config).toEqual(config);
+      const { nhwc, nchw } = fixedImages(config, 4);
+      writeFileSync(join(dir, 'images.safetensors'), encodeSafetensors([nchw]));
+      const run = await python(['train.py', '--weights', 'runs/single/weights.safetensors', '--embed', 'images.safetensors', '--embed-out', 'trained.safetensors'], dir);
+      expect(run.code, run.stderr).toBe(0);
+      const torchFeatures = decodeSafetensors(readFileSync(join(dir, 'trained.safetensors'))).tensors[0].data as Float32Array;
+      const appFeatures = await appEmbedding(config, trained.weights, nhwc);
+      expect(maxRelativeError(appFeatures, torchFeatures)).toBeLessThan(1e-4);
+      // Training moved the weights: the exported starting weights embed differently.
+      expect(maxRelativeError(await appEmbedding(config, weights, nhwc), torchFeatures)).toBeGreaterThan(1e-3);
+      nhwc.dispose();
+    }, TORCHRUN_TEST_MS);
+  });
+});
