@@ -177,6 +177,7 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'preview':
     case 'neighbours':
     case 'memoryEstimate':
+    case 'activeLearningCycle':
       return;
     default:
       assertNever(message);

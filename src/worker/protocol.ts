@@ -2,6 +2,7 @@
  * The typed messages between the UI and the training worker. The UI never touches tfjs; it only
  * sends these and renders what comes back.
  */
+import type { SelectionStrategy } from '../engine/active-learning';
 import type { Checkpoint } from '../engine/checkpoint-format';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetReport } from '../data/report';
@@ -13,6 +14,33 @@ import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../
 import type { MethodSummary } from '../engine/methods/catalog';
 import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
 import type { BackendInfo, BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
+
+/** A simulated active-learning experiment (MoBYv2AL): one series per strategy, and the labels-only baseline where asked. */
+export interface ActiveLearningRequest {
+  dataset: DatasetSource;
+  strategies: SelectionStrategy[];
+  /** Adds the same classifier trained on the labels alone (random picks, the same first labels). */
+  labelsOnly: boolean;
+  initial: number;
+  budget: number;
+  cycles: number;
+  stepsPerCycle: number;
+  reinitialise: boolean;
+  seed: number;
+  backend: BackendRequest;
+}
+
+/** The series name of the labels-only baseline. */
+export const LABELS_ONLY_SERIES = 'labels only';
+
+/** One cycle of one series: the classifier's held-out accuracy with that many labels. */
+export interface ActiveLearningPoint {
+  cycle: number;
+  labelled: number;
+  accuracy: number;
+  perClassLabels: number[];
+  reveals: number;
+}
 
 export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'mnist';
 
@@ -104,7 +132,9 @@ export type ToWorker =
   /** The memory a run of `config` needs on the current backend and dataset (while nothing trains); answered by memoryEstimate. */
   | { type: 'estimateMemory'; config: TrainConfig }
   /** Nearest training images of held-out point `row` of the embedding view. */
-  | { type: 'neighbours'; row: number };
+  | { type: 'neighbours'; row: number }
+  /** Runs a simulated active-learning experiment; its cycles arrive as activeLearningCycle, its end as state 'finished'. */
+  | { type: 'activeLearning'; request: ActiveLearningRequest };
 
 export interface DatasetSummary {
   name: string;
@@ -152,7 +182,9 @@ export type FromWorker =
   | ({ type: 'evaluation' } & SessionEvaluation)
   | { type: 'neighbours'; result: NeighbourResult | null; message: string | null }
   /** `config`: the configuration it was asked for, so the page can tell a stale answer. */
-  | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null };
+  | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null }
+  /** `series`: the strategy's name, or "labels only"; `classNames` name perClassLabels' entries. */
+  | { type: 'activeLearningCycle'; series: string; point: ActiveLearningPoint; classNames: string[] };
 
 /** A configuration's memory need on a backend, against what that backend can hold where it says. */
 export interface MemoryReport extends MemoryEstimate {
