@@ -25,6 +25,8 @@ export interface ActiveLearningSettings {
   stepsPerCycle: number;
   reinitialise: boolean;
   seed: number;
+  imageSize: number;
+  batchSize: number;
 }
 
 export interface ActiveLearningState {
@@ -58,6 +60,8 @@ const DEFAULT_SETTINGS: ActiveLearningSettings = {
   stepsPerCycle: 60,
   reinitialise: false,
   seed: 1,
+  imageSize: 32,
+  batchSize: 32,
 };
 
 export function createActiveLearningSlice(set: StoreApi<AppState>['setState']): ActiveLearningSlice {

@@ -27,6 +27,8 @@ export interface ActiveLearningRequest {
   stepsPerCycle: number;
   reinitialise: boolean;
   seed: number;
+  imageSize: number;
+  batchSize: number;
   backend: BackendRequest;
 }
 

@@ -196,7 +196,7 @@ export class SessionHost {
     await this.estimating;
     await this.stopAndDispose();
     const generation = ++this.generation;
-    const base = { ...getMethod('mobyv2al').defaults('classroom'), seed: request.seed };
+    const base = { ...getMethod('mobyv2al').defaults('classroom'), seed: request.seed, imageSize: request.imageSize, batchSize: request.batchSize };
     const series = [
       ...request.strategies.map((strategy) => ({ name: strategy, strategy, config: base })),
       ...(request.labelsOnly ? [{ name: LABELS_ONLY_SERIES, strategy: 'random' as const, config: { ...base, options: { ...base.options, mobyWeight: 0 } } }] : []),

@@ -15,6 +15,8 @@ const DATASETS: { value: BuiltinDatasetId; label: string }[] = [
   { value: 'mnist', label: 'MNIST digits: 8,000 train, 2,000 held out' },
 ];
 
+const IMAGE_SIZES = [16, 32].map((size) => ({ value: size, label: `${size} px` }));
+
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /**
@@ -59,6 +61,8 @@ export function ActiveLearningView() {
         <NumberField label="Labels per cycle" value={settings.budget} min={1} integer onCommit={(budget) => edit({ budget })} />
         <NumberField label="Cycles" value={settings.cycles} min={1} integer onCommit={(cycles) => edit({ cycles })} />
         <NumberField label="Steps per cycle" value={settings.stepsPerCycle} min={1} integer onCommit={(stepsPerCycle) => edit({ stepsPerCycle })} />
+        <SelectField label="Image size" value={settings.imageSize} choices={IMAGE_SIZES} onChange={(imageSize) => edit({ imageSize })} />
+        <NumberField label="Batch size" value={settings.batchSize} min={2} integer onCommit={(batchSize) => edit({ batchSize })} />
         <NumberField label="Seed" value={settings.seed} min={0} integer onCommit={(seed) => edit({ seed })} />
         <label className="field-inline">
           <input type="checkbox" checked={settings.reinitialise} onChange={(e) => edit({ reinitialise: e.target.checked })} /> New network every cycle (the paper; default: keep training)
