@@ -15,6 +15,16 @@ const DATASETS: { value: BuiltinDatasetId; label: string }[] = [
   { value: 'mnist', label: 'MNIST digits: 8,000 train, 2,000 held out' },
 ];
 
+/** The issue's two questions, each a choice of series on the same first labels (same seed). */
+const READY_MADE: { title: string; question: string; settings: { strategies: SelectionStrategy[]; labelsOnly: boolean } }[] = [
+  { title: 'Which images should I label?', question: 'Core-set, random, uncertainty and highest loss from the same first labels.', settings: { strategies: ['coreset', 'random', 'uncertainty', 'loss'], labelsOnly: false } },
+  {
+    title: 'Does self-supervision cure the cold start?',
+    question: 'MoBYv2AL against the same classifier trained on the labels alone, both with random picks from the same first labels.',
+    settings: { strategies: ['random'], labelsOnly: true },
+  },
+];
+
 const IMAGE_SIZES = [16, 32].map((size) => ({ value: size, label: `${size} px` }));
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -43,6 +53,13 @@ export function ActiveLearningView() {
         MoBYv2AL trains a classifier on the labelled images together with MoBY on all of them, then asks for the labels of the images
         a strategy picks, cycle after cycle. Here the labels of a labelled dataset are hidden and revealed only when asked for.
       </p>
+      <div className="field-inline" role="group" aria-label="Ready-made experiments">
+        {READY_MADE.map((experiment) => (
+          <button key={experiment.title} type="button" disabled={busy} title={experiment.question} onClick={() => edit(experiment.settings)}>
+            {experiment.title}
+          </button>
+        ))}
+      </div>
       <fieldset>
         <legend>Experiment</legend>
         <SelectField label="Data" value={settings.dataset} choices={DATASETS} onChange={(dataset) => edit({ dataset })} />
