@@ -38,7 +38,7 @@ function rowCosine(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
 }
 
 /** Softmax cross-entropy with integer targets, averaged over rows. */
-function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const targetMask = tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1]).cast('float32');
   return tf.neg(tf.mean(tf.sum(tf.mul(targetMask, tf.logSoftmax(logits)), 1))) as tf.Scalar;
 }
@@ -108,13 +108,18 @@ export function supConLoss(z1: tf.Tensor, z2: tf.Tensor, labels: tf.Tensor, temp
  * logits = [q·k, q·queueᵀ] / T, positive first, label 0. Neither k nor the queue gets a gradient.
  */
 export function infoNCELoss(q: tf.Tensor, k: tf.Tensor, queue: tf.Tensor, temperature: number): tf.Scalar {
+  return tf.tidy(() => tf.mean(infoNCEPerImage(q, k, queue, temperature)) as tf.Scalar);
+}
+
+/** `infoNCELoss` of each row on its own, [N]: −log softmax of the positive (active learning's highest-loss pick). */
+export function infoNCEPerImage(q: tf.Tensor, k: tf.Tensor, queue: tf.Tensor, temperature: number): tf.Tensor1D {
   return tf.tidy(() => {
     const qn = l2Normalize(q) as tf.Tensor2D;
     const kn = stopGradient(l2Normalize(k));
     const positive = tf.sum(tf.mul(qn, kn), -1, true);
     const negatives = tf.matMul(qn, stopGradient(queue) as tf.Tensor2D, false, true);
     const logits = tf.div(tf.concat([positive, negatives], 1), temperature) as tf.Tensor2D;
-    return crossEntropy(logits, tf.zeros([qn.shape[0]], 'int32'));
+    return tf.neg(tf.reshape(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1]), [-1])) as tf.Tensor1D;
   });
 }
 

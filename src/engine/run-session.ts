@@ -17,7 +17,7 @@ import { DeviceImages, type DatasetSplits } from './dataset';
 import { evaluationDue, type EvaluationSettings } from './evaluation-settings';
 import { EvaluationSample, Evaluator, knnProblem, type EvaluationResult } from './evaluation';
 import type { Checkpoint } from './checkpoint-format';
-import { Trainer, type StepRecord } from './trainer';
+import { Trainer, type LabelledImages, type StepRecord } from './trainer';
 import * as tf from '@tensorflow/tfjs';
 
 export interface RunSpec {
@@ -41,6 +41,8 @@ export interface SessionOptions {
   timeEvery?: number;
   /** Measure each run's gradient anatomy (`StepRecord.gradients`) every this many steps; 0 or left out: never. */
   gradientsEvery?: number;
+  /** The labelled images of semi-supervised runs (active learning); see `TrainerOptions.labelled`. */
+  labelled?: LabelledImages;
 }
 
 export type RunStatus = 'training' | 'finished' | 'diverged';
@@ -207,7 +209,7 @@ export class RunSession {
       for (const spec of specs) {
         let trainer: Trainer;
         try {
-          trainer = new Trainer(spec.config, data, { trainImages: this.images, gradientsEvery: options.gradientsEvery });
+          trainer = new Trainer(spec.config, data, { trainImages: this.images, gradientsEvery: options.gradientsEvery, labelled: options.labelled });
         } catch (error) {
           throw new Error(specs.length > 1 ? `Run "${spec.name}": ${messageOf(error)}` : messageOf(error));
         }
@@ -265,7 +267,7 @@ export class RunSession {
       if (seen.has(key)) continue;
       seen.add(key);
       // Its one step measures the gradient anatomy when the runs will, so those kernels compile here too.
-      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images, gradientsEvery: this.options.gradientsEvery ? 1 : 0 });
+      const scratch = new Trainer(run.trainer.settings, this.data, { trainImages: this.images, gradientsEvery: this.options.gradientsEvery ? 1 : 0, labelled: run.trainer.labelled ?? undefined });
       try {
         scratch.step();
         await scratch.flush();
@@ -349,6 +351,11 @@ export class RunSession {
   /** New live settings for one run from its next step on. */
   updateSettings(runId: string | undefined, changes: Partial<LiveSettings>): void {
     this.run(runId).trainer.updateSettings(changes);
+  }
+
+  /** New labelled images for every semi-supervised run from its next step on (active learning's next cycle). */
+  setLabelled(set: LabelledImages): void {
+    for (const run of this.runs) run.trainer.setLabelled(set);
   }
 
   /** New evaluation cadence or protocol for every run (the bank and held-out images stay). */

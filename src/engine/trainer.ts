@@ -64,6 +64,35 @@ export interface TrainerOptions {
   trainImages?: DeviceImages;
   /** Measure the gradient anatomy on every this many steps; 0 or left out: never. */
   gradientsEvery?: number;
+  /**
+   * For a semi-supervised method (MoBYv2AL): the images whose labels are known, and those labels.
+   * Only these labels are read; every other image is unlabelled, whatever the dataset holds. Left
+   * out: every image is labelled where the dataset has labels, none where it has not.
+   */
+  labelled?: LabelledImages;
+}
+
+/** Training images whose labels were revealed (active learning), with their labels, in the same order. */
+export interface LabelledImages {
+  readonly indices: Int32Array;
+  readonly labels: Int32Array;
+}
+
+/** The labelled images a semi-supervised run starts with when none are given: all of them where the dataset has labels. */
+function everyLabel(data: DatasetSplits): LabelledImages {
+  const labels = data.train.labels;
+  return labels ? { indices: Int32Array.from(labels, (_, i) => i), labels: Int32Array.from(labels) } : { indices: new Int32Array(0), labels: new Int32Array(0) };
+}
+
+/** Problems with a labelled set for `count` training images and `classes` classes, in words a user can act on. */
+export function labelledImagesProblem(set: LabelledImages, count: number, classes: number): string | null {
+  if (set.indices.length !== set.labels.length) return `There are ${set.indices.length} labelled images but ${set.labels.length} labels.`;
+  if (new Set(set.indices).size !== set.indices.length) return 'An image is labelled twice; keep one label per image.';
+  const badIndex = set.indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < count));
+  if (badIndex !== undefined) return `Image ${badIndex} is not one of the ${count} training images.`;
+  const badLabel = set.labels.find((l) => !(Number.isInteger(l) && l >= 0 && l < classes));
+  if (badLabel !== undefined) return `Label ${badLabel} is not one of the ${classes} classes.`;
+  return null;
 }
 
 /** A step's numbers as they sit on the device, and which of them it has. */
@@ -107,6 +136,8 @@ export class Trainer {
   private stepCount = 0;
   private imagesTrained = 0;
   private pending: PendingStep[] = [];
+  /** A semi-supervised method's labelled images, their labels by index, and the unlabelled pool; null for other methods. */
+  private partial: { set: LabelledImages; labelOf: Map<number, number>; pool: Int32Array; order: Int32Array; cursor: number } | null = null;
   /** Steps between two measurements of the gradient anatomy (the last step is measured too); 0: never. */
   gradientsEvery: number;
   /**
@@ -140,6 +171,8 @@ export class Trainer {
     this.train = options.trainImages ?? new DeviceImages(data.train);
     this.ownsTrainImages = options.trainImages === undefined;
     this.gradientsEvery = options.gradientsEvery ?? 0;
+    if (this.definition.semiSupervised) this.setLabelled(options.labelled ?? everyLabel(data));
+    else if (options.labelled) throw new Error(`${this.definition.label} does not train on a partly labelled set; choose MoBYv2AL for active learning.`);
     this.probe =
       data.train.labels && data.classNames.length > 1
         ? new LinearProbe(this.method.encoder.featureDim, data.classNames.length, new Rng(config.seed * 15485863 + 3))
@@ -158,6 +191,28 @@ export class Trainer {
     validateLiveSettings(config, data.train.count);
     assertValidOptions(definition.label, definition.options, config.options);
     return definition;
+  }
+
+  /**
+   * Replaces the labelled images of a semi-supervised run from the next step on (active learning's
+   * new labels); the unlabelled pool is every other training image. Weights and optimizer state are kept.
+   */
+  setLabelled(set: LabelledImages): void {
+    if (!this.definition.semiSupervised) throw new Error(`${this.definition.label} does not train on a partly labelled set.`);
+    const problem = labelledImagesProblem(set, this.data.train.count, this.data.classNames.length);
+    if (problem) throw new Error(problem);
+    if (this.method.labelledBatchesOnly && set.indices.length === 0) throw new Error('Training on the labels alone needs at least one labelled image.');
+    const labelOf = new Map<number, number>();
+    set.indices.forEach((index, i) => labelOf.set(index, set.labels[i]));
+    const pool = Int32Array.from({ length: this.data.train.count }, (_, i) => i).filter((i) => !labelOf.has(i));
+    this.partial = { set: { indices: Int32Array.from(set.indices), labels: Int32Array.from(set.labels) }, labelOf, pool, order: new Int32Array(0), cursor: 0 };
+    this.order = new Int32Array(0);
+    this.cursor = 0;
+  }
+
+  /** The labelled images of a semi-supervised run; null for other methods. */
+  get labelled(): LabelledImages | null {
+    return this.partial?.set ?? null;
   }
 
   /** The data this run trains on. */
@@ -208,13 +263,13 @@ export class Trainer {
 
   /** Runs one optimisation step on the device. Its numbers arrive with the next `flush()`. */
   step(): void {
-    const { indices, schedule, learningRate } = this.beginStep();
+    const { indices, schedule, learningRate, labelled } = this.beginStep();
     const stepNumber = this.stepCount + 1;
     const gradientsDue = this.gradientsEvery > 0 && (stepNumber % this.gradientsEvery === 0 || stepNumber === this.config.totalSteps);
     const probe = gradientsDue ? variableFrom(tf.zeros([indices.length, this.embeddingDim]), true) : null;
     let metrics: StepMetrics | undefined;
     tf.tidy(() => {
-      const inputs = this.stepInputs(indices, this.augmentedViews(indices), probe);
+      const inputs = this.stepInputs(indices, this.augmentedViews(indices), probe, labelled);
       const { value, grads, out, embeddingGradient } = this.lossAndGradients(inputs, schedule);
       this.optimize(grads, learningRate);
       this.afterOptimizer(inputs, schedule, out);
@@ -327,10 +382,10 @@ export class Trainer {
       phases[phase] = Math.max(performance.now() - start - syncMs, 0);
     };
 
-    const { indices, schedule, learningRate } = this.beginStep();
+    const { indices, schedule, learningRate, labelled } = this.beginStep();
     let views: [tf.Tensor4D, tf.Tensor4D] | undefined;
     await timed('augment', () => (views = tf.tidy(() => this.augmentedViews(indices)))[1]);
-    const inputs = this.stepInputs(indices, views as [tf.Tensor4D, tf.Tensor4D]);
+    const inputs = this.stepInputs(indices, views as [tf.Tensor4D, tf.Tensor4D], null, labelled);
     // The forward pass on its own must not use up the method's random draws (RotNet's rotations).
     const methodRngState = this.methodRng.getState();
     let forwardLoss: tf.Tensor | undefined;
@@ -355,15 +410,17 @@ export class Trainer {
     let metrics: StepMetrics | undefined;
     await timed('metrics', () => tf.tidy(() => (metrics = this.stepMetrics(value, out, inputs.labels)).scalars));
     this.queue(schedule, learningRate, metrics!);
-    const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : [])];
+    const owned = [...inputs.views, inputs.indices, ...(inputs.labels ? [inputs.labels] : []), ...(inputs.weakView ? [inputs.weakView] : [])];
     [value, ...grads, ...retainedTensors(out), ...owned].forEach((t) => t.dispose());
     return { phases, syncMs };
   }
 
   /** The step about to run: its batch (the data stream moves on), schedule and learning rate. */
-  private beginStep(): { indices: Int32Array; schedule: StepSchedule; learningRate: number } {
-    const indices = this.nextBatchIndices();
-    return { indices, schedule: { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature }, learningRate: this.currentLearningRate() };
+  private beginStep(): { indices: Int32Array; schedule: StepSchedule; learningRate: number; labelled: boolean } {
+    const labelled = this.labelledBatchDue();
+    // With every image labelled the labelled batches are the whole set's stream, as any other method draws it.
+    const indices = labelled && this.partial!.pool.length > 0 ? this.nextLabelledBatch() : this.nextBatchIndices();
+    return { indices, labelled, schedule: { step: this.stepCount, tau: this.currentTau(), temperature: this.config.temperature }, learningRate: this.currentLearningRate() };
   }
 
   /**
@@ -412,14 +469,45 @@ export class Trainer {
     return views;
   }
 
-  private stepInputs(indices: Int32Array, views: [tf.Tensor4D, tf.Tensor4D], gradientProbe: tf.Variable | null = null): StepInputs {
+  /**
+   * The step's inputs. A semi-supervised method's labelled batch carries its revealed labels and a weak
+   * view; its unlabelled batch carries no labels at all.
+   */
+  private stepInputs(indices: Int32Array, views: [tf.Tensor4D, tf.Tensor4D], gradientProbe: tf.Variable | null = null, labelled = false): StepInputs {
+    const common = { views, indices: tf.tensor1d(indices, 'int32'), ...(gradientProbe ? { gradientProbe: gradientProbe as tf.Tensor2D } : {}) };
+    const semiSupervised = this.definition.semiSupervised;
+    if (semiSupervised && this.partial) {
+      if (!labelled) return { ...common, labels: null };
+      const { labelOf } = this.partial;
+      // Drawn from the method's generator, so the two strong views are those any other method would see.
+      const weakView = tf.tidy(() => standardize(augmentBatch(this.train.gather(indices), semiSupervised.weakView, this.config.imageSize, this.methodRng)));
+      return { ...common, labels: tf.tensor1d(Int32Array.from(indices, (i) => labelOf.get(i)!), 'int32'), weakView };
+    }
     const labels = this.data.train.labels;
-    return {
-      views,
-      indices: tf.tensor1d(indices, 'int32'),
-      labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null,
-      ...(gradientProbe ? { gradientProbe: gradientProbe as tf.Tensor2D } : {}),
-    };
+    return { ...common, labels: labels ? tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32') : null };
+  }
+
+  /**
+   * Whether a semi-supervised run's next batch is labelled: every other step (the first one labelled),
+   * every step when the pool is empty or the method trains on labels only, never without labelled images.
+   */
+  private labelledBatchDue(): boolean {
+    if (!this.partial || this.partial.set.indices.length === 0) return false;
+    return this.method.labelledBatchesOnly === true || this.partial.pool.length === 0 || this.stepCount % 2 === 0;
+  }
+
+  /** A batch of labelled images in random order, a new permutation each pass (images repeat when there are fewer than a batch). */
+  private nextLabelledBatch(): Int32Array {
+    const partial = this.partial!;
+    const batch = new Int32Array(this.config.batchSize);
+    for (let i = 0; i < batch.length; i++) {
+      if (partial.cursor >= partial.order.length) {
+        partial.order = this.dataRng.permutation(partial.set.indices.length);
+        partial.cursor = 0;
+      }
+      batch[i] = partial.set.indices[partial.order[partial.cursor++]];
+    }
+    return batch;
   }
 
   /**
@@ -455,15 +543,18 @@ export class Trainer {
     this.probe?.dispose();
   }
 
+  /** The next batch of the whole training set in random order or, for a semi-supervised run, of its unlabelled pool. */
   private nextBatchIndices(): Int32Array {
+    const pool = this.partial && this.partial.pool.length > 0 ? this.partial.pool : null;
     const batch = new Int32Array(this.config.batchSize);
     for (let i = 0; i < batch.length; i++) {
       if (this.cursor >= this.order.length) {
         if (this.order.length > 0) this.epochCount += 1;
-        this.order = this.dataRng.permutation(this.data.train.count);
+        this.order = this.dataRng.permutation(pool ? pool.length : this.data.train.count);
         this.cursor = 0;
       }
-      batch[i] = this.order[this.cursor++];
+      const position = this.order[this.cursor++];
+      batch[i] = pool ? pool[position] : position;
     }
     return batch;
   }

@@ -2,6 +2,7 @@
  * Command-line flags of `npm run train` and `npm run bench`, parsed and checked before anything
  * heavy starts, so a typo costs a one-line message instead of a half-started run.
  */
+import { DEFAULT_POOL_SUBSET, SELECTION_STRATEGIES, type SelectionStrategy } from '../engine/active-learning';
 import type { PresetName, TrainConfig } from '../engine/config';
 import { DEFAULT_EVALUATION } from '../engine/evaluation-settings';
 import { getMethod, METHODS } from '../engine/methods/registry';
@@ -65,6 +66,8 @@ function methodId(text: string): string {
 
 /** The built-in coloured shapes instead of a folder (handy for demos and the benchmark). */
 export const BUILTIN_SHAPES = 'builtin:shapes';
+/** The app's built-in MNIST digits (8,000 train / 2,000 held out, from the `mnist` package). */
+export const BUILTIN_MNIST = 'builtin:mnist';
 
 /** What a run is made of beyond the data: the method preset and the overrides the app also offers. */
 export interface RunSetup {
@@ -132,6 +135,19 @@ function encoderName(text: string | undefined): BackbonePreset | undefined {
   return text as BackbonePreset;
 }
 
+/** `--active-learning`: a simulated MoBYv2AL experiment on a labelled folder instead of one training run. */
+export interface ActiveLearningArgs {
+  strategy: SelectionStrategy;
+  initial: number;
+  budget: number;
+  cycles: number;
+  stepsPerCycle: number;
+  reinitialise: boolean;
+  /** The same classifier trained on the labels alone (MoBY weight 0): the cold-start baseline. */
+  labelsOnly: boolean;
+  poolSubset: number;
+}
+
 export interface TrainArgs extends RunSetup {
   data: string;
   /** null: headless Chromium, on the backend its worker measures fastest, as the app picks. */
@@ -142,6 +158,7 @@ export interface TrainArgs extends RunSetup {
   maxBankImages: number;
   maxHeldOutImages: number;
   gradients: boolean;
+  activeLearning: ActiveLearningArgs | null;
   json: boolean;
   help: boolean;
 }
@@ -149,7 +166,7 @@ export interface TrainArgs extends RunSetup {
 export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
 
   --data <folder>        image folder (train/ + test/, class sub-folders, or flat); PNG files.
-                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes
+                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes, ${BUILTIN_MNIST} its MNIST digits
   --method <id>          ${METHODS.map((m) => m.id).join(', ')} (default ${METHODS[0].id})
   --steps <n>            optimisation steps (default: the preset's)
   --preset <name>        classroom (default, as the app) or reference
@@ -169,7 +186,19 @@ export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
   --backend <name>       webgpu | webgl (headless Chromium) | wasm | cpu (Node). Default: headless
                          Chromium on the backend it measures fastest, as the app. An explicit backend
                          never falls back.
-  --json                 one JSON object per line: start, reports, summary`;
+  --json                 one JSON object per line: start, reports, summary
+
+Active learning (MoBYv2AL; a labelled folder's labels are hidden and revealed only when asked for):
+  --active-learning      train MoBYv2AL in cycles, asking for labels after each (Node: wasm or cpu)
+  --strategy <name>      ${SELECTION_STRATEGIES.join(' | ')} (default coreset)
+  --initial <n>          labels drawn at random before the first cycle (default 100)
+  --budget <n>           labels asked for after each cycle (default 100)
+  --cycles <n>           training cycles (default 4)
+  --steps-per-cycle <n>  optimisation steps per cycle (default 200)
+  --reinit               a new network every cycle (the paper) instead of training on (warm start)
+  --labels-only          the same classifier trained on the labels alone (no MoBY): the baseline
+  --pool-subset <n>      core-set searches a random subset of this many unlabelled images (default ${DEFAULT_POOL_SUBSET})
+  With --json: one {"type":"cycle",…} line per cycle, then {"type":"summary",…}`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const values = parseFlags(argv, {
@@ -193,10 +222,20 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     backend: 'string',
     'random-init': 'boolean',
     gradients: 'boolean',
+    'active-learning': 'boolean',
+    strategy: 'string',
+    initial: 'int',
+    budget: 'int',
+    cycles: 'int',
+    'steps-per-cycle': 'int',
+    reinit: 'boolean',
+    'labels-only': 'boolean',
+    'pool-subset': 'int',
     json: 'boolean',
     help: 'boolean',
   });
   const help = values.get('help') === true;
+  const activeLearning = activeLearningArgs(values);
   const data = values.get('data') as string | undefined;
   if (!data && !help) throw new UsageError('--data <folder> is required (or --data builtin:shapes for the built-in dataset)');
   const backend = values.get('backend') as string | undefined;
@@ -204,7 +243,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   if (seed !== undefined && seed < 0) throw new UsageError(`--seed must be at least 0, got ${seed}`);
   return {
     data: data ?? '',
-    method: methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
+    method: activeLearning ? 'mobyv2al' : methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
     preset: presetName(values.get('preset') as string | undefined),
     encoder: encoderName(values.get('encoder') as string | undefined),
     steps: positive(values, 'steps'),
@@ -220,11 +259,41 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     reportEvery: positive(values, 'report-every') ?? 10,
     maxBankImages: positive(values, 'bank') ?? DEFAULT_EVALUATION.maxBankImages,
     maxHeldOutImages: positive(values, 'held-out') ?? DEFAULT_EVALUATION.maxHeldOutImages,
-    backend: backend === undefined ? null : backendName(backend),
+    backend: backend === undefined ? (activeLearning ? 'wasm' : null) : backendName(backend),
     randomInit: values.get('random-init') === true,
     gradients: values.get('gradients') === true,
+    activeLearning,
     json: values.get('json') === true,
     help,
+  };
+}
+
+const ACTIVE_LEARNING_FLAGS = ['strategy', 'initial', 'budget', 'cycles', 'steps-per-cycle', 'reinit', 'labels-only', 'pool-subset'];
+
+function activeLearningArgs(values: Map<string, string | number | boolean>): ActiveLearningArgs | null {
+  if (values.get('active-learning') !== true) {
+    const stray = ACTIVE_LEARNING_FLAGS.find((name) => values.has(name));
+    if (stray) throw new UsageError(`--${stray} belongs to an active-learning run: add --active-learning.`);
+    return null;
+  }
+  const method = values.get('method') as string | undefined;
+  if (method !== undefined && method !== 'mobyv2al') throw new UsageError(`--active-learning trains MoBYv2AL; leave out --method ${method}.`);
+  for (const name of ['steps', 'eval-every', 'random-init', 'gradients', 'bank', 'held-out']) {
+    if (values.has(name)) throw new UsageError(`--${name} does not apply to --active-learning (use --steps-per-cycle and --cycles).`);
+  }
+  const backend = values.get('backend');
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'cpu') throw new UsageError('--active-learning runs in Node: choose --backend wasm or cpu.');
+  const strategy = (values.get('strategy') as string | undefined) ?? 'coreset';
+  if (!(SELECTION_STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`Unknown strategy "${strategy}". Choose one of: ${SELECTION_STRATEGIES.join(', ')}.`);
+  return {
+    strategy: strategy as SelectionStrategy,
+    initial: positive(values, 'initial') ?? 100,
+    budget: positive(values, 'budget') ?? 100,
+    cycles: positive(values, 'cycles') ?? 4,
+    stepsPerCycle: positive(values, 'steps-per-cycle') ?? 200,
+    reinitialise: values.get('reinit') === true,
+    labelsOnly: values.get('labels-only') === true,
+    poolSubset: positive(values, 'pool-subset') ?? DEFAULT_POOL_SUBSET,
   };
 }
 

@@ -4,6 +4,7 @@
  * the exit code: 0 done, 1 the data or the run failed, 2 a usage mistake.
  */
 import { FolderError } from '../data/node-folder';
+import { activeLearningPlan, checkActiveLearning, formatActiveLearningRecord, runActiveLearning } from './active-learning-run';
 import { buildConfig, parseCommandLine, parseTrainArgs, TRAIN_USAGE, type CliOutput } from './cli-args';
 import { loadData } from './data-source';
 import { formatRecord } from './format';
@@ -17,6 +18,14 @@ export async function trainCli(argv: string[], io: CliOutput): Promise<number> {
     const config = buildConfig(args);
     const { data, notes } = loadData(args.data, config.imageSize);
     notes.forEach((note) => io.err(`note: ${note}`));
+    if (args.activeLearning) {
+      const plan = activeLearningPlan(config, args.activeLearning);
+      checkActiveLearning(plan, data);
+      const backend = args.backend === 'cpu' ? 'cpu' : 'wasm';
+      await nodeBackend(backend);
+      await runActiveLearning(plan, data, backend, (record) => io.out(args.json ? JSON.stringify(record) : formatActiveLearningRecord(record)));
+      return 0;
+    }
     const { evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages, gradients } = args;
     const plan: RunPlan = { config, evalEvery, reportEvery, randomInit, maxBankImages, maxHeldOutImages, gradients };
     checkPlan(plan, data);

@@ -324,6 +324,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           case 'preview':
           case 'neighbours':
           case 'memoryEstimate':
+          case 'activeLearningCycle':
             return;
           default:
             assertNever(message);

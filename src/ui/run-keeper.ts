@@ -179,6 +179,7 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'preview':
     case 'neighbours':
     case 'memoryEstimate':
+    case 'activeLearningCycle':
       return;
     case 'runInterrupted':
       recordInterruption(message.step);

@@ -14,6 +14,7 @@ import { requestedBackend, type BackendInfo, type BackendMeasurement, type Backe
 import { rememberChoice } from './backend-memory';
 import { assertNever, type AugmentationPreview, type DatasetSource, type DatasetSummary, type DeviceMemory, type FromWorker, type LoadProgress, type MemoryReport, type MethodSummary, type RunState } from '../worker/protocol';
 import { evaluationToPoint, recordsToPoints, thin, type ChartPoint, type EvaluationPoint, type XAxisKey } from './chart-data';
+import { createActiveLearningSlice, type ActiveLearningSlice } from './active-learning-store';
 import { createCompareSlice, type CompareSlice } from './compare-store';
 
 
@@ -37,7 +38,7 @@ export interface SettingsMarker {
 /** Oldest points are thinned past this many, so long runs keep the charts responsive. */
 const MAX_CHART_POINTS = 4000;
 
-export interface AppState extends CompareSlice {
+export interface AppState extends CompareSlice, ActiveLearningSlice {
   methods: MethodSummary[];
   /** The backend in use and how it was chosen. */
   backend: BackendInfo | null;
@@ -164,6 +165,7 @@ export function describeChanges(changes: Partial<LiveSettings>): string {
 
 export const useAppStore = create<AppState>()((set, get) => ({
   ...createCompareSlice(set, get),
+  ...createActiveLearningSlice(set),
   methods: [],
   backend: null,
   backends: [],
@@ -312,6 +314,8 @@ export const useAppStore = create<AppState>()((set, get) => ({
       case 'exportFailed':
       case 'checkpoint':
       case 'checkpointFailed':
+      // The Active learning tab's own worker sends these; this one never does.
+      case 'activeLearningCycle':
         return;
       default:
         assertNever(message);

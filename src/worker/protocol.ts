@@ -2,6 +2,7 @@
  * The typed messages between the UI and the training worker. The UI never touches tfjs; it only
  * sends these and renders what comes back.
  */
+import type { SelectionStrategy } from '../engine/active-learning';
 import type { Checkpoint } from '../engine/checkpoint-format';
 import type { PickedFile } from '../data/folder-loader';
 import type { DatasetReport } from '../data/report';
@@ -14,6 +15,35 @@ import type { EvaluationSettings, HeldOutEmbeddings, NeighbourResult } from '../
 import type { MethodSummary } from '../engine/methods/catalog';
 import type { RunSpec, SessionEvaluation, SessionReport } from '../engine/run-session';
 import type { BackendInfo, BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
+
+/** A simulated active-learning experiment (MoBYv2AL): one series per strategy, and the labels-only baseline where asked. */
+export interface ActiveLearningRequest {
+  dataset: DatasetSource;
+  strategies: SelectionStrategy[];
+  /** Adds the same classifier trained on the labels alone (random picks, the same first labels). */
+  labelsOnly: boolean;
+  initial: number;
+  budget: number;
+  cycles: number;
+  stepsPerCycle: number;
+  reinitialise: boolean;
+  seed: number;
+  imageSize: number;
+  batchSize: number;
+  backend: BackendRequest;
+}
+
+/** The series name of the labels-only baseline. */
+export const LABELS_ONLY_SERIES = 'labels only';
+
+/** One cycle of one series: the classifier's held-out accuracy with that many labels. */
+export interface ActiveLearningPoint {
+  cycle: number;
+  labelled: number;
+  accuracy: number;
+  perClassLabels: number[];
+  reveals: number;
+}
 
 export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'mnist';
 
@@ -116,7 +146,9 @@ export type ToWorker =
   /** Diagnostics: destroys the WebGPU device the worker trains on, so the real device-lost path runs. */
   | { type: 'simulateDeviceLoss' }
   /** Diagnostics: the most bytes of tensors the worker may hold (null: no cap); an allocation past it fails as a real one would. */
-  | { type: 'capMemory'; bytes: number | null };
+  | { type: 'capMemory'; bytes: number | null }
+  /** Runs a simulated active-learning experiment; its cycles arrive as activeLearningCycle, its end as state 'finished'. */
+  | { type: 'activeLearning'; request: ActiveLearningRequest };
 
 export interface DatasetSummary {
   name: string;
@@ -172,7 +204,9 @@ export type FromWorker =
    */
   | { type: 'runInterrupted'; cause: 'device' | 'memory'; step: number; detail: string }
   /** `config`: the configuration it was asked for, so the page can tell a stale answer. */
-  | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null };
+  | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null }
+  /** `series`: the strategy's name, or "labels only"; `classNames` name perClassLabels' entries. */
+  | { type: 'activeLearningCycle'; series: string; point: ActiveLearningPoint; classNames: string[] };
 
 /** A configuration's memory need on a backend, against what that backend can hold where it says. */
 export interface MemoryReport extends MemoryEstimate {

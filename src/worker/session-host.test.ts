@@ -7,7 +7,7 @@ import { readOptions, type MethodOptionSpecs } from '../engine/methods/options';
 import { registerMethod } from '../engine/methods/registry';
 import type { MethodDefinition } from '../engine/methods/types';
 import { alignment, uniformity } from '../engine/metrics';
-import type { FromWorker, ToWorker } from './protocol';
+import { LABELS_ONLY_SERIES, type FromWorker, type ToWorker } from './protocol';
 import { SessionHost } from './session-host';
 
 /**
@@ -115,6 +115,31 @@ describe('the training worker protocol (session host)', () => {
     expect(of('checkpoint')).toEqual([]);
     expect(of('state').at(-1)!.message).toBe('Finished: 2 runs, every one to its last step.');
     await send({ type: 'reset' });
+  });
+
+  it('runs a simulated active-learning experiment: one cycle message per cycle and series, then finished; refuses an impossible plan', async () => {
+    const { send, of, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const request = { dataset: QUICK_SHAPES, strategies: ['coreset' as const], labelsOnly: true, initial: 6, budget: 6, cycles: 2, stepsPerCycle: 2, reinitialise: false, seed: 1, imageSize: 8, batchSize: 4, backend: CPU };
+    await send({ type: 'activeLearning', request });
+    const cycles = of('activeLearningCycle');
+    expect(cycles.map((m) => [m.series, m.point.cycle, m.point.labelled, m.point.reveals])).toEqual([
+      ['coreset', 1, 6, 12],
+      ['coreset', 2, 12, 12],
+      [LABELS_ONLY_SERIES, 1, 6, 12],
+      [LABELS_ONLY_SERIES, 2, 12, 12],
+    ]);
+    for (const { point, classNames } of cycles) {
+      expect(point.perClassLabels).toHaveLength(classNames.length);
+      expect(point.perClassLabels.reduce((a, b) => a + b, 0)).toBe(point.labelled);
+      // 60 held-out images.
+      expect(Math.abs(point.accuracy * 60 - Math.round(point.accuracy * 60))).toBeLessThan(1e-6);
+    }
+    expect(of('state').at(-1)).toMatchObject({ state: 'finished', message: 'Finished 2 series of 2 cycles.' });
+
+    await send({ type: 'activeLearning', request: { ...request, budget: 300 } });
+    expect(state()).toBe('error');
+    expect(of('state').at(-1)!.message).toBe('2 cycles from 6 labels, 300 more per cycle, need 306 labels, but there are only 240 training images: lower the budget or the cycles.');
   });
 
   it('pause, a single step, a live setting and resume act between steps; reset frees the session', async () => {

@@ -13,9 +13,11 @@ import type { DatasetSplits } from '../engine/dataset';
 import { estimateTrainingMemory } from '../engine/memory-estimate';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
+import { activeLearningProblem, simulateActiveLearning } from '../engine/active-learning';
 import { methodCatalog } from '../engine/methods/catalog';
 import { buildPytorchProject, loadRunWeights, methodWeights, pytorchExportProblem } from '../engine/pytorch-export';
 import { decodeSafetensors } from '../engine/safetensors';
+import { getMethod } from '../engine/methods/registry';
 import { RunSession, type RunSpec } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
 import { backendMemoryLimit, chooseBackend, defaultBackend, destroyGpuDevice, probeBackends, watchGpuDevice } from './backend';
@@ -24,7 +26,7 @@ import type { BackendMeasurement, BackendName, BackendRequest } from './backend-
 import { WorkerDatasets } from './datasets';
 import { PYTORCH_SOURCES } from './pytorch-sources';
 import { renderPreview } from './preview';
-import { assertNever, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
+import { LABELS_ONLY_SERIES, assertNever, type ActiveLearningRequest, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
 import { yieldToMessages } from './yield-to-messages';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -160,6 +162,9 @@ export class SessionHost {
       case 'neighbours':
         await this.neighbours(message.row);
         return;
+      case 'activeLearning':
+        await this.activeLearning(message.request);
+        return;
       case 'estimateMemory':
         this.estimating = this.estimating.then(() => this.estimateMemory(message.config));
         await this.estimating;
@@ -203,6 +208,40 @@ export class SessionHost {
       this.session = session;
       void this.train(session.knnProblem);
     } else await session.dispose();
+  }
+
+  /**
+   * A simulated active-learning experiment: each series in turn, one cycle message after each cycle.
+   * A start, restore or reset sent meanwhile takes over once the cycle in progress is done.
+   */
+  private async activeLearning(request: ActiveLearningRequest): Promise<void> {
+    await this.ready();
+    await this.estimating;
+    await this.stopAndDispose();
+    const generation = ++this.generation;
+    const base = { ...getMethod('mobyv2al').defaults('classroom'), seed: request.seed, imageSize: request.imageSize, batchSize: request.batchSize };
+    const series = [
+      ...request.strategies.map((strategy) => ({ name: strategy, strategy, config: base })),
+      ...(request.labelsOnly ? [{ name: LABELS_ONLY_SERIES, strategy: 'random' as const, config: { ...base, options: { ...base.options, mobyWeight: 0 } } }] : []),
+    ];
+    if (series.length === 0) return this.setState('error', 'Choose at least one strategy or the labels-only baseline.');
+    this.setState('loading', 'Preparing data…');
+    const data = await this.loadData(request.dataset, base.imageSize);
+    if (!data || generation !== this.generation) return;
+    const { initial, budget, cycles, stepsPerCycle, reinitialise } = request;
+    const problem = activeLearningProblem({ config: base, strategy: 'random', initial, budget, cycles, stepsPerCycle, reinitialise }, data);
+    if (problem) return this.setState('error', problem);
+    await this.useBackend(request.backend, base, data);
+    for (const { name, strategy, config } of series) {
+      if (generation !== this.generation) return;
+      this.setState('running', `Active learning: ${name}…`);
+      await simulateActiveLearning({ config, strategy, initial, budget, cycles, stepsPerCycle, reinitialise }, data, (result) => {
+        if (generation !== this.generation) return;
+        const { cycle, labelled, accuracy, perClassLabels, reveals } = result;
+        this.post({ type: 'activeLearningCycle', series: name, point: { cycle, labelled, accuracy, perClassLabels, reveals }, classNames: data.classNames });
+      });
+    }
+    if (generation === this.generation) this.setState('finished', `Finished ${series.length} series of ${cycles} cycles.`);
   }
 
   /** Sets the backend a run trains on (measuring the candidates where asked) and tells the page. */

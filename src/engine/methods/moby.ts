@@ -9,7 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createMlp } from '../heads';
-import { infoNCELoss, l2Normalize } from '../losses';
+import type { TrainConfig } from '../config';
+import { infoNCELoss, infoNCEPerImage, l2Normalize } from '../losses';
+import type { Module, Param } from '../nn';
+import type { Rng } from '../random';
 import { readOptions, type MethodOptionSpecs } from './options';
 import {
   KeyQueue,
@@ -21,18 +24,22 @@ import {
   methodPresets,
   pullPushTerms,
   soloAugmentations,
+  type ProjectedEncoder,
 } from './shared';
-import type { MethodDefinition } from './types';
+import type { MethodDefinition, MethodInstance, StepInputs } from './types';
 
-const OPTIONS = {
+/** MoBY's option, which MoBYv2AL shares. */
+export const QUEUE_SIZE_OPTION = {
   queueSize: { label: 'Queue size', hint: 'Target keys of earlier batches kept as negatives, per view.', kind: 'number', default: 4096, min: 1, integer: true, step: 256 },
 } satisfies MethodOptionSpecs;
+const OPTIONS = QUEUE_SIZE_OPTION;
 
-const defaults = methodPresets('moby', OPTIONS, {
+/** MoBY's preset recipes, which MoBYv2AL shares. */
+export const MOBY_RECIPES = {
   reference: () => ({
     projector: { hidden: [4096], out: 256 },
     predictor: { hidden: [4096], out: 256 },
-    optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
+    optimizer: { kind: 'adamw' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05 },
     learningRate: (1e-3 * REFERENCE_RUN.batchSize) / 512,
     tau: 0.99,
     tauSchedule: true,
@@ -47,7 +54,64 @@ const defaults = methodPresets('moby', OPTIONS, {
     temperature: 0.2,
     augmentations: classroomAugmentations(soloAugmentations('asymmetric')),
   }),
-});
+};
+
+const defaults = methodPresets('moby', OPTIONS, MOBY_RECIPES);
+
+/** MoBY's networks, queues and loss, shared with MoBYv2AL (which adds a classifier on the online backbone). */
+export interface MobyNetworks {
+  readonly online: ProjectedEncoder;
+  /** Online encoder and predictor: what the optimizer updates. */
+  readonly params: Param[];
+  readonly modules: Module[];
+  readonly emaPairs: MethodInstance['emaPairs'];
+  readonly state: tf.Variable[];
+  /** Both directions of InfoNCE (online prediction of one view against the target key of the other and the other view's queue), summed. */
+  loss(inputs: StepInputs, temperature: number): { loss: tf.Scalar; positive: tf.Scalar; features: tf.Tensor2D; z1: tf.Tensor2D; z2: tf.Tensor2D; keys: [tf.Tensor2D, tf.Tensor2D] };
+  /** The same loss per image, [N], with nothing enqueued. */
+  lossPerImage(views: readonly [tf.Tensor4D, tf.Tensor4D], temperature: number): tf.Tensor1D;
+  /** Pushes a step's target keys onto their queues (after the optimizer step). */
+  enqueue(keys: readonly tf.Tensor[]): void;
+}
+
+export function createMobyNetworks(config: TrainConfig, rng: Rng, queueSize: number): MobyNetworks {
+  if (!config.predictor) throw new Error('MoBY needs a predictor head');
+  const online = createProjectedEncoder(config, rng, 'online');
+  const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
+  const target = createMomentumCopy(online, config, rng, 'target');
+  const queues = [0, 1].map(() => new KeyQueue(queueSize, config.projector.out, rng));
+  const predictAndKey = (views: readonly [tf.Tensor4D, tf.Tensor4D], z1: tf.Tensor2D, z2: tf.Tensor2D, training: boolean) => ({
+    p1: predictor.apply(z1, training) as tf.Tensor2D,
+    p2: predictor.apply(z2, training) as tf.Tensor2D,
+    k1: l2Normalize(target.project(views[0], training)),
+    k2: l2Normalize(target.project(views[1], training)),
+  });
+  return {
+    online,
+    params: [...online.module.params, ...predictor.params],
+    modules: [online.module, predictor, target.module],
+    emaPairs: [{ online: online.module, target: target.module }],
+    state: queues.map((q) => q.keys),
+    loss(inputs, temperature) {
+      const { views } = inputs;
+      const { features, embedding: z1 } = online.encodeFirstView(inputs);
+      const z2 = online.project(views[1], true);
+      const { p1, p2, k1, k2 } = predictAndKey(views, z1, z2, true);
+      const loss = tf.add(infoNCELoss(p1, k2, queues[1].keys, temperature), infoNCELoss(p2, k1, queues[0].keys, temperature)) as tf.Scalar;
+      const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
+      return { loss, positive, features, z1, z2, keys: [k1, k2] };
+    },
+    lossPerImage(views, temperature) {
+      return tf.tidy(() => {
+        const { p1, p2, k1, k2 } = predictAndKey(views, online.project(views[0], false), online.project(views[1], false), false);
+        return tf.add(infoNCEPerImage(p1, k2, queues[1].keys, temperature), infoNCEPerImage(p2, k1, queues[0].keys, temperature)) as tf.Tensor1D;
+      });
+    },
+    enqueue(keys) {
+      keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
+    },
+  };
+}
 
 export const moby: MethodDefinition = {
   id: 'moby',
@@ -62,32 +126,19 @@ export const moby: MethodDefinition = {
   options: OPTIONS,
   defaults,
   create({ config, rng }) {
-    if (!config.predictor) throw new Error('MoBY needs a predictor head');
-    const online = createProjectedEncoder(config, rng, 'online');
-    const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
-    const target = createMomentumCopy(online, config, rng, 'target');
-    const { queueSize } = readOptions(OPTIONS, config);
-    const queues = [0, 1].map(() => new KeyQueue(queueSize, config.projector.out, rng));
+    const networks = createMobyNetworks(config, rng, readOptions(OPTIONS, config).queueSize);
     return {
-      encoder: online.backbone,
-      params: [...online.module.params, ...predictor.params],
-      modules: [online.module, predictor, target.module],
-      emaPairs: [{ online: online.module, target: target.module }],
-      state: queues.map((q) => q.keys),
+      encoder: networks.online.backbone,
+      params: networks.params,
+      modules: networks.modules,
+      emaPairs: networks.emaPairs,
+      state: networks.state,
       computeLoss(inputs, { temperature }) {
-        const { views } = inputs;
-        const { features, embedding: z1 } = online.encodeFirstView(inputs);
-        const z2 = online.project(views[1], true);
-        const p1 = predictor.apply(z1, true) as tf.Tensor2D;
-        const p2 = predictor.apply(z2, true) as tf.Tensor2D;
-        const k1 = l2Normalize(target.project(views[0], true));
-        const k2 = l2Normalize(target.project(views[1], true));
-        const loss = tf.add(infoNCELoss(p1, k2, queues[1].keys, temperature), infoNCELoss(p2, k1, queues[0].keys, temperature)) as tf.Scalar;
-        const positive = tf.add(meanPositiveLogit(p1, k2, temperature), meanPositiveLogit(p2, k1, temperature)) as tf.Scalar;
-        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: [k1, k2], anatomy: { target: k2, coefficient: 1 / temperature, implicitNegative: false } };
+        const { loss, positive, features, z1, z2, keys } = networks.loss(inputs, temperature);
+        return { loss, terms: pullPushTerms(loss, positive), embedding: z1, secondEmbedding: z2, features, carry: keys, anatomy: { target: keys[1], coefficient: 1 / temperature, implicitNegative: false } };
       },
       afterStep(_inputs, _schedule, keys) {
-        keys.forEach((k, i) => queues[i].enqueue(k as tf.Tensor2D));
+        networks.enqueue(keys);
       },
     };
   },

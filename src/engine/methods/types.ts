@@ -5,6 +5,7 @@
  * EMA pairs, state variables); the trainer moves the EMA targets, checkpoints and disposes them.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ViewAugmentation } from '../augment';
 import type { Backbone } from '../backbones';
 import type { GradientAnatomyTargets } from '../gradient-anatomy';
 import type { PresetName, TrainConfig } from '../config';
@@ -26,6 +27,11 @@ export interface StepInputs {
    * trainer differentiates the loss with respect to it, which is ∂L/∂z₁. Absent on other steps.
    */
   readonly gradientProbe?: tf.Tensor2D;
+  /**
+   * The batch's weakly augmented view (crop and flip), only on the labelled batches of a method that
+   * declares `semiSupervised`; `labels` then holds the labels revealed for the batch, and no others.
+   */
+  readonly weakView?: tf.Tensor4D;
 }
 
 export interface StepSchedule {
@@ -92,6 +98,12 @@ export interface MethodInstance {
   readonly state?: tf.Variable[];
   /** Width of `LossOutput.embedding` when it is not `config.projector.out` (RotNet: backbone features). */
   readonly embeddingDim?: number;
+  /** A task classifier on the encoder's features (MoBYv2AL): active learning's accuracy and uncertainty. */
+  readonly classifier?: Module;
+  /** Batches are drawn from the labelled images only (a labels-only baseline), never from the unlabelled pool. */
+  readonly labelledBatchesOnly?: boolean;
+  /** The self-supervised loss of each image of two views, [N], in evaluation mode (active learning's highest-loss pick). */
+  lossPerImage?(views: readonly [tf.Tensor4D, tf.Tensor4D], temperature: number): tf.Tensor1D;
   /** Called inside the gradient tape. */
   computeLoss(inputs: StepInputs, schedule: StepSchedule): LossOutput;
   /** Called after the optimizer step, inside tf.tidy, before the EMA of `emaPairs`: queues, memory banks. */
@@ -111,6 +123,11 @@ export interface MethodDefinition {
   readonly uses: { tau: TauUse; temperature: boolean; labels: boolean };
   /** The method's own settings with their defaults; `TrainConfig.options` may set any of these and no other. */
   readonly options: MethodOptionSpecs;
+  /**
+   * A method trained on a partly labelled set (MoBYv2AL): the trainer alternates a batch of labelled
+   * images (with this weak view and their revealed labels) and a batch of unlabelled ones (no labels).
+   */
+  readonly semiSupervised?: { readonly weakView: ViewAugmentation };
   defaults(preset: PresetName): TrainConfig;
   create(context: MethodContext): MethodInstance;
 }

@@ -1,27 +1,35 @@
 import { useState, type KeyboardEvent, type ReactNode } from 'react';
+import { startActiveLearningWorker } from '../active-learning-client';
 import { startCompareWorker } from '../compare-client';
+import { ActiveLearningView } from './active-learning/ActiveLearningView';
 import { CompareView } from './compare/CompareView';
 
 const VIEWS = [
   { id: 'train', label: 'Train' },
   { id: 'compare', label: 'Compare' },
+  { id: 'active-learning', label: 'Active learning' },
 ] as const;
 type ViewId = (typeof VIEWS)[number]['id'];
 
 /**
- * Train (one run, live controls) and Compare (several runs side by side) as tabs. The Train view
+ * Train (one run, live controls), Compare (several runs side by side) and Active learning as tabs. The Train view
  * stays mounted while hidden, so its run and its address-bar sync go on; Compare mounts when first
- * opened, which also starts its worker.
+ * and Active learning mount when first opened, which also starts their workers.
  */
 export function AppTabs({ train }: { train: ReactNode }) {
   const [view, setView] = useState<ViewId>('train');
   const [compareOpened, setCompareOpened] = useState(false);
+  const [activeLearningOpened, setActiveLearningOpened] = useState(false);
 
   const select = (id: ViewId) => {
     setView(id);
     if (id === 'compare' && !compareOpened) {
       setCompareOpened(true);
       startCompareWorker();
+    }
+    if (id === 'active-learning' && !activeLearningOpened) {
+      setActiveLearningOpened(true);
+      startActiveLearningWorker();
     }
   };
 
@@ -59,6 +67,11 @@ export function AppTabs({ train }: { train: ReactNode }) {
       {compareOpened ? (
         <div role="tabpanel" id="panel-compare" aria-labelledby="tab-compare" hidden={view !== 'compare'}>
           <CompareView />
+        </div>
+      ) : null}
+      {activeLearningOpened ? (
+        <div role="tabpanel" id="panel-active-learning" aria-labelledby="tab-active-learning" hidden={view !== 'active-learning'}>
+          <ActiveLearningView />
         </div>
       ) : null}
     </>

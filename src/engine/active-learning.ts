@@ -1,0 +1,329 @@
+/**
+ * Active learning (MoBYv2AL, Caramalau et al., BMVC 2022): train the task classifier jointly with MoBY on
+ * the labelled and unlabelled images, then ask for the labels of the images a strategy picks, and repeat.
+ *
+ * The labels of a labelled dataset are hidden behind a `LabelOracle`: training sees a copy of the data
+ * with no labels at all plus the labels revealed so far, and the strategies read features, the
+ * classifier and the self-supervised loss, never a label. Training goes through `RunSession`, one
+ * session for all cycles (warm start: the network keeps training as labels arrive) or a new one per
+ * cycle (re-initialised, as in the paper).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { augmentBatch, standardize } from './augment';
+import type { TrainConfig } from './config';
+import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
+import { embedImages } from './evaluation';
+import { Rng } from './random';
+import { RunSession, type SessionReport } from './run-session';
+import type { LabelledImages, Trainer } from './trainer';
+
+export const SELECTION_STRATEGIES = ['coreset', 'random', 'uncertainty', 'loss'] as const;
+export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
+
+export const STRATEGY_LABELS: Record<SelectionStrategy, string> = {
+  coreset: 'core-set (k-center greedy)',
+  random: 'random',
+  uncertainty: 'uncertainty (entropy)',
+  loss: 'highest MoBY loss',
+};
+
+/** The paper's pool subset: k-center greedy runs over at most this many unlabelled images, drawn at random. */
+export const DEFAULT_POOL_SUBSET = 10_000;
+
+/** Images embedded, classified or scored per chunk while selecting. */
+const SELECTION_CHUNK = 256;
+
+/**
+ * The hidden labels of a simulation. Labels come out only for the images asked for, and every image
+ * revealed is counted once, so a test can check that nothing else was ever read.
+ */
+export class LabelOracle {
+  private readonly revealed = new Map<number, number>();
+
+  constructor(
+    private readonly hidden: Int32Array,
+    readonly classCount: number,
+  ) {}
+
+  /** Images whose labels were revealed. */
+  get reveals(): number {
+    return this.revealed.size;
+  }
+
+  /** Reveals the labels of `indices` (each must be new) and returns them in the same order. */
+  reveal(indices: ArrayLike<number>): Int32Array {
+    const labels = new Int32Array(indices.length);
+    const asked = new Set<number>();
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i];
+      if (!(Number.isInteger(index) && index >= 0 && index < this.hidden.length)) throw new Error(`Image ${index} is not one of the ${this.hidden.length} training images.`);
+      if (this.revealed.has(index) || asked.has(index)) throw new Error(`Image ${index} is already labelled; a strategy must pick unlabelled images.`);
+      asked.add(index);
+      labels[i] = this.hidden[index];
+    }
+    for (let i = 0; i < indices.length; i++) this.revealed.set(indices[i], labels[i]);
+    return labels;
+  }
+
+  /** The revealed images and their labels, in the order they were revealed. */
+  get labelled(): LabelledImages {
+    return { indices: Int32Array.from(this.revealed.keys()), labels: Int32Array.from(this.revealed.values()) };
+  }
+}
+
+/** How many labelled images each class has. */
+export function labelsPerClass(labels: ArrayLike<number>, classCount: number): number[] {
+  const counts = new Array<number>(classCount).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]] += 1;
+  return counts;
+}
+
+/**
+ * k-center greedy (Sener & Savarese 2018), Euclidean, on the device: `count` rows of `candidates`
+ * [N, D], each the candidate farthest from its nearest centre so far, where the centres are `centres`
+ * [M, D] (the labelled images, counted as already chosen) and the rows picked before it. Without
+ * centres the first pick is row 0 (the caller orders the candidates at random). Ties go to the lowest
+ * row. Each pick is one N × D distance update; the picks stay on the device until the end, so the loop
+ * never waits for a read-back. Returns row numbers into `candidates`, in the order picked.
+ */
+export async function kCenterGreedy(candidates: tf.Tensor2D, centres: tf.Tensor2D | null, count: number): Promise<Int32Array> {
+  const n = candidates.shape[0];
+  if (!(Number.isInteger(count) && count >= 0)) throw new Error(`k-center greedy needs a whole number of picks, got ${count}.`);
+  if (count > n) throw new Error(`k-center greedy cannot pick ${count} of ${n} candidates.`);
+  if (count === 0) return new Int32Array(0);
+  const squaredNorms = tf.tidy(() => tf.sum(tf.square(candidates), 1));
+  // ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c, clamped at 0 against rounding.
+  const distancesTo = (points: tf.Tensor2D) =>
+    tf.relu(tf.sub(tf.add(tf.reshape(squaredNorms, [-1, 1]), tf.reshape(tf.sum(tf.square(points), 1), [1, -1])), tf.mul(2, tf.matMul(candidates, points, false, true)))) as tf.Tensor2D;
+  const rows = tf.range(0, n, 1, 'int32');
+  let nearest: tf.Tensor1D = tf.tidy(() => {
+    if (!centres || centres.shape[0] === 0) return tf.fill([n], Infinity) as tf.Tensor1D;
+    const parts: tf.Tensor1D[] = [];
+    for (let start = 0; start < centres.shape[0]; start += SELECTION_CHUNK) {
+      const size = Math.min(SELECTION_CHUNK, centres.shape[0] - start);
+      parts.push(tf.min(distancesTo(tf.slice(centres, [start, 0], [size, -1])), 1) as tf.Tensor1D);
+    }
+    return parts.reduce((a, b) => tf.minimum(a, b)) as tf.Tensor1D;
+  });
+  const picks: tf.Tensor1D[] = [];
+  try {
+    for (let k = 0; k < count; k++) {
+      const [pick, next] = tf.tidy(() => {
+        const index = tf.argMax(nearest) as tf.Scalar;
+        const distances = tf.reshape(distancesTo(tf.gather(candidates, tf.reshape(index, [1]))), [-1]);
+        // A picked row is a centre: −1 keeps it from being picked again whatever the rounding.
+        const updated = tf.where(tf.equal(rows, index), tf.fill([n], -1), tf.minimum(nearest, distances)) as tf.Tensor1D;
+        return [tf.reshape(index, [1]) as tf.Tensor1D, updated];
+      });
+      nearest.dispose();
+      nearest = next;
+      picks.push(pick);
+    }
+    const all = tf.concat(picks);
+    const values = await all.data();
+    all.dispose();
+    return Int32Array.from(values);
+  } finally {
+    picks.forEach((p) => p.dispose());
+    nearest.dispose();
+    rows.dispose();
+    squaredNorms.dispose();
+  }
+}
+
+/** The `count` indices with the largest scores, highest first; ties go to the earlier index. */
+function topScores(indices: Int32Array, scores: ArrayLike<number>, count: number): Int32Array {
+  const order = Array.from(indices.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
+  return Int32Array.from(order.slice(0, count), (i) => indices[i]);
+}
+
+/** `count` of `indices` drawn without replacement, in random order. */
+function randomSubset(indices: Int32Array, count: number, rng: Rng): Int32Array {
+  const order = rng.permutation(indices.length);
+  return Int32Array.from(order.subarray(0, count), (i) => indices[i]);
+}
+
+export interface SelectionRequest {
+  /** The trained run: its encoder, classifier and self-supervised loss; its training images on the device. */
+  trainer: Trainer;
+  /** Images already labelled (never picked again; core-set's centres). */
+  labelled: Int32Array;
+  /** Images to pick. */
+  budget: number;
+  /** Random picks, the pool subset and the highest-loss views. */
+  rng: Rng;
+  /** Core-set searches at most this many unlabelled images, a random subset of them. */
+  poolSubset?: number;
+}
+
+/** Why a selection cannot run, or null. */
+export function selectionProblem(budget: number, labelledCount: number, imageCount: number): string | null {
+  const pool = imageCount - labelledCount;
+  if (!(Number.isInteger(budget) && budget >= 1)) return `The budget must be a whole number of images, at least 1; got ${budget}.`;
+  if (pool === 0) return `Every one of the ${imageCount} images is labelled already: there is nothing left to suggest.`;
+  if (budget > pool) return `The budget (${budget}) is larger than the unlabelled pool (${pool} of ${imageCount} images are unlabelled).`;
+  return null;
+}
+
+/**
+ * The images `strategy` asks to label next, of the unlabelled ones. Reads the network only: features
+ * (core-set), the classifier's entropy (uncertainty) or the self-supervised loss of each image (loss).
+ */
+export async function selectForLabelling(strategy: SelectionStrategy, request: SelectionRequest): Promise<Int32Array> {
+  const { trainer, labelled, budget, rng } = request;
+  const count = trainer.trainImages.set.count;
+  const problem = selectionProblem(budget, labelled.length, count);
+  if (problem) throw new Error(problem);
+  const taken = new Set(labelled);
+  const pool = Int32Array.from({ length: count }, (_, i) => i).filter((i) => !taken.has(i));
+  if (strategy === 'random') return randomSubset(pool, budget, rng);
+  const { method, trainImages, settings } = trainer;
+  if (strategy === 'coreset') {
+    const subset = randomSubset(pool, Math.max(budget, Math.min(pool.length, request.poolSubset ?? DEFAULT_POOL_SUBSET)), rng);
+    const candidates = embedImages(method.encoder, trainImages, subset, settings.imageSize, SELECTION_CHUNK);
+    const centres = labelled.length > 0 ? embedImages(method.encoder, trainImages, labelled, settings.imageSize, SELECTION_CHUNK) : null;
+    try {
+      const rows = await kCenterGreedy(candidates, centres, budget);
+      return Int32Array.from(rows, (r) => subset[r]);
+    } finally {
+      candidates.dispose();
+      centres?.dispose();
+    }
+  }
+  const scores = new Float32Array(pool.length);
+  for (let start = 0; start < pool.length; start += SELECTION_CHUNK) {
+    const rows = pool.subarray(start, Math.min(start + SELECTION_CHUNK, pool.length));
+    const score = tf.tidy(() => {
+      if (strategy === 'uncertainty') {
+        if (!method.classifier) throw new Error(`${trainer.definition.label} has no classifier to be uncertain with.`);
+        const logits = method.classifier.apply(embedImages(method.encoder, trainImages, rows, settings.imageSize), false) as tf.Tensor2D;
+        const logProbabilities = tf.logSoftmax(logits);
+        return tf.neg(tf.sum(tf.mul(tf.exp(logProbabilities), logProbabilities), 1));
+      }
+      if (!method.lossPerImage) throw new Error(`${trainer.definition.label} has no self-supervised loss per image.`);
+      const raw = trainImages.gather(rows);
+      const views = settings.augmentations.map((view) => standardize(augmentBatch(raw, view, settings.imageSize, rng))) as [tf.Tensor4D, tf.Tensor4D];
+      return method.lossPerImage(views, settings.temperature);
+    });
+    scores.set(await score.data(), start);
+    score.dispose();
+  }
+  return topScores(pool, scores, budget);
+}
+
+/** Top-1 accuracy of the run's task classifier on `test` (features in evaluation mode). */
+export async function classifierAccuracy(trainer: Trainer, test: ImageSet): Promise<number> {
+  const classifier = trainer.method.classifier;
+  if (!classifier) throw new Error(`${trainer.definition.label} has no task classifier.`);
+  if (!test.labels || test.count === 0) throw new Error('The accuracy needs held-out images with labels.');
+  const images = new DeviceImages(test);
+  try {
+    let correct = 0;
+    for (let start = 0; start < test.count; start += SELECTION_CHUNK) {
+      const rows = Int32Array.from({ length: Math.min(SELECTION_CHUNK, test.count - start) }, (_, i) => start + i);
+      const predicted = tf.tidy(() => tf.argMax(classifier.apply(embedImages(trainer.method.encoder, images, rows, trainer.settings.imageSize), false), 1));
+      const values = await predicted.data();
+      predicted.dispose();
+      values.forEach((p, i) => (correct += p === test.labels![rows[i]] ? 1 : 0));
+    }
+    return correct / test.count;
+  } finally {
+    images.dispose();
+  }
+}
+
+export interface ActiveLearningPlan {
+  /** A MoBYv2AL configuration (options.mobyWeight 0: the labels-only baseline); its totalSteps is replaced. */
+  config: TrainConfig;
+  strategy: SelectionStrategy;
+  /** Labels drawn at random before the first cycle. */
+  initial: number;
+  /** Labels asked for after each cycle but the last. */
+  budget: number;
+  cycles: number;
+  stepsPerCycle: number;
+  /** A new network every cycle (the paper) instead of training on (warm start, the default). */
+  reinitialise: boolean;
+  poolSubset?: number;
+}
+
+export interface CycleResult {
+  /** 1, 2, …: the cycle just trained. */
+  cycle: number;
+  strategy: SelectionStrategy;
+  /** Labels the cycle trained with. */
+  labelled: number;
+  /** Task classifier top-1 accuracy on the held-out split after the cycle. */
+  accuracy: number;
+  perClassLabels: number[];
+  /** Labels the oracle has revealed, those picked for the next cycle included. */
+  reveals: number;
+  /** The images picked for the next cycle (empty after the last). */
+  selected: Int32Array;
+  selectionMilliseconds: number;
+}
+
+/** Why a simulation cannot run on `data`, or null. */
+export function activeLearningProblem(plan: ActiveLearningPlan, data: DatasetSplits): string | null {
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!data.train.labels || data.classNames.length < 2) return `A simulation needs a labelled dataset (a folder with one sub-folder per class), and "${data.name}" has no class labels.`;
+  if (!data.test?.labels || data.test.count === 0) return `A simulation measures accuracy on held-out images, and "${data.name}" has none.`;
+  if (!whole(plan.initial)) return `The initial labels must be a whole number, at least 1; got ${plan.initial}.`;
+  if (!whole(plan.budget)) return `The budget must be a whole number of images per cycle, at least 1; got ${plan.budget}.`;
+  if (!whole(plan.cycles)) return `The cycles must be a whole number, at least 1; got ${plan.cycles}.`;
+  if (!whole(plan.stepsPerCycle)) return `The steps per cycle must be a whole number, at least 1; got ${plan.stepsPerCycle}.`;
+  const needed = plan.initial + plan.budget * (plan.cycles - 1);
+  if (needed > data.train.count) {
+    return `${plan.cycles} cycles from ${plan.initial} labels, ${plan.budget} more per cycle, need ${needed} labels, but there are only ${data.train.count} training images: lower the budget or the cycles.`;
+  }
+  return null;
+}
+
+/**
+ * A simulated active-learning experiment: labels hidden, `initial` revealed at random, then per cycle
+ * train (through a `RunSession`), measure the classifier on the held-out split, and reveal the
+ * `budget` images the strategy picks. `onCycle` hears each cycle; `onReport` the training reports.
+ */
+export async function simulateActiveLearning(
+  plan: ActiveLearningPlan,
+  data: DatasetSplits,
+  onCycle: (result: CycleResult) => void,
+  onReport: (report: SessionReport) => void = () => {},
+): Promise<CycleResult[]> {
+  const problem = activeLearningProblem(plan, data);
+  if (problem) throw new Error(problem);
+  const oracle = new LabelOracle(data.train.labels!, data.classNames.length);
+  // Training sees no label but those the oracle revealed.
+  const hidden: DatasetSplits = { ...data, train: { ...data.train, labels: null } };
+  const rng = new Rng(plan.config.seed * 7727 + 11);
+  oracle.reveal(randomSubset(Int32Array.from({ length: data.train.count }, (_, i) => i), plan.initial, rng));
+  const config: TrainConfig = { ...plan.config, totalSteps: plan.reinitialise ? plan.stepsPerCycle : plan.stepsPerCycle * plan.cycles };
+  const newSession = () => new RunSession([{ id: 'active', name: plan.strategy, config }], hidden, { evaluation: null, reportEverySteps: Math.min(10, plan.stepsPerCycle), labelled: oracle.labelled }, { report: onReport, evaluation: () => {} });
+  const results: CycleResult[] = [];
+  let session: RunSession | null = null;
+  try {
+    for (let cycle = 1; cycle <= plan.cycles; cycle++) {
+      if (!session || plan.reinitialise) {
+        await session?.dispose();
+        session = newSession();
+      } else {
+        session.setLabelled(oracle.labelled);
+      }
+      await session.train(plan.reinitialise ? undefined : cycle * plan.stepsPerCycle);
+      const run = session.run();
+      if (run.problem) throw new Error(run.problem);
+      const labelled = oracle.labelled;
+      const accuracy = await classifierAccuracy(run.trainer, data.test!);
+      const started = performance.now();
+      const selected = cycle < plan.cycles ? await selectForLabelling(plan.strategy, { trainer: run.trainer, labelled: labelled.indices, budget: plan.budget, rng, poolSubset: plan.poolSubset }) : new Int32Array(0);
+      const selectionMilliseconds = performance.now() - started;
+      oracle.reveal(selected);
+      const result: CycleResult = { cycle, strategy: plan.strategy, labelled: labelled.indices.length, accuracy, perClassLabels: labelsPerClass(labelled.labels, data.classNames.length), reveals: oracle.reveals, selected, selectionMilliseconds };
+      results.push(result);
+      onCycle(result);
+    }
+  } finally {
+    await session?.dispose();
+  }
+  return results;
+}
