@@ -65,6 +65,8 @@ function methodId(text: string): string {
 
 /** The built-in coloured shapes instead of a folder (handy for demos and the benchmark). */
 export const BUILTIN_SHAPES = 'builtin:shapes';
+/** The app's built-in MNIST digits (the `mnist` package's 10,000, 20% of each class held out). */
+export const BUILTIN_MNIST = 'builtin:mnist';
 
 /** What a run is made of beyond the data: the method preset and the overrides the app also offers. */
 export interface RunSetup {
@@ -149,7 +151,7 @@ export interface TrainArgs extends RunSetup {
 export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
 
   --data <folder>        image folder (train/ + test/, class sub-folders, or flat); PNG files.
-                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes
+                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes, ${BUILTIN_MNIST} its MNIST digits
   --method <id>          ${METHODS.map((m) => m.id).join(', ')} (default ${METHODS[0].id})
   --steps <n>            optimisation steps (default: the preset's)
   --preset <name>        classroom (default, as the app) or reference

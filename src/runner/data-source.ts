@@ -1,8 +1,10 @@
-/** The runner's data in Node: an image folder, or the app's built-in coloured shapes. */
+/** The runner's data in Node: an image folder, or one of the app's built-in sets (coloured shapes, MNIST digits). */
+import { buildMnistAsset } from '../../scripts/mnist-asset';
+import { mnistDataset, parseMnistAsset } from '../data/mnist';
 import { loadImageFolder } from '../data/node-folder';
 import { shapesDataset } from '../data/shapes';
 import type { DatasetSplits } from '../engine/dataset';
-import { BUILTIN_SHAPES } from './cli-args';
+import { BUILTIN_MNIST, BUILTIN_SHAPES } from './cli-args';
 
 export interface LoadedData {
   data: DatasetSplits;
@@ -12,6 +14,8 @@ export interface LoadedData {
 
 export function loadData(source: string, imageSize: number): LoadedData {
   if (source === BUILTIN_SHAPES) return { data: shapesDataset({ size: imageSize }), notes: [] };
+  // The same digits and split the app serves, packed by the same build step.
+  if (source === BUILTIN_MNIST) return { data: mnistDataset(parseMnistAsset(buildMnistAsset()), imageSize), notes: [] };
   const folder = loadImageFolder(source, { imageSize });
   return { data: folder.splits, notes: folder.notes };
 }
