@@ -52,18 +52,30 @@ if (values.table) {
   const backendName = values.backend === 'cpu' ? 'cpu' : 'wasm';
   mkdirSync(out, { recursive: true });
   const file = join(out, `results-${shard}.jsonl`);
-  const done = new Set(readResults().map((r) => `${r.experiment}/${r.run}/${r.seed}`));
   const first = experiments[0].runs[0].config;
   // The untrained encoder per seed (its kNN does not depend on the method's heads), then every run,
   // one seed after the other: a job stopped early still has whole seeds.
-  const jobs = [...seeds.map((seed) => ({ experiment: '', run: UNTRAINED_RUN, seed, config: { ...first, seed } })), ...experimentJobs(experiments, seeds, scale)]
-    .sort((a, b) => a.seed - b.seed)
-    .filter((_, i) => i % shards === shard);
+  const allJobs = [...seeds.map((seed) => ({ experiment: '', run: UNTRAINED_RUN, seed, config: { ...first, seed } })), ...experimentJobs(experiments, seeds, scale)].sort(
+    (a, b) => a.seed - b.seed,
+  );
+  const jobs = allJobs.filter((_, i) => i % shards === shard);
+  // Experiments share runs (BYOL's preset is in five of them): a run is deterministic given its
+  // configuration, so a configuration trained once, by either shard, is not trained again.
+  const jobKey = (job: { experiment: string; run: string; seed: number }) => `${job.experiment}/${job.run}/${job.seed}`;
+  const configKey = (job: (typeof allJobs)[number]) => `${job.run === UNTRAINED_RUN}/${JSON.stringify(job.config)}`;
+  const keyOfJob = new Map(allJobs.map((job) => [jobKey(job), configKey(job)]));
   const { data } = loadData(values.data!, first.imageSize);
   const backend = await nodeBackend(backendName);
   for (const job of jobs) {
-    if (done.has(`${job.experiment}/${job.run}/${job.seed}`)) continue;
+    const results = readResults();
+    if (results.some((r) => jobKey(r) === jobKey(job))) continue;
     const randomInit = job.run === UNTRAINED_RUN;
+    const same = results.find((r) => keyOfJob.get(jobKey(r)) === configKey(job));
+    if (same) {
+      appendFileSync(file, `${JSON.stringify({ ...same, experiment: job.experiment, run: job.run, sameAs: jobKey(same) })}\n`);
+      process.stdout.write(`${job.experiment} | ${job.run} | seed ${job.seed}: the same run as ${jobKey(same)}\n`);
+      continue;
+    }
     const plan: RunPlan = {
       config: job.config,
       evalEvery: 0,

@@ -37,6 +37,11 @@ export interface Experiment {
   /** What to watch in the charts and the table. */
   lookFor: string;
   /**
+   * What its runs gave on this app's built-in data (docs/experiments.md: three seeds on the shapes),
+   * said plainly, noise included.
+   */
+  measured: string;
+  /**
    * Whether the summary shows the untrained encoder's kNN as a reference line: where a run's
    * teacher is a random network (BYOL at τ = 1), the question is how far it gets above that network.
    */
@@ -79,6 +84,7 @@ function tauExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
       `τ is held constant (the cosine schedule is off) so each run keeps the τ it names. At τ = 0.999 the target keeps most of its random start (0.999^${base.totalSteps} ≈ ${(0.999 ** base.totalSteps).toFixed(2)} of it after ${base.totalSteps} steps), ` +
       'so it behaves much like τ = 1. The reference line is the untrained encoder, which is what the τ = 1 target is: does learning from it beat it? ' +
       'At τ = 0 watch the collapse std: the target is a copy of the online network and nothing but the predictor stands between it and a constant.',
+    measured: 'See docs/experiments.md.',
     axis: 'τ (target momentum)',
     evaluations: EVALUATIONS,
     untrainedReference: true,
@@ -101,6 +107,7 @@ function batchExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
     lookFor:
       'Every run sees the same number of images (smaller batches take more steps) with the learning rate scaled linearly with the batch size, as in the papers. ' +
       'See whether the final kNN lines of the summary chart agree in miniature: does SimCLR lose more than BYOL as the batch shrinks?',
+    measured: 'See docs/experiments.md.',
     axis: 'batch size',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -135,6 +142,7 @@ function augmentationExperiment(catalog: readonly CatalogMethod[]): Experiment |
       'In the coloured shapes the class is the shape and colour is a nuisance. Without colour jitter both views keep their colours, so matching them by colour alone is enough: ' +
       'expect features that know colour better than shape, and a lower kNN accuracy; with crops alone, lower still.',
     paper: 'BYOL (Grill et al., 2020, Fig. 3b, ImageNet): removing augmentations hurts both, SimCLR far more than BYOL; with random crops alone SimCLR loses about twice as many points of linear accuracy as BYOL.',
+    measured: 'See docs/experiments.md.',
     axis: 'augmentations',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -185,6 +193,7 @@ function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null
       'Each method runs its own classroom recipe (optimizer, learning rate, heads) on the same encoder, image size, seed and number of images. ' +
       'Compare the kNN curves, the collapse std against the healthy 1/√d level, and the images per second: the methods do not cost the same per step.',
     paper: 'SimSiam (Chen & He, 2021, Table 4, ImageNet, 100 epochs, linear accuracy): SimCLR 66.5%, BYOL 66.5%, SimSiam 68.1%: close, once each has its own tuned recipe.',
+    measured: 'See docs/experiments.md.',
     axis: 'method',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -208,6 +217,7 @@ function pretextExperiment(catalog: readonly CatalogMethod[]): Experiment | null
     paper:
       'On ImageNet linear evaluation the pretext tasks stayed well below the Siamese methods even with large ResNets (Kolesnikov et al., 2019, revisited them), ' +
       'while SimCLR reached 69.3% and BYOL 74.3% with a ResNet-50.',
+    measured: 'See docs/experiments.md.',
     axis: 'method',
     evaluations: EVALUATIONS,
     untrainedReference: true,
@@ -237,6 +247,7 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
       "SimSiam with a momentum encoder is BYOL with SimSiam's heads. docs/experiments.md has what these runs measured. " +
       'Compare the final kNN of each pair, and the gradient anatomy: does the momentum encoder change the balance of pull and push (the effective λ)?',
     paper: 'UniGrad (Tao et al., 2022, ResNet-50, 100 ImageNet epochs): every method gains 1.3–7.3 points of linear accuracy with a momentum encoder.',
+    measured: 'See docs/experiments.md.',
     axis: 'target branch',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -263,6 +274,7 @@ function mocoMomentumExperiment(catalog: readonly CatalogMethod[]): Experiment |
     lookFor:
       `m is held constant (the cosine schedule is off). The queue holds ${base.options.queueSize} keys, about ${Math.round(base.options.queueSize / base.batchSize)} batches: ` +
       'with a small m those keys come from many different encoders. Compare the final kNN and the loss: a fast-moving key encoder makes the loss noisy.',
+    measured: 'See docs/experiments.md.',
     axis: 'm (key encoder momentum)',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -284,6 +296,7 @@ function mocoQueueExperiment(catalog: readonly CatalogMethod[]): Experiment | nu
     lookFor:
       `A run of ${moco.config.totalSteps} steps at batch ${moco.config.batchSize} encodes ${moco.config.totalSteps * moco.config.batchSize} keys, so the largest queue is filled about twice; ` +
       'the queue starts as random unit vectors, which are easy negatives. Compare the final kNN and the loss: a longer queue makes the task harder (the loss starts near log(K + 1)).',
+    measured: 'See docs/experiments.md.',
     axis: 'K (queue size)',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -315,6 +328,7 @@ function negativesExperiment(catalog: readonly CatalogMethod[]): Experiment | nu
     lookFor:
       `K = ${negatives} is what SimCLR gets from a batch of ${shared.batchSize}; NPID draws ${negatives} rows of its bank each step and MoCo keeps a queue of ${negatives} keys per view. ` +
       'All three share SimCLR\'s heads, temperature and augmentations. The bank entry of an image is refreshed only once an epoch; the queue is refreshed every step.',
+    measured: 'See docs/experiments.md.',
     axis: 'source of negatives',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -346,6 +360,7 @@ function collapseExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
     lookFor:
       'Beside the loss, watch the collapse std (the embedding\'s per-dimension spread; a healthy level is about 1/√d, 0 is collapse) and the features\' RankMe: a collapsed run has a near-perfect loss and a kNN at the untrained level or below. ' +
       'The encoder keeps its own BatchNorm in the run without it in the heads.',
+    measured: 'See docs/experiments.md.',
     axis: 'what is taken away',
     evaluations: EVALUATIONS,
     untrainedReference: true,

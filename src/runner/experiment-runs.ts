@@ -23,6 +23,8 @@ export interface ExperimentResult {
   /** Steps the run trained for (after shortening). */
   steps: number;
   summary: SummaryRecord;
+  /** Set when the run's configuration was already trained in another experiment: that run's key, whose summary this is. */
+  sameAs?: string;
 }
 
 /** The untrained encoder's evaluation for a seed: the experiments' reference line. */

@@ -20,13 +20,14 @@ function create(config: TrainConfig, datasetSize = 32): MethodInstance {
 /** Two views that are the same images: an online network and an identical target then agree exactly. */
 function sameViews(): StepInputs {
   const images = tf.randomNormal([BATCH, 16, 16, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
-  return { views: [images, images.clone()], indices: tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i), 'int32') };
+  return { views: [images, images.clone()], indices: tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i), 'int32'), labels: null };
 }
 
 function twoViews(): StepInputs {
   return {
     views: [tf.randomNormal([BATCH, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D, tf.randomNormal([BATCH, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor4D],
     indices: tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i), 'int32'),
+    labels: null,
   };
 }
 
@@ -80,15 +81,17 @@ describe('NPID negatives per step', () => {
   it('scores each image against its own row and K drawn rows (loss log(K + 1) when every row is the same), or against the whole bank (log N)', () => {
     const datasetSize = 32;
     const inputs = twoViews();
-    for (const [negatives, expected] of [
+    const cases: [number, number][] = [
       [5, Math.log(6)],
       [64, Math.log(65)],
       [0, Math.log(datasetSize)],
-    ]) {
+    ];
+    for (const [negatives, expected] of cases) {
       const instance = create(tinyConfig('npid', { options: { negatives } }), datasetSize);
       const [bank] = instance.state!;
       // Every row the same unit vector: every logit is the same, so the softmax is uniform over the candidates.
-      bank.assign(tf.tidy(() => tf.mul(tf.ones(bank.shape), 1 / Math.sqrt(bank.shape[1]))));
+      const [rows, dim] = bank.shape as [number, number];
+      bank.assign(tf.tidy(() => tf.mul(tf.ones([rows, dim]), 1 / Math.sqrt(dim))));
       expect(lossOf(instance, inputs)).toBeCloseTo(expected, 4);
       disposeInstance(instance);
     }
