@@ -3,7 +3,7 @@
  * docs/experiments.md. Results go to <out>/results-<shard>.jsonl, one line per finished run; a run
  * already there is skipped, so a stopped job picks up where it was.
  *
- *   npx tsx scripts/experiments.ts --data builtin:shapes --seeds 1,2,3 [--scale 0.5] [--only id,id]
+ *   npx tsx scripts/experiments.ts --data builtin:shapes --seeds 1,2,3 [--scale 0.5] [--only id,id (in this order)]
  *                                  [--backend wasm|cpu] [--shard i/n] [--out folder]
  *   npx tsx scripts/experiments.ts --table [--out folder]
  */
@@ -33,7 +33,9 @@ const { values } = parseArgs({
 
 const catalog: CatalogMethod[] = METHODS.map((m) => ({ id: m.id, label: m.label, defaults: { classroom: m.defaults('classroom'), reference: m.defaults('reference') } }));
 const only = values.only?.split(',');
-const experiments = experimentsFor(catalog).filter((e) => !only || only.includes(e.id));
+const experiments = experimentsFor(catalog)
+  .filter((e) => !only || only.includes(e.id))
+  .sort((a, b) => (only ? only.indexOf(a.id) - only.indexOf(b.id) : 0));
 const out = values.out!;
 
 function readResults(): ExperimentResult[] {
@@ -55,9 +57,14 @@ if (values.table) {
   const first = experiments[0].runs[0].config;
   // The untrained encoder per seed (its kNN does not depend on the method's heads), then every run,
   // one seed after the other: a job stopped early still has whole seeds.
-  const allJobs = [...seeds.map((seed) => ({ experiment: '', run: UNTRAINED_RUN, seed, config: { ...first, seed } })), ...experimentJobs(experiments, seeds, scale)].sort(
-    (a, b) => a.seed - b.seed,
-  );
+  // The first seed of everything first, then the other seeds experiment by experiment in the order
+  // --only names them (the gallery's order without it): a job stopped early has whole experiments.
+  const order = (job: { experiment: string; seed: number }) => [job.seed === seeds[0] ? 0 : 1, experiments.findIndex((e) => e.id === job.experiment), job.seed];
+  const byOrder = (a: { experiment: string; seed: number }, b: { experiment: string; seed: number }) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  };
+  const allJobs = [...seeds.map((seed) => ({ experiment: '', run: UNTRAINED_RUN, seed, config: { ...first, seed } })), ...experimentJobs(experiments, seeds, scale)].sort(byOrder);
   const jobs = allJobs.filter((_, i) => i % shards === shard);
   // Experiments share runs (BYOL's preset is in five of them): a run is deterministic given its
   // configuration, so a configuration trained once, by either shard, is not trained again.
