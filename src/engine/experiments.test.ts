@@ -25,6 +25,7 @@ describe('ready-made experiments', () => {
     const data = tinyData(128, 8);
     for (const experiment of experiments) {
       expect(experiment.question).toMatch(/\?$/);
+      expect(experiment.paper.length, experiment.id).toBeGreaterThan(60);
       expect(experiment.runs.length).toBeGreaterThanOrEqual(2);
       expect(new Set(experiment.runs.map((r) => r.name)).size).toBe(experiment.runs.length);
       expect(new Set(experiment.runs.map((r) => `${r.series}/${r.value}`)).size).toBe(experiment.runs.length);
@@ -39,11 +40,74 @@ describe('ready-made experiments', () => {
     }
   });
 
-  it('τ ablation: BYOL at τ 0.9, 0.99, 0.999 held constant, nothing else different', () => {
-    const { runs } = find(experiments, 'byol-tau');
-    expect(runs.map((r) => r.config.tau)).toEqual([0.9, 0.99, 0.999]);
-    expect(runs.every((r) => r.config.tauSchedule === false)).toBe(true);
-    expect(differingPaths(runs[0].config, runs[2].config)).toEqual(['tau']);
+  it('BYOL bootstrapping: τ 0, 0.9, 0.99, 0.999 and 1 held constant, nothing else different, with the untrained encoder as reference', () => {
+    const { runs, untrainedReference } = find(experiments, 'byol-tau');
+    expect(untrainedReference).toBe(true);
+    expect(runs.map((r) => r.config.tau)).toEqual([0, 0.9, 0.99, 0.999, 1]);
+    expect(runs.every((r) => r.config.tauSchedule === false && r.config.method === 'byol')).toBe(true);
+    for (const run of runs.slice(1)) expect(differingPaths(runs[0].config, run.config)).toEqual(['tau']);
+    const preset = registryCatalog.find((m) => m.id === 'byol')!.defaults.classroom;
+    expect(differingPaths(preset, runs[2].config)).toEqual(['tauSchedule']);
+  });
+
+  it("MoCo's momentum: m 0, 0.9, 0.99, 0.999 held constant on MoCo v2's classroom preset, nothing else different", () => {
+    const { runs } = find(experiments, 'moco-momentum');
+    expect(runs.map((r) => [r.config.method, r.config.tau, r.config.tauSchedule])).toEqual([
+      ['mocov2', 0, false],
+      ['mocov2', 0.9, false],
+      ['mocov2', 0.99, false],
+      ['mocov2', 0.999, false],
+    ]);
+    for (const run of runs.slice(1)) expect(differingPaths(runs[0].config, run.config)).toEqual(['tau']);
+  });
+
+  it("MoCo's queue: K 64, 512 and 4096 on MoCo v2's classroom preset, only the queue size different", () => {
+    const { runs } = find(experiments, 'moco-queue');
+    expect(runs.map((r) => r.config.options.queueSize)).toEqual([64, 512, 4096]);
+    const preset = registryCatalog.find((m) => m.id === 'mocov2')!.defaults.classroom;
+    for (const run of runs) expect(differingPaths(preset, run.config).filter((p) => p !== 'options.queueSize')).toEqual([]);
+  });
+
+  it('sources of negatives: SimCLR (the batch), NPID (a memory bank) and MoCo (a queue) at the same K = 2N − 2, on SimCLR\'s heads, temperature and augmentations', () => {
+    const { runs } = find(experiments, 'negatives');
+    const [simclr, npid, moco] = runs.map((r) => r.config);
+    expect(runs.map((r) => [r.config.method, r.value])).toEqual([
+      ['simclr', 'batch, end to end'],
+      ['npid', 'memory bank'],
+      ['mocov2', 'queue + momentum encoder'],
+    ]);
+    const k = 2 * simclr.batchSize - 2;
+    expect([k, npid.options.negatives, moco.options.queueSize]).toEqual([62, 62, 62]);
+    expect(differingPaths(simclr, registryCatalog.find((m) => m.id === 'simclr')!.defaults.classroom)).toEqual([]);
+    // What differs from SimCLR is the method, its own options and, for MoCo, the momentum encoder's τ.
+    const allowed = (path: string) => path === 'method' || path.startsWith('options.') || path === 'tau' || path === 'tauSchedule';
+    expect(differingPaths(simclr, npid).filter((p) => !allowed(p))).toEqual([]);
+    expect(differingPaths(simclr, moco).filter((p) => !allowed(p))).toEqual([]);
+    expect([moco.tau, moco.tauSchedule]).toEqual([0.99, true]);
+  });
+
+  it('collapse on purpose: SimSiam without its stop-gradient, BYOL without its predictor, at τ = 0 and without BatchNorm in its heads, each one change from its preset', () => {
+    const { runs, untrainedReference } = find(experiments, 'collapse');
+    expect(untrainedReference).toBe(true);
+    expect(runs.map((r) => [r.config.method, r.value])).toEqual([
+      ['simsiam', 'as published'],
+      ['simsiam', 'no stop-gradient'],
+      ['byol', 'as published'],
+      ['byol', 'no predictor'],
+      ['byol', 'τ = 0'],
+      ['byol', 'no BatchNorm in the heads'],
+    ]);
+    const preset = (id: string) => registryCatalog.find((m) => m.id === id)!.defaults.classroom;
+    expect(differingPaths(preset('simsiam'), runs[0].config)).toEqual([]);
+    expect(differingPaths(preset('byol'), runs[2].config)).toEqual([]);
+    expect(differingPaths(runs[0].config, runs[1].config)).toEqual(['options.stopGradient']);
+    expect(runs[1].config.options.stopGradient).toBe(0);
+    expect(differingPaths(runs[2].config, runs[3].config)).toEqual(['options.predictor']);
+    expect(runs[3].config.options.predictor).toBe(0);
+    expect(differingPaths(runs[2].config, runs[4].config)).toEqual(['tau', 'tauSchedule']);
+    expect([runs[4].config.tau, runs[4].config.tauSchedule]).toEqual([0, false]);
+    expect(differingPaths(runs[2].config, runs[5].config).sort()).toEqual(['predictor.hiddenNorm', 'projector.hiddenNorm']);
+    expect([runs[5].config.projector.hiddenNorm, runs[5].config.predictor!.hiddenNorm]).toEqual([false, false]);
   });
 
   it('batch size: 16 to 128 on the same number of images, the learning rate scaled with the batch', () => {
@@ -140,6 +204,7 @@ describe('ready-made experiments', () => {
   it('show only what the catalog allows: no face-off with one method, no BYOL ablations without BYOL', () => {
     const only = (id: string) => registryCatalog.filter((m) => m.id === id);
     expect(experimentsFor(only('byol')).map((e) => e.id)).toEqual(['byol-tau', 'batch-size', 'augmentations']);
+    expect(experimentsFor(only('mocov2')).map((e) => e.id)).toEqual(['moco-momentum', 'moco-queue']);
     expect(experimentsFor(only('simclr')).map((e) => e.id)).toEqual(['batch-size', 'augmentations', 'momentum-encoder']);
     expect(experimentsFor(only('vicreg'))).toEqual([]);
     // Pretext tasks need a Siamese method to be compared with, and the other way round.

@@ -32,8 +32,20 @@ export interface Experiment {
   title: string;
   /** The question the experiment answers, in one sentence. */
   question: string;
+  /** What the paper the experiment comes from found, with its numbers. */
+  paper: string;
   /** What to watch in the charts and the table. */
   lookFor: string;
+  /**
+   * What its runs gave on this app's built-in data (docs/experiments.md: three seeds on the shapes),
+   * said plainly, noise included.
+   */
+  measured: string;
+  /**
+   * Whether the summary shows the untrained encoder's kNN as a reference line: where a run's
+   * teacher is a random network (BYOL at τ = 1), the question is how far it gets above that network.
+   */
+  untrainedReference: boolean;
   /** Name of the summary chart's axis: what the runs differ in. */
   axis: string;
   /** kNN evaluations per run (evenly spaced, the last at the end). */
@@ -62,16 +74,21 @@ function tauExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
   const base = { ...byol.config, tauSchedule: false };
   return {
     id: 'byol-tau',
-    title: 'BYOL: how fast should the target follow?',
-    question: "How does the target network's momentum τ (held constant: 0.9, 0.99, 0.999) change what BYOL learns?",
+    title: 'BYOL bootstrapping: how fast should the target follow?',
+    question:
+      "How does the target network's momentum τ change what BYOL learns, from τ = 0 (the target is the online network itself) to τ = 1 (the target stays the random network it started as)?",
+    paper:
+      'BYOL (Grill et al., 2020, §5, 300 ImageNet epochs, linear accuracy): τ = 0.99 is best (72.5%), 0.9 and 0.999 a little lower; τ = 0 collapses (0.3%); ' +
+      'τ = 1, a constant random target, gets only 18.8%, but that is far above the random network itself (1.4%): predicting a random network\'s outputs already teaches something, and following the online network slowly bootstraps better targets.',
     lookFor:
-      `At τ = 0.999 the target keeps most of its random start (0.999^${base.totalSteps} ≈ ${(0.999 ** base.totalSteps).toFixed(2)} of it after ${base.totalSteps} steps), ` +
-      'so the online network chases a nearly fixed random projection: expect kNN to rise slowly. ' +
-      'At τ = 0.9 the target is a near copy of the online network, the setting closest to collapse: watch the collapse std. ' +
-      "The BYOL paper's ablation of τ finds a middle value best. τ is held constant here (the cosine schedule is off) so each run keeps the τ it names.",
+      `τ is held constant (the cosine schedule is off) so each run keeps the τ it names. At τ = 0.999 the target keeps most of its random start (0.999^${base.totalSteps} ≈ ${(0.999 ** base.totalSteps).toFixed(2)} of it after ${base.totalSteps} steps), ` +
+      'so it behaves much like τ = 1. The reference line is the untrained encoder, which is what the τ = 1 target is: does learning from it beat it? ' +
+      'At τ = 0 watch the collapse std: the target is a copy of the online network and nothing but the predictor stands between it and a constant.',
+    measured: 'Noise. On the shapes, three seeds of 60 steps (a fifth of the preset): every τ ended at 22–24% kNN, within the spread between seeds of the untrained encoder (23.3%); τ = 0 did not collapse this early (its collapse std is as healthy as the others\'). The paper\'s answer does not show at this size.',
     axis: 'τ (target momentum)',
     evaluations: EVALUATIONS,
-    runs: sweepRuns(byol.label, base, { setting: 'tau', values: sweepNumbers([0.9, 0.99, 0.999]) }, (v) => `${byol.label} τ ${v}`),
+    untrainedReference: true,
+    runs: sweepRuns(byol.label, base, { setting: 'tau', values: sweepNumbers([0, 0.9, 0.99, 0.999, 1]) }, (v) => `${byol.label} τ ${v}`),
   };
 }
 
@@ -86,11 +103,14 @@ function batchExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
       methods.length > 1
         ? 'As the batch shrinks from 128 to 16, does SimCLR, which needs the other images of the batch as negatives, lose more than BYOL, which uses none?'
         : 'As the batch shrinks from 128 to 16, how much does BYOL, which needs no negatives, lose?',
+    paper: "BYOL (Grill et al., 2020, Fig. 3a, ImageNet): from batch 4096 down to 256 BYOL's linear accuracy stays nearly flat while SimCLR's drops quickly; below 256 both fall, SimCLR faster.",
     lookFor:
       'Every run sees the same number of images (smaller batches take more steps) with the learning rate scaled linearly with the batch size, as in the papers. ' +
-      "In the BYOL paper (Fig. 3a) SimCLR's accuracy drops quickly as the batch shrinks while BYOL's stays nearly flat: see whether the final kNN lines of the summary chart agree in miniature.",
+      'See whether the final kNN lines of the summary chart agree in miniature: does SimCLR lose more than BYOL as the batch shrinks?',
+    measured: 'Noise. On the shapes at a fifth of the budget (three seeds) SimCLR does not lose as the batch shrinks (25.1% at 16, 23.6% at 128); both methods are lowest at the largest batches, which take the fewest steps, and every run is within a few points of the untrained encoder (23.3%).',
     axis: 'batch size',
     evaluations: EVALUATIONS,
+    untrainedReference: false,
     runs: methods.flatMap((method) => {
       const base = { ...method.config, totalSteps: Math.round(BATCH_SWEEP_IMAGES / method.config.batchSize) };
       const spec: SweepSpec = { setting: 'batchSize', values: sweepNumbers([16, 32, 64, 128]), batchScaling: 'equal-epochs' };
@@ -120,9 +140,12 @@ function augmentationExperiment(catalog: readonly CatalogMethod[]): Experiment |
     question: 'What happens to the learned features when colour jitter is removed, or when only random crops (and flips) are left?',
     lookFor:
       'In the coloured shapes the class is the shape and colour is a nuisance. Without colour jitter both views keep their colours, so matching them by colour alone is enough: ' +
-      'expect features that know colour better than shape, and a lower kNN accuracy; with crops alone, lower still. The BYOL paper (Fig. 3b) finds BYOL less hurt than SimCLR by removing colour changes.',
+      'expect features that know colour better than shape, and a lower kNN accuracy; with crops alone, lower still.',
+    paper: 'BYOL (Grill et al., 2020, Fig. 3b, ImageNet): removing augmentations hurts both, SimCLR far more than BYOL; with random crops alone SimCLR loses about twice as many points of linear accuracy as BYOL.',
+    measured: 'Partly. On the shapes at a fifth of the budget (three seeds) removing colour jitter lowers BYOL and SimCLR in every seed (by 2–3 points), but about equally, and crops alone do not lower either; no recipe beats the untrained encoder (23.3%) by more than the spread between seeds.',
     axis: 'augmentations',
     evaluations: EVALUATIONS,
+    untrainedReference: false,
     runs: methods.flatMap((method) => {
       const recipe = method.config.augmentations;
       const spec: SweepSpec = {
@@ -169,8 +192,11 @@ function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null
     lookFor:
       'Each method runs its own classroom recipe (optimizer, learning rate, heads) on the same encoder, image size, seed and number of images. ' +
       'Compare the kNN curves, the collapse std against the healthy 1/√d level, and the images per second: the methods do not cost the same per step.',
+    paper: 'SimSiam (Chen & He, 2021, Table 4, ImageNet, 100 epochs, linear accuracy): SimCLR 66.5%, BYOL 66.5%, SimSiam 68.1%: close, once each has its own tuned recipe.',
+    measured: 'Noise. On the shapes at a fifth of the budget (three seeds) SimCLR, BYOL and SimSiam end within 3 points of each other and of the untrained encoder (23.3%); SimSiam lowest.',
     axis: 'method',
     evaluations: EVALUATIONS,
+    untrainedReference: false,
     runs: faceOffRuns(methods),
   };
 }
@@ -188,8 +214,13 @@ function pretextExperiment(catalog: readonly CatalogMethod[]): Experiment | null
       '(which way is up, where a patch sits), the Siamese methods that two views of an image belong together: in the papers SimCLR and BYOL overtook the pretext tasks ' +
       'by a wide margin on ImageNet. Compare the final kNN of the summary chart, and the loss: a pretext loss starts at log of its number of classes ' +
       '(log 4 for rotation, log 8 for the patch position). The patch tasks train on patches a quarter of the image wide, and evaluation sees whole images.',
+    paper:
+      'On ImageNet linear evaluation the pretext tasks stayed well below the Siamese methods even with large ResNets (Kolesnikov et al., 2019, revisited them), ' +
+      'while SimCLR reached 69.3% and BYOL 74.3% with a ResNet-50.',
+    measured: 'Noise. On the shapes at a fifth of the budget (three seeds) every method ends within the spread between seeds of the untrained encoder (23.3%); no ordering of pretext against Siamese methods holds.',
     axis: 'method',
     evaluations: EVALUATIONS,
+    untrainedReference: true,
     runs: faceOffRuns([...pretext, ...siamese]),
   };
 }
@@ -213,10 +244,13 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
       'Does each method learn better features when its target branch is a momentum encoder instead of the same network with a stop-gradient?',
     lookFor:
       "Each pair differs only in the target branch: the same network, detached, or a slowly moving copy of it (τ 0.99 rising to 1, as BYOL's classroom preset). " +
-      'SimSiam with a momentum encoder is BYOL with SimSiam\'s heads. In the paper (ResNet-50, 100 ImageNet epochs) every method gains 1.3–7.3 points of linear accuracy with it; docs/methods.md has what these runs measured. ' +
+      "SimSiam with a momentum encoder is BYOL with SimSiam's heads. docs/experiments.md has what these runs measured. " +
       'Compare the final kNN of each pair, and the gradient anatomy: does the momentum encoder change the balance of pull and push (the effective λ)?',
+    paper: 'UniGrad (Tao et al., 2022, ResNet-50, 100 ImageNet epochs): every method gains 1.3–7.3 points of linear accuracy with a momentum encoder.',
+    measured: 'Noise. On the shapes at a fifth of the budget (three seeds) no method gains from the momentum encoder by more than the spread between seeds; SimCLR\'s collapse std drops with it.',
     axis: 'target branch',
     evaluations: EVALUATIONS,
+    untrainedReference: false,
     runs: methods.flatMap(({ label, config, without }) =>
       [
         { value: 'same network', options: { ...config.options, targetBranch: without }, tau: {} },
@@ -226,7 +260,135 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
   };
 }
 
+function mocoMomentumExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  const moco = classroom(catalog, 'mocov2');
+  if (!moco) return null;
+  const base = { ...moco.config, tauSchedule: false };
+  return {
+    id: 'moco-momentum',
+    title: 'MoCo: how slowly should the key encoder move?',
+    question: 'How does the key encoder\'s momentum m change what MoCo learns, from m = 0 (the key encoder is a copy of the query encoder after every step) to 0.999?',
+    paper:
+      'MoCo (He et al., 2020, §4.1, ResNet-50, K = 4096, linear accuracy): m = 0.9 gives 55.2%, 0.99 57.8%, 0.999 59.0%, 0.9999 58.6%; at m = 0 training fails (the loss oscillates): ' +
+      'keys encoded by quickly changing encoders are not consistent with each other, and the queue mixes them.',
+    lookFor:
+      `m is held constant (the cosine schedule is off). The queue holds ${base.options.queueSize} keys, about ${Math.round(base.options.queueSize / base.batchSize)} batches: ` +
+      'with a small m those keys come from many different encoders. Compare the final kNN and the loss: a fast-moving key encoder makes the loss noisy.',
+    measured: 'Partly. On the shapes, three seeds of 60 steps: m = 0 fails as in the paper — collapse std 0.007 against 0.06 at m ≥ 0.99, RankMe lowest, kNN 19% — and mean kNN rises with m, but the steps between m values are within the spread between seeds and no m beats the untrained encoder.',
+    axis: 'm (key encoder momentum)',
+    evaluations: EVALUATIONS,
+    untrainedReference: false,
+    runs: sweepRuns(moco.label, base, { setting: 'tau', values: sweepNumbers([0, 0.9, 0.99, 0.999]) }, (v) => `${moco.label} m ${v}`),
+  };
+}
+
+/** Queue sizes of MoCo's K sweep: from two batches' worth to the classroom preset's queue. */
+const QUEUE_SIZES = [64, 512, 4096];
+
+function mocoQueueExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  const moco = classroom(catalog, 'mocov2');
+  if (!moco) return null;
+  return {
+    id: 'moco-queue',
+    title: 'MoCo: how many negatives?',
+    question: 'Does MoCo learn better features with more negatives, that is a longer queue of keys (K)?',
+    paper: 'MoCo (He et al., 2020, Fig. 3, ResNet-50): linear accuracy climbs steadily with K, from 256 to 65,536 keys (60.6%).',
+    lookFor:
+      `A run of ${moco.config.totalSteps} steps at batch ${moco.config.batchSize} encodes ${moco.config.totalSteps * moco.config.batchSize} keys, so the largest queue is filled about twice; ` +
+      'the queue starts as random unit vectors, which are easy negatives. Compare the final kNN and the loss: a longer queue makes the task harder (the loss starts near log(K + 1)).',
+    measured: 'Noise. On the shapes at a fifth of the budget (three seeds) the queue sizes end within the spread between seeds of each other and of the untrained encoder; a run this short fills a long queue with keys from a nearly random encoder.',
+    axis: 'K (queue size)',
+    evaluations: EVALUATIONS,
+    untrainedReference: false,
+    runs: sweepRuns(moco.label, moco.config, { setting: 'options.queueSize', values: sweepNumbers(QUEUE_SIZES) }, (v) => `${moco.label} K ${v}`),
+  };
+}
+
+/**
+ * MoCo's Figure 3 in miniature: negatives from the batch (SimCLR, end to end), from a memory bank (NPID)
+ * and from a queue encoded by a momentum encoder (MoCo), at the same number K of negatives per image.
+ * Every run shares SimCLR's classroom heads, temperature and augmentations, so the source of the
+ * negatives (and MoCo's momentum encoder, which belongs to it) is all that differs.
+ */
+function negativesExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  const [simclr, npid, moco] = ['simclr', 'npid', 'mocov2'].map((id) => classroom(catalog, id));
+  if (!simclr || !npid || !moco) return null;
+  const shared = simclr.config;
+  // SimCLR scores each view against the other 2N − 2 views of the batch.
+  const negatives = 2 * shared.batchSize - 2;
+  const common = { projector: shared.projector, temperature: shared.temperature, augmentations: shared.augmentations };
+  const run = (label: string, config: TrainConfig, value: string): ExperimentRun => ({ name: label, config: { ...config, ...structuredClone(common) }, series: 'final kNN', value });
+  return {
+    id: 'negatives',
+    title: 'Where do the negatives come from?',
+    question: `At the same number of negatives per image (K = ${negatives}), is it better to take them from the batch (SimCLR), from a memory bank of old features (NPID) or from a queue encoded by a momentum encoder (MoCo)?`,
+    paper:
+      'MoCo (He et al., 2020, Fig. 3, ResNet-50): end to end (negatives from the batch) matches MoCo while it fits in memory (K ≤ 1024); ' +
+      'the memory bank is below MoCo at every K: its features were computed by many different past encoders.',
+    lookFor:
+      `K = ${negatives} is what SimCLR gets from a batch of ${shared.batchSize}; NPID draws ${negatives} rows of its bank each step and MoCo keeps a queue of ${negatives} keys per view. ` +
+      'All three share SimCLR\'s heads, temperature and augmentations. The bank entry of an image is refreshed only once an epoch; the queue is refreshed every step.',
+    measured: 'Partly. On the shapes at a fifth of the budget (three seeds) the order is the paper\'s — the batch (SimCLR) and the queue (MoCo) above the memory bank (NPID, 4 points lower, its collapse std halved) — but SimCLR and MoCo are within noise of each other and of the untrained encoder.',
+    axis: 'source of negatives',
+    evaluations: EVALUATIONS,
+    untrainedReference: false,
+    runs: [
+      run(simclr.label, shared, 'batch, end to end'),
+      run(npid.label, { ...npid.config, options: { ...npid.config.options, negatives } }, 'memory bank'),
+      run(moco.label, { ...moco.config, options: { ...moco.config.options, queueSize: negatives } }, 'queue + momentum encoder'),
+    ],
+  };
+}
+
+/** BYOL's heads without BatchNorm in their hidden layers (the encoder keeps its own). */
+function withoutHeadNorm(config: TrainConfig): TrainConfig {
+  return { ...config, projector: { ...config.projector, hiddenNorm: false }, predictor: config.predictor && { ...config.predictor, hiddenNorm: false } };
+}
+
+function collapseExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
+  const simsiam = classroom(catalog, 'simsiam');
+  const byol = classroom(catalog, 'byol');
+  if (!simsiam || !byol) return null;
+  const variant = (method: { label: string; config: TrainConfig }, value: string, config: TrainConfig): ExperimentRun => ({ name: `${method.label}, ${value}`, config, series: method.label, value });
+  return {
+    id: 'collapse',
+    title: 'Collapse, on purpose',
+    question: 'Which of the pieces that keep SimSiam and BYOL from collapsing to a constant can be taken away: the stop-gradient, the predictor, the slow target, BatchNorm in the heads?',
+    paper:
+      'SimSiam (Chen & He, 2021, Fig. 2): without the stop-gradient it collapses at once (0.1% accuracy). BYOL (Grill et al., 2020, Table 5b): without the predictor, or with τ = 0, it collapses (0.2–0.3%). ' +
+      "Without BatchNorm in the heads BYOL collapsed in early re-implementations (Fetterman & Albrecht, 2020); Richemond et al. (2020) showed it trains without batch statistics (73.9% with group norm and weight standardisation), so BatchNorm is not a hidden source of negatives.",
+    lookFor:
+      'Beside the loss, watch the collapse std (the embedding\'s per-dimension spread; a healthy level is about 1/√d, 0 is collapse) and the features\' RankMe: a collapsed run has a near-perfect loss and a kNN at the untrained level or below. ' +
+      'The encoder keeps its own BatchNorm in the run without it in the heads.',
+    measured: 'Partly. On the shapes, three seeds of 60 steps: the collapse std shows BYOL without its predictor and without BatchNorm in its heads collapsing (0.022 against 0.076), and SimSiam without stop-gradient lower (0.038 against 0.044, RankMe 9 against 12, kNN 3 points lower); BYOL at τ = 0 shows no sign of collapse this early.',
+    axis: 'what is taken away',
+    evaluations: EVALUATIONS,
+    untrainedReference: true,
+    runs: [
+      variant(simsiam, 'as published', simsiam.config),
+      variant(simsiam, 'no stop-gradient', { ...simsiam.config, options: { ...simsiam.config.options, stopGradient: 0 } }),
+      variant(byol, 'as published', byol.config),
+      variant(byol, 'no predictor', { ...byol.config, options: { ...byol.config.options, predictor: 0 } }),
+      variant(byol, 'τ = 0', { ...byol.config, tau: 0, tauSchedule: false }),
+      variant(byol, 'no BatchNorm in the heads', withoutHeadNorm(byol.config)),
+    ],
+  };
+}
+
 /** The experiments the catalog's methods allow, in the order the gallery shows them. */
 export function experimentsFor(catalog: readonly CatalogMethod[]): Experiment[] {
-  return [tauExperiment, batchExperiment, augmentationExperiment, methodsExperiment, pretextExperiment, momentumExperiment].map((build) => build(catalog)).filter((e) => e !== null);
+  return [
+    tauExperiment,
+    batchExperiment,
+    augmentationExperiment,
+    methodsExperiment,
+    pretextExperiment,
+    momentumExperiment,
+    mocoMomentumExperiment,
+    mocoQueueExperiment,
+    negativesExperiment,
+    collapseExperiment,
+  ]
+    .map((build) => build(catalog))
+    .filter((e) => e !== null);
 }

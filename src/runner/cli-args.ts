@@ -66,7 +66,7 @@ function methodId(text: string): string {
 
 /** The built-in coloured shapes instead of a folder (handy for demos and the benchmark). */
 export const BUILTIN_SHAPES = 'builtin:shapes';
-/** The app's built-in MNIST digits (8,000 train / 2,000 held out, from the `mnist` package). */
+/** The app's built-in MNIST digits (the `mnist` package's 10,000, 20% of each class held out). */
 export const BUILTIN_MNIST = 'builtin:mnist';
 
 /** What a run is made of beyond the data: the method preset and the overrides the app also offers. */

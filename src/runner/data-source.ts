@@ -1,4 +1,4 @@
-/** The runner's data in Node: an image folder, or the app's built-in coloured shapes or MNIST digits. */
+/** The runner's data in Node: an image folder, or one of the app's built-in sets (coloured shapes, MNIST digits). */
 import { mnistDataset, parseMnistAsset } from '../data/mnist';
 import { loadImageFolder } from '../data/node-folder';
 import { buildMnistAsset } from '../../scripts/mnist-asset';
@@ -14,6 +14,7 @@ export interface LoadedData {
 
 export function loadData(source: string, imageSize: number): LoadedData {
   if (source === BUILTIN_SHAPES) return { data: shapesDataset({ size: imageSize }), notes: [] };
+  // The same digits and split the app serves, packed by the same build step.
   if (source === BUILTIN_MNIST) return { data: mnistDataset(parseMnistAsset(buildMnistAsset()), imageSize), notes: [] };
   const folder = loadImageFolder(source, { imageSize });
   return { data: folder.splits, notes: folder.notes };

@@ -90,6 +90,8 @@ export interface SummaryRecord {
   bestKnn: number | null;
   bestKnnStep: number | null;
   finalKnn: number | null;
+  /** RankMe (effective rank) of the held-out backbone features at the last evaluation; null without one. */
+  finalRankMe: number | null;
   knn: KnnProtocol | null;
   /** Mean training throughput over the run (evaluation time excluded). */
   imagesPerSecond: number;
@@ -131,6 +133,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
   const evaluate = knnProblem(data) === null;
   const knnHistory: { step: number; accuracy: number }[] = [];
   let protocol: KnnProtocol | null = null;
+  let rankMe: number | null = null;
   let evalMs = 0;
   let last: { loss: number; featureStd: number } | null = null;
   // A report waits for the evaluation of its step, so both go out as one record.
@@ -155,6 +158,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
     evaluation: ({ result }) => {
       evalMs += result.milliseconds;
       protocol = protocolOf(result, settings);
+      rankMe = result.effectiveRank;
       if (result.knnAccuracy === null) return;
       knnHistory.push({ step: result.step, accuracy: result.knnAccuracy });
       if (held && held.step === result.step) held.knn = result.knnAccuracy;
@@ -179,6 +183,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
     if (plan.randomInit) {
       const { result } = await session.evaluate();
       evalMs = result.milliseconds;
+      rankMe = result.effectiveRank;
       knnHistory.push({ step: 0, accuracy: result.knnAccuracy! });
       protocol = protocolOf(result, settings);
       emit({ type: 'report', step: 0, loss: null, featureStd: null, learningRate: 0, tau: session.run().trainer.currentTau(), knn: result.knnAccuracy!, imagesPerSecond: 0, backend: backend.name });
@@ -206,6 +211,7 @@ export async function runTraining(plan: RunPlan, data: DatasetSplits, backend: B
     bestKnn: best?.accuracy ?? null,
     bestKnnStep: best?.step ?? null,
     finalKnn: knnHistory.at(-1)?.accuracy ?? null,
+    finalRankMe: rankMe,
     knn: protocol,
     imagesPerSecond: trainMs > 0 ? windowImages / (trainMs / 1000) : 0,
     trainSeconds: trainMs / 1000,

@@ -57,6 +57,9 @@ describe('the Compare slice of the store', () => {
     const [experiment] = experimentsFor(catalog);
     actions().loadExperiment(experiment);
     expect(store().compare.experiment?.id).toBe(experiment.id);
+    // The brief the page shows: question, the paper's answer, what to look for, what was measured, the reference line.
+    const { id, title, question, paper, lookFor, measured, axis, untrainedReference } = experiment;
+    expect(store().compare.experiment).toEqual({ id, title, question, paper, lookFor, measured, axis, untrainedReference });
     expect(store().compare.evaluations).toBe(experiment.evaluations);
     const first = store().compare.draft[0];
     actions().renameRun(first.id, 'mine');

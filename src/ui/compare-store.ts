@@ -35,7 +35,7 @@ export interface CompareRunDraft {
   sweep: { series: string; value: string } | null;
 }
 
-export type ExperimentInfo = Pick<Experiment, 'id' | 'title' | 'question' | 'lookFor' | 'axis'>;
+export type ExperimentInfo = Pick<Experiment, 'id' | 'title' | 'question' | 'paper' | 'lookFor' | 'measured' | 'axis' | 'untrainedReference'>;
 
 export interface ComparePoint {
   /** Steps done, this one included (1 for the first step), as kNN evaluations count them. */
@@ -214,7 +214,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
         patch({ evaluations });
       },
       loadExperiment(experiment) {
-        const { id, title, question, lookFor, axis } = experiment;
+        const { id, title, question, paper, lookFor, measured, axis, untrainedReference } = experiment;
         patch({
           draft: experiment.runs.map((run, i) => ({
             id: `run-${nextRunNumber++}`,
@@ -223,7 +223,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             config: structuredClone(run.config),
             sweep: { series: run.series, value: run.value },
           })),
-          experiment: { id, title, question, lookFor, axis },
+          experiment: { id, title, question, paper, lookFor, measured, axis, untrainedReference },
           evaluations: experiment.evaluations,
           dataset: COMPARE_DATASETS[0].source,
         });

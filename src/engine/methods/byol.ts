@@ -5,15 +5,22 @@
  * Reference defaults: solo-learn scripts/pretrain/cifar/byol.yaml (projector and predictor 4096 hidden
  * → 256, τ 0.99 rising to 1 by a cosine, LARS lr 1.0 · bs/256, wd 1e-5, η = 0.02, "asymmetric"
  * augmentations).
+ * `options.predictor = 0` removes the predictor (the online projection is compared with the target's
+ * directly), the paper's ablation: with it BYOL collapses.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createMlp } from '../heads';
 import { byolLoss } from '../losses';
 import { scaledLr } from '../schedules';
+import { readOptions, type MethodOptionSpecs } from './options';
 import { REFERENCE_RUN, classroomAugmentations, createMomentumCopy, createProjectedEncoder, methodPresets, soloAugmentations } from './shared';
 import type { MethodDefinition } from './types';
 
-const defaults = methodPresets('byol', {}, {
+const OPTIONS = {
+  predictor: { label: 'Predictor', hint: 'Turn it off to watch BYOL collapse: without the predictor the online side can simply copy the target.', kind: 'toggle', default: 1 },
+} satisfies MethodOptionSpecs;
+
+const defaults = methodPresets('byol', OPTIONS, {
   reference: () => ({
     projector: { hidden: [4096], out: 256 },
     predictor: { hidden: [4096], out: 256 },
@@ -42,24 +49,25 @@ export const byol: MethodDefinition = {
     'nothing apart — there are no negative pairs. Collapse is avoided by the asymmetry: the target gets no ' +
     'gradients and is an exponential moving average (τ) of the online weights, and only the online side has a predictor.',
   uses: { tau: true, temperature: false, labels: false },
-  options: {},
+  options: OPTIONS,
   defaults,
   create({ config, rng }) {
     const online = createProjectedEncoder(config, rng, 'online');
     if (!config.predictor) throw new Error('BYOL needs a predictor head');
-    const predictor = createMlp(config.predictor, config.projector.out, rng, 'predictor');
+    const predictor = readOptions(OPTIONS, config).predictor === 1 ? createMlp(config.predictor, config.projector.out, rng, 'predictor') : null;
+    const predict = (z: tf.Tensor2D) => (predictor ? (predictor.apply(z, true) as tf.Tensor2D) : z);
     const target = createMomentumCopy(online, config, rng, 'target');
     return {
       encoder: online.backbone,
-      params: [...online.module.params, ...predictor.params],
-      modules: [online.module, predictor, target.module],
+      params: [...online.module.params, ...(predictor?.params ?? [])],
+      modules: [online.module, ...(predictor ? [predictor] : []), target.module],
       emaPairs: [{ online: online.module, target: target.module }],
       computeLoss(inputs) {
         const { views } = inputs;
         const { features, embedding: z1 } = online.encodeFirstView(inputs);
         const z2 = online.project(views[1], true);
-        const p1 = predictor.apply(z1, true) as tf.Tensor2D;
-        const p2 = predictor.apply(z2, true) as tf.Tensor2D;
+        const p1 = predict(z1);
+        const p2 = predict(z2);
         const t1 = target.project(views[0], true);
         const t2 = target.project(views[1], true);
         const loss = tf.add(byolLoss(p1, t2), byolLoss(p2, t1)) as tf.Scalar;

@@ -156,7 +156,7 @@ describe('every registered method', () => {
     expect(() => new Trainer(config, tinyData())).toThrow(
       'Invalid MoCo v2 settings: Queue size (queueSize) is 0 but must be a whole number, at least 1; there is no option "lambda" (its options: queueSize, symmetric).',
     );
-    expect(() => new Trainer(tinyConfig('byol', { options: { symmetric: 1 } }), tinyData())).toThrow('Invalid BYOL settings: there is no option "symmetric" (it has no options).');
+    expect(() => new Trainer(tinyConfig('byol', { options: { symmetric: 1 } }), tinyData())).toThrow('Invalid BYOL settings: there is no option "symmetric" (its options: predictor).');
     expect(() => new Trainer(tinyConfig('simsiam', { options: { stopGradient: 0.5 } }), tinyData())).toThrow('Stop-gradient (stopGradient) is 0.5 but must be 0 (off) or 1 (on)');
   });
 

@@ -9,10 +9,13 @@
  * batch 128, 200 epochs; one augmented view per image (crop 0.2–1, grayscale 0.2, colour jitter 0.4
  * in all four, no flip). Deviation: the bank starts as random unit vectors (the original draws
  * uniform values without normalising), so its rows are unit length from the first step.
+ * `options.negatives = K` scores each image against its own row and K rows drawn at random each step
+ * (shared by the batch, as lemniscate's NCE draws its noise rows) instead of the whole bank: the
+ * memory bank at a given number of negatives, for MoCo's comparison of the three sources of negatives.
  */
 import * as tf from '@tensorflow/tfjs';
 import { standardView, type ViewAugmentation } from '../augment';
-import { l2Normalize, npidLoss } from '../losses';
+import { infoNCELoss, l2Normalize, npidLoss } from '../losses';
 import { variableFrom } from '../nn';
 import { readOptions, type MethodOptionSpecs } from './options';
 import { classroomAugmentations, createProjectedEncoder, meanPositiveLogit, methodPresets, pullPushTerms, randomUnitRows } from './shared';
@@ -20,6 +23,7 @@ import type { MethodDefinition } from './types';
 
 const OPTIONS = {
   bankMomentum: { label: 'Memory-bank momentum', hint: 'How much of its old entry an image keeps at each update.', kind: 'number', default: 0.5, min: 0, max: 0.999, step: 0.05 },
+  negatives: { label: 'Negatives per step', hint: 'Bank rows drawn at random as negatives each step; 0 uses the whole bank.', kind: 'number', default: 0, min: 0, integer: true, step: 64 },
 } satisfies MethodOptionSpecs;
 
 /** lemniscate.pytorch's CIFAR transform. */
@@ -67,7 +71,9 @@ export const npid: MethodDefinition = {
   create({ config, rng, datasetSize }) {
     const encoder = createProjectedEncoder(config, rng, 'npid');
     const bank = variableFrom(randomUnitRows(rng, datasetSize, config.projector.out), false);
-    const momentum = readOptions(OPTIONS, config).bankMomentum;
+    const { bankMomentum: momentum, negatives } = readOptions(OPTIONS, config);
+    /** The rows scored against, besides each image's own: drawn uniformly (an image's own row may come up too). */
+    const drawNegatives = () => tf.tensor1d(Array.from({ length: negatives }, () => rng.int(datasetSize)), 'int32');
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
@@ -77,8 +83,8 @@ export const npid: MethodDefinition = {
         const { indices } = inputs;
         const { features, embedding: z } = encoder.encodeFirstView(inputs);
         const normalised = l2Normalize(z);
-        const loss = npidLoss(normalised, bank, indices, temperature);
         const ownEntries = tf.gather(bank, indices) as tf.Tensor2D;
+        const loss = negatives > 0 ? infoNCELoss(normalised, ownEntries, tf.gather(bank, drawNegatives()), temperature) : npidLoss(normalised, bank, indices, temperature);
         const positive = meanPositiveLogit(normalised, ownEntries, temperature);
         return { loss, terms: pullPushTerms(loss, positive), embedding: z, features, carry: [normalised], anatomy: { target: ownEntries, coefficient: 1 / temperature, implicitNegative: false } };
       },

@@ -60,7 +60,13 @@ function ExperimentBrief() {
         <strong>Question.</strong> {experiment.question}
       </p>
       <p>
+        <strong>The paper's answer.</strong> {experiment.paper}
+      </p>
+      <p>
         <strong>What to look for.</strong> {experiment.lookFor}
+      </p>
+      <p>
+        <strong>Measured here.</strong> {experiment.measured}
       </p>
     </section>
   );

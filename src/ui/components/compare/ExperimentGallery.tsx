@@ -15,7 +15,8 @@ export function ExperimentGallery() {
     <section className="experiment-gallery" aria-labelledby="experiments-title">
       <h2 id="experiments-title">Ready-made experiments</h2>
       <p className="panel-note">
-        The BYOL paper's ablations in miniature, on the built-in shapes with the classroom presets: a few minutes each on a laptop GPU. {busy ? 'Pause the comparison to start another.' : ''}
+        The papers' experiments in miniature, on the built-in shapes with the classroom presets: a few minutes each on a laptop GPU. At this size most differences are within the
+        spread between seeds; each card says what its runs measured (docs/experiments.md). {busy ? 'Pause the comparison to start another.' : ''}
       </p>
       <ul className="experiment-cards">
         {experiments.map((experiment) => (
@@ -23,6 +24,7 @@ export function ExperimentGallery() {
             <article aria-labelledby={`experiment-${experiment.id}`}>
               <h3 id={`experiment-${experiment.id}`}>{experiment.title}</h3>
               <p>{experiment.question}</p>
+              <p className="muted">Measured here: {experiment.measured}</p>
               <p className="muted">
                 {experiment.runs.length} runs · {experiment.runs.reduce((n, r) => n + r.config.totalSteps, 0).toLocaleString('en')} steps in all
               </p>

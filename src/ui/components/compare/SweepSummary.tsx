@@ -1,4 +1,4 @@
-import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useAppStore } from '../../store';
 
 const asPercent = (v: number) => `${Math.round(v * 100)}%`;
@@ -27,6 +27,11 @@ export function SweepSummary() {
   const ordered = values.every((v) => Number.isFinite(Number(v)));
   const finished = active.runs.every((r) => results[r.id]?.status !== 'training');
   const title = `Final kNN accuracy against ${axis}`;
+  // Every run of an experiment starts from the same encoder (one seed); its first evaluation, after one
+  // warm-up step, stands for the untrained network.
+  const firstKnn = active.experiment.untrainedReference ? results[active.runs[0].id]?.knn?.[0]?.accuracy : undefined;
+  const reference =
+    firstKnn === undefined ? null : <ReferenceLine y={firstKnn} stroke="#6b7280" strokeDasharray="6 4" label={{ value: `untrained (after step 1): ${asPercent(firstKnn)}`, position: 'insideTopLeft', fontSize: 11 }} />;
 
   const common = (
     <>
@@ -35,6 +40,7 @@ export function SweepSummary() {
       <YAxis fontSize={12} width={48} domain={[0, 1]} tickFormatter={asPercent} />
       <Tooltip formatter={(v) => (typeof v === 'number' ? asPercent(v) : '–')} labelFormatter={(v) => `${axis}: ${v}`} />
       <Legend />
+      {reference}
     </>
   );
   return (
