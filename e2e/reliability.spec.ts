@@ -1,14 +1,24 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { chooseTinyRun, commit, stepCount, trainThenPause } from './tiny-run';
 
-test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
-  await page.goto('/?diagnostics&backend=wasm');
+/**
+ * Opens the app with the diagnostics panel on `backend`, sets it up, trains `steps` steps and pauses,
+ * which writes a checkpoint; the training status, the saved run's list entry and the checkpoint's step.
+ */
+async function checkpointedRun(page: Page, backend: 'wasm' | 'webgpu', steps: number, options: { setup?: () => Promise<void>; timeout?: number } = {}) {
+  await page.goto(`/?diagnostics&backend=${backend}`);
   const status = page.getByRole('status', { name: 'Training status' });
-  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
-  // A pause writes a checkpoint; the steps after it are what a crash may lose.
-  const checkpointStep = await trainThenPause(page, 3);
+  await expect(status.getByLabel('Backend', { exact: true })).toContainText(backend === 'wasm' ? 'WebAssembly' : 'WebGPU');
+  await options.setup?.();
+  const checkpointStep = await trainThenPause(page, steps, options.timeout);
   const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
   await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+  return { status, saved, checkpointStep };
+}
+
+test('a dead training worker is noticed within 2 s, replaced, and the run resumes from its last checkpoint with its charts', async ({ page }) => {
+  // A pause writes a checkpoint; the steps after it are what a crash may lose.
+  const { status, saved, checkpointStep } = await checkpointedRun(page, 'wasm', 3);
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect.poll(async () => await stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(checkpointStep + 3);
   const lossChart = page.getByRole('figure', { name: 'Loss' });
@@ -46,16 +56,15 @@ test('a dead training worker is noticed within 2 s, replaced, and the run resume
 test('a lost WebGPU device is noticed, the backend restarts and the run resumes by itself from its last checkpoint', async ({ page }) => {
   // The emulated GPU compiles the kernels twice: for the run and again in the new worker.
   test.setTimeout(600_000);
-  await page.goto('/?diagnostics&backend=webgpu');
-  const status = page.getByRole('status', { name: 'Training status' });
+  const { status, checkpointStep } = await checkpointedRun(page, 'webgpu', 2, {
+    // SimCLR: the fewest kernels to compile on the emulated GPU, which the new worker compiles again.
+    setup: async () => {
+      await page.getByLabel('Method').selectOption('simclr');
+      await chooseTinyRun(page);
+    },
+    timeout: 180_000,
+  });
   const backend = status.getByLabel('Backend', { exact: true });
-  await expect(backend).toContainText('WebGPU');
-  // SimCLR: the fewest kernels to compile on the emulated GPU, which the new worker compiles again.
-  await page.getByLabel('Method').selectOption('simclr');
-  await chooseTinyRun(page);
-  const checkpointStep = await trainThenPause(page, 2, 180_000);
-  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
-  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect.poll(async () => await stepCount(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(checkpointStep + 2);
 
@@ -80,12 +89,7 @@ test('a lost WebGPU device is noticed, the backend restarts and the run resumes 
 });
 
 test('an allocation failure mid-run pauses the run with the setting to lower; its checkpoint resumes once memory allows', async ({ page }) => {
-  await page.goto('/?diagnostics&backend=wasm');
-  const status = page.getByRole('status', { name: 'Training status' });
-  await expect(status.getByLabel('Backend', { exact: true })).toContainText('WebAssembly');
-  const checkpointStep = await trainThenPause(page, 3);
-  const saved = page.getByRole('list', { name: 'Saved runs' }).getByRole('listitem');
-  await expect(saved).toContainText(`checkpoint at step ${checkpointStep}`);
+  const { status, saved, checkpointStep } = await checkpointedRun(page, 'wasm', 3);
 
   // A 1 MB cap: the paused run keeps what it holds, the next step's first allocation fails.
   const cap = page.getByRole('spinbutton', { name: 'Worker memory cap (MB)' });

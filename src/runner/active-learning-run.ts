@@ -3,23 +3,16 @@
  * on a labelled folder, one record per cycle and a summary. The experiment drives `RunSession`; this
  * file only turns its cycles into records.
  */
-import { activeLearningProblem, simulateActiveLearning, type ActiveLearningPlan, type SelectionStrategy } from '../engine/active-learning';
+import { activeLearningProblem, simulateActiveLearning, type ActiveLearningPlan, type CycleResult, type SelectionStrategy } from '../engine/active-learning';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import { Trainer } from '../engine/trainer';
 import type { BackendName } from '../worker/backend-labels';
 import type { ActiveLearningArgs } from './cli-args';
 
-export interface CycleRecord {
+/** One cycle as `--json` prints it: the engine's result without the picked indices, with times in seconds. */
+export interface CycleRecord extends Pick<CycleResult, 'cycle' | 'strategy' | 'labelled' | 'accuracy' | 'perClassLabels' | 'reveals'> {
   type: 'cycle';
-  cycle: number;
-  strategy: SelectionStrategy;
-  labelled: number;
-  /** Task classifier top-1 accuracy on the held-out split after this cycle's training. */
-  accuracy: number;
-  perClassLabels: number[];
-  /** Labels revealed so far, the next cycle's picks included. */
-  reveals: number;
   labelsOnly: boolean;
   trainSeconds: number;
   selectionSeconds: number;

@@ -2,7 +2,7 @@
  * Command-line flags of `npm run train` and `npm run bench`, parsed and checked before anything
  * heavy starts, so a typo costs a one-line message instead of a half-started run.
  */
-import { DEFAULT_POOL_SUBSET, SELECTION_STRATEGIES, type SelectionStrategy } from '../engine/active-learning';
+import { DEFAULT_POOL_SUBSET, SELECTION_STRATEGIES, type ActiveLearningPlan, type SelectionStrategy } from '../engine/active-learning';
 import type { PresetName, TrainConfig } from '../engine/config';
 import { DEFAULT_EVALUATION } from '../engine/evaluation-settings';
 import { getMethod, METHODS } from '../engine/methods/registry';
@@ -118,6 +118,37 @@ function methodOptions(text: string | undefined): Record<string, number> | undef
   );
 }
 
+/** The flags `npm run train` and `npm run export` share: the method and its setup. */
+const SETUP_FLAGS = {
+  method: 'string',
+  preset: 'string',
+  encoder: 'string',
+  steps: 'int',
+  'image-size': 'int',
+  batch: 'int',
+  lr: 'number',
+  tau: 'number',
+  'tau-schedule': 'string',
+  temperature: 'number',
+  seed: 'int',
+  options: 'string',
+} as const;
+
+/** The run's setup from the flags `npm run train` and `npm run export` share (the method, seed and options aside). */
+function setupFlags(values: Map<string, unknown>) {
+  return {
+    preset: presetName(values.get('preset') as string | undefined),
+    encoder: encoderName(values.get('encoder') as string | undefined),
+    steps: positive(values, 'steps'),
+    imageSize: positive(values, 'image-size', 4),
+    batchSize: positive(values, 'batch', 2),
+    learningRate: values.get('lr') as number | undefined,
+    tau: values.get('tau') as number | undefined,
+    tauSchedule: onOff('tau-schedule', values.get('tau-schedule') as string | undefined),
+    temperature: values.get('temperature') as number | undefined,
+  };
+}
+
 function onOff(name: string, text: string | undefined): boolean | undefined {
   if (text === undefined) return undefined;
   if (text === 'on' || text === 'off') return text === 'on';
@@ -136,13 +167,8 @@ function encoderName(text: string | undefined): BackbonePreset | undefined {
 }
 
 /** `--active-learning`: a simulated MoBYv2AL experiment on a labelled folder instead of one training run. */
-export interface ActiveLearningArgs {
-  strategy: SelectionStrategy;
-  initial: number;
-  budget: number;
-  cycles: number;
-  stepsPerCycle: number;
-  reinitialise: boolean;
+/** The simulation's plan from the flags (its configuration comes from the run's setup). */
+export interface ActiveLearningArgs extends Omit<ActiveLearningPlan, 'config' | 'poolSubset'> {
   /** The same classifier trained on the labels alone (MoBY weight 0): the cold-start baseline. */
   labelsOnly: boolean;
   poolSubset: number;
@@ -203,18 +229,7 @@ Active learning (MoBYv2AL; a labelled folder's labels are hidden and revealed on
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const values = parseFlags(argv, {
     data: 'string',
-    method: 'string',
-    steps: 'int',
-    preset: 'string',
-    encoder: 'string',
-    'image-size': 'int',
-    batch: 'int',
-    lr: 'number',
-    tau: 'number',
-    'tau-schedule': 'string',
-    temperature: 'number',
-    seed: 'int',
-    options: 'string',
+    ...SETUP_FLAGS,
     'eval-every': 'int',
     'report-every': 'int',
     bank: 'int',
@@ -244,15 +259,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   return {
     data: data ?? '',
     method: activeLearning ? 'mobyv2al' : methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
-    preset: presetName(values.get('preset') as string | undefined),
-    encoder: encoderName(values.get('encoder') as string | undefined),
-    steps: positive(values, 'steps'),
-    imageSize: positive(values, 'image-size', 4),
-    batchSize: positive(values, 'batch', 2),
-    learningRate: values.get('lr') as number | undefined,
-    tau: values.get('tau') as number | undefined,
-    tauSchedule: onOff('tau-schedule', values.get('tau-schedule') as string | undefined),
-    temperature: values.get('temperature') as number | undefined,
+    ...setupFlags(values),
     seed,
     options: methodOptions(values.get('options') as string | undefined),
     evalEvery: positive(values, 'eval-every', 0) ?? 0,
@@ -412,19 +419,8 @@ export const EXPORT_USAGE = `Usage: npm run export -- --method <id> --pytorch <f
 export function parseExportArgs(argv: string[]): ExportArgs {
   const values = parseFlags(argv, {
     pytorch: 'string',
-    method: 'string',
-    preset: 'string',
     run: 'string',
-    encoder: 'string',
-    'image-size': 'int',
-    batch: 'int',
-    lr: 'number',
-    tau: 'number',
-    'tau-schedule': 'string',
-    temperature: 'number',
-    seed: 'int',
-    steps: 'int',
-    options: 'string',
+    ...SETUP_FLAGS,
     help: 'boolean',
   });
   const help = values.get('help') === true;
@@ -436,15 +432,7 @@ export function parseExportArgs(argv: string[]): ExportArgs {
     pytorch: pytorch ?? '',
     run,
     method: methodId((values.get('method') as string | undefined) ?? METHODS[0].id),
-    preset: presetName(values.get('preset') as string | undefined),
-    encoder: encoderName(values.get('encoder') as string | undefined),
-    steps: positive(values, 'steps'),
-    imageSize: positive(values, 'image-size', 4),
-    batchSize: positive(values, 'batch', 2),
-    learningRate: values.get('lr') as number | undefined,
-    tau: values.get('tau') as number | undefined,
-    tauSchedule: onOff('tau-schedule', values.get('tau-schedule') as string | undefined),
-    temperature: values.get('temperature') as number | undefined,
+    ...setupFlags(values),
     seed: positive(values, 'seed', 0),
     options: methodOptions(values.get('options') as string | undefined),
     help,

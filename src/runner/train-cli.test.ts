@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { makeFolder, solidPng } from '../data/testing/png-folders';
+import { makeFolder, solidPng, twoColourFolder } from '../data/testing/png-folders';
 import type { ReportRecord, RunRecord, StartRecord, SummaryRecord } from './run';
-import { trainCli } from './train-cli';
+import { runTrainCli, TINY_RUN } from './testing/run-train-cli';
 
-/** Two colour classes, 6 train and 2 test images each, 8×8 PNG. */
-function colourFolder(): string {
-  const files: Record<string, Uint8Array> = {};
-  for (let i = 0; i < 6; i++) {
-    files[`train/red/${i}.png`] = solidPng(8, 8, [200 + i * 5, 10 * i, 0]);
-    files[`train/blue/${i}.png`] = solidPng(8, 8, [0, 10 * i, 200 + i * 5]);
-  }
-  for (let i = 0; i < 2; i++) {
-    files[`test/red/${i}.png`] = solidPng(8, 8, [220, 5 * i, 10]);
-    files[`test/blue/${i}.png`] = solidPng(8, 8, [10, 5 * i, 220]);
-  }
-  return makeFolder('colours', files);
-}
-
-async function run(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await trainCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err: err.join('\n') };
-}
-
-const tiny = ['--backend', 'cpu', '--encoder', 'convnet-tiny', '--image-size', '8', '--batch', '4'];
 
 describe('npm run train (Node, CPU backend)', () => {
   it('trains on a folder and prints one JSON object per report and a summary with kNN accuracy', async () => {
-    const { code, out, err } = await run(['--data', colourFolder(), '--steps', '3', '--report-every', '2', '--json', ...tiny]);
+    const { code, out, err } = await runTrainCli(['--data', twoColourFolder(), '--steps', '3', '--report-every', '2', '--json', ...TINY_RUN]);
     expect(err).toBe('');
     expect(code).toBe(0);
     const records = out.map((line) => JSON.parse(line) as RunRecord);
@@ -48,7 +26,7 @@ describe('npm run train (Node, CPU backend)', () => {
 
   it('with --gradients, adds the gradient anatomy to every report, and leaves it out without', async () => {
     const reportsOf = async (extra: string[]) => {
-      const { code, out } = await run(['--data', colourFolder(), '--method', 'simclr', '--steps', '3', '--report-every', '2', '--json', ...extra, ...tiny]);
+      const { code, out } = await runTrainCli(['--data', twoColourFolder(), '--method', 'simclr', '--steps', '3', '--report-every', '2', '--json', ...extra, ...TINY_RUN]);
       expect(code).toBe(0);
       return out.map((line) => JSON.parse(line) as RunRecord).filter((r): r is ReportRecord => r.type === 'report');
     };
@@ -63,7 +41,7 @@ describe('npm run train (Node, CPU backend)', () => {
   });
 
   it('with --eval-every, evaluates after the first step, at each multiple and at the end, with a smaller bank on request', async () => {
-    const { code, out } = await run(['--data', colourFolder(), '--steps', '5', '--report-every', '1', '--eval-every', '2', '--bank', '8', '--json', ...tiny]);
+    const { code, out } = await runTrainCli(['--data', twoColourFolder(), '--steps', '5', '--report-every', '1', '--eval-every', '2', '--bank', '8', '--json', ...TINY_RUN]);
     expect(code).toBe(0);
     const records = out.map((line) => JSON.parse(line) as RunRecord);
     const reports = records.filter((r): r is ReportRecord => r.type === 'report');
@@ -73,7 +51,7 @@ describe('npm run train (Node, CPU backend)', () => {
   });
 
   it('evaluates the untrained encoder with --random-init and prints readable lines without --json', async () => {
-    const { code, out } = await run(['--data', colourFolder(), '--random-init', ...tiny]);
+    const { code, out } = await runTrainCli(['--data', twoColourFolder(), '--random-init', ...TINY_RUN]);
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^byol on CPU\n {2}colours: 12 train \/ 4 held out, 2 classes, 8 px; convnet\[16,32,32,32\], batch 4, 0 steps/);
     expect(out[1]).toMatch(/^step {6}0  kNN \d+\.\d%$/);
@@ -81,27 +59,27 @@ describe('npm run train (Node, CPU backend)', () => {
   });
 
   it('exits non-zero with a clear message on a bad folder, an unknown method, an impossible plan or a diverged run', async () => {
-    const missing = await run(['--data', '/no/such/dir', ...tiny]);
+    const missing = await runTrainCli(['--data', '/no/such/dir', ...TINY_RUN]);
     expect(missing).toMatchObject({ code: 1, out: [] });
     expect(missing.err).toBe('Data folder not found: /no/such/dir');
 
-    const method = await run(['--data', colourFolder(), '--method', 'dino', ...tiny]);
+    const method = await runTrainCli(['--data', twoColourFolder(), '--method', 'dino', ...TINY_RUN]);
     expect(method.code).toBe(2);
     expect(method.err).toMatch(/^Unknown method "dino"\. Known methods: byol/);
 
     const flat = makeFolder('flat', { 'a.png': solidPng(4, 4, [1, 2, 3]), 'b.png': solidPng(4, 4, [3, 2, 1]), 'c.png': solidPng(4, 4, [9, 9, 9]), 'd.png': solidPng(4, 4, [0, 0, 0]) });
-    const unlabeled = await run(['--data', flat, '--eval-every', '2', ...tiny]);
+    const unlabeled = await runTrainCli(['--data', flat, '--eval-every', '2', ...TINY_RUN]);
     expect(unlabeled.code).toBe(1);
     expect(unlabeled.err).toMatch(/--eval-every: kNN accuracy needs class labels, and "flat" has no class labels. Use a folder with one sub-folder per class/);
 
-    const diverged = await run(['--data', colourFolder(), '--steps', '4', '--lr', '1e30', ...tiny]);
+    const diverged = await runTrainCli(['--data', twoColourFolder(), '--steps', '4', '--lr', '1e30', ...TINY_RUN]);
     expect(diverged.code).toBe(1);
     expect(diverged.err).toBe(
       'Run failed: The loss became NaN at step 2, so the run stopped. This usually means the learning rate is too high for this batch size or method: ' +
         'lower it (or raise the batch size) and train again. The flags: --lr, --batch.',
     );
 
-    const tooBig = await run(['--data', colourFolder(), ...tiny, '--batch', '64']);
+    const tooBig = await runTrainCli(['--data', twoColourFolder(), ...TINY_RUN, '--batch', '64']);
     expect(tooBig.code).toBe(1);
     expect(tooBig.err).toMatch(/batch size 64 is larger than the dataset \(12 images\)/);
   });

@@ -4,7 +4,7 @@
  */
 import type { StoreApi } from 'zustand';
 import type { SelectionStrategy } from '../engine/active-learning';
-import type { ActiveLearningPoint, BuiltinDatasetId, FromWorker, RunState } from '../worker/protocol';
+import type { ActiveLearningPoint, ActiveLearningRequest, BuiltinDatasetId, FromWorker, RunState } from '../worker/protocol';
 import type { AppState } from './store';
 
 /** The strategies, in the order the tab lists them (the engine's SELECTION_STRATEGIES, without loading it). */
@@ -15,19 +15,8 @@ export const STRATEGY_CHOICES: { value: SelectionStrategy; label: string }[] = [
   { value: 'loss', label: 'Highest MoBY loss' },
 ];
 
-export interface ActiveLearningSettings {
-  dataset: BuiltinDatasetId;
-  strategies: SelectionStrategy[];
-  labelsOnly: boolean;
-  initial: number;
-  budget: number;
-  cycles: number;
-  stepsPerCycle: number;
-  reinitialise: boolean;
-  seed: number;
-  imageSize: number;
-  batchSize: number;
-}
+/** The tab's settings: the worker's request without what the page adds when it starts (the dataset as a source, the backend). */
+export type ActiveLearningSettings = Omit<ActiveLearningRequest, 'dataset' | 'backend'> & { dataset: BuiltinDatasetId };
 
 export interface ActiveLearningState {
   settings: ActiveLearningSettings;

@@ -19,3 +19,17 @@ export function makeFolder(name: string, files: Record<string, Uint8Array | stri
   mkdirSync(root, { recursive: true });
   return root;
 }
+
+/** Two colour classes (red, blue) in train/ and test/: 6 train and 2 test images each, 8×8 PNG. */
+export function twoColourFolder(): string {
+  const files: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 6; i++) {
+    files[`train/red/${i}.png`] = solidPng(8, 8, [200 + i * 5, 10 * i, 0]);
+    files[`train/blue/${i}.png`] = solidPng(8, 8, [0, 10 * i, 200 + i * 5]);
+  }
+  for (let i = 0; i < 2; i++) {
+    files[`test/red/${i}.png`] = solidPng(8, 8, [220, 5 * i, 10]);
+    files[`test/blue/${i}.png`] = solidPng(8, 8, [10, 5 * i, 220]);
+  }
+  return makeFolder('colours', files);
+}
