@@ -288,7 +288,11 @@ def train(args, config, weights):
     log(rank, {"done": True, "steps": step, "seconds": time.perf_counter() - started, "out": args.out})
     if world > 1:
         dist.barrier()
-        dist.destroy_process_group()
+        # Every process is past the barrier with nothing left to do. torch 1.13's gloo teardown can spin
+        # forever in one process after the others have gone, so each leaves at once instead.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
