@@ -8,6 +8,7 @@ const METHOD_LABELS = [
   'SimCLR',
   'MoCo v2',
   'MoBY',
+  'MoBYv2AL',
   'NPID (memory bank)',
   'SupCon (uses labels)',
   'Barlow Twins',

@@ -45,7 +45,9 @@ export const mobyv2al: MethodDefinition = {
     'MoBYv2AL trains a task classifier and MoBY together, for active learning. The classifier learns from the few ' +
     'labelled images (cross-entropy on a lightly cropped and flipped view) while MoBY learns from every image, ' +
     'labelled or not, so the features are not shaped by a handful of labels alone (the cold start). The images worth ' +
-    'labelling next are the ones farthest from everything already labelled in those features (core-set).',
+    'labelling next are the ones farthest from everything already labelled in those features (core-set). MoBY\'s ' +
+    'negatives from its key queues are what prevents collapse. Labels come from the Active learning tab: ' +
+    'trained here, no image is labelled, so it learns as MoBY alone (at half weight).',
   uses: { tau: true, temperature: true, labels: false },
   options: OPTIONS,
   semiSupervised: { weakView: WEAK_VIEW },
