@@ -77,7 +77,8 @@ test('a lost WebGPU device is noticed, the backend restarts and the run resumes 
   expect(diedAt).toBeGreaterThanOrEqual(checkpointStep + 2);
   expect(text).toContain('the device was destroyed');
   expect(text).toContain(`resumes from the last checkpoint, step ${checkpointStep}: ${diedAt - checkpointStep} steps lost.`);
-  // A new worker, WebGPU again (the device comes back), the checkpoint's charts, then new steps without a click.
+  // A new worker, WebGPU again (the device comes back), the run rebuilt at its checkpoint, then new steps without a click.
+  await expect(status).toContainText(`at step ${checkpointStep}; training on.`, { timeout: 240_000 });
   await expect.poll(async () => await stepCount(page), { timeout: 240_000 }).toBeGreaterThan(checkpointStep);
   const resumedMs = Date.now() - lostAt;
   await expect(backend).toContainText('WebGPU');
