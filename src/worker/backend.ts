@@ -17,8 +17,14 @@ import { memoryCap } from './memory-cap';
 import { WASM_MAX_THREADS } from './wasm-threads';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
-/** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
+/**
+ * Each backend is timed over at least TIMED_STEPS steps and TIMED_MS (at most MOST_TIMED_STEPS), after
+ * untimed ones: GPU kernels compile and WebAssembly operators are set up on the first step, and the
+ * engine's JavaScript is still being optimised on the next.
+ */
 const TIMED_STEPS = 2;
+const TIMED_MS = 250;
+const MOST_TIMED_STEPS = 20;
 
 async function webgpuAdapter(): Promise<{ adapter: string | null; problem: string | null }> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
@@ -109,18 +115,37 @@ export async function defaultBackend(backends: readonly BackendMeasurement[], re
   return { name: chosen.name, adapter: chosen.adapter, choice: asked ? 'requested' : 'default', measurements: [], fallbackReasons };
 }
 
-/** Milliseconds per step of `config` on the current backend: the mean of a few, after an untimed one. */
-async function timeSteps(config: TrainConfig, data: DatasetSplits): Promise<number> {
-  const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, TIMED_STEPS + 1) }, data);
-  try {
+async function meanStepMs(trainer: Trainer, untimedSteps: number): Promise<number> {
+  for (let i = 0; i < untimedSteps; i++) {
     trainer.step();
     await trainer.flush();
-    const start = performance.now();
-    for (let i = 0; i < TIMED_STEPS; i++) {
-      trainer.step();
-      await trainer.flush();
+  }
+  const start = performance.now();
+  let steps = 0;
+  while (steps < TIMED_STEPS || (steps < MOST_TIMED_STEPS && performance.now() - start < TIMED_MS)) {
+    trainer.step();
+    await trainer.flush();
+    steps++;
+  }
+  return (performance.now() - start) / steps;
+}
+
+/**
+ * Milliseconds per step of `config` on the current backend, once per entry of `threadCounts` (a
+ * WebAssembly thread count, or undefined to keep the backend as it is). One trainer for them all, so
+ * that the first is not the only one timed while everything warms up.
+ */
+async function timeSteps(config: TrainConfig, data: DatasetSplits, threadCounts: (number | undefined)[]): Promise<number[]> {
+  const mostSteps = 1 + threadCounts.length * (2 + MOST_TIMED_STEPS);
+  const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, mostSteps) }, data);
+  try {
+    const times: number[] = [];
+    for (const [i, threads] of threadCounts.entries()) {
+      if (threads !== undefined) switchWasmThreads(threads);
+      // The first needs one step more: it makes the operators the others reuse.
+      times.push(await meanStepMs(trainer, i === 0 ? 2 : 1));
     }
-    return (performance.now() - start) / TIMED_STEPS;
+    return times;
   } finally {
     trainer.dispose();
   }
@@ -141,17 +166,21 @@ async function start(b: BackendMeasurement): Promise<void> {
 /** Times each of `candidates` (the passed-over ones, with a note, are listed as they are); the fastest is started. */
 async function fastestOf(candidates: BackendMeasurement[], config: TrainConfig, data: DatasetSplits): Promise<{ fastest: BackendMeasurement | null; measurements: BackendMeasurement[] }> {
   const measurements: BackendMeasurement[] = [];
+  // WebAssembly's thread counts are timed together, on one trainer, when the first comes up.
+  const threadings = candidates.filter((b) => b.note === null && b.threads !== undefined);
   for (const b of candidates) {
     if (b.note) {
       measurements.push(b);
       continue;
     }
+    if (b.threads !== undefined && b !== threadings[0]) continue;
+    const group = b.threads !== undefined ? threadings : [b];
     try {
       if (!(await tf.setBackend(b.name))) throw new Error('it did not start');
-      if (b.threads !== undefined) switchWasmThreads(b.threads);
-      measurements.push({ ...b, msPerStep: await timeSteps(config, data) });
+      const times = await timeSteps(config, data, group.map((g) => g.threads));
+      measurements.push(...group.map((g, i) => ({ ...g, msPerStep: times[i] })));
     } catch (error) {
-      measurements.push({ ...b, note: `failed: ${error instanceof Error ? error.message : String(error)}` });
+      measurements.push(...group.map((g) => ({ ...g, note: `failed: ${error instanceof Error ? error.message : String(error)}` })));
     }
   }
   const timed = measurements.filter((m) => m.msPerStep !== null);
