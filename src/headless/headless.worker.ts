@@ -1,11 +1,12 @@
 /// <reference lib="webworker" />
 /**
  * The headless page's worker: picks the backend as the app's worker does (by measurement on the
- * job's configuration, or exactly the one asked for), then runs the runner's training or the
- * benchmark's engine measurements, posting every record as it comes.
+ * job's configuration, or exactly the one asked for), then runs the runner's training, the
+ * benchmark's engine measurements or its k-center timing, posting every record as it comes.
  */
 import '../worker/wasm-setup';
 import { benchEngine } from '../runner/bench-engine';
+import { benchKCenter } from '../runner/kcenter-bench';
 import { runTraining } from '../runner/run';
 import { chooseBackend, probeBackends } from '../worker/backend';
 import { fetchDataset, type FromHeadless, type HeadlessJob } from './protocol';
@@ -18,10 +19,11 @@ function post(message: FromHeadless): void {
 
 async function run(job: HeadlessJob): Promise<void> {
   const data = await fetchDataset(job.dataset);
-  const config = job.kind === 'train' ? job.plan.config : job.bench.config;
+  const config = job.kind === 'train' ? job.plan.config : job.kind === 'bench' ? job.bench.config : job.config;
   const info = await chooseBackend(job.backend ? { kind: 'use', name: job.backend } : { kind: 'fastest', remembered: null }, await probeBackends(), config, data);
   if (job.kind === 'train') await runTraining(job.plan, data, info, (record) => post({ type: 'record', record }));
-  else post({ type: 'bench', result: await benchEngine(job.bench, data, info) });
+  else if (job.kind === 'bench') post({ type: 'bench', result: await benchEngine(job.bench, data, info) });
+  else post({ type: 'kcenter', result: await benchKCenter(job.kcenter) });
 }
 
 self.onmessage = (event: MessageEvent<HeadlessJob>) => {

@@ -4,7 +4,9 @@
  * to the page as raw pixel blobs, so every backend trains on byte-identical data.
  */
 import type { DatasetSplits, ImageSet } from '../engine/dataset';
+import type { TrainConfig } from '../engine/config';
 import type { EngineBenchJob, EngineBenchResult } from '../runner/bench-engine';
+import type { KCenterBenchJob, KCenterBenchResult } from '../runner/kcenter-bench';
 import type { RunPlan, RunRecord } from '../runner/run';
 import type { BackendName } from '../worker/backend-labels';
 
@@ -26,11 +28,14 @@ export interface DatasetManifest {
 export type HeadlessJob =
   /** backend null: the fastest available, falling back as the app does; otherwise exactly that one. */
   | { kind: 'train'; plan: RunPlan; backend: BackendName | null; dataset: DatasetManifest }
-  | { kind: 'bench'; bench: EngineBenchJob; backend: BackendName; dataset: DatasetManifest };
+  | { kind: 'bench'; bench: EngineBenchJob; backend: BackendName; dataset: DatasetManifest }
+  /** config: the run whose training would come first (WebAssembly's threads are chosen on it). */
+  | { kind: 'kcenter'; kcenter: KCenterBenchJob; config: TrainConfig; backend: BackendName; dataset: DatasetManifest };
 
 export type FromHeadless =
   | { type: 'record'; record: RunRecord }
   | { type: 'bench'; result: EngineBenchResult }
+  | { type: 'kcenter'; result: KCenterBenchResult }
   | { type: 'error'; message: string }
   | { type: 'done' };
 

@@ -16,6 +16,7 @@ import type { StepPhaseTimes } from '../engine/trainer';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
 import { benchEngine, type EngineBenchResult } from './bench-engine';
+import { KCENTER_SIZES, type KCenterBenchJob, type KCenterBenchResult } from './kcenter-bench';
 import { BENCH_USAGE, buildConfig, parseBenchArgs, parseCommandLine, type BenchModeName, type CliOutput } from './cli-args';
 import { loadData } from './data-source';
 import { measurePytorchStep, PYTORCH_METHODS, type PytorchMethod, type PytorchStepResult } from './pytorch-reference';
@@ -194,6 +195,12 @@ export function formatBenchTables(rows: BenchRow[]): string {
   ].join('\n');
 }
 
+/** Active learning's selection on each browser backend, against the target of 5 s for 500 picks of 10,000. */
+export function formatKCenter(results: (KCenterBenchResult | { backend: BackendName; error: string })[]): string {
+  const lines = results.map((r) => ('error' in r ? `  ${r.backend}: not measured (${r.error})` : `  ${r.backend}: ${r.seconds.toFixed(2)} s (${r.picks} picks of ${r.pool}, ${r.centres} labelled, ${r.width} features; target ≤ 5 s: ${r.seconds <= 5 ? 'met' : 'NOT met'})`));
+  return ['k-center greedy (core-set selection), in the headless page:', ...lines].join('\n');
+}
+
 function gitCommit(): string | null {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -242,6 +249,8 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     return r;
   };
   let chromiumVersion: string | null = null;
+  const kCenter: (KCenterBenchResult | { backend: BackendName; error: string })[] = [];
+  const kCenterJob: KCenterBenchJob = { ...KCENTER_SIZES, width: configOf(methods[0]).backbone.widths.at(-1) ?? 0 };
 
   for (const backend of backends) {
     if (backend === 'cpu') {
@@ -289,6 +298,16 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
           });
         } catch (error) {
           r.appError = errorText(error);
+        }
+      }
+      if (args.kCenter) {
+        io.err(`  k-center greedy on ${backend}, ${kCenterJob.picks} of ${kCenterJob.pool} (${kCenterJob.centres} labelled), ${kCenterJob.width} features…`);
+        try {
+          await session.run({ kind: 'kcenter', kcenter: kCenterJob, config: configOf(methods[0]), backend, dataset: session.manifest }, (message) => {
+            if (message.type === 'kcenter') kCenter.push({ ...message.result, backend });
+          });
+        } catch (error) {
+          kCenter.push({ backend, error: errorText(error).replace(/^page\.evaluate: (Error: )?/, '') });
         }
       }
     } finally {
@@ -347,6 +366,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
     rows: rows.map((r) => ({ ...r, targets: checkTargets(r) })),
     pytorch,
     firstStep: firstStep ?? { error: firstStepError },
+    kCenter,
   };
   const outDir = resolve(args.out);
   mkdirSync(outDir, { recursive: true });
@@ -356,6 +376,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
   if (pytorch.length > 0) io.out(`\n${formatPytorchTable(rows, pytorch)}`);
   if (firstStep) io.out(`\nTrain pressed → step 1 on screen (default setup, fresh page, target ≤ 3 s): ${(firstStep.milliseconds / 1000).toFixed(2)} s; ${firstStep.backendChoice}`);
   else if (firstStepError) io.out(`\nTrain pressed → step 1: not measured (${firstStepError})`);
+  if (kCenter.length > 0) io.out(`\n${formatKCenter(kCenter)}`);
   io.out(`\nReport: ${file}`);
   return rows.some((r) => r.engine) ? 0 : 1;
 }

@@ -56,7 +56,8 @@ describe('buildConfig', () => {
 describe('parseBenchArgs', () => {
   it('reads lists of methods and backends and validates them', () => {
     expect(parseBenchArgs(['--quick', '--methods', 'byol,byol', '--backend', 'cpu,webgl', '--steps', '4', '--batch', '8'])).toMatchObject({ mode: 'quick', methods: ['byol'], backends: ['cpu', 'webgl'], timedSteps: 4, batchSize: 8, appLoop: true, pytorch: true, data: 'builtin:shapes', out: 'bench-results' });
-    expect(parseBenchArgs(['--no-app-loop', '--no-pytorch'])).toMatchObject({ mode: 'full', methods: null, backends: null, timedSteps: null, batchSize: null, appLoop: false, pytorch: false });
+    expect(parseBenchArgs(['--no-app-loop', '--no-pytorch'])).toMatchObject({ mode: 'full', methods: null, backends: null, timedSteps: null, batchSize: null, appLoop: false, pytorch: false, kCenter: true });
+    expect(parseBenchArgs(['--no-kcenter']).kCenter).toBe(false);
     expect(parseBenchArgs(['--mode', 'resnet8', '--backend', 'wasm'])).toMatchObject({ mode: 'resnet8', backends: ['wasm'] });
     expect(() => parseBenchArgs(['--mode', 'huge'])).toThrow(/Unknown mode "huge"\. Choose one of: quick, classroom, resnet8, full\./);
     expect(() => parseBenchArgs(['--methods', 'byol,moco9'])).toThrow(/Unknown method "moco9"/);

@@ -317,6 +317,8 @@ export interface BenchArgs {
   out: string;
   appLoop: boolean;
   pytorch: boolean;
+  /** Time k-center greedy (active learning's selection) on each browser backend. */
+  kCenter: boolean;
   help: boolean;
 }
 
@@ -334,6 +336,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --batch <n>            batch size instead of the mode's
   --no-pytorch           skip the same step in PyTorch (/usr/bin/python3 with torch, else skipped)
   --no-app-loop          skip the in-app measurement (worker + charts in the real page)
+  --no-kcenter           skip timing k-center greedy (500 picks of 10,000) on the browser backends
   --out <folder>         where the JSON report goes (default bench-results)`;
 
 function benchMode(text: string): BenchModeName {
@@ -353,6 +356,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     batch: 'int',
     'no-app-loop': 'boolean',
     'no-pytorch': 'boolean',
+    'no-kcenter': 'boolean',
     out: 'string',
     help: 'boolean',
   });
@@ -369,6 +373,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     out: (values.get('out') as string | undefined) ?? 'bench-results',
     appLoop: values.get('no-app-loop') !== true,
     pytorch: values.get('no-pytorch') !== true,
+    kCenter: values.get('no-kcenter') !== true,
     help: values.get('help') === true,
   };
 }
