@@ -87,6 +87,13 @@ function tinyImageFolder(root: string, split: 'train' | 'test', perClass: number
 const TINY_OPTIONS: Readonly<Record<string, Record<string, number>>> = { mocov2: { queueSize: 12 }, moby: { queueSize: 12 } };
 
 /**
+ * How far the second fixed-batch step may differ between one process and two, where not 1e-5. MoBY's
+ * projector bias sits before the predictor's BatchNorm, so its gradient is float32 noise whose sign
+ * differs between the two runs, and AdamW turns that noise into a full-size step of that bias.
+ */
+const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4 };
+
+/**
  * Methods whose image-folder run (one process, two, resume, weights back into the app) is tested. MoBY
  * and UniGrad take MoCo v2's path there (no per-image inputs, state of a fixed size); their parity
  * and two-process checks on the fixed batch cover what differs.
@@ -230,7 +237,7 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       expect(ddp).toHaveLength(2);
       // Step 1: the same loss from the same weights. Step 2: the same update was applied (gradients averaged correctly).
       expect(relative(ddp[0], single[0])).toBeLessThan(1e-5);
-      expect(relative(ddp[1], single[1])).toBeLessThan(1e-5);
+      expect(relative(ddp[1], single[1])).toBeLessThan(SECOND_STEP_TOLERANCE[id] ?? 1e-5);
       expect(single[1]).not.toBe(single[0]);
     }, TORCHRUN_TEST_MS);
 
