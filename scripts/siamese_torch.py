@@ -304,22 +304,66 @@ def warmup_cosine_lr(step, total_steps, base_lr, warmup_steps, final_lr=0.0):
 
 
 class Method(torch.nn.Module):
-    """A method's networks as one module: forward(v1, v2) is the loss, so DistributedDataParallel
-    can wrap it whole. `params` are the trainable AppParams in the app's order; `encoder` is the
-    online backbone the kNN monitor and the exported encoder use."""
+    """A method's networks as one module: forward(v1, v2, extra) is the loss, so DistributedDataParallel
+    can wrap it whole. `extra` holds the batch's per-image inputs besides the views: "indices" (dataset
+    index, NPID), "labels" (class, SupCon) and "rotations" ([n, 2] quarter turns of each view, RotNet).
+    `params` are the trainable AppParams in the app's order; `encoder` is the online backbone the kNN
+    monitor and the exported encoder use. State that is neither parameter nor BatchNorm statistic
+    (queues, memory banks, running matrices) is kept in buffers listed by `state_buffers`, in the order
+    of the app's MethodInstance.state, and travels in the weights as "state/0", "state/1", …;
+    `resizable_state` names those whose rows follow the dataset (NPID's bank)."""
+
+    state_buffers = ()
+    resizable_state = ()
 
     def app_tensors(self):
-        """Every parameter and buffer of every network, each once, in the app's module order."""
+        """Every parameter and buffer of every network, each once, in the app's module order, then the method's state."""
         seen, out = set(), []
         for module in self.networks():
             for p in module.app_params() + module.app_buffers():
                 if id(p.tensor) not in seen:
                     seen.add(id(p.tensor))
                     out.append(p)
+        for i, name in enumerate(self.state_buffers):
+            tensor = getattr(self, name)
+            out.append(AppParam(f"state/{i}", "state", tensor, tensor.shape))
         return out
 
     def after_step(self, step):
         pass
+
+
+def momentum_tau(config, step):
+    """The step's τ: the cosine schedule from config.tau to 1, or config.tau throughout."""
+    return cosine_tau(config["tau"], step, config["totalSteps"]) if config.get("tauSchedule") else config["tau"]
+
+
+@torch.no_grad()
+def ema_update(online, target, tau):
+    """ema.ts emaUpdate: target ← τ·target + (1 − τ)·online over parameters (BN statistics are the target's own)."""
+    online = [p.tensor for p in online.app_params()]
+    target = [p.tensor for p in target.app_params()]
+    torch._foreach_mul_(target, tau)
+    torch._foreach_add_(target, online, alpha=1 - tau)
+
+
+def momentum_copy(online, config, name, matmul):
+    """shared.ts createMomentumCopy: a separate network holding the online weights, never trained directly."""
+    target = ProjectedEncoder(config, name, matmul)
+    target.load_state_dict(online.state_dict())
+    for p in target.parameters():
+        p.requires_grad_(False)
+    return target
+
+
+def random_unit_rows(rows, dim):
+    return F.normalize(torch.randn(rows, dim), dim=-1)
+
+
+@torch.no_grad()
+def enqueue(queue, keys):
+    """shared.ts KeyQueue.enqueue: the oldest key is row 0; the batch's keys go last, the oldest drop out."""
+    queue.copy_(torch.cat([queue, keys.to(queue.dtype)])[-queue.shape[0]:])
 
 
 class Byol(Method):
@@ -332,10 +376,7 @@ class Byol(Method):
         self.config = config
         self.online = ProjectedEncoder(config, "online", matmul)
         self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
-        self.target = ProjectedEncoder(config, "target", matmul)
-        self.target.load_state_dict(self.online.state_dict())
-        for p in self.target.parameters():
-            p.requires_grad_(False)
+        self.target = momentum_copy(self.online, config, "target", matmul)
         self.encoder = self.online.backbone
         self.parts = {"backbone": self.online.backbone, "projector": self.online.projector, "predictor": self.predictor}
         self.params = self.online.app_params() + self.predictor.app_params()
@@ -343,7 +384,7 @@ class Byol(Method):
     def networks(self):
         return [self.online, self.predictor, self.target]
 
-    def forward(self, v1, v2):
+    def forward(self, v1, v2, extra=None):
         z1, z2 = self.online(v1), self.online(v2)
         p1, p2 = self.predictor(z1), self.predictor(z2)
         # The app runs the target inside the tape too, but no gradient path leads into it.
@@ -351,15 +392,8 @@ class Byol(Method):
             t1, t2 = self.target(v1), self.target(v2)
         return byol_loss(p1, t2) + byol_loss(p2, t1)
 
-    @torch.no_grad()
     def after_step(self, step):
-        """ema.ts emaUpdate: target ← τ·target + (1 − τ)·online over parameters (BN statistics are the target's own)."""
-        c = self.config
-        tau = cosine_tau(c["tau"], step, c["totalSteps"]) if c.get("tauSchedule") else c["tau"]
-        online = [p.tensor for p in self.online.app_params()]
-        target = [p.tensor for p in self.target.app_params()]
-        torch._foreach_mul_(target, tau)
-        torch._foreach_add_(target, online, alpha=1 - tau)
+        ema_update(self.online, self.target, momentum_tau(self.config, step))
 
 
 class SimClr(Method):
@@ -376,7 +410,7 @@ class SimClr(Method):
     def networks(self):
         return [self.simclr]
 
-    def forward(self, v1, v2):
+    def forward(self, v1, v2, extra=None):
         return nt_xent_loss(self.simclr(v1), self.simclr(v2), self.config["temperature"], self.matmul)
 
 
@@ -450,7 +484,7 @@ class SimSiam(SingleEncoder):
     def __init__(self, config, matmul):
         super().__init__(config, matmul, "simsiam", predictor=True)
 
-    def forward(self, v1, v2):
+    def forward(self, v1, v2, extra=None):
         z1, z2 = self.net(v1), self.net(v2)
         p1, p2 = self.predictor(z1), self.predictor(z2)
         stop = self.options["stopGradient"] == 1
@@ -463,7 +497,7 @@ class BarlowTwins(SingleEncoder):
     def __init__(self, config, matmul):
         super().__init__(config, matmul, "barlow")
 
-    def forward(self, v1, v2):
+    def forward(self, v1, v2, extra=None):
         on_diagonal, off_diagonal = barlow_twins_loss(self.net(v1), self.net(v2), self.options["lambda"], self.matmul)
         return self.options["scale"] * (on_diagonal + off_diagonal)
 
@@ -474,22 +508,297 @@ class Vicreg(SingleEncoder):
     def __init__(self, config, matmul):
         super().__init__(config, matmul, "vicreg")
 
-    def forward(self, v1, v2):
+    def forward(self, v1, v2, extra=None):
         invariance, variance, covariance = vicreg_terms(self.net(v1), self.net(v2), self.matmul)
         o = self.options
         return o["invarianceWeight"] * invariance + o["varianceWeight"] * variance + o["covarianceWeight"] * covariance
 
 
-METHOD_CLASSES = {"byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg}
+def info_nce_loss(q, k, queue, temperature, matmul):
+    """losses.ts infoNCELoss: logits [q·k, q·queueᵀ] / T with the positive first; k and the queue get no gradient."""
+    qn = F.normalize(q, dim=-1)
+    kn = F.normalize(k, dim=-1).detach()
+    logits = torch.cat([(qn * kn).sum(-1, keepdim=True), matmul(qn, queue)], 1) / temperature
+    return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long, device=q.device))
+
+
+class QueueMethod(Method):
+    """Key queues as buffers "queue0", "queue1", … (MoCo, MoBY). The step's keys are enqueued after the
+    optimizer step, gathered from every process in rank order (solo-learn's gather), so every process
+    holds the same queues and they fill as one process's would with the global batch."""
+
+    def add_queues(self, count, size, dim):
+        self.state_buffers = tuple(f"queue{i}" for i in range(count))
+        for name in self.state_buffers:
+            self.register_buffer(name, random_unit_rows(size, dim))
+        self.pending_keys = []
+
+    def queue(self, i):
+        return getattr(self, self.state_buffers[i])
+
+    @torch.no_grad()
+    def enqueue_pending(self):
+        for i, keys in enumerate(self.pending_keys):
+            enqueue(self.queue(i), gather(keys))
+        self.pending_keys = []
+
+
+class MocoV2(QueueMethod):
+    """methods/mocov2.ts: query encoder, momentum key encoder, InfoNCE against a queue of earlier keys;
+    symmetric (MoCo v2+, one queue per view, the mean of both directions) or one direction, one queue."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        self.config, self.matmul = config, matmul
+        options = config["options"]
+        self.symmetric = options["symmetric"] == 1
+        self.query = ProjectedEncoder(config, "query", matmul)
+        self.key = momentum_copy(self.query, config, "key", matmul)
+        self.add_queues(2 if self.symmetric else 1, options["queueSize"], config["projector"]["out"])
+        self.encoder = self.query.backbone
+        self.parts = {"backbone": self.query.backbone, "projector": self.query.projector}
+        self.params = self.query.app_params()
+
+    def networks(self):
+        return [self.query, self.key]
+
+    def forward(self, v1, v2, extra=None):
+        t = self.config["temperature"]
+        q1 = self.query(v1)
+        with torch.no_grad():
+            k2 = F.normalize(self.key(v2), dim=-1)
+        loss = info_nce_loss(q1, k2, self.queue(1 if self.symmetric else 0), t, self.matmul)
+        keys = [k2]
+        if self.symmetric:
+            q2 = self.query(v2)
+            with torch.no_grad():
+                k1 = F.normalize(self.key(v1), dim=-1)
+            loss = (loss + info_nce_loss(q2, k1, self.queue(0), t, self.matmul)) / 2
+            keys = [k1, k2]
+        self.pending_keys = keys
+        return loss
+
+    def after_step(self, step):
+        self.enqueue_pending()
+        ema_update(self.query, self.key, momentum_tau(self.config, step))
+
+
+class Moby(QueueMethod):
+    """methods/moby.ts: BYOL's online encoder + predictor and EMA target, InfoNCE of each view's
+    prediction against the other view's target key and that view's queue, both directions summed."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        if not config.get("predictor"):
+            raise InputError("MoBY needs a predictor head (config.predictor is null)")
+        self.config, self.matmul = config, matmul
+        self.online = ProjectedEncoder(config, "online", matmul)
+        self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
+        self.target = momentum_copy(self.online, config, "target", matmul)
+        self.add_queues(2, config["options"]["queueSize"], config["projector"]["out"])
+        self.encoder = self.online.backbone
+        self.parts = {"backbone": self.online.backbone, "projector": self.online.projector, "predictor": self.predictor}
+        self.params = self.online.app_params() + self.predictor.app_params()
+
+    def networks(self):
+        return [self.online, self.predictor, self.target]
+
+    def forward(self, v1, v2, extra=None):
+        t = self.config["temperature"]
+        z1, z2 = self.online(v1), self.online(v2)
+        p1, p2 = self.predictor(z1), self.predictor(z2)
+        with torch.no_grad():
+            k1, k2 = F.normalize(self.target(v1), dim=-1), F.normalize(self.target(v2), dim=-1)
+        self.pending_keys = [k1, k2]
+        return info_nce_loss(p1, k2, self.queue(1), t, self.matmul) + info_nce_loss(p2, k1, self.queue(0), t, self.matmul)
+
+    def after_step(self, step):
+        self.enqueue_pending()
+        ema_update(self.online, self.target, momentum_tau(self.config, step))
+
+
+def supcon_loss(z1, z2, labels, temperature, form, matmul):
+    """losses.ts supConLoss (contrast mode "all"): each of the 2N views against the 2N − 1 others, its
+    positives every other view of the same class; "out" averages the positives' log-probabilities,
+    "in" takes the log of their mean probability. Across processes as nt_xent_loss: local anchors,
+    rows and labels of every process gathered (rows with gradient)."""
+    n = z1.shape[0]
+    q = torch.cat([F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)])
+    k1, k2 = gather_with_grad(q[:n]), gather_with_grad(q[n:])
+    all_labels = gather(labels)
+    total = k1.shape[0]
+    rows = torch.arange(n, device=z1.device) + n * rank()
+    own = torch.cat([rows, rows + total])
+    self_mask = F.one_hot(own, 2 * total).bool()
+    logits = (matmul(q, torch.cat([k1, k2])) / temperature).masked_fill(self_mask, MASKED_LOGIT)
+    log_prob = F.log_softmax(logits, dim=1)
+    anchor_labels = torch.cat([labels, labels])
+    view_labels = torch.cat([all_labels, all_labels])
+    positives = (anchor_labels[:, None] == view_labels[None, :]) & ~self_mask
+    count = positives.sum(1)
+    if form == "out":
+        per_anchor = (log_prob * positives).sum(1) / count
+    else:
+        per_anchor = torch.logsumexp(log_prob.masked_fill(~positives, MASKED_LOGIT), dim=1) - torch.log(count.to(log_prob.dtype))
+    return -per_anchor.mean()
+
+
+SUPCON_FORMS = ("out", "in")
+
+
+class SupCon(SingleEncoder):
+    """methods/supcon.ts: SimCLR with labels, every view of the same class a positive."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "supcon")
+        self.form = SUPCON_FORMS[int(self.options["form"])]
+
+    def forward(self, v1, v2, extra=None):
+        if extra is None or extra.get("labels") is None:
+            raise InputError("SupCon is supervised: every image needs a class label (train on an image folder with one subfolder per class)")
+        z1 = self.net(v1)
+        z2 = self.net(v2)
+        return supcon_loss(z1, z2, extra["labels"], self.config["temperature"], self.form, self.matmul)
+
+
+class Npid(SingleEncoder):
+    """methods/npid.ts (full softmax over the bank): a memory bank of one unit feature per image; the
+    loss is cross-entropy of ẑ·bankᵀ / T with the image's own row as the class; after the step the
+    rows of the batch's images move towards their new features (momentum) and are re-normalised. Only
+    the first view is used. Across processes the features and indices are gathered, so every process
+    updates the same bank the same way."""
+
+    state_buffers = ("bank",)
+    resizable_state = ("state/0",)
+
+    def __init__(self, config, matmul, dataset_size):
+        super().__init__(config, matmul, "npid")
+        if not dataset_size:
+            raise InputError("NPID's memory bank needs the number of training images")
+        self.register_buffer("bank", random_unit_rows(dataset_size, config["projector"]["out"]))
+        self.pending = None
+
+    def forward(self, v1, v2, extra=None):
+        if extra is None or extra.get("indices") is None:
+            raise InputError("NPID needs each image's dataset index")
+        indices = extra["indices"]
+        z = F.normalize(self.net(v1), dim=-1)
+        self.pending = (z.detach(), indices)
+        logits = self.matmul(z, self.bank) / self.config["temperature"]
+        return F.cross_entropy(logits, indices)
+
+    @torch.no_grad()
+    def after_step(self, step):
+        features, indices = gather(self.pending[0]), gather(self.pending[1])
+        self.pending = None
+        n = indices.shape[0]
+        # An image twice in a batch: every copy writes the row of its last occurrence, as the app does.
+        same_image = indices[:, None] == indices[None, :]
+        last = (same_image.long() * torch.arange(1, n + 1, device=indices.device)).argmax(1)
+        rows = indices[last]
+        m = self.options["bankMomentum"]
+        self.bank[rows] = F.normalize(self.bank[rows] * m + features[last] * (1 - m), dim=-1)
+
+
+class UniGrad(Method):
+    """methods/unigrad.ts: the surrogate ½[(sg(g₁)·ẑ₁) + (sg(g₂)·ẑ₂)] with g₁ = −ẑ₂ᵐ + λ ẑ₁F, F the running
+    correlation of the momentum embeddings (ρ; the first batch alone initialises it), updated with the
+    current batch before the loss uses it. Across processes F's batch term is over the gathered global batch."""
+
+    state_buffers = ("correlation", "correlation_ready")
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        self.config, self.matmul = config, matmul
+        options = config["options"]
+        self.lam, self.rho = options["lambda"], options["rho"]
+        self.online = ProjectedEncoder(config, "online", matmul)
+        self.target = momentum_copy(self.online, config, "momentum", matmul)
+        d = config["projector"]["out"]
+        self.register_buffer("correlation", torch.zeros(d, d))
+        self.register_buffer("correlation_ready", torch.zeros(()))
+        self.encoder = self.online.backbone
+        self.parts = {"backbone": self.online.backbone, "projector": self.online.projector}
+        self.params = self.online.app_params()
+        self.pending = None
+
+    def networks(self):
+        return [self.online, self.target]
+
+    def forward(self, v1, v2, extra=None):
+        z1, z2 = self.online(v1), self.online(v2)
+        with torch.no_grad():
+            a_m, b_m = F.normalize(self.target(v1), dim=-1), F.normalize(self.target(v2), dim=-1)
+            ga, gb = gather(a_m), gather(b_m)
+            batch_correlation = (ga.T @ ga + gb.T @ gb) / (2 * ga.shape[0])
+            keep = self.correlation_ready * self.rho
+            correlation = keep * self.correlation + (1 - keep) * batch_correlation
+        self.pending = correlation
+        a, b = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+        g1 = (-b_m + self.lam * (a @ correlation)).detach()
+        g2 = (-a_m + self.lam * (b @ correlation)).detach()
+        return 0.5 * ((g1 * a).sum(-1).mean() + (g2 * b).sum(-1).mean())
+
+    @torch.no_grad()
+    def after_step(self, step):
+        self.correlation.copy_(self.pending)
+        self.correlation_ready.fill_(1)
+        self.pending = None
+        ema_update(self.online, self.target, momentum_tau(self.config, step))
+
+
+ROTATIONS = 4
+
+
+def rotate_quarter_turns(images, turns):
+    """rotation.ts rotateQuarterTurns on NCHW: each square image turned counter-clockwise by its own number of quarter turns."""
+    out = torch.zeros_like(images)
+    for k in range(ROTATIONS):
+        chosen = (turns == k).to(images.dtype)[:, None, None, None]
+        out = out + torch.rot90(images, k, dims=(2, 3)) * chosen
+    return out
+
+
+class Rotation(Method):
+    """methods/rotation.ts (RotNet): each image of both views turned by its own quarter turns, one batch
+    of 2N through the backbone, a classifier on the features names the turn (cross-entropy)."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        self.config = config
+        self.backbone, feature_dim = create_backbone(config["backbone"], "rotation/backbone")
+        self.classifier = create_mlp(config["projector"], feature_dim, "rotation/classifier", matmul)
+        if config["projector"]["out"] != ROTATIONS:
+            raise InputError(f"Rotation prediction needs a head with {ROTATIONS} outputs, got {config['projector']['out']}")
+        self.encoder = self.backbone
+        self.parts = {"backbone": self.backbone, "classifier": self.classifier}
+        self.params = self.backbone.app_params() + self.classifier.app_params()
+
+    def networks(self):
+        return [self.backbone, self.classifier]
+
+    def forward(self, v1, v2, extra=None):
+        if extra is None or extra.get("rotations") is None:
+            raise InputError("rotation prediction needs each view's quarter turns")
+        turns = extra["rotations"]
+        rotated = torch.cat([rotate_quarter_turns(v1, turns[:, 0]), rotate_quarter_turns(v2, turns[:, 1])])
+        logits = self.classifier(self.backbone(rotated))
+        return F.cross_entropy(logits, torch.cat([turns[:, 0], turns[:, 1]]))
+
+
+METHOD_CLASSES = {
+    "byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg,
+    "mocov2": MocoV2, "supcon": SupCon, "npid": Npid, "moby": Moby, "unigrad": UniGrad, "rotation": Rotation,
+}
 METHODS = tuple(METHOD_CLASSES)
 
 
-def build_method(config, matmul=F.linear):
-    """The method's networks for an app TrainConfig, in training mode."""
+def build_method(config, matmul=F.linear, dataset_size=None):
+    """The method's networks for an app TrainConfig, in training mode; `dataset_size` sizes NPID's memory bank."""
     method = config.get("method")
     if method not in METHOD_CLASSES:
         raise InputError(f'method "{method}" is not reproduced in PyTorch; choose one of {", ".join(METHODS)}')
-    model = METHOD_CLASSES[method](config, matmul)
+    model = Npid(config, matmul, dataset_size) if method == "npid" else METHOD_CLASSES[method](config, matmul)
     model.train()
     return model
 
@@ -526,6 +835,16 @@ class GatherLayer(torch.autograd.Function):
 def gather_with_grad(x):
     """Rows of every process in rank order (x itself on one process)."""
     return torch.cat(GatherLayer.apply(x)) if distributed() else x
+
+
+@torch.no_grad()
+def gather(x):
+    """Rows of every process in rank order, without gradient (keys for a queue, labels, indices)."""
+    if not distributed():
+        return x
+    output = [torch.zeros_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(output, x.contiguous())
+    return torch.cat(output)
 
 
 class AllReduceSum(torch.autograd.Function):
@@ -817,13 +1136,23 @@ def app_state_dict(model):
 
 @torch.no_grad()
 def load_app_state(model, state):
-    """Copies {app name: tensor} into the method; names and shapes are checked before anything is written."""
+    """Copies {app name: tensor} into the method; names and shapes are checked before anything is written.
+    A state tensor whose rows follow the dataset (NPID's bank) and whose row count differs keeps its
+    fresh values; returns the names kept that way."""
     expected = model.app_tensors()
     missing = [p.name for p in expected if p.name not in state]
     if missing:
         raise InputError(f"the weights lack {len(missing)} tensors this network needs, e.g. {', '.join(missing[:3])}")
-    wrong = [f"{p.name} {list(state[p.name].shape)} ≠ {list(p.tensor.shape)}" for p in expected if state[p.name].shape != p.tensor.shape]
+
+    def resized(p):
+        saved = state[p.name]
+        return p.name in model.resizable_state and saved.shape[1:] == p.tensor.shape[1:] and saved.shape[0] != p.tensor.shape[0]
+
+    kept = [p.name for p in expected if resized(p)]
+    wrong = [f"{p.name} {list(state[p.name].shape)} ≠ {list(p.tensor.shape)}" for p in expected if state[p.name].shape != p.tensor.shape and p.name not in kept]
     if wrong:
         raise InputError(f"the weights do not fit this network: {'; '.join(wrong[:3])}")
     for p in expected:
-        p.tensor.copy_(state[p.name].to(p.tensor.dtype))
+        if p.name not in kept:
+            p.tensor.copy_(state[p.name].to(p.tensor.dtype))
+    return kept

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from siamese_torch import (  # noqa: E402
-    InputError, app_state_dict, augment_batch, build_method, cosine_tau, create_optimizer, load_app_state,
+    ROTATIONS, InputError, app_state_dict, augment_batch, build_method, cosine_tau, create_optimizer, load_app_state,
     load_safetensors, save_safetensors, standardize, warmup_cosine_lr,
 )
 
@@ -63,13 +63,28 @@ def relative_difference(a, b, floor=0.0):
     return abs(a - b) / max(abs(a), abs(b), floor, 1e-12)
 
 
+def parity_reference():
+    return json.load(open(os.path.join(HERE, "parity.json")))
+
+
+def parity_batch():
+    """The exported batch: its two views and its per-image inputs (Method.forward's `extra`)."""
+    tensors, _ = load_safetensors(os.path.join(HERE, "parity.safetensors"))
+    n = tensors["view1"].shape[0]
+    extra = {"indices": tensors["indices"].long(), "labels": tensors["labels"].long()}
+    if "rotations" in tensors:
+        # The app draws view 1's turns, then view 2's: [2n] → [n, 2].
+        extra["rotations"] = tensors["rotations"].long().reshape(2, n).T.contiguous()
+    return tensors["view1"], tensors["view2"], extra
+
+
 def check_parity(config, weights):
     """The exported batch through the PyTorch port: loss and every gradient norm against the app's."""
-    reference = json.load(open(os.path.join(HERE, "parity.json")))
-    views, _ = load_safetensors(os.path.join(HERE, "parity.safetensors"))
-    model = build_method(config)
+    reference = parity_reference()
+    v1, v2, extra = parity_batch()
+    model = build_method(config, dataset_size=reference["datasetSize"])
     load_app_state(model, weights)
-    loss = model(views["view1"], views["view2"])
+    loss = model(v1, v2, extra)
     loss.backward()
     tolerance = reference["tolerance"]
     app_norms = reference["gradientNorms"]
@@ -94,7 +109,7 @@ def check_parity(config, weights):
 @torch.no_grad()
 def embed(config, weights, images_path, out_path):
     """The online encoder's features of the given images, as the app's embedding view computes them."""
-    model = build_method(config)
+    model = build_method(config, dataset_size=parity_reference()["datasetSize"])
     if weights is not None:
         load_app_state(model, weights)
     model.eval()
@@ -120,11 +135,26 @@ def start_processes(force_cpu):
     return (dist.get_rank() if world > 1 else 0), world, device
 
 
+class IndexedImages(torch.utils.data.Dataset):
+    """(image, class, dataset index): NPID's memory bank has a row per image."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        image, label = self.dataset[index]
+        return image, label, index
+
+
 def image_folder_loader(path, size, local_batch, rank, world, seed, workers):
-    """uint8 [n, 3, size, size] batches; each process gets its share of every global batch (DistributedSampler)."""
+    """uint8 [n, 3, size, size] batches with their classes and dataset indices; each process gets its
+    share of every global batch (DistributedSampler)."""
     from torchvision import datasets, transforms
 
-    dataset = datasets.ImageFolder(path, transform=transforms.Compose([transforms.Resize((size, size)), transforms.PILToTensor()]))
+    dataset = IndexedImages(datasets.ImageFolder(path, transform=transforms.Compose([transforms.Resize((size, size)), transforms.PILToTensor()])))
     if len(dataset) < local_batch * world:
         raise InputError(f"{path} has {len(dataset)} images, fewer than one batch of {local_batch * world}")
     sampler = torch.utils.data.distributed.DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True)
@@ -136,8 +166,8 @@ def batches(sampler, loader, start_epoch):
     epoch = start_epoch
     while True:
         sampler.set_epoch(epoch)
-        for images, _ in loader:
-            yield epoch, images
+        for images, labels, indices in loader:
+            yield epoch, images, labels, indices
         epoch += 1
 
 
@@ -194,12 +224,12 @@ def set_learning_rate(optimizer, lr):
         optimizer.lr = lr
 
 
-def save_run(out, model, optimizer, config, step, epoch):
+def save_run(out, model, optimizer, config, step, epoch, dataset_size):
     """checkpoint.pt to resume from, and weights.safetensors for the app (Import weights)."""
     os.makedirs(out, exist_ok=True)
     state = app_state_dict(model)
     torch.save({"step": step, "epoch": epoch, "config": config, "model": state, "optimizer": optimizer_state(optimizer)}, os.path.join(out, "checkpoint.pt"))
-    metadata = {"format": "siamese-playground/pytorch-weights", "config": json.dumps(config), "step": str(step)}
+    metadata = {"format": "siamese-playground/pytorch-weights", "config": json.dumps(config), "step": str(step), "datasetSize": str(dataset_size)}
     save_safetensors(os.path.join(out, "weights.safetensors"), state, metadata)
 
 
@@ -225,47 +255,58 @@ def train(args, config, weights):
     total_steps = args.steps if args.steps is not None else config["totalSteps"]
     # One seed for the network, the data order and the schedules; augmentations differ per process.
     torch.manual_seed(config["seed"])
-    model = build_method(config)
+    if args.fixed_batch:
+        dataset_size = parity_reference()["datasetSize"]
+    else:
+        dataset, sampler, loader = image_folder_loader(args.data, config["imageSize"], local, rank, world, config["seed"], args.workers)
+        dataset_size = len(dataset)
+    model = build_method(config, dataset_size=dataset_size)
+    fresh = []
     if weights is not None:
-        load_app_state(model, weights)
+        fresh = load_app_state(model, weights)
     model.to(device)
     optimizer = create_optimizer(config, model.params)
     step, epoch = 0, 0
     if args.resume:
         saved = torch.load(args.resume, map_location=device)
-        load_app_state(model, saved["model"])
+        fresh = load_app_state(model, saved["model"])
         load_optimizer_state(optimizer, saved["optimizer"])
         step, epoch = saved["step"], saved["epoch"] + 1
     augment_gen = torch.Generator().manual_seed(config["seed"] * 104729 + 2 + 7919 * rank + step)
     wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False) if world > 1 else model
 
     if args.fixed_batch:
-        views, _ = load_safetensors(os.path.join(HERE, "parity.safetensors"))
-        count = views["view1"].shape[0]
+        v1, v2, extra = parity_batch()
+        count = v1.shape[0]
         if count % world:
             raise InputError(f"the exported batch of {count} does not split evenly over {world} processes")
         part = slice(rank * count // world, (rank + 1) * count // world)
-        fixed = (views["view1"][part].to(device), views["view2"][part].to(device))
+        fixed = (v1[part].to(device), v2[part].to(device), {name: t[part].to(device) for name, t in extra.items()})
         stream = None
     else:
-        _, sampler, loader = image_folder_loader(args.data, config["imageSize"], local, rank, world, config["seed"], args.workers)
         stream = batches(sampler, loader, epoch)
-    log(rank, {"start": True, "method": config["method"], "processes": world, "device": str(device), "batchPerProcess": local, "fromStep": step, "steps": total_steps})
+    start = {"start": True, "method": config["method"], "processes": world, "device": str(device), "batchPerProcess": local, "fromStep": step, "steps": total_steps}
+    if fresh:
+        # NPID's bank has a row per image: weights from another image folder cannot fill it.
+        start["freshState"] = fresh
+    log(rank, start)
 
     amp = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.amp)
     started = time.perf_counter()
     while step < total_steps:
         if stream is None:
-            v1, v2 = fixed
+            v1, v2, extra = fixed
         else:
-            epoch, images = next(stream)
+            epoch, images, labels, indices = next(stream)
             raw = images.float().div_(255)
             v1 = standardize(augment_batch(raw, config["augmentations"][0], config["imageSize"], augment_gen)).to(device)
             v2 = standardize(augment_batch(raw, config["augmentations"][1], config["imageSize"], augment_gen)).to(device)
+            rotations = torch.randint(0, ROTATIONS, (images.shape[0], 2), generator=augment_gen)
+            extra = {"indices": indices.to(device), "labels": labels.to(device), "rotations": rotations.to(device)}
         lr = warmup_cosine_lr(step, config["totalSteps"], config["learningRate"], config["warmupSteps"])
         set_learning_rate(optimizer, lr)
         with amp:
-            loss = wrapped(v1, v2)
+            loss = wrapped(v1, v2, extra)
         optimizer.zero_grad(set_to_none=True)
         loss.float().backward()
         optimizer.step()
@@ -284,7 +325,7 @@ def train(args, config, weights):
                 dist.barrier()
         log(rank, record)
         if rank == 0 and ((args.checkpoint_every and step % args.checkpoint_every == 0) or step == total_steps):
-            save_run(args.out, model, optimizer, config, step, epoch)
+            save_run(args.out, model, optimizer, config, step, epoch, dataset_size)
     log(rank, {"done": True, "steps": step, "seconds": time.perf_counter() - started, "out": args.out})
     if world > 1:
         dist.barrier()

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { shapesDataset } from '../data/shapes';
 import { disposeInstance } from './methods/instance';
 import { getMethod } from './methods/registry';
-import { initialWeights, loadRunWeights, parityBatch } from './pytorch-export';
+import { initialWeights, loadRunWeights, methodWeights, parityBatch } from './pytorch-export';
 import { Rng } from './random';
 import { tinyConfig } from './testing/tiny';
 import { moduleTensors, torchStateOf } from './torch-weights';
 
 const byolConfig = tinyConfig('byol');
 const simclrConfig = tinyConfig('simclr');
-const build = (config: typeof byolConfig, seed: number) => getMethod(config.method).create({ config: { ...config, seed }, rng: new Rng(seed), datasetSize: 1, numClasses: 1 });
+const build = (config: typeof byolConfig, seed: number, datasetSize = 1) => getMethod(config.method).create({ config: { ...config, seed }, rng: new Rng(seed), datasetSize, numClasses: 1 });
+const stateOf = (method: ReturnType<typeof build>) => Promise.all((method.state ?? []).map(async (v) => Array.from((await v.data()) as Float32Array)));
 
 describe('weights into a run', () => {
   it('replaces every tensor of the same method, so the run continues from them', async () => {
@@ -44,15 +46,50 @@ describe('weights into a run', () => {
   });
 });
 
+describe('method state in the weights', () => {
+  it('carries MoCo v2\'s key queues as state/0 and state/1, and a run takes them back', async () => {
+    const config = { ...tinyConfig('mocov2'), options: { queueSize: 5, symmetric: 1 } };
+    const source = build(config, 3);
+    const weights = await methodWeights(source);
+    expect(weights.filter((t) => t.name.startsWith('state/')).map((t) => [t.name, t.shape])).toEqual([
+      ['state/0', [5, config.projector.out]],
+      ['state/1', [5, config.projector.out]],
+    ]);
+    const run = build(config, 4);
+    expect(await stateOf(run)).not.toEqual(await stateOf(source));
+    expect(loadRunWeights(run, weights)).toMatch(/Loaded all \d+ tensors of the run's networks and the method's state/);
+    expect(await stateOf(run)).toEqual(await stateOf(source));
+    disposeInstance(source);
+    disposeInstance(run);
+  });
+
+  it('keeps the run\'s own memory bank when the file\'s was built for another number of images', async () => {
+    const config = tinyConfig('npid');
+    const weights = await initialWeights({ ...config, seed: 3 }, 12);
+    expect(weights.find((t) => t.name === 'state/0')?.shape).toEqual([12, config.projector.out]);
+    const run = build(config, 4, 20);
+    const bank = await stateOf(run);
+    expect(loadRunWeights(run, weights)).toMatch(/Loaded all \d+ tensors of the run's networks \(the method's state is the run's own/);
+    expect(await stateOf(run)).toEqual(bank);
+    disposeInstance(run);
+  });
+});
+
 describe('the parity batch', () => {
   it('holds two standardised NCHW views and a gradient norm for every trainable parameter, and leaves the weights alone', async () => {
     const config = { ...byolConfig, batchSize: 6 };
     const weights = await initialWeights(config);
-    const { views, reference } = await parityBatch(config, weights);
+    const { views, reference } = await parityBatch(config, weights, config.batchSize);
     expect(views.map((v) => [v.name, v.shape])).toEqual([
       ['view1', [6, 3, 16, 16]],
       ['view2', [6, 3, 16, 16]],
+      ['indices', [6]],
+      ['labels', [6]],
     ]);
+    // Dataset indices 0…5; the built-in shapes' classes go round (SupCon's positives).
+    expect(Array.from(views[2].data)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(views[3].data)).toEqual(Array.from(shapesDataset({ trainCount: 6, testCount: 0, size: 16, seed: config.seed }).train.labels ?? []));
+    expect(reference.datasetSize).toBe(config.batchSize);
     const run = build(config, config.seed);
     expect(Object.keys(reference.gradientNorms)).toEqual(run.params.map((p) => p.name));
     disposeInstance(run);
@@ -61,6 +98,15 @@ describe('the parity batch', () => {
     expect(reference.loss).toBeGreaterThan(0);
     expect(reference.loss).toBeLessThan(8);
     // The same weights give the same numbers: nothing of the first call (BatchNorm statistics) leaked into them.
-    expect((await parityBatch(config, weights)).reference).toEqual(reference);
+    expect((await parityBatch(config, weights, config.batchSize)).reference).toEqual(reference);
+  });
+
+  it('holds the quarter turns RotNet drew for each image of both views', async () => {
+    const config = { ...tinyConfig('rotation'), batchSize: 6 };
+    const { views } = await parityBatch(config, await initialWeights(config), config.batchSize);
+    const rotations = views.find((v) => v.name === 'rotations');
+    expect(rotations?.shape).toEqual([12]);
+    expect(Array.from(rotations?.data ?? []).every((r) => Number.isInteger(r) && r >= 0 && r < 4)).toBe(true);
+    expect(new Set(rotations?.data).size).toBeGreaterThan(1);
   });
 });

@@ -6,6 +6,9 @@
  *
  * Only the methods siamese_torch.py reproduces are exported, and only in the form it reproduces
  * (a method option it does not implement refuses the export): never a silently different script.
+ * A method's state (MoCo's and MoBY's key queues, NPID's memory bank, UniGrad's correlation matrix)
+ * travels with the weights as "state/0", "state/1", … in the order of `MethodInstance.state`, the
+ * names checkpoints give it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
@@ -14,10 +17,11 @@ import { shapesDataset } from '../data/shapes';
 import { disposeInstance } from './methods/instance';
 import { defaultOptions } from './methods/options';
 import { getMethod } from './methods/registry';
+import { drawRotations } from './methods/rotation';
 import type { MethodInstance } from './methods/types';
 import { Rng } from './random';
 import { encodeSafetensors, type NamedArray } from './safetensors';
-import { loadTorchState, moduleTensors, torchStateOf } from './torch-weights';
+import { loadTorchState, moduleTensors, torchStateOf, type NamedVariable } from './torch-weights';
 
 /**
  * The methods siamese_torch.py reproduces, in the order they were ported, each with the options its
@@ -29,6 +33,13 @@ const PORTED_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   simsiam: ['stopGradient'],
   barlow: ['lambda', 'scale'],
   vicreg: ['invarianceWeight', 'varianceWeight', 'covarianceWeight'],
+  mocov2: ['queueSize', 'symmetric'],
+  supcon: ['form'],
+  // Not `negatives`: the rows it samples each step come from the app's generator.
+  npid: ['bankMomentum'],
+  moby: ['queueSize'],
+  unigrad: ['lambda', 'rho'],
+  rotation: [],
 };
 export const PYTORCH_PROJECT_METHODS: readonly string[] = Object.keys(PORTED_OPTIONS);
 
@@ -79,21 +90,39 @@ export interface ParityReference {
   tolerance: number;
   /** See PARITY_GRADIENT_FLOOR. */
   gradientFloor: number;
+  /** Training images the method's per-image state was built for (rows of NPID's memory bank). */
+  datasetSize: number;
 }
 
-/** The method's weights (every parameter and BatchNorm statistic) in PyTorch's layout, under the app's names. */
+/** The method's state variables under the names the weights give them. */
+function methodState(method: MethodInstance): NamedVariable[] {
+  return (method.state ?? []).map((variable, i) => ({ name: `state/${i}`, variable }));
+}
+
+/** Every tensor the weights hold: parameters and BatchNorm statistics of every network, then the method's state. */
+function methodTensors(method: MethodInstance): NamedVariable[] {
+  return [...moduleTensors(method.modules), ...methodState(method)];
+}
+
+/** The method's weights (every parameter, BatchNorm statistic and state tensor) in PyTorch's layout, under the app's names. */
 export function methodWeights(method: MethodInstance): Promise<NamedArray[]> {
-  return torchStateOf(moduleTensors(method.modules));
+  return torchStateOf(methodTensors(method));
 }
 
-/** The method's networks for `config`, initialised from its seed, with nothing to train on; the caller disposes it. */
-function bareMethod(config: TrainConfig): MethodInstance {
-  return getMethod(config.method).create({ config, rng: new Rng(config.seed), datasetSize: 1, numClasses: 1 });
+/**
+ * The method's networks for `config`, initialised from `rng` (the seed's generator by default), for
+ * `datasetSize` training images; the caller disposes it.
+ */
+function bareMethod(config: TrainConfig, datasetSize: number, rng = new Rng(config.seed)): MethodInstance {
+  return getMethod(config.method).create({ config, rng, datasetSize, numClasses: 1 });
 }
 
-/** The method's freshly initialised weights for `config`. */
-export async function initialWeights(config: TrainConfig): Promise<NamedArray[]> {
-  const method = bareMethod(config);
+/**
+ * The method's freshly initialised weights for `config`. With no dataset yet, per-image state is
+ * sized for one batch (the smallest dataset a run takes); train.py sizes it to its image folder.
+ */
+export async function initialWeights(config: TrainConfig, datasetSize = config.batchSize): Promise<NamedArray[]> {
+  const method = bareMethod(config, datasetSize);
   try {
     return await methodWeights(method);
   } finally {
@@ -101,11 +130,11 @@ export async function initialWeights(config: TrainConfig): Promise<NamedArray[]>
   }
 }
 
-/** A freshly built method of `config` holding `weights`; the caller disposes it. */
-export function methodWithWeights(config: TrainConfig, weights: readonly NamedArray[]): MethodInstance {
-  const method = bareMethod(config);
+/** A freshly built method of `config` for `datasetSize` images holding `weights` (state included); the caller disposes it. */
+export function methodWithWeights(config: TrainConfig, weights: readonly NamedArray[], datasetSize: number, rng?: Rng): MethodInstance {
+  const method = bareMethod(config, datasetSize, rng);
   try {
-    loadTorchState(moduleTensors(method.modules), weights);
+    loadTorchState(methodTensors(method), weights);
   } catch (error) {
     disposeInstance(method);
     throw error;
@@ -114,54 +143,69 @@ export function methodWithWeights(config: TrainConfig, weights: readonly NamedAr
 }
 
 /**
- * The fixed batch (two augmented, standardised views of built-in shapes, NCHW) and the app's loss
- * and gradient norms on it, computed on a copy of the weights so the run's own BatchNorm
- * statistics do not move.
+ * The fixed batch (two augmented, standardised views of built-in shapes, NCHW, with each image's
+ * dataset index and class, and for RotNet the quarter turns the method drew) and the app's loss and
+ * gradient norms on it, computed on a copy of the weights so the run's own BatchNorm statistics and
+ * state do not move. `datasetSize` is the number of images the weights' per-image state was built for.
  */
-export async function parityBatch(config: TrainConfig, weights: readonly NamedArray[]): Promise<{ views: NamedArray[]; reference: ParityReference }> {
-  const batchSize = Math.min(config.batchSize, PARITY_BATCH);
+export async function parityBatch(config: TrainConfig, weights: readonly NamedArray[], datasetSize: number): Promise<{ views: NamedArray[]; reference: ParityReference }> {
+  const batchSize = Math.min(config.batchSize, PARITY_BATCH, datasetSize);
   const images = shapesDataset({ trainCount: batchSize, testCount: 0, size: config.imageSize, seed: config.seed }).train;
-  const method = methodWithWeights(config, weights);
+  const methodRng = new Rng(config.seed);
+  const method = methodWithWeights(config, weights, datasetSize, methodRng);
   try {
     const rng = new Rng(config.seed);
     const views = tf.tidy(() => {
       const raw = tf.tensor4d(images.pixels, [batchSize, config.imageSize, config.imageSize, 3]).div(255) as tf.Tensor4D;
       return config.augmentations.map((view) => standardize(augmentBatch(raw, view, config.imageSize, rng))) as [tf.Tensor4D, tf.Tensor4D];
     });
-    const indices = tf.tensor1d(Int32Array.from({ length: batchSize }, (_, i) => i), 'int32');
+    const indexArray = Int32Array.from({ length: batchSize }, (_, i) => i);
+    const indices = tf.tensor1d(indexArray, 'int32');
+    const labels = tf.tensor1d(images.labels ?? new Int32Array(batchSize), 'int32');
     const schedule = { step: 0, tau: config.tau, temperature: config.temperature };
-    const { value, grads } = tf.variableGrads(() => method.computeLoss({ views, indices, labels: null }, schedule).loss, method.params.map((p) => p.variable));
+    // What the method draws in its loss (RotNet's quarter turns) is replayed from the generator's state before it.
+    const rngBefore = methodRng.getState();
+    const { value, grads } = tf.variableGrads(() => method.computeLoss({ views, indices, labels }, schedule).loss, method.params.map((p) => p.variable));
     const norms = tf.tidy(() => method.params.map((p) => (grads[p.variable.name] ? tf.norm(grads[p.variable.name]) : tf.scalar(0))));
     const loss = (await value.data())[0];
     const gradientNorms: Record<string, number> = {};
     for (const [i, norm] of norms.entries()) gradientNorms[method.params[i].name] = (await norm.data())[0];
     const nchw = views.map((v) => tf.transpose(v, [0, 3, 1, 2]));
-    const viewArrays = await Promise.all(nchw.map(async (v, i) => ({ name: `view${i + 1}`, shape: v.shape.slice(), data: (await v.data()) as Float32Array })));
-    [value, indices, ...views, ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
-    return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR } };
+    const viewArrays: NamedArray[] = await Promise.all(nchw.map(async (v, i) => ({ name: `view${i + 1}`, shape: v.shape.slice(), data: (await v.data()) as Float32Array })));
+    viewArrays.push({ name: 'indices', shape: [batchSize], data: indexArray }, { name: 'labels', shape: [batchSize], data: (await labels.data()) as Int32Array });
+    if (config.method === 'rotation') {
+      const replay = new Rng(config.seed);
+      replay.setState(rngBefore);
+      viewArrays.push({ name: 'rotations', shape: [2 * batchSize], data: drawRotations(replay, 2 * batchSize) });
+    }
+    [value, indices, labels, ...views, ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
+    return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR, datasetSize } };
   } finally {
     disposeInstance(method);
   }
 }
 
-/** The metadata a weights file carries so that it describes itself: the run's config and step. */
-export function weightsMetadata(config: TrainConfig, step: number): Record<string, string> {
-  return { format: 'siamese-playground/pytorch-weights', config: JSON.stringify(config), step: String(step) };
+/** The metadata a weights file carries so that it describes itself: the run's config, step and number of training images. */
+export function weightsMetadata(config: TrainConfig, step: number, datasetSize: number): Record<string, string> {
+  return { format: 'siamese-playground/pytorch-weights', config: JSON.stringify(config), step: String(step), datasetSize: String(datasetSize) };
 }
 
-/** Every file of the project. `weights` are the starting weights (PyTorch layout, app names); `step` the run's step they are from. */
-export async function buildPytorchProject(config: TrainConfig, weights: readonly NamedArray[], step: number, sources: PytorchSources): Promise<ProjectFile[]> {
+/**
+ * Every file of the project. `weights` are the starting weights (PyTorch layout, app names, method
+ * state included); `step` the run's step they are from; `datasetSize` its number of training images.
+ */
+export async function buildPytorchProject(config: TrainConfig, weights: readonly NamedArray[], step: number, datasetSize: number, sources: PytorchSources): Promise<ProjectFile[]> {
   const problem = pytorchExportProblem(config);
   if (problem) throw new Error(problem);
   // Every option written out, so the Python side never needs the app's defaults.
   config = { ...config, options: { ...defaultOptions(getMethod(config.method).options), ...config.options } };
-  const { views, reference } = await parityBatch(config, weights);
+  const { views, reference } = await parityBatch(config, weights, datasetSize);
   return [
     { path: 'train.py', data: sources.trainPy },
     { path: 'siamese_torch.py', data: sources.siameseTorchPy },
     { path: 'README.md', data: sources.readme },
     { path: 'config.json', data: `${JSON.stringify(config, null, 2)}\n` },
-    { path: 'weights.safetensors', data: encodeSafetensors([...weights], weightsMetadata(config, step)) },
+    { path: 'weights.safetensors', data: encodeSafetensors([...weights], weightsMetadata(config, step, datasetSize)) },
     { path: 'parity.safetensors', data: encodeSafetensors(views) },
     { path: 'parity.json', data: `${JSON.stringify(reference, null, 2)}\n` },
   ];
@@ -172,16 +216,26 @@ const BACKBONE_SEGMENT = /(^|\/)backbone\//;
 /**
  * Loads weights (PyTorch layout, app names: train.py's output, or the app's own export) into a run's
  * method. Weights of the same method and networks replace every parameter and BatchNorm statistic,
- * so the run continues from them; weights of another method (or a bare backbone state dict with
+ * so the run continues from them, and the method's state (queues, memory bank) too where the file
+ * holds it in this run's shapes (a memory bank of another image folder does not fit); weights of another method (or a bare backbone state dict with
  * names like "backbone/conv0/kernel") replace the encoder alone, found by the name below "backbone/"
  * (the first such tensor in the file, the online encoder). Nothing is written unless everything fits.
  * Returns a sentence saying what was loaded.
  */
 export function loadRunWeights(method: MethodInstance, state: readonly NamedArray[]): string {
   const all = moduleTensors(method.modules);
+  const ownState = methodState(method);
+  if (ownState.length > 0) {
+    try {
+      loadTorchState([...all, ...ownState], state);
+      return `Loaded all ${all.length} tensors of the run's networks and the method's state; training continues from them.`;
+    } catch {
+      // The networks alone may still fit; the run then keeps its own state.
+    }
+  }
   try {
     loadTorchState(all, state);
-    return `Loaded all ${all.length} tensors of the run's networks; training continues from them.`;
+    return `Loaded all ${all.length} tensors of the run's networks${ownState.length > 0 ? ' (the method\'s state is the run\'s own: the file\'s does not fit)' : ''}; training continues from them.`;
   } catch (fullError) {
     const encoder = [...method.encoder.params, ...method.encoder.buffers];
     const firstName = encoder[0]?.name ?? '';

@@ -9,6 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module, Param } from './nn';
 import type { NamedArray } from './safetensors';
 
+/** A variable under its app name: a parameter, a BatchNorm statistic or a method's state ("state/0"). */
+export type NamedVariable = Pick<Param, 'name' | 'variable'>;
+
 /** Every parameter and buffer of `modules`, each variable once even where two modules share it. */
 export function moduleTensors(modules: readonly Module[]): Param[] {
   const seen = new Set<tf.Variable>();
@@ -67,7 +70,7 @@ export function toAppLayout(name: string, torchShape: number[], data: Float32Arr
 }
 
 /** The current values of `params` in PyTorch's layout, under their app names. Reads the device without blocking. */
-export async function torchStateOf(params: readonly Param[]): Promise<NamedArray[]> {
+export async function torchStateOf(params: readonly NamedVariable[]): Promise<NamedArray[]> {
   const clones = params.map((p) => tf.clone(p.variable));
   return Promise.all(
     clones.map(async (clone, i) => {
@@ -84,7 +87,7 @@ export async function torchStateOf(params: readonly Param[]): Promise<NamedArray
  * `rename` maps an app name to the name looked up in `state` (an encoder trained under another
  * method's prefix). Throws, naming what is missing or misshapen, before anything is assigned.
  */
-export function matchTorchState(params: readonly Param[], state: readonly NamedArray[], rename: (name: string) => string = (n) => n): tf.Tensor[] {
+export function matchTorchState(params: readonly NamedVariable[], state: readonly NamedArray[], rename: (name: string) => string = (n) => n): tf.Tensor[] {
   const byName = new Map(state.map((t) => [t.name, t]));
   const missing: string[] = [];
   const problems: string[] = [];
@@ -116,7 +119,7 @@ export function matchTorchState(params: readonly Param[], state: readonly NamedA
 }
 
 /** Assigns `state` (PyTorch layout, app names after `rename`) to `params`; nothing is written unless every tensor fits. */
-export function loadTorchState(params: readonly Param[], state: readonly NamedArray[], rename?: (name: string) => string): void {
+export function loadTorchState(params: readonly NamedVariable[], state: readonly NamedArray[], rename?: (name: string) => string): void {
   const tensors = matchTorchState(params, state, rename);
   params.forEach((p, i) => p.variable.assign(tensors[i]));
   tensors.forEach((t) => t.dispose());

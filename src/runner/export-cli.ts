@@ -25,16 +25,20 @@ export function readPytorchSources(): PytorchSources {
   };
 }
 
-/** A weights file's tensors, and the run's settings and step from its metadata. */
-export function readWeightsFile(path: string): { config: TrainConfig; step: number; weights: NamedArray[] } {
+/**
+ * A weights file's tensors, and the run's settings, step and number of training images (the rows of
+ * a memory bank) from its metadata; a file without the last is taken to be from one batch of images.
+ */
+export function readWeightsFile(path: string): { config: TrainConfig; step: number; datasetSize: number; weights: NamedArray[] } {
   const { tensors, metadata } = decodeSafetensors(readFileSync(path));
   if (!metadata.config) throw new Error(`${path} carries no run settings (metadata "config"); it was not written by the app or train.py.`);
-  return { config: JSON.parse(metadata.config) as TrainConfig, step: Number(metadata.step ?? 0), weights: tensors };
+  const config = JSON.parse(metadata.config) as TrainConfig;
+  return { config, step: Number(metadata.step ?? 0), datasetSize: Number(metadata.datasetSize ?? config.batchSize), weights: tensors };
 }
 
-/** Writes the project into `folder`; returns the paths written. */
-export async function writePytorchProject(folder: string, config: TrainConfig, weights: NamedArray[], step: number): Promise<string[]> {
-  const files = await buildPytorchProject(config, weights, step, readPytorchSources());
+/** Writes the project into `folder`; returns the paths written. `datasetSize` defaults to one batch, as initialWeights sizes per-image state. */
+export async function writePytorchProject(folder: string, config: TrainConfig, weights: NamedArray[], step: number, datasetSize = config.batchSize): Promise<string[]> {
+  const files = await buildPytorchProject(config, weights, step, datasetSize, readPytorchSources());
   mkdirSync(folder, { recursive: true });
   return files.map((file) => {
     const path = join(folder, file.path);
@@ -56,7 +60,7 @@ export async function exportCli(argv: string[], io: CliOutput): Promise<number> 
       return 1;
     }
     const weights = saved ? saved.weights : await initialWeights(config);
-    const paths = await writePytorchProject(args.pytorch, config, weights, saved?.step ?? 0);
+    const paths = await writePytorchProject(args.pytorch, config, weights, saved?.step ?? 0, saved?.datasetSize);
     io.out(`Wrote the ${getMethod(config.method).label} project to ${args.pytorch}: ${paths.map((p) => p.slice(args.pytorch.length).replace(/^\//, '')).join(', ')}`);
     io.out(`Check it: python3 ${join(args.pytorch, 'train.py')} --check-parity`);
     return 0;

@@ -479,7 +479,7 @@ export class SessionHost {
     if (problem) return this.post({ type: 'exportFailed', message: problem });
     try {
       const step = trainer.steps;
-      const files = await buildPytorchProject(config, await methodWeights(trainer.method), step, PYTORCH_SOURCES);
+      const files = await buildPytorchProject(config, await methodWeights(trainer.method), step, this.session.data.train.count, PYTORCH_SOURCES);
       const buffers = files.flatMap((f) => (typeof f.data === 'string' ? [] : [f.data.buffer as ArrayBuffer]));
       this.post({ type: 'pytorchExported', baseName: runFileBaseName(config, step), files }, buffers);
     } catch (error) {

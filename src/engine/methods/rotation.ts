@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { IDENTITY_VIEW, type ViewAugmentation } from '../augment';
 import { createBackbone } from '../backbones';
 import { createMlp } from '../heads';
+import type { Rng } from '../random';
 import { methodPresets, sameForBothViews } from './shared';
 import type { MethodDefinition } from './types';
 
@@ -58,6 +59,11 @@ export function rotateQuarterTurns(images: tf.Tensor4D, rotations: Int32Array): 
   });
 }
 
+/** `count` quarter turns (0–3) drawn from `rng`: view 1's images, then view 2's. */
+export function drawRotations(rng: Rng, count: number): Int32Array {
+  return Int32Array.from({ length: count }, () => rng.int(ROTATIONS));
+}
+
 export const rotation: MethodDefinition = {
   id: 'rotation',
   label: 'Rotation prediction (RotNet)',
@@ -83,7 +89,7 @@ export const rotation: MethodDefinition = {
       computeLoss({ views }) {
         const n = views[0].shape[0];
         // From the method's generator, whose state checkpoints keep: a resumed run turns the images the same way.
-        const rotations = Int32Array.from({ length: 2 * n }, () => rng.int(ROTATIONS));
+        const rotations = drawRotations(rng, 2 * n);
         const rotated = tf.concat([rotateQuarterTurns(views[0], rotations.subarray(0, n)), rotateQuarterTurns(views[1], rotations.subarray(n))], 0);
         const features = backbone.apply(rotated, true) as tf.Tensor2D;
         const logits = classifier.apply(features, true) as tf.Tensor2D;

@@ -105,7 +105,7 @@ export function ExportPanel() {
       </button>
       <p className="panel-note">
         The run as a PyTorch project: <code>train.py</code> trains the same method on one GPU or many (<code>torchrun</code>), and <code>--check-parity</code> checks the
-        port against this app's numbers first. BYOL, SimCLR, SimSiam, Barlow Twins and VICReg so far.
+        port against this app's numbers first. BYOL, SimCLR, SimSiam, Barlow Twins, VICReg, MoCo v2, SupCon, NPID, MoBY, UniGrad and rotation prediction so far.
       </p>
       <label>
         Import weights (.safetensors)
