@@ -102,6 +102,11 @@ test('on your own flat folder the suggestion grid appears, three images labelled
   await train.click();
   await expect(status).toHaveText('Cycle 2 trained on 3 labelled images; 4 suggested.', { timeout: 120_000 });
   await expect(panel.getByTestId('trained-with')).toHaveAttribute('data-trained-with', '3');
+  // The embedding view marks the three labelled, the four suggested and the nine other images.
+  const map = panel.getByRole('figure', { name: 'Labelling map' });
+  await expect(map).toHaveAttribute('data-labelled', '3');
+  await expect(map).toHaveAttribute('data-suggested', '4');
+  await expect(map).toHaveAttribute('data-unlabelled', '9');
   // The new suggestions are images nobody labelled.
   const next = await suggestions.evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.path!));
   expect(next.filter((p) => paths.slice(0, 3).includes(p))).toEqual([]);

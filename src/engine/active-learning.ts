@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
 import type { TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
-import { embedImages } from './evaluation';
+import { embedImages, principalAxes } from './evaluation';
+import { l2Normalize } from './losses';
 import { Rng } from './random';
 import { RunSession, type SessionReport } from './run-session';
 import { labelledImagesProblem, type LabelledImages, type Trainer } from './trainer';
@@ -341,6 +342,43 @@ export interface LabellingPlan {
   poolSubset?: number;
 }
 
+/** Points of the labelling map at most: every labelled and suggested image, then unlabelled ones drawn at random. */
+export const MAP_POINTS = 1_000;
+
+/** A 2-D PCA map of training images in the encoder's features (L2-normalised, as kNN and core-set see them). */
+export interface FeatureMap {
+  /** Training image of each point. */
+  indices: Int32Array;
+  x: Float32Array;
+  y: Float32Array;
+}
+
+/** Projects `indices`' backbone features on their top two principal axes. */
+export async function featureMap(trainer: Trainer, indices: Int32Array): Promise<FeatureMap> {
+  const n = indices.length;
+  if (n === 0) return { indices, x: new Float32Array(0), y: new Float32Array(0) };
+  const { method, trainImages, settings } = trainer;
+  const dim = method.encoder.featureDim;
+  const packed = tf.tidy(() => {
+    const unit = l2Normalize(embedImages(method.encoder, trainImages, indices, settings.imageSize, SELECTION_CHUNK));
+    const centred = tf.sub(unit, tf.mean(unit, 0, true));
+    const covariance = tf.div(tf.matMul(centred, centred, true, false), Math.max(n - 1, 1));
+    return tf.concat([tf.reshape(covariance, [-1]), tf.reshape(centred, [-1])]);
+  });
+  const values = (await packed.data()) as Float32Array;
+  packed.dispose();
+  const { axes } = principalAxes(values.subarray(0, dim * dim), dim, 2);
+  const centred = values.subarray(dim * dim);
+  const project = (axis: Float64Array | undefined) =>
+    Float32Array.from({ length: n }, (_, row) => {
+      if (!axis) return 0;
+      let sum = 0;
+      for (let d = 0; d < dim; d++) sum += centred[row * dim + d] * axis[d];
+      return sum;
+    });
+  return { indices, x: project(axes[0]), y: project(axes[1]) };
+}
+
 export interface LabellingCycleResult {
   cycle: number;
   /** Labelled images the run held when this cycle's training ended (read from the trainer itself). */
@@ -352,6 +390,8 @@ export interface LabellingCycleResult {
   selected: Int32Array;
   /** What the person should know: a smaller suggestion than asked, a class without labels, nothing left. */
   notes: string[];
+  /** The labelled, the suggested and (up to MAP_POINTS in all) unlabelled images in the trained features. */
+  map: FeatureMap;
 }
 
 /**
@@ -410,7 +450,15 @@ export class LabellingRounds {
       if (budget < plan.budget) notes.push(`Only ${unlabelled} images are unlabelled, fewer than the ${plan.budget} asked for, so all ${unlabelled} are suggested.`);
       selected = await selectForLabelling(plan.strategy, { trainer: run.trainer, labelled: trained.indices, budget, rng: this.rng, poolSubset: plan.poolSubset });
     }
-    return { cycle, trainedWith: trained.indices.length, perClassLabels, unlabelled, selected, notes };
+    return { cycle, trainedWith: trained.indices.length, perClassLabels, unlabelled, selected, notes, map: await featureMap(run.trainer, this.mapIndices(trained.indices, selected)) };
+  }
+
+  /** Every labelled and suggested image, then unlabelled ones at random up to MAP_POINTS. */
+  private mapIndices(labelled: Int32Array, selected: Int32Array): Int32Array {
+    const shown = new Set([...labelled, ...selected]);
+    const rest = Int32Array.from({ length: this.data.train.count }, (_, i) => i).filter((i) => !shown.has(i));
+    const room = Math.max(0, MAP_POINTS - shown.size);
+    return Int32Array.from([...shown, ...randomSubset(rest, Math.min(room, rest.length), new Rng(this.cycles))]);
   }
 
   async dispose(): Promise<void> {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { LabellingRounds, labellingProblem, type LabellingPlan } from './active-learning';
+import { LabellingRounds, featureMap, labellingProblem, type LabellingPlan } from './active-learning';
 import type { DatasetSplits } from './dataset';
 import { tinyConfig, tinyData } from './testing/tiny';
+import { Trainer } from './trainer';
 
 /** A flat folder as the Active learning tab sees it: the person's class names, no labels, nothing held out. */
 function flatFolder(count: number, classNames = ['round', 'square']): DatasetSplits {
@@ -20,6 +21,27 @@ const plan = (changes: Partial<LabellingPlan> = {}): LabellingPlan => ({
 });
 
 const labelled = (pairs: [number, number][]) => ({ indices: Int32Array.from(pairs, (p) => p[0]), labels: Int32Array.from(pairs, (p) => p[1]) });
+
+describe('the labelling map', () => {
+  it('projects on the principal axes: centred, the first axis the wider, the two uncorrelated', async () => {
+    const data = flatFolder(24);
+    const trainer = new Trainer(plan().config, data, { labelled: labelled([]) });
+    try {
+      const indices = Int32Array.from({ length: 24 }, (_, i) => i);
+      const { x, y } = await featureMap(trainer, indices);
+      const mean = (v: Float32Array) => v.reduce((a, b) => a + b, 0) / v.length;
+      const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i], 0);
+      expect(Math.abs(mean(x))).toBeLessThan(1e-5);
+      expect(Math.abs(mean(y))).toBeLessThan(1e-5);
+      expect(dot(x, x)).toBeGreaterThanOrEqual(dot(y, y));
+      expect(dot(x, x)).toBeGreaterThan(0);
+      expect(Math.abs(dot(x, y))).toBeLessThan(1e-4 * dot(x, x));
+      expect((await featureMap(trainer, new Int32Array(0))).x).toHaveLength(0);
+    } finally {
+      trainer.dispose();
+    }
+  });
+});
 
 describe('labelling rounds on your own folder', () => {
   it('trains each cycle on the labels given, keeps training (warm start) and suggests only unlabelled images', async () => {
@@ -45,6 +67,9 @@ describe('labelling rounds on your own folder', () => {
       expect(second.unlabelled).toBe(9);
       expect(second.notes).toEqual([]);
       expect(Array.from(second.selected).filter((i) => Array.from(first.selected).includes(i))).toEqual([]);
+      // The map holds every image of this small folder once, labelled and suggested ones first.
+      expect(Array.from(second.map.indices.slice(0, 6))).toEqual([...Array.from(given.indices), ...Array.from(second.selected)]);
+      expect(Array.from(second.map.indices).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
       // A third cycle past the two planned extends the schedule rather than stopping.
       expect((await rounds.cycle(given)).cycle).toBe(3);
     } finally {

@@ -5,7 +5,7 @@
 import type { StoreApi } from 'zustand';
 import type { SelectionStrategy } from '../engine/active-learning';
 import { withCycle, type LabellingProject } from '../storage/labelling-project';
-import type { ActiveLearningPoint, ActiveLearningRequest, BuiltinDatasetId, FromWorker, LabellingSuggestions, RunState } from '../worker/protocol';
+import type { ActiveLearningPoint, ActiveLearningRequest, BuiltinDatasetId, FromWorker, LabellingMap, LabellingSuggestions, RunState } from '../worker/protocol';
 import type { AppState } from './store';
 
 /** The strategies, in the order the tab lists them (the engine's SELECTION_STRATEGIES, without loading it). */
@@ -35,7 +35,9 @@ export interface LabellingState {
   project: LabellingProject | null;
   /** What the last action did, or why it could not (shown beside the grid). */
   note: string | null;
-  lastCycle: Omit<LabellingSuggestions, 'suggestions' | 'size'> | null;
+  lastCycle: Omit<LabellingSuggestions, 'suggestions' | 'size' | 'map'> | null;
+  /** The latest cycle's embedding map (not kept across reloads: the next cycle draws it again). */
+  map: LabellingMap | null;
 }
 
 export type ActiveLearningMode = 'simulation' | 'folder';
@@ -91,7 +93,7 @@ export function createActiveLearningSlice(set: StoreApi<AppState>['setState']): 
   return {
     activeLearning: {
       mode: 'simulation',
-      labelling: { settings: DEFAULT_LABELLING, folder: null, project: null, note: null, lastCycle: null },
+      labelling: { settings: DEFAULT_LABELLING, folder: null, project: null, note: null, lastCycle: null, map: null },
       settings: DEFAULT_SETTINGS,
       runState: 'idle',
       message: null,
@@ -132,10 +134,11 @@ export function createActiveLearningSlice(set: StoreApi<AppState>['setState']): 
           patch({ runState: 'idle', message: `Opened "${name}": ${trainCount} images to label.` });
           patchLabelling(() => ({ folder: { name, trainCount, folderClasses: classNames } }));
         } else if (message.type === 'labellingSuggestions') {
-          const { suggestions, size, ...numbers } = message.result;
+          const { suggestions, size, map, ...numbers } = message.result;
           const { cycle, trainedWith, perClassLabels } = numbers;
           patchLabelling((labelling) => ({
             lastCycle: numbers,
+            map,
             project: labelling.project && withCycle(labelling.project, { cycle, trainedWith, perClassLabels }, suggestions, size),
           }));
         }

@@ -85,7 +85,7 @@ export async function openLabellingFolder(picked: { name: string; files: PickedF
   const current = labelling().project;
   const saved = current?.id === picked.name ? current : await stored((db) => db.getLabelling(picked.name));
   actions().setProject(saved ?? newLabellingProject(picked.name), saved ? `${plural(Object.keys(saved.labels).length, 'label')} of "${picked.name}" kept from before.` : null);
-  useAppStore.setState((s) => ({ activeLearning: { ...s.activeLearning, labelling: { ...s.activeLearning.labelling, folder: null, lastCycle: null } } }));
+  useAppStore.setState((s) => ({ activeLearning: { ...s.activeLearning, labelling: { ...s.activeLearning.labelling, folder: null, lastCycle: null, map: null } } }));
   const { imageSize } = useAppStore.getState().activeLearning.settings;
   await activeLearningWorker.openFolder(picked.name, picked.files, imageSize, (done, total) =>
     actions().receive({ type: 'loadProgress', progress: { done, total, label: `Handing ${picked.name} to the worker` } }),

@@ -68,7 +68,19 @@ export interface LabellingSuggestions {
   /** The images to label next, each with its size × size RGBA pixels. */
   suggestions: { path: string; pixels: Uint8ClampedArray }[];
   notes: string[];
+  /** The embedding view: a PCA map of the trained features, each point labelled (its class), unlabelled or suggested. */
+  map: LabellingMap;
 }
+
+export interface LabellingMap {
+  x: Float32Array;
+  y: Float32Array;
+  /** Per point: its class index when labelled, LABELLING_MAP_UNLABELLED or LABELLING_MAP_SUGGESTED. */
+  kinds: Int32Array;
+}
+
+export const LABELLING_MAP_UNLABELLED = -1;
+export const LABELLING_MAP_SUGGESTED = -2;
 
 /** The series name of the labels-only baseline. */
 export const LABELS_ONLY_SERIES = 'labels only';

@@ -26,7 +26,7 @@ import type { BackendMeasurement, BackendName, BackendRequest } from './backend-
 import { WorkerDatasets } from './datasets';
 import { PYTORCH_SOURCES } from './pytorch-sources';
 import { renderPreview, storedImageRgba } from './preview';
-import { LABELS_ONLY_SERIES, assertNever, type ActiveLearningRequest, type DatasetSource, type LabellingCycleRequest, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
+import { LABELLING_MAP_SUGGESTED, LABELLING_MAP_UNLABELLED, LABELS_ONLY_SERIES, assertNever, type ActiveLearningRequest, type DatasetSource, type LabellingCycleRequest, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
 import { yieldToMessages } from './yield-to-messages';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -294,6 +294,8 @@ export class SessionHost {
     const result = await rounds.cycle({ indices: Int32Array.from(labelOf.keys()), labels: Int32Array.from(labelOf.values()) });
     if (generation !== this.generation) return;
     const notes = [...result.notes];
+    const suggested = new Set(result.selected);
+    const kinds = Int32Array.from(result.map.indices, (index) => labelOf.get(index) ?? (suggested.has(index) ? LABELLING_MAP_SUGGESTED : LABELLING_MAP_UNLABELLED));
     if (elsewhere > 0) notes.push(`${elsewhere} of your labels name images that are not among this folder's training images (moved, renamed or held out); they are kept, not trained on.`);
     this.post({
       type: 'labellingSuggestions',
@@ -307,6 +309,7 @@ export class SessionHost {
         size: data.train.size,
         suggestions: Array.from(result.selected, (index) => ({ path: paths[index], pixels: storedImageRgba(data.train, index) })),
         notes,
+        map: { x: result.map.x, y: result.map.y, kinds },
       },
     });
     this.setState('finished', `Cycle ${result.cycle} trained on ${result.trainedWith} labelled images; ${result.selected.length} suggested.`);

@@ -5,6 +5,7 @@ import { downloadLabels, labelImage, labellingCycleProblem, nameClasses, openLab
 import { useAppStore } from '../../store';
 import { PreviewCanvas } from '../AugmentationPanel';
 import { FolderPickButton } from '../FolderPickButton';
+import { LabellingMapView } from './LabellingMapView';
 import { NumberField } from '../NumberField';
 import { SelectField } from '../SelectField';
 
@@ -139,7 +140,7 @@ function LabelTable({ project }: { project: LabellingProject }) {
  * suggests, train the next cycle on them. Labels are kept in IndexedDB as they are given.
  */
 export function FolderLabelling() {
-  const { settings, folder, project, note, lastCycle } = useAppStore((s) => s.activeLearning.labelling);
+  const { settings, folder, project, note, lastCycle, map } = useAppStore((s) => s.activeLearning.labelling);
   const { imageSize, batchSize } = useAppStore((s) => s.activeLearning.settings);
   const runState = useAppStore((s) => s.activeLearning.runState);
   const { editLabelling, edit } = useAppStore((s) => s.activeLearningActions);
@@ -206,6 +207,7 @@ export function FolderLabelling() {
         </div>
       ) : null}
       {project ? <SuggestionGrid project={project} busy={busy} /> : null}
+      {project && map ? <LabellingMapView map={map} classNames={project.classNames} /> : null}
       {project ? <LabelTable project={project} /> : null}
     </div>
   );
