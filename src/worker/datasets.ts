@@ -4,7 +4,7 @@
  * dataset is loaded at a time; Train uses it without decoding again.
  */
 import { createBrowserDecoder } from '../data/browser-decode';
-import { LoadCancelled, loadImageFolder, type PickedFile } from '../data/folder-loader';
+import { LoadCancelled, loadImageFolder, type ImageDecoder, type PickedFile } from '../data/folder-loader';
 import { MNIST_ASSET_FILE, isGzip, mnistDataset, parseMnistAsset } from '../data/mnist';
 import type { DatasetReport } from '../data/report';
 import { shapesDataset } from '../data/shapes';
@@ -52,9 +52,11 @@ export class WorkerDatasets {
   private incoming: PickedFile[] = [];
   private loading: { key: string; imageSize: number; controller: AbortController; done: Promise<DatasetSplits> } | null = null;
   private mnist: Promise<ReturnType<typeof parseMnistAsset>> | null = null;
-  private readonly decode = createBrowserDecoder();
-
-  constructor(private readonly post: (message: FromWorker) => void) {}
+  /** `decode`: the browser's codecs; tests in Node pass pngjs. */
+  constructor(
+    private readonly post: (message: FromWorker) => void,
+    private readonly decode: ImageDecoder = createBrowserDecoder(),
+  ) {}
 
   get current(): DatasetSplits | null {
     return this.loaded?.data ?? null;

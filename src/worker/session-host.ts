@@ -6,7 +6,7 @@
  * Node exactly as the page drives the worker.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LoadCancelled } from '../data/folder-loader';
+import { LoadCancelled, type ImageDecoder } from '../data/folder-loader';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
@@ -67,8 +67,12 @@ export class SessionHost {
   /** Your own folder's labelling rounds: kept (warm start) while the folder, its classes and the settings stay the same. */
   private labelling: { data: DatasetSplits; key: string; rounds: LabellingRounds } | null = null;
 
-  constructor(private readonly post: Post) {
-    this.datasets = new WorkerDatasets((message) => post(message));
+  /** `decode`: how folder images are decoded (the browser's codecs unless a test in Node passes its own). */
+  constructor(
+    private readonly post: Post,
+    decode?: ImageDecoder,
+  ) {
+    this.datasets = new WorkerDatasets((message) => post(message), decode);
   }
 
   /** Handles one message from the page; a failure puts the host in the error state with its message. */
