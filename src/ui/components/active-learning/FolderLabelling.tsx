@@ -84,7 +84,9 @@ function SuggestionGrid({ project, busy }: { project: LabellingProject; busy: bo
                   Skip
                 </button>
               </div>
-              <small>{state}</small>
+              <small>
+                {suggestion.path} · {state}
+              </small>
             </div>
           );
         })}
