@@ -447,7 +447,9 @@ export class LabellingRounds {
       notes.push(`Every one of the ${data.train.count} images is labelled: there is nothing left to suggest. Download the labels.`);
     } else {
       const budget = Math.min(plan.budget, unlabelled);
-      if (budget < plan.budget) notes.push(`Only ${unlabelled} images are unlabelled, fewer than the ${plan.budget} asked for, so all ${unlabelled} are suggested.`);
+      if (budget < plan.budget) {
+        notes.push(unlabelled === 1 ? `Only one image is unlabelled, fewer than the ${plan.budget} asked for, so it is suggested.` : `Only ${unlabelled} images are unlabelled, fewer than the ${plan.budget} asked for, so all ${unlabelled} are suggested.`);
+      }
       selected = await selectForLabelling(plan.strategy, { trainer: run.trainer, labelled: trained.indices, budget, rng: this.rng, poolSubset: plan.poolSubset });
     }
     return { cycle, trainedWith: trained.indices.length, perClassLabels, unlabelled, selected, notes, map: await featureMap(run.trainer, this.mapIndices(trained.indices, selected)) };

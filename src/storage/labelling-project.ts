@@ -51,7 +51,8 @@ export function parseClassNames(text: string): string[] {
     .filter((name) => name.length > 0);
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** "1 label", "2 labels". */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Images labelled `className`. */
 function labelledAs(project: LabellingProject, className: string): string[] {

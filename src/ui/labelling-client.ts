@@ -11,6 +11,7 @@ import {
   labelsForTraining,
   newLabellingProject,
   parseClassNames,
+  plural,
   removeLabel,
   renameClasses,
   skipImage,
@@ -26,8 +27,6 @@ let writes: Promise<unknown> = Promise.resolve();
 
 const labelling = () => useAppStore.getState().activeLearning.labelling;
 const actions = () => useAppStore.getState().activeLearningActions;
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Storage work after everything asked for before it; a failure is shown and thrown away (the labels stay on the page). */
 function stored<T>(work: (db: RunsDatabase) => Promise<T>): Promise<T | null> {
