@@ -1,15 +1,7 @@
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { DECODE_PIXEL_BUDGET, LoadCancelled, SKIP_REASONS, loadImageFolder, type ImageDecoder, type PickedFile } from './folder-loader';
 import { readImageHeader } from './image-header';
-import { resampleToSquare } from './resample';
-import { encodePng, hugeBlankPng, solid } from './testing/image-files';
-
-/** The Node stand-in for the browser's decoder: pngjs, then the same shorter-side centre crop. */
-const decodePng: ImageDecoder = async (file, size) => {
-  const png = PNG.sync.read(Buffer.from(await file.arrayBuffer()));
-  return { pixels: resampleToSquare(png.data, png.width, png.height, 4, size), width: png.width, height: png.height };
-};
+import { decodePng, encodePng, hugeBlankPng, solid } from './testing/image-files';
 
 const pick = (path: string, bytes: Uint8Array | string): PickedFile => ({ path, file: new Blob([typeof bytes === 'string' ? bytes : bytes.slice()]) });
 const colourPng = (rgb: [number, number, number], size = 4) => encodePng(size, size, solid(size, size, [...rgb, 255]));

@@ -120,7 +120,7 @@ export async function loadImageFolder(
   files: PickedFile[],
   decode: ImageDecoder,
   options: FolderLoadOptions,
-): Promise<{ data: DatasetSplits | null; report: DatasetReport }> {
+): Promise<{ data: DatasetSplits | null; report: DatasetReport; trainPaths: string[] }> {
   const started = performance.now();
   const { imageSize: size, concurrency = 8, pixelBudget = DECODE_PIXEL_BUDGET, signal, onProgress, progressIntervalMs = 100 } = options;
   const budget = new PixelBudget(pixelBudget);
@@ -211,6 +211,8 @@ export async function loadImageFolder(
   const data: DatasetSplits | null = train.length > 0 ? { name, classNames, train: trainSet, test: testSet } : null;
   return {
     data,
+    // Which file each training image came from: the labels a person gives are kept by path.
+    trainPaths: train.map((e) => e.image.path),
     report: {
       name,
       origin: 'folder',

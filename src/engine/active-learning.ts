@@ -12,10 +12,11 @@ import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
 import type { TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits, type ImageSet } from './dataset';
-import { embedImages } from './evaluation';
+import { embedImages, principalAxes } from './evaluation';
+import { l2Normalize } from './losses';
 import { Rng } from './random';
 import { RunSession, type SessionReport } from './run-session';
-import type { LabelledImages, Trainer } from './trainer';
+import { labelledImagesProblem, type LabelledImages, type Trainer } from './trainer';
 
 export const SELECTION_STRATEGIES = ['coreset', 'random', 'uncertainty', 'loss'] as const;
 export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
@@ -326,4 +327,157 @@ export async function simulateActiveLearning(
     await session?.dispose();
   }
   return results;
+}
+
+/** Your own folder: labelling rounds on images whose labels come from a person, not an oracle. */
+export interface LabellingPlan {
+  /** A MoBYv2AL configuration; its totalSteps is replaced by plannedCycles × stepsPerCycle. */
+  config: TrainConfig;
+  strategy: SelectionStrategy;
+  /** Images suggested after each cycle (fewer when fewer are unlabelled). */
+  budget: number;
+  stepsPerCycle: number;
+  /** The learning-rate schedule spans this many cycles; a cycle past them extends it. */
+  plannedCycles: number;
+  poolSubset?: number;
+}
+
+/** Points of the labelling map at most: every labelled and suggested image, then unlabelled ones drawn at random. */
+export const MAP_POINTS = 1_000;
+
+/** A 2-D PCA map of training images in the encoder's features (L2-normalised, as kNN and core-set see them). */
+export interface FeatureMap {
+  /** Training image of each point. */
+  indices: Int32Array;
+  x: Float32Array;
+  y: Float32Array;
+}
+
+/** Projects `indices`' backbone features on their top two principal axes. */
+export async function featureMap(trainer: Trainer, indices: Int32Array): Promise<FeatureMap> {
+  const n = indices.length;
+  if (n === 0) return { indices, x: new Float32Array(0), y: new Float32Array(0) };
+  const { method, trainImages, settings } = trainer;
+  const dim = method.encoder.featureDim;
+  const packed = tf.tidy(() => {
+    const unit = l2Normalize(embedImages(method.encoder, trainImages, indices, settings.imageSize, SELECTION_CHUNK));
+    const centred = tf.sub(unit, tf.mean(unit, 0, true));
+    const covariance = tf.div(tf.matMul(centred, centred, true, false), Math.max(n - 1, 1));
+    return tf.concat([tf.reshape(covariance, [-1]), tf.reshape(centred, [-1])]);
+  });
+  const values = (await packed.data()) as Float32Array;
+  packed.dispose();
+  const { axes } = principalAxes(values.subarray(0, dim * dim), dim, 2);
+  const centred = values.subarray(dim * dim);
+  const project = (axis: Float64Array | undefined) =>
+    Float32Array.from({ length: n }, (_, row) => {
+      if (!axis) return 0;
+      let sum = 0;
+      for (let d = 0; d < dim; d++) sum += centred[row * dim + d] * axis[d];
+      return sum;
+    });
+  return { indices, x: project(axes[0]), y: project(axes[1]) };
+}
+
+export interface LabellingCycleResult {
+  cycle: number;
+  /** Labelled images the run held when this cycle's training ended (read from the trainer itself). */
+  trainedWith: number;
+  perClassLabels: number[];
+  /** Unlabelled images left. */
+  unlabelled: number;
+  /** The images to label next, indices into the training images. */
+  selected: Int32Array;
+  /** What the person should know: a smaller suggestion than asked, a class without labels, nothing left. */
+  notes: string[];
+  /** The labelled, the suggested and (up to MAP_POINTS in all) unlabelled images in the trained features. */
+  map: FeatureMap;
+}
+
+/**
+ * Active learning on a folder someone labels by hand: `data` has the named classes and no labels of
+ * its own; each `cycle` trains on the labels given so far (one `RunSession` kept across cycles: warm
+ * start) and picks the next images to label. Bad input that the person can go on from (a budget past
+ * the pool, a class without labels, every image labelled) becomes a note, never an error.
+ */
+export class LabellingRounds {
+  private session: RunSession | null = null;
+  private cycles = 0;
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly plan: LabellingPlan,
+    private readonly data: DatasetSplits,
+    private readonly onReport: (report: SessionReport) => void = () => {},
+  ) {
+    const problem = labellingProblem(plan, data);
+    if (problem) throw new Error(problem);
+    this.rng = new Rng(plan.config.seed * 7727 + 13);
+  }
+
+  get completedCycles(): number {
+    return this.cycles;
+  }
+
+  async cycle(labelled: LabelledImages): Promise<LabellingCycleResult> {
+    const { plan, data } = this;
+    const problem = labelledImagesProblem(labelled, data.train.count, data.classNames.length);
+    if (problem) throw new Error(problem);
+    const cycle = this.cycles + 1;
+    const until = cycle * plan.stepsPerCycle;
+    if (!this.session) {
+      const config: TrainConfig = { ...plan.config, totalSteps: Math.max(plan.plannedCycles, 1) * plan.stepsPerCycle };
+      this.session = new RunSession([{ id: 'labelling', name: plan.strategy, config }], data, { evaluation: null, reportEverySteps: Math.min(10, plan.stepsPerCycle), labelled }, { report: this.onReport, evaluation: () => {} });
+    } else {
+      this.session.setLabelled(labelled);
+    }
+    const run = this.session.run();
+    if (until > run.trainer.settings.totalSteps) this.session.updateSettings(undefined, { totalSteps: until });
+    await this.session.train(until);
+    if (run.problem) throw new Error(run.problem);
+    this.cycles = cycle;
+    const trained = run.trainer.labelled!;
+    const perClassLabels = labelsPerClass(trained.labels, data.classNames.length);
+    const unlabelled = data.train.count - trained.indices.length;
+    const notes: string[] = [];
+    const missing = data.classNames.filter((_, c) => perClassLabels[c] === 0);
+    if (missing.length > 0) notes.push(`No image is labelled ${missing.map((c) => `"${c}"`).join(', ')} yet: the classifier cannot learn ${missing.length === 1 ? 'that class' : 'those classes'} until one is.`);
+    let selected: Int32Array = new Int32Array(0);
+    if (unlabelled === 0) {
+      notes.push(`Every one of the ${data.train.count} images is labelled: there is nothing left to suggest. Download the labels.`);
+    } else {
+      const budget = Math.min(plan.budget, unlabelled);
+      if (budget < plan.budget) {
+        notes.push(unlabelled === 1 ? `Only one image is unlabelled, fewer than the ${plan.budget} asked for, so it is suggested.` : `Only ${unlabelled} images are unlabelled, fewer than the ${plan.budget} asked for, so all ${unlabelled} are suggested.`);
+      }
+      selected = await selectForLabelling(plan.strategy, { trainer: run.trainer, labelled: trained.indices, budget, rng: this.rng, poolSubset: plan.poolSubset });
+    }
+    return { cycle, trainedWith: trained.indices.length, perClassLabels, unlabelled, selected, notes, map: await featureMap(run.trainer, this.mapIndices(trained.indices, selected)) };
+  }
+
+  /** Every labelled and suggested image, then unlabelled ones at random up to MAP_POINTS. */
+  private mapIndices(labelled: Int32Array, selected: Int32Array): Int32Array {
+    const shown = new Set([...labelled, ...selected]);
+    const rest = Int32Array.from({ length: this.data.train.count }, (_, i) => i).filter((i) => !shown.has(i));
+    const room = Math.max(0, MAP_POINTS - shown.size);
+    return Int32Array.from([...shown, ...randomSubset(rest, Math.min(room, rest.length), new Rng(this.cycles))]);
+  }
+
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.dispose();
+  }
+}
+
+/** Why labelling rounds cannot start on `data` with `plan`, or null. */
+export function labellingProblem(plan: LabellingPlan, data: DatasetSplits): string | null {
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (data.classNames.length < 2) return 'Name at least two classes before the first cycle: the classifier learns to tell them apart, and labels need names.';
+  if (new Set(data.classNames).size !== data.classNames.length) return 'Two classes have the same name; give each class its own name.';
+  if (!whole(plan.budget)) return `The images per cycle must be a whole number, at least 1; got ${plan.budget}.`;
+  if (!whole(plan.stepsPerCycle)) return `The steps per cycle must be a whole number, at least 1; got ${plan.stepsPerCycle}.`;
+  if (!whole(plan.plannedCycles)) return `The cycles must be a whole number, at least 1; got ${plan.plannedCycles}.`;
+  if (data.train.count < 2) return `The folder has ${data.train.count} usable image; active learning needs at least two.`;
+  return null;
 }

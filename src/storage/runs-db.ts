@@ -11,15 +11,18 @@
  */
 import { checkpointBytes, type Checkpoint } from '../engine/checkpoint-format';
 import type { MetricMarker, MetricPoint } from '../ui/export';
+import { readLabellingProject, type LabellingProject } from './labelling-project';
 import { readStoredRun, type StoredRun, type UnreadableRun } from './stored-run';
 
 export { RUN_FORMAT, type StoredRun, type UnreadableRun } from './stored-run';
 
 export const DATABASE_NAME = 'siamese-playground';
-const DATABASE_VERSION = 1;
+/** 2 added the labelling store (your own folder's labels, the Active learning tab). */
+const DATABASE_VERSION = 2;
 const RUNS = 'runs';
 const HISTORY = 'history';
 const CHECKPOINTS = 'checkpoints';
+const LABELLING = 'labelling';
 
 export interface StoredHistory {
   points: MetricPoint[];
@@ -104,6 +107,7 @@ export class RunsDatabase {
         if (!db.objectStoreNames.contains(RUNS)) db.createObjectStore(RUNS, { keyPath: 'id' });
         if (!db.objectStoreNames.contains(HISTORY)) db.createObjectStore(HISTORY, { autoIncrement: true }).createIndex('runId', 'runId');
         if (!db.objectStoreNames.contains(CHECKPOINTS)) db.createObjectStore(CHECKPOINTS, { keyPath: 'runId' });
+        if (!db.objectStoreNames.contains(LABELLING)) db.createObjectStore(LABELLING, { keyPath: 'id' });
       };
       request.onsuccess = () => resolve(new RunsDatabase(request.result));
       request.onerror = () => reject(toStorageError(request.error, 'open the saved-runs database'));
@@ -226,6 +230,38 @@ export class RunsDatabase {
       const request = tx.objectStore(HISTORY).index('runId').openKeyCursor(runId);
       this.iterate(request, fail, finish, (cursor) => {
         tx.objectStore(HISTORY).delete(cursor.primaryKey);
+      });
+    });
+  }
+
+  /** Creates or replaces a folder's labelling project (its labels, classes and latest suggestions), in one transaction. */
+  putLabelling(project: LabellingProject): Promise<void> {
+    const count = Object.keys(project.labels).length;
+    return this.transact([LABELLING], 'readwrite', `saving ${count} label${count === 1 ? '' : 's'} of "${project.id}"`, (tx, finish) => {
+      tx.objectStore(LABELLING).put(project);
+      finish(undefined);
+    });
+  }
+
+  /** The labelling project of the folder named `id`, or null when there is none. */
+  getLabelling(id: string): Promise<LabellingProject | null> {
+    return this.transact([LABELLING], 'readonly', `reading the labels of "${id}"`, (tx, finish, fail) => {
+      this.read(tx.objectStore(LABELLING).get(id), fail, (value: unknown) => {
+        if (value === undefined) return finish(null);
+        const project = readLabellingProject(value);
+        if (typeof project === 'string') throw new StorageError(`The saved labels of "${id}" cannot be read: ${project}.`, false);
+        finish(project);
+      });
+    });
+  }
+
+  /** The labelling project changed last, or null when there is none (what a reload reopens). */
+  latestLabelling(): Promise<LabellingProject | null> {
+    let latest: LabellingProject | null = null;
+    return this.transact([LABELLING], 'readonly', 'reading saved labels', (tx, finish, fail) => {
+      this.iterate(tx.objectStore(LABELLING).openCursor(), fail, () => finish(latest), (cursor) => {
+        const project = readLabellingProject(cursor.value);
+        if (typeof project !== 'string' && (!latest || project.updated > latest.updated)) latest = project;
       });
     });
   }

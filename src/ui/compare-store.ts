@@ -325,6 +325,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
           case 'neighbours':
           case 'memoryEstimate':
           case 'activeLearningCycle':
+          case 'labellingSuggestions':
             return;
           default:
             assertNever(message);

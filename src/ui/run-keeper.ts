@@ -180,6 +180,7 @@ export function recordWorkerMessage(message: FromWorker): void {
     case 'neighbours':
     case 'memoryEstimate':
     case 'activeLearningCycle':
+    case 'labellingSuggestions':
       return;
     case 'runInterrupted':
       recordInterruption(message.step);

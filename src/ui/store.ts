@@ -316,6 +316,7 @@ export const useAppStore = create<AppState>()((set, get) => ({
       case 'checkpointFailed':
       // The Active learning tab's own worker sends these; this one never does.
       case 'activeLearningCycle':
+      case 'labellingSuggestions':
         return;
       default:
         assertNever(message);

@@ -4,7 +4,7 @@
  * dataset is loaded at a time; Train uses it without decoding again.
  */
 import { createBrowserDecoder } from '../data/browser-decode';
-import { LoadCancelled, loadImageFolder, type PickedFile } from '../data/folder-loader';
+import { LoadCancelled, loadImageFolder, type ImageDecoder, type PickedFile } from '../data/folder-loader';
 import { MNIST_ASSET_FILE, isGzip, mnistDataset, parseMnistAsset } from '../data/mnist';
 import type { DatasetReport } from '../data/report';
 import { shapesDataset } from '../data/shapes';
@@ -16,6 +16,8 @@ interface Loaded {
   imageSize: number;
   data: DatasetSplits;
   report: DatasetReport;
+  /** A folder's training images' paths, in order; null for a built-in set. */
+  trainPaths: string[] | null;
 }
 
 /** The quick shapes set: a fifth of the standard one, for quick looks and tests. */
@@ -50,12 +52,19 @@ export class WorkerDatasets {
   private incoming: PickedFile[] = [];
   private loading: { key: string; imageSize: number; controller: AbortController; done: Promise<DatasetSplits> } | null = null;
   private mnist: Promise<ReturnType<typeof parseMnistAsset>> | null = null;
-  private readonly decode = createBrowserDecoder();
-
-  constructor(private readonly post: (message: FromWorker) => void) {}
+  /** `decode`: the browser's codecs; tests in Node pass pngjs. */
+  constructor(
+    private readonly post: (message: FromWorker) => void,
+    private readonly decode: ImageDecoder = createBrowserDecoder(),
+  ) {}
 
   get current(): DatasetSplits | null {
     return this.loaded?.data ?? null;
+  }
+
+  /** The paths of the loaded folder's training images, in order (null for a built-in set or none loaded). */
+  get trainPaths(): string[] | null {
+    return this.loaded?.trainPaths ?? null;
   }
 
   cancel(): void {
@@ -101,9 +110,9 @@ export class WorkerDatasets {
     this.loading?.controller.abort();
     const controller = new AbortController();
     const done = (async () => {
-      const { data, report } = await this.load(source, imageSize, controller.signal);
+      const { data, report, trainPaths } = await this.load(source, imageSize, controller.signal);
       if (controller.signal.aborted) throw new LoadCancelled();
-      this.loaded = { key, imageSize, data, report };
+      this.loaded = { key, imageSize, data, report, trainPaths };
       this.post({ type: 'datasetReady', source, report });
       return data;
     })();
@@ -116,30 +125,30 @@ export class WorkerDatasets {
     }
   }
 
-  private async load(source: DatasetSource, imageSize: number, signal: AbortSignal): Promise<{ data: DatasetSplits; report: DatasetReport }> {
+  private async load(source: DatasetSource, imageSize: number, signal: AbortSignal): Promise<{ data: DatasetSplits; report: DatasetReport; trainPaths: string[] | null }> {
     const started = performance.now();
     if (source.kind === 'builtin' && source.id !== 'mnist') {
       this.post({ type: 'loadProgress', progress: { done: 0, total: 0, label: `Generating coloured shapes at ${imageSize} px` } });
       const counts = source.id === 'shapes-quick' ? QUICK_SHAPES : {};
       const data = shapesDataset({ ...counts, size: imageSize });
-      return { data, report: builtinReport(data, performance.now() - started, ['Class = shape; colour, background, position, size, rotation and texture are nuisances.']) };
+      return { data, report: builtinReport(data, performance.now() - started, ['Class = shape; colour, background, position, size, rotation and texture are nuisances.']), trainPaths: null };
     }
     if (source.kind === 'builtin') {
       this.post({ type: 'loadProgress', progress: { done: 0, total: 0, label: `Loading MNIST digits at ${imageSize} px` } });
       const data = mnistDataset(await this.mnistAsset(), imageSize);
-      return { data, report: builtinReport(data, performance.now() - started, ['10,000 handwritten digits from the mnist package, 20% of each class held out.']) };
+      return { data, report: builtinReport(data, performance.now() - started, ['10,000 handwritten digits from the mnist package, 20% of each class held out.']), trainPaths: null };
     }
     if (!this.folder || this.folder.name !== source.name) throw new Error('That folder is no longer loaded: open it again.');
     const { name, files } = this.folder;
     const label = `Decoding ${name} at ${imageSize} px`;
-    const { data, report } = await loadImageFolder(name, files, this.decode, {
+    const { data, report, trainPaths } = await loadImageFolder(name, files, this.decode, {
       imageSize,
       concurrency: DECODE_CONCURRENCY,
       signal,
       onProgress: ({ done, total }) => this.post({ type: 'loadProgress', progress: { done, total, label } }),
     });
     if (!data) throw new UnusableFolder(report);
-    return { data, report };
+    return { data, report, trainPaths };
   }
 
   private mnistAsset(): Promise<ReturnType<typeof parseMnistAsset>> {

@@ -22,13 +22,19 @@ export function previewIndices(set: ImageSet, count: number): number[] {
   return picked;
 }
 
-function toRgba(values: Float32Array | Int32Array | Uint8Array, offset: number, size: number): Uint8ClampedArray {
+/** size × size RGB at `offset` of `values` as RGBA; `scale` turns a value into 0–255 (255 for [0, 1] floats). */
+function toRgba(values: Float32Array | Int32Array | Uint8Array, offset: number, size: number, scale = 255): Uint8ClampedArray {
   const rgba = new Uint8ClampedArray(size * size * 4);
   for (let p = 0; p < size * size; p++) {
-    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = Math.round(values[offset + p * 3 + c] * 255);
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = Math.round(values[offset + p * 3 + c] * scale);
     rgba[p * 4 + 3] = 255;
   }
   return rgba;
+}
+
+/** Image `index` of `set` as stored, RGBA (the suggestion grid's thumbnails). */
+export function storedImageRgba(set: ImageSet, index: number): Uint8ClampedArray {
+  return toRgba(set.pixels, index * set.size * set.size * 3, set.size, 1);
 }
 
 export async function renderPreview(data: DatasetSplits, request: PreviewRequest): Promise<AugmentationPreview> {

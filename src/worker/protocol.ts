@@ -33,6 +33,55 @@ export interface ActiveLearningRequest {
   backend: BackendRequest;
 }
 
+/**
+ * One cycle on your own folder (the one last opened in this worker): train MoBYv2AL on the labels
+ * given so far, then suggest the next images to label. Labels are by path, so they outlive reloads.
+ */
+export interface LabellingCycleRequest {
+  folder: string;
+  classNames: string[];
+  /** Each label a class index into classNames; one per path. */
+  labels: { path: string; label: number }[];
+  strategy: SelectionStrategy;
+  budget: number;
+  stepsPerCycle: number;
+  /** The learning-rate schedule spans this many cycles (warm start); later cycles extend it. */
+  plannedCycles: number;
+  seed: number;
+  imageSize: number;
+  batchSize: number;
+  backend: BackendRequest;
+}
+
+/** What one cycle on your own folder trained with, and what to label next. */
+export interface LabellingSuggestions {
+  cycle: number;
+  /** Labelled images the run trained with in this cycle (the trainer's own count). */
+  trainedWith: number;
+  /** Of those, labels taken from the folder's class sub-folders (images the person had not labelled). */
+  fromFolder: number;
+  perClassLabels: number[];
+  unlabelled: number;
+  trainCount: number;
+  /** Side of the thumbnails. */
+  size: number;
+  /** The images to label next, each with its size × size RGBA pixels. */
+  suggestions: { path: string; pixels: Uint8ClampedArray }[];
+  notes: string[];
+  /** The embedding view: a PCA map of the trained features, each point labelled (its class), unlabelled or suggested. */
+  map: LabellingMap;
+}
+
+export interface LabellingMap {
+  x: Float32Array;
+  y: Float32Array;
+  /** Per point: its class index when labelled, LABELLING_MAP_UNLABELLED or LABELLING_MAP_SUGGESTED. */
+  kinds: Int32Array;
+}
+
+export const LABELLING_MAP_UNLABELLED = -1;
+export const LABELLING_MAP_SUGGESTED = -2;
+
 /** The series name of the labels-only baseline. */
 export const LABELS_ONLY_SERIES = 'labels only';
 
@@ -148,7 +197,9 @@ export type ToWorker =
   /** Diagnostics: the most bytes of tensors the worker may hold (null: no cap); an allocation past it fails as a real one would. */
   | { type: 'capMemory'; bytes: number | null }
   /** Runs a simulated active-learning experiment; its cycles arrive as activeLearningCycle, its end as state 'finished'. */
-  | { type: 'activeLearning'; request: ActiveLearningRequest };
+  | { type: 'activeLearning'; request: ActiveLearningRequest }
+  /** A cycle on your own folder; answered by labellingSuggestions, or a state 'error' that says why. */
+  | { type: 'labellingCycle'; request: LabellingCycleRequest };
 
 export interface DatasetSummary {
   name: string;
@@ -206,7 +257,8 @@ export type FromWorker =
   /** `config`: the configuration it was asked for, so the page can tell a stale answer. */
   | { type: 'memoryEstimate'; config: TrainConfig; estimate: MemoryReport | null; problem: string | null }
   /** `series`: the strategy's name, or "labels only"; `classNames` name perClassLabels' entries. */
-  | { type: 'activeLearningCycle'; series: string; point: ActiveLearningPoint; classNames: string[] };
+  | { type: 'activeLearningCycle'; series: string; point: ActiveLearningPoint; classNames: string[] }
+  | { type: 'labellingSuggestions'; result: LabellingSuggestions };
 
 /** A configuration's memory need on a backend, against what that backend can hold where it says. */
 export interface MemoryReport extends MemoryEstimate {

@@ -7,8 +7,11 @@ import { readOptions, type MethodOptionSpecs } from '../engine/methods/options';
 import { registerMethod } from '../engine/methods/registry';
 import type { MethodDefinition } from '../engine/methods/types';
 import { alignment, uniformity } from '../engine/metrics';
-import { LABELS_ONLY_SERIES, type FromWorker, type ToWorker } from './protocol';
+import { LABELLING_MAP_SUGGESTED, LABELLING_MAP_UNLABELLED, LABELS_ONLY_SERIES, type FromWorker, type LabellingCycleRequest, type ToWorker } from './protocol';
 import { SessionHost } from './session-host';
+import { decodePng, encodePng, solid } from '../data/testing/image-files';
+
+const png = (rgb: [number, number, number]) => new Blob([encodePng(4, 4, solid(4, 4, [...rgb, 255])).slice()]);
 
 /**
  * A method written here and nowhere else (Wang & Isola's alignment + uniformity loss): adding a
@@ -61,7 +64,7 @@ function tiny(config: TrainConfig, overrides: Partial<TrainConfig> = {}): TrainC
 /** A host as the worker runs it, with every message it posts kept. */
 function connectedHost() {
   const posted: FromWorker[] = [];
-  const host = new SessionHost((message) => posted.push(message));
+  const host = new SessionHost((message) => posted.push(message), decodePng);
   const send = (message: ToWorker) => host.handle(message);
   const of = <T extends FromWorker['type']>(type: T) => posted.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
   const until = async (done: () => boolean, what: string) => {
@@ -140,6 +143,63 @@ describe('the training worker protocol (session host)', () => {
     await send({ type: 'activeLearning', request: { ...request, budget: 300 } });
     expect(state()).toBe('error');
     expect(of('state').at(-1)!.message).toBe('2 cycles from 6 labels, 300 more per cycle, need 306 labels, but there are only 240 training images: lower the budget or the cycles.');
+  });
+
+  it('labels your own folder by path: a flat folder needs named classes, a path labelled twice keeps its last label, a missing path is noted, suggestions skip labelled images', async () => {
+    const { send, of, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const files = Array.from({ length: 10 }, (_, i) => ({ path: `flat/${i}.png`, file: png([20 * i, 100, 200 - 15 * i]) }));
+    await send({ type: 'folderFiles', files, first: true });
+    await send({ type: 'openFolder', name: 'flat', imageSize: 16 });
+    const request: LabellingCycleRequest = { folder: 'flat', classNames: [], labels: [], strategy: 'coreset', budget: 3, stepsPerCycle: 2, plannedCycles: 2, seed: 1, imageSize: 16, batchSize: 4, backend: CPU };
+    await send({ type: 'labellingCycle', request });
+    expect(state()).toBe('error');
+    expect(of('state').at(-1)!.message).toMatch(/^Name at least two classes before the first cycle/);
+
+    const labels = [
+      { path: '0.png', label: 0 },
+      { path: '0.png', label: 1 },
+      { path: 'gone.png', label: 0 },
+    ];
+    await send({ type: 'labellingCycle', request: { ...request, classNames: ['red', 'blue'], labels } });
+    expect(of('state').at(-1)).toMatchObject({ state: 'finished', message: 'Cycle 1 trained on 1 labelled images; 3 suggested.' });
+    const { result } = of('labellingSuggestions').at(-1)!;
+    expect(result).toMatchObject({ cycle: 1, trainedWith: 1, fromFolder: 0, perClassLabels: [0, 1], unlabelled: 9, trainCount: 10, size: 16 });
+    expect(result.notes).toEqual([
+      'No image is labelled "red" yet: the classifier cannot learn that class until one is.',
+      "1 of your labels name images that are not among this folder's training images (moved, renamed or held out); they are kept, not trained on.",
+    ]);
+    expect(result.suggestions).toHaveLength(3);
+    for (const suggestion of result.suggestions) {
+      expect(suggestion.path).toMatch(/^[1-9]\.png$/);
+      expect(suggestion.pixels).toHaveLength(16 * 16 * 4);
+    }
+    // Every image of the folder is on the map: the labelled one with its class (blue = 1), three suggested, six others.
+    expect(Array.from(result.map.kinds).sort()).toEqual([1, ...Array(3).fill(LABELLING_MAP_SUGGESTED), ...Array(6).fill(LABELLING_MAP_UNLABELLED)].sort());
+
+    // The next cycle goes on from the first (warm start) with the suggestions labelled.
+    const more = [...labels, ...result.suggestions.map((s) => ({ path: s.path, label: 0 }))];
+    await send({ type: 'labellingCycle', request: { ...request, classNames: ['red', 'blue'], labels: more } });
+    expect(of('labellingSuggestions').at(-1)!.result).toMatchObject({ cycle: 2, trainedWith: 4, perClassLabels: [3, 1], unlabelled: 6 });
+    await send({ type: 'reset' });
+  });
+
+  it("counts a folder's class sub-folders as labels for the classes named alike", async () => {
+    const { send, of } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const files = ['red', 'blue'].flatMap((name, c) => Array.from({ length: 6 }, (_, i) => ({ path: `pets/${name}/${i}.png`, file: png([c === 0 ? 200 : 10, 30 * i, c === 0 ? 10 : 200]) })));
+    await send({ type: 'folderFiles', files, first: true });
+    await send({ type: 'openFolder', name: 'pets', imageSize: 16 });
+    // One image of each class is held out (10%, at least one), so ten can be trained on, all labelled by their folders.
+    const request: LabellingCycleRequest = { folder: 'pets', classNames: ['blue', 'red', 'green'], labels: [], strategy: 'random', budget: 2, stepsPerCycle: 2, plannedCycles: 1, seed: 1, imageSize: 16, batchSize: 4, backend: CPU };
+    await send({ type: 'labellingCycle', request });
+    const { result } = of('labellingSuggestions').at(-1)!;
+    expect(result).toMatchObject({ trainedWith: 10, fromFolder: 10, perClassLabels: [5, 5, 0], unlabelled: 0, suggestions: [] });
+    expect(result.notes).toEqual([
+      'No image is labelled "green" yet: the classifier cannot learn that class until one is.',
+      'Every one of the 10 images is labelled: there is nothing left to suggest. Download the labels.',
+    ]);
+    await send({ type: 'reset' });
   });
 
   it('pause, a single step, a live setting and resume act between steps; reset frees the session', async () => {

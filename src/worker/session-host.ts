@@ -6,14 +6,14 @@
  * Node exactly as the page drives the worker.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LoadCancelled } from '../data/folder-loader';
+import { LoadCancelled, type ImageDecoder } from '../data/folder-loader';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import { estimateTrainingMemory } from '../engine/memory-estimate';
 import type { EvaluationSettings } from '../engine/evaluation-settings';
 import { exportEncoder } from '../engine/export';
-import { activeLearningProblem, simulateActiveLearning } from '../engine/active-learning';
+import { LabellingRounds, activeLearningProblem, simulateActiveLearning } from '../engine/active-learning';
 import { methodCatalog } from '../engine/methods/catalog';
 import { buildPytorchProject, loadRunWeights, methodWeights, pytorchExportProblem } from '../engine/pytorch-export';
 import { decodeSafetensors } from '../engine/safetensors';
@@ -25,8 +25,8 @@ import { capMemory, isAllocationFailure } from './memory-cap';
 import type { BackendMeasurement, BackendName, BackendRequest } from './backend-labels';
 import { WorkerDatasets } from './datasets';
 import { PYTORCH_SOURCES } from './pytorch-sources';
-import { renderPreview } from './preview';
-import { LABELS_ONLY_SERIES, assertNever, type ActiveLearningRequest, type DatasetSource, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
+import { renderPreview, storedImageRgba } from './preview';
+import { LABELLING_MAP_SUGGESTED, LABELLING_MAP_UNLABELLED, LABELS_ONLY_SERIES, assertNever, type ActiveLearningRequest, type DatasetSource, type LabellingCycleRequest, type DeviceMemory, type FromWorker, type PreviewRequest, type RunState, type ToWorker } from './protocol';
 import { yieldToMessages } from './yield-to-messages';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -64,9 +64,15 @@ export class SessionHost {
   private nextPreview: PreviewRequest | null = null;
   /** The memory estimate being measured: a start or restore waits for it, so the two never share the backend. */
   private estimating: Promise<void> = Promise.resolve();
+  /** Your own folder's labelling rounds: kept (warm start) while the folder, its classes and the settings stay the same. */
+  private labelling: { data: DatasetSplits; key: string; rounds: LabellingRounds } | null = null;
 
-  constructor(private readonly post: Post) {
-    this.datasets = new WorkerDatasets((message) => post(message));
+  /** `decode`: how folder images are decoded (the browser's codecs unless a test in Node passes its own). */
+  constructor(
+    private readonly post: Post,
+    decode?: ImageDecoder,
+  ) {
+    this.datasets = new WorkerDatasets((message) => post(message), decode);
   }
 
   /** Handles one message from the page; a failure puts the host in the error state with its message. */
@@ -165,6 +171,9 @@ export class SessionHost {
       case 'activeLearning':
         await this.activeLearning(message.request);
         return;
+      case 'labellingCycle':
+        await this.labellingCycle(message.request);
+        return;
       case 'estimateMemory':
         this.estimating = this.estimating.then(() => this.estimateMemory(message.config));
         await this.estimating;
@@ -242,6 +251,72 @@ export class SessionHost {
       });
     }
     if (generation === this.generation) this.setState('finished', `Finished ${series.length} series of ${cycles} cycles.`);
+  }
+
+  /**
+   * One cycle on your own folder: the labels given so far (by path; a path given twice keeps its last
+   * label), plus the folder's own class sub-folders for images not labelled by hand, train MoBYv2AL
+   * on from the previous cycle; then the suggestions go to the page with their thumbnails.
+   */
+  private async labellingCycle(request: LabellingCycleRequest): Promise<void> {
+    await this.ready();
+    await this.estimating;
+    await this.stopAndDispose(true);
+    const generation = ++this.generation;
+    this.setState('loading', 'Preparing the folder…');
+    const data = await this.loadData({ kind: 'folder', name: request.folder }, request.imageSize);
+    if (!data || generation !== this.generation) return;
+    const paths = this.datasets.trainPaths;
+    if (!paths) return this.setState('error', `"${request.folder}" is not open in this tab: open it again (your labels are kept).`);
+    const { classNames, strategy, budget, stepsPerCycle, plannedCycles, seed, imageSize, batchSize } = request;
+    const key = JSON.stringify([classNames, strategy, budget, stepsPerCycle, plannedCycles, seed, imageSize, batchSize]);
+    if (!this.labelling || this.labelling.data !== data || this.labelling.key !== key) {
+      await this.labelling?.rounds.dispose();
+      this.labelling = null;
+      const config = { ...getMethod('mobyv2al').defaults('classroom'), seed, imageSize, batchSize };
+      const rounds = new LabellingRounds({ config, strategy, budget, stepsPerCycle, plannedCycles }, { name: data.name, classNames, train: { ...data.train, labels: null }, test: null });
+      await this.useBackend(request.backend, config, data);
+      this.labelling = { data, key, rounds };
+    }
+    const { rounds } = this.labelling;
+    const indexOf = new Map(paths.map((path, index) => [path, index]));
+    const labelOf = new Map<number, number>();
+    let elsewhere = 0;
+    for (const { path, label } of request.labels) {
+      const index = indexOf.get(path);
+      if (index === undefined) elsewhere += 1;
+      else labelOf.set(index, label);
+    }
+    let fromFolder = 0;
+    data.train.labels?.forEach((folderLabel, index) => {
+      const label = classNames.indexOf(data.classNames[folderLabel]);
+      if (labelOf.has(index) || label < 0) return;
+      labelOf.set(index, label);
+      fromFolder += 1;
+    });
+    this.setState('running', `Cycle ${rounds.completedCycles + 1}: training on ${labelOf.size} labelled images and every other one…`);
+    const result = await rounds.cycle({ indices: Int32Array.from(labelOf.keys()), labels: Int32Array.from(labelOf.values()) });
+    if (generation !== this.generation) return;
+    const notes = [...result.notes];
+    const suggested = new Set(result.selected);
+    const kinds = Int32Array.from(result.map.indices, (index) => labelOf.get(index) ?? (suggested.has(index) ? LABELLING_MAP_SUGGESTED : LABELLING_MAP_UNLABELLED));
+    if (elsewhere > 0) notes.push(`${elsewhere} of your labels name images that are not among this folder's training images (moved, renamed or held out); they are kept, not trained on.`);
+    this.post({
+      type: 'labellingSuggestions',
+      result: {
+        cycle: result.cycle,
+        trainedWith: result.trainedWith,
+        fromFolder,
+        perClassLabels: result.perClassLabels,
+        unlabelled: result.unlabelled,
+        trainCount: data.train.count,
+        size: data.train.size,
+        suggestions: Array.from(result.selected, (index) => ({ path: paths[index], pixels: storedImageRgba(data.train, index) })),
+        notes,
+        map: { x: result.map.x, y: result.map.y, kinds },
+      },
+    });
+    this.setState('finished', `Cycle ${result.cycle} trained on ${result.trainedWith} labelled images; ${result.selected.length} suggested.`);
   }
 
   /** Sets the backend a run trains on (measuring the candidates where asked) and tells the page. */
@@ -380,11 +455,15 @@ export class SessionHost {
     }
   }
 
-  /** Stops training after its current step and frees the session. */
-  private async stopAndDispose(): Promise<void> {
+  /** Stops training after its current step and frees the session (and the labelling rounds, unless kept for their next cycle). */
+  private async stopAndDispose(keepLabelling = false): Promise<void> {
     const session = this.session;
     this.session = null;
     await session?.dispose();
+    if (keepLabelling) return;
+    const labelling = this.labelling;
+    this.labelling = null;
+    await labelling?.rounds.dispose();
   }
 
   /** Rebuilds a saved run: same data, networks built from the checkpoint's configuration, then its state. */

@@ -4,6 +4,8 @@
  */
 import { deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import type { ImageDecoder } from '../folder-loader';
+import { resampleToSquare } from '../resample';
 
 /** RGBA pixels → PNG bytes. colorType 0 writes grayscale, 2 RGB, 6 RGBA. */
 export function encodePng(width: number, height: number, rgba: Uint8Array, colorType: 0 | 2 | 6 = 6): Uint8Array {
@@ -134,3 +136,9 @@ export function jpegHeaderOnly(width: number, height: number, metadataBytes = 0)
   const sof = new Uint8Array([0xff, 0xc0, 0, 17, 8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
   return concat([new Uint8Array([0xff, 0xd8]), new Uint8Array([0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]), app1, sof]);
 }
+
+/** The Node stand-in for the browser's decoder: pngjs, then the same shorter-side centre crop. */
+export const decodePng: ImageDecoder = async (file, size) => {
+  const png = PNG.sync.read(Buffer.from(await file.arrayBuffer()));
+  return { pixels: resampleToSquare(png.data, png.width, png.height, 4, size), width: png.width, height: png.height };
+};

@@ -100,7 +100,7 @@ function SettingInput({ setting, view, index, onCommit }: { setting: Setting; vi
   );
 }
 
-function PreviewCanvas({ rgba, size, label }: { rgba: Uint8ClampedArray; size: number; label: string }) {
+export function PreviewCanvas({ rgba, size, label }: { rgba: Uint8ClampedArray; size: number; label: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');

@@ -7,7 +7,7 @@ import { NumberField } from './NumberField';
 const NO_CLASSES: string[] = [];
 
 /** Tableau 10: distinguishable classes, cycled for more. */
-const CLASS_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const CLASS_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 interface ProjectedPoint {
   x: number;

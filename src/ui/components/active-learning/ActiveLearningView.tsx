@@ -1,13 +1,14 @@
 import { useMemo } from 'react';
 import type { SelectionStrategy } from '../../../engine/active-learning';
 import { LABELS_ONLY_SERIES, type BuiltinDatasetId } from '../../../worker/protocol';
-import { STRATEGY_CHOICES } from '../../active-learning-store';
+import { STRATEGY_CHOICES, type ActiveLearningMode } from '../../active-learning-store';
 import { startActiveLearning } from '../../active-learning-client';
 import { RUN_COLOURS } from '../../compare-store';
 import { useAppStore } from '../../store';
 import { OverlayChart, type OverlaySeries } from '../compare/OverlayChart';
 import { NumberField } from '../NumberField';
 import { SelectField } from '../SelectField';
+import { FolderLabelling } from './FolderLabelling';
 
 const DATASETS: { value: BuiltinDatasetId; label: string }[] = [
   { value: 'shapes', label: 'Coloured shapes: 1,200 train, 300 held out' },
@@ -25,17 +26,48 @@ const READY_MADE: { title: string; question: string; settings: { strategies: Sel
   },
 ];
 
+const MODES: { value: ActiveLearningMode; label: string }[] = [
+  { value: 'simulation', label: 'Simulation: a labelled dataset, labels hidden' },
+  { value: 'folder', label: 'Your own folder: you label what it suggests' },
+];
+
 const IMAGE_SIZES = [16, 32].map((size) => ({ value: size, label: `${size} px` }));
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /**
- * The Active learning tab (simulation): MoBYv2AL trained in cycles on a labelled dataset whose labels
+ * The Active learning tab. Simulation: MoBYv2AL trained in cycles on a labelled dataset whose labels
  * are hidden and revealed only for the images a strategy asks for. The curve is the task classifier's
  * held-out accuracy against the number of labels, one line per strategy; the table says how many
- * labels each class got (are classes ignored?).
+ * labels each class got (are classes ignored?). Your own folder: see FolderLabelling.
  */
 export function ActiveLearningView() {
+  const { mode, runState, message } = useAppStore((s) => s.activeLearning);
+  const { setMode } = useAppStore((s) => s.activeLearningActions);
+  return (
+    <section className="active-learning" aria-label="Active learning">
+      <h2>Which images should I label?</h2>
+      <p>
+        MoBYv2AL trains a classifier on the labelled images together with MoBY on all of them, then asks for the labels of the images
+        a strategy picks, cycle after cycle.
+      </p>
+      <SelectField label="Mode" value={mode} choices={MODES} onChange={setMode} />
+      {mode === 'folder' ? (
+        <>
+          <FolderLabelling />
+          <p role="status" aria-label="Active learning status">
+            {message ?? (runState === 'idle' ? 'Open a folder to label.' : runState)}
+          </p>
+        </>
+      ) : (
+        <SimulationPanel />
+      )}
+    </section>
+  );
+}
+
+/** Simulation: the labels of a labelled dataset are hidden and revealed only when a strategy asks for them. */
+function SimulationPanel() {
   const { settings, runState, message, series, classNames } = useAppStore((s) => s.activeLearning);
   const { edit } = useAppStore((s) => s.activeLearningActions);
   const busy = runState === 'loading' || runState === 'running';
@@ -47,12 +79,7 @@ export function ActiveLearningView() {
   const toggle = (strategy: SelectionStrategy, on: boolean) => edit({ strategies: on ? [...settings.strategies, strategy] : settings.strategies.filter((s) => s !== strategy) });
 
   return (
-    <section className="active-learning" aria-label="Active learning">
-      <h2>Which images should I label?</h2>
-      <p>
-        MoBYv2AL trains a classifier on the labelled images together with MoBY on all of them, then asks for the labels of the images
-        a strategy picks, cycle after cycle. Here the labels of a labelled dataset are hidden and revealed only when asked for.
-      </p>
+    <>
       <div className="field-inline" role="group" aria-label="Ready-made experiments">
         {READY_MADE.map((experiment) => (
           <button key={experiment.title} type="button" disabled={busy} title={experiment.question} onClick={() => edit(experiment.settings)}>
@@ -125,6 +152,6 @@ export function ActiveLearningView() {
           </tbody>
         </table>
       ) : null}
-    </section>
+    </>
   );
 }
