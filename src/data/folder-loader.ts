@@ -171,22 +171,25 @@ export async function loadImageFolder(
     done += 1;
     report(false);
   };
+  // The bytes of small files, read together with the small files after them: a decoder that reaches one finds it read.
+  const prefetched: (Promise<Uint8Array<ArrayBuffer> | null> | undefined)[] = new Array(total);
+  const smallFileBytes = (index: number): Promise<Uint8Array<ArrayBuffer> | null> | null => {
+    if (fileOf(index).size > HEADER_BYTES) return null;
+    if (!prefetched[index]) {
+      let end = index;
+      let batchBytes = 0;
+      while (end < total && end - index < READ_BATCH_FILES && !prefetched[end] && fileOf(end).size <= HEADER_BYTES && batchBytes + fileOf(end).size <= READ_BATCH_BYTES) batchBytes += fileOf(end++).size;
+      const batch = readTogether(Array.from({ length: end - index }, (_, i) => fileOf(index + i)));
+      for (let i = index; i < end; i++) prefetched[i] = batch.then((all) => all?.[i - index] ?? null);
+    }
+    const bytes = prefetched[index] as Promise<Uint8Array<ArrayBuffer> | null>;
+    prefetched[index] = undefined;
+    return bytes;
+  };
   const worker = async () => {
     while (next < total && !signal?.aborted) {
-      // The small files next in line, up to a batch; a large file alone.
-      const first = next;
-      let batchBytes = 0;
-      while (next < total && next - first < READ_BATCH_FILES && fileOf(next).size <= HEADER_BYTES && batchBytes + fileOf(next).size <= READ_BATCH_BYTES) batchBytes += fileOf(next++).size;
-      if (next === first) {
-        await decodeAt(next++, null);
-        continue;
-      }
-      const indices = Array.from({ length: next - first }, (_, i) => first + i);
-      const wholes = indices.length > 1 ? await readTogether(indices.map(fileOf)) : null;
-      for (const [i, index] of indices.entries()) {
-        if (signal?.aborted) return;
-        await decodeAt(index, wholes?.[i] ?? null);
-      }
+      const index = next++;
+      await decodeAt(index, (await smallFileBytes(index)) ?? null);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
