@@ -123,6 +123,27 @@ describe('loadImageFolder', () => {
     expect(parallel.data!.test!.pixels).toEqual(serial.data!.test!.pixels);
   });
 
+  it('reads small files many at a time, as one Blob, and decodes each from its own bytes', async () => {
+    // Each file counts the reads made of it alone; reading the Blob of many files does not call them.
+    let readsAlone = 0;
+    class CountedBlob extends Blob {
+      override arrayBuffer() {
+        readsAlone += 1;
+        return super.arrayBuffer();
+      }
+      override slice(...args: Parameters<Blob['slice']>) {
+        readsAlone += 1;
+        return super.slice(...args);
+      }
+    }
+    const files = ['a', 'b'].flatMap((name, i) => Array.from({ length: 100 }, (_, j) => ({ path: `r/${name}/${j}.png`, file: new CountedBlob([colourPng([i * 100, j, 9], 3 + (j % 3)).slice()]) })));
+    const { data } = await loadImageFolder('r', files, decodePng, { imageSize: 3, seed: 3 });
+    expect(readsAlone).toBe(0);
+    // Every image is its own file's colour: the batch was cut at each file's size.
+    const colours = new Set([data!.train, data!.test!].flatMap((set) => Array.from({ length: set.count }, (_, i) => pixelAt(set, i).join(','))));
+    expect(colours).toEqual(new Set(['a', 'b'].flatMap((_, i) => Array.from({ length: 100 }, (_, j) => `${i * 100},${j},9`))));
+  });
+
   it('decodes a few large photos at a time: their full-size pixels in flight stay within the budget', async () => {
     // Twelve 12-megapixel photos (valid PNGs, blank so they stay small), and small images beside them.
     const photos = Array.from({ length: 12 }, (_, i) => pick(`d/${i % 2 ? 'a' : 'b'}/photo${i}.png`, hugeBlankPng(4000, 3000)));

@@ -87,10 +87,18 @@ class PixelBudget {
   }
 }
 
-async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: Uint8Array, budget: PixelBudget, budgetPixels: number): Promise<Outcome> {
-  // A small file is read once, and decoded from memory: every read of a picked file is a trip to the disk.
-  const whole = file.size <= HEADER_BYTES;
-  const bytes = new Uint8Array(await (whole ? file : file.slice(0, HEADER_BYTES)).arrayBuffer());
+/**
+ * Small files are read many at a time, as one Blob of them all: every read of a picked file is a trip
+ * to the browser's file system, which costs more than decoding a small image.
+ */
+const READ_BATCH_FILES = 64;
+const READ_BATCH_BYTES = 1 << 20;
+
+/** `whole`: the file's bytes, read already with others; otherwise its header is read here, and the rest by the decoder. */
+async function decodeOne(file: Blob, whole: Uint8Array<ArrayBuffer> | null, size: number, decode: ImageDecoder, into: Uint8Array, budget: PixelBudget, budgetPixels: number): Promise<Outcome> {
+  // A small file is read once, and decoded from memory.
+  const bytes = whole ?? new Uint8Array(await (file.size <= HEADER_BYTES ? file : file.slice(0, HEADER_BYTES)).arrayBuffer());
+  const complete = whole !== null || file.size <= HEADER_BYTES;
   const header = readImageHeader(bytes);
   if (!header) return { ok: false, reason: SKIP_REASONS.notAnImage };
   const tooLarge = tooLargeToDecode(header);
@@ -99,13 +107,24 @@ async function decodeOne(file: Blob, size: number, decode: ImageDecoder, into: U
   const pixels = header.width !== null && header.height !== null ? header.width * header.height : budgetPixels;
   await budget.reserve(pixels);
   try {
-    const decoded = await decode(whole ? new Blob([bytes]) : file, size);
+    const decoded = await decode(complete ? new Blob([bytes]) : file, size);
     into.set(decoded.pixels);
     return { ok: true, width: decoded.width, height: decoded.height };
   } catch (error) {
     return { ok: false, reason: SKIP_REASONS.corrupt, detail: error instanceof Error && error.message ? error.message : undefined };
   } finally {
     budget.release(pixels);
+  }
+}
+
+/** The bytes of each of `files`, read in one go; null where the batch cannot be read as one (a file changed or went away): each is then read alone. */
+async function readTogether(files: Blob[]): Promise<Uint8Array<ArrayBuffer>[] | null> {
+  try {
+    const all = new Uint8Array(await new Blob(files).arrayBuffer());
+    let at = 0;
+    return files.map((f) => all.subarray(at, (at += f.size)));
+  } catch {
+    return null;
   }
 }
 
@@ -146,13 +165,31 @@ export async function loadImageFolder(
   };
   report(true);
   let next = 0;
+  const fileOf = (index: number) => files[planned[index].source].file;
+  const decodeAt = async (index: number, whole: Uint8Array<ArrayBuffer> | null) => {
+    outcomes[index] = await decodeOne(fileOf(index), whole, size, decode, buffer.subarray(index * bytesPerImage, (index + 1) * bytesPerImage), budget, pixelBudget);
+    done += 1;
+    report(false);
+  };
+  // The bytes of small files, read together with the small files after them: a decoder that reaches one finds it read.
+  const prefetched: (Promise<Uint8Array<ArrayBuffer> | null> | undefined)[] = new Array(total);
+  const smallFileBytes = (index: number): Promise<Uint8Array<ArrayBuffer> | null> | null => {
+    if (fileOf(index).size > HEADER_BYTES) return null;
+    if (!prefetched[index]) {
+      let end = index;
+      let batchBytes = 0;
+      while (end < total && end - index < READ_BATCH_FILES && !prefetched[end] && fileOf(end).size <= HEADER_BYTES && batchBytes + fileOf(end).size <= READ_BATCH_BYTES) batchBytes += fileOf(end++).size;
+      const batch = readTogether(Array.from({ length: end - index }, (_, i) => fileOf(index + i)));
+      for (let i = index; i < end; i++) prefetched[i] = batch.then((all) => all?.[i - index] ?? null);
+    }
+    const bytes = prefetched[index] as Promise<Uint8Array<ArrayBuffer> | null>;
+    prefetched[index] = undefined;
+    return bytes;
+  };
   const worker = async () => {
     while (next < total && !signal?.aborted) {
       const index = next++;
-      const image = planned[index];
-      outcomes[index] = await decodeOne(files[image.source].file, size, decode, buffer.subarray(index * bytesPerImage, (index + 1) * bytesPerImage), budget, pixelBudget);
-      done += 1;
-      report(false);
+      await decodeAt(index, (await smallFileBytes(index)) ?? null);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
