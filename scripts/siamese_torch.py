@@ -366,6 +366,16 @@ def enqueue(queue, keys):
     queue.copy_(torch.cat([queue, keys.to(queue.dtype)])[-queue.shape[0]:])
 
 
+def add_online_predictor_target(method, config, matmul):
+    """BYOL's and MoBY's networks: an online encoder with its projector, a predictor, and a momentum copy of the online encoder."""
+    method.online = ProjectedEncoder(config, "online", matmul)
+    method.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
+    method.target = momentum_copy(method.online, config, "target", matmul)
+    method.encoder = method.online.backbone
+    method.parts = {"backbone": method.online.backbone, "projector": method.online.projector, "predictor": method.predictor}
+    method.params = method.online.app_params() + method.predictor.app_params()
+
+
 class Byol(Method):
     """methods/byol.ts: online encoder + predictor, EMA target, symmetric loss."""
 
@@ -374,12 +384,7 @@ class Byol(Method):
         if not config.get("predictor"):
             raise InputError("BYOL needs a predictor head (config.predictor is null)")
         self.config = config
-        self.online = ProjectedEncoder(config, "online", matmul)
-        self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
-        self.target = momentum_copy(self.online, config, "target", matmul)
-        self.encoder = self.online.backbone
-        self.parts = {"backbone": self.online.backbone, "projector": self.online.projector, "predictor": self.predictor}
-        self.params = self.online.app_params() + self.predictor.app_params()
+        add_online_predictor_target(self, config, matmul)
 
     def networks(self):
         return [self.online, self.predictor, self.target]
@@ -592,13 +597,8 @@ class Moby(QueueMethod):
         if not config.get("predictor"):
             raise InputError("MoBY needs a predictor head (config.predictor is null)")
         self.config, self.matmul = config, matmul
-        self.online = ProjectedEncoder(config, "online", matmul)
-        self.predictor = create_mlp(config["predictor"], config["projector"]["out"], "predictor", matmul)
-        self.target = momentum_copy(self.online, config, "target", matmul)
+        add_online_predictor_target(self, config, matmul)
         self.add_queues(2, config["options"]["queueSize"], config["projector"]["out"])
-        self.encoder = self.online.backbone
-        self.parts = {"backbone": self.online.backbone, "projector": self.online.projector, "predictor": self.predictor}
-        self.params = self.online.app_params() + self.predictor.app_params()
 
     def networks(self):
         return [self.online, self.predictor, self.target]
