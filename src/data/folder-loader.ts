@@ -43,6 +43,8 @@ export interface FolderLoadOptions {
   imageSize: number;
   holdOutFraction?: number;
   seed?: number;
+  /** Every image an unlabelled training image (planFolder's asFlat). */
+  asFlat?: boolean;
   /** Files decoded at once… */
   concurrency?: number;
   /** …while their full-size pixels fit this many (DECODE_PIXEL_BUDGET unless given). */
@@ -145,7 +147,7 @@ export async function loadImageFolder(
   const budget = new PixelBudget(pixelBudget);
   const plan = planFolder(
     files.map((f) => ({ path: f.path, size: f.file.size })),
-    { holdOutFraction: options.holdOutFraction, seed: options.seed },
+    { holdOutFraction: options.holdOutFraction, seed: options.seed, asFlat: options.asFlat },
   );
   const bytesPerImage = size * size * 3;
   // Decoded straight into one buffer, training images first, then compacted in place: the pixels
@@ -258,6 +260,7 @@ export async function loadImageFolder(
       trainCount: trainSet.count,
       testCount: testSet?.count ?? 0,
       classNames,
+      ...(options.asFlat ? { folderClasses: plan.folderClasses } : {}),
       classCounts,
       skipped,
       notes,

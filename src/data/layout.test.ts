@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFolder, type FileEntry } from './layout';
+import { folderClassOf, planFolder, type FileEntry } from './layout';
 
 const file = (path: string, size = 100): FileEntry => ({ path, size });
 
@@ -40,6 +40,30 @@ describe('planFolder', () => {
     expect(plan.layout).toBe('flat');
     expect(plan.images.every((i) => i.label === null && i.split === 'train')).toBe(true);
     expect(plan.notes.join(' ')).toMatch(/No class labels/);
+  });
+
+  it('opens a partly labelled folder as flat for labelling: every image for training, unlabelled, its class folders named', () => {
+    const files = [file('pets/cat/0.png'), file('pets/cat/1.png'), file('pets/dog/0.png'), file('pets/loose.png'), file('pets/.DS_Store')];
+    const plan = planFolder(files, { asFlat: true });
+    expect(plan.layout).toBe('flat');
+    expect(plan.images.map((i) => [i.path, i.label, i.split])).toEqual([
+      ['cat/0.png', null, 'train'],
+      ['cat/1.png', null, 'train'],
+      ['dog/0.png', null, 'train'],
+      ['loose.png', null, 'train'],
+    ]);
+    expect([plan.classNames, plan.folderClasses]).toEqual([[], ['cat', 'dog']]);
+    expect(plan.ignored).toHaveLength(1);
+    // Without asFlat the loose image is ignored and some class images are held out.
+    expect(planFolder(files).ignored.map((i) => i.path)).toContain('loose.png');
+  });
+
+  it('names the class of a file by the folder it sits in, not by a split folder or the picked folder', () => {
+    expect(folderClassOf('cat/0.png')).toBe('cat');
+    expect(folderClassOf('train/cat/0.png')).toBe('cat');
+    expect(folderClassOf('train/0.png')).toBeNull();
+    expect(folderClassOf('Validation/0.png')).toBeNull();
+    expect(folderClassOf('0.png')).toBeNull();
   });
 
   it('ignores hidden, system, non-image and empty files, with a reason for each', () => {

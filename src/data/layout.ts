@@ -34,6 +34,8 @@ export interface FolderPlan {
   ignored: IgnoredFile[];
   /** Things the user should know, e.g. why label-based metrics are hidden. */
   notes: string[];
+  /** Opened as flat (asFlat): the class folders its images sit in (folderClassOf); empty otherwise. */
+  folderClasses: string[];
 }
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'];
@@ -78,8 +80,24 @@ function holdOut(images: PlannedImage[], fraction: number, seed: number): void {
   }
 }
 
-export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: number; seed?: number } = {}): FolderPlan {
-  const { holdOutFraction = 0.1, seed = 0 } = options;
+/**
+ * The class a file's folder names: the folder it sits in, unless that is the picked folder itself or a
+ * train/test split folder. Labelling a partly labelled folder counts its class folders' images as labelled.
+ */
+export function folderClassOf(path: string): string | null {
+  const segments = path.split('/').filter(Boolean);
+  if (segments.length < 2) return null;
+  const parent = segments[segments.length - 2];
+  return [...TRAIN_NAMES, ...TEST_NAMES].includes(parent.toLowerCase()) ? null : parent;
+}
+
+/**
+ * `asFlat`: every image, wherever it sits, is an unlabelled training image (no hold-out), and
+ * folderClasses lists its class folders (folderClassOf): how the labelling mode opens a folder, whose
+ * loose images and class folders' images are all to be shown and suggested.
+ */
+export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: number; seed?: number; asFlat?: boolean } = {}): FolderPlan {
+  const { holdOutFraction = 0.1, seed = 0, asFlat = false } = options;
   const ignored: IgnoredFile[] = [];
   const notes: string[] = [];
   const usable: { path: string; segments: string[]; source: number }[] = [];
@@ -90,6 +108,11 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
     else usable.push({ path: file.path, segments, source });
   });
   usable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (asFlat) {
+    const images = usable.map((f) => ({ path: f.path, source: f.source, label: null, split: 'train' as Split }));
+    const folderClasses = [...new Set(usable.map((f) => folderClassOf(f.path)).filter((name): name is string => name !== null))].sort();
+    return { layout: 'flat', classNames: [], images, ignored, notes: images.length === 0 ? ['No usable images were found in this folder.'] : [], folderClasses };
+  }
 
   const topFolders = new Set(usable.filter((f) => f.segments.length > 1).map((f) => f.segments[0].toLowerCase()));
   const trainFolder = TRAIN_NAMES.find((n) => topFolders.has(n));
@@ -148,5 +171,5 @@ export function planFolder(allFiles: FileEntry[], options: { holdOutFraction?: n
     }
   }
   if (images.length === 0) notes.push('No usable images were found in this folder.');
-  return { layout, classNames, images, ignored, notes };
+  return { layout, classNames, images, ignored, notes, folderClasses: [] };
 }

@@ -16,6 +16,8 @@ export interface DatasetReport {
   /** Held out for kNN evaluation; 0 without labels. */
   testCount: number;
   classNames: string[];
+  /** A folder opened as flat for labelling: its class folders, whose images start out labelled (none otherwise). */
+  folderClasses?: string[];
   /** Images per class, train and held-out together; empty without labels. */
   classCounts: number[];
   skipped: SkippedFile[];

@@ -130,9 +130,9 @@ export function createActiveLearningSlice(set: StoreApi<AppState>['setState']): 
           const { done, total, label } = message.progress;
           patch({ runState: 'loading', message: total > 0 ? `${label}: ${done} of ${total}` : `${label}…` });
         } else if (message.type === 'datasetReady' && message.source.kind === 'folder') {
-          const { name, trainCount, classNames } = message.report;
+          const { name, trainCount, folderClasses = [] } = message.report;
           patch({ runState: 'idle', message: `Opened "${name}": ${trainCount} images to label.` });
-          patchLabelling(() => ({ folder: { name, trainCount, folderClasses: classNames } }));
+          patchLabelling(() => ({ folder: { name, trainCount, folderClasses } }));
         } else if (message.type === 'labellingSuggestions') {
           const { suggestions, size, map, ...numbers } = message.result;
           const { cycle, trainedWith, perClassLabels } = numbers;

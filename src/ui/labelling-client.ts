@@ -86,8 +86,13 @@ export async function openLabellingFolder(picked: { name: string; files: PickedF
   actions().setProject(saved ?? newLabellingProject(picked.name), saved ? `${plural(Object.keys(saved.labels).length, 'label')} of "${picked.name}" kept from before.` : null);
   useAppStore.setState((s) => ({ activeLearning: { ...s.activeLearning, labelling: { ...s.activeLearning.labelling, folder: null, lastCycle: null, map: null } } }));
   const { imageSize } = useAppStore.getState().activeLearning.settings;
-  await activeLearningWorker.openFolder(picked.name, picked.files, imageSize, (done, total) =>
-    actions().receive({ type: 'loadProgress', progress: { done, total, label: `Handing ${picked.name} to the worker` } }),
+  // As flat: loose images and class folders' images alike are shown and suggested.
+  await activeLearningWorker.openFolder(
+    picked.name,
+    picked.files,
+    imageSize,
+    (done, total) => actions().receive({ type: 'loadProgress', progress: { done, total, label: `Handing ${picked.name} to the worker` } }),
+    { asFlat: true },
   );
 }
 

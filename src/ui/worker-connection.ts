@@ -110,7 +110,7 @@ export class WorkerConnection {
    * the machine), in chunks with a pause between them so the page keeps responding; then the worker
    * decodes them. False when the handover was cancelled or replaced.
    */
-  async openFolder(name: string, files: PickedFile[], imageSize: number, onProgress: (done: number, total: number) => void): Promise<boolean> {
+  async openFolder(name: string, files: PickedFile[], imageSize: number, onProgress: (done: number, total: number) => void, options: { asFlat?: boolean } = {}): Promise<boolean> {
     const handover = ++this.handover;
     this.handingOver = true;
     let sent = 0;
@@ -131,7 +131,7 @@ export class WorkerConnection {
     }
     if (handover !== this.handover) return false;
     this.handingOver = false;
-    this.send({ type: 'openFolder', name, imageSize });
+    this.send({ type: 'openFolder', name, imageSize, ...options });
     return true;
   }
 

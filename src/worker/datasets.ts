@@ -46,7 +46,7 @@ function builtinReport(data: DatasetSplits, milliseconds: number, notes: string[
 
 export class WorkerDatasets {
   private loaded: Loaded | null = null;
-  private folder: { name: string; files: PickedFile[]; generation: number } | null = null;
+  private folder: { name: string; files: PickedFile[]; generation: number; asFlat: boolean } | null = null;
   private folderGeneration = 0;
   /** Files of the folder being handed over, before openFolder. */
   private incoming: PickedFile[] = [];
@@ -78,11 +78,11 @@ export class WorkerDatasets {
   }
 
   /** Keeps the files received so far as the folder and decodes them; the previous dataset stays if none can be used. */
-  async openFolder(name: string, imageSize: number): Promise<void> {
+  async openFolder(name: string, imageSize: number, asFlat = false): Promise<void> {
     const files = this.incoming;
     this.incoming = [];
     const previous = this.folder;
-    this.folder = { name, files, generation: ++this.folderGeneration };
+    this.folder = { name, files, generation: ++this.folderGeneration, asFlat };
     const loaded = await this.request({ kind: 'folder', name }, imageSize);
     if (!loaded) this.folder = previous;
   }
@@ -139,10 +139,11 @@ export class WorkerDatasets {
       return { data, report: builtinReport(data, performance.now() - started, ['10,000 handwritten digits from the mnist package, 20% of each class held out.']), trainPaths: null };
     }
     if (!this.folder || this.folder.name !== source.name) throw new Error('That folder is no longer loaded: open it again.');
-    const { name, files } = this.folder;
+    const { name, files, asFlat } = this.folder;
     const label = `Decoding ${name} at ${imageSize} px`;
     const { data, report, trainPaths } = await loadImageFolder(name, files, this.decode, {
       imageSize,
+      asFlat,
       concurrency: DECODE_CONCURRENCY,
       signal,
       onProgress: ({ done, total }) => this.post({ type: 'loadProgress', progress: { done, total, label } }),

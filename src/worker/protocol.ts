@@ -182,7 +182,8 @@ export type ToWorker =
    * it for over a second); openFolder then decodes everything received since the last one.
    */
   | { type: 'folderFiles'; files: PickedFile[]; /** Starts a new folder: files received before are dropped. */ first: boolean }
-  | { type: 'openFolder'; name: string; imageSize: number }
+  /** asFlat: every image unlabelled and for training, class folders only named (the labelling mode). */
+  | { type: 'openFolder'; name: string; imageSize: number; asFlat?: boolean }
   | { type: 'cancelLoad' }
   | { type: 'preview'; request: PreviewRequest }
   /** Evaluation cadence and protocol; applies from the next check, between steps. */

@@ -184,21 +184,24 @@ describe('the training worker protocol (session host)', () => {
     await send({ type: 'reset' });
   });
 
-  it("counts a folder's class sub-folders as labels for the classes named alike", async () => {
+  it("opens a partly labelled folder as flat for labelling: its class folders' images count as labels for the classes named alike, its loose images are suggested", async () => {
     const { send, of } = connectedHost();
     await send({ type: 'init', backend: 'cpu' });
-    const files = ['red', 'blue'].flatMap((name, c) => Array.from({ length: 6 }, (_, i) => ({ path: `pets/${name}/${i}.png`, file: png([c === 0 ? 200 : 10, 30 * i, c === 0 ? 10 : 200]) })));
-    await send({ type: 'folderFiles', files, first: true });
-    await send({ type: 'openFolder', name: 'pets', imageSize: 16 });
-    // One image of each class is held out (10%, at least one), so ten can be trained on, all labelled by their folders.
+    const foldered = ['red', 'blue'].flatMap((name, c) => Array.from({ length: 4 }, (_, i) => ({ path: `pets/${name}/${i}.png`, file: png([c === 0 ? 200 : 10, 30 * i, c === 0 ? 10 : 200]) })));
+    const loose = Array.from({ length: 4 }, (_, i) => ({ path: `pets/loose${i}.png`, file: png([100, 40 * i, 100]) }));
+    await send({ type: 'folderFiles', files: [...foldered, ...loose], first: true });
+    await send({ type: 'openFolder', name: 'pets', imageSize: 16, asFlat: true });
+    // Nothing held out: all twelve are for training, and the report names the class folders.
+    expect(of('datasetReady').at(-1)!.report).toMatchObject({ trainCount: 12, classNames: [], folderClasses: ['blue', 'red'] });
     const request: LabellingCycleRequest = { folder: 'pets', classNames: ['blue', 'red', 'green'], labels: [], strategy: 'random', budget: 2, stepsPerCycle: 2, plannedCycles: 1, seed: 1, imageSize: 16, batchSize: 4, backend: CPU };
     await send({ type: 'labellingCycle', request });
     const { result } = of('labellingSuggestions').at(-1)!;
-    expect(result).toMatchObject({ trainedWith: 10, fromFolder: 10, perClassLabels: [5, 5, 0], unlabelled: 0, suggestions: [] });
-    expect(result.notes).toEqual([
-      'No image is labelled "green" yet: the classifier cannot learn that class until one is.',
-      'Every one of the 10 images is labelled: there is nothing left to suggest. Download the labels.',
-    ]);
+    expect(result).toMatchObject({ trainedWith: 8, fromFolder: 8, perClassLabels: [4, 4, 0], unlabelled: 4 });
+    expect(result.suggestions.map((s) => s.path)).toHaveLength(2);
+    for (const suggestion of result.suggestions) expect(suggestion.path).toMatch(/^loose[0-3]\.png$/);
+    // A label given by hand wins over the image's folder.
+    await send({ type: 'labellingCycle', request: { ...request, labels: [{ path: 'red/0.png', label: 2 }] } });
+    expect(of('labellingSuggestions').at(-1)!.result).toMatchObject({ trainedWith: 8, fromFolder: 7, perClassLabels: [4, 3, 1] });
     await send({ type: 'reset' });
   });
 

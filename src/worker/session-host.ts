@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LoadCancelled, type ImageDecoder } from '../data/folder-loader';
+import { folderClassOf } from '../data/layout';
 import { checkpointBuffers, type Checkpoint } from '../engine/checkpoint-format';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
@@ -147,7 +148,7 @@ export class SessionHost {
         this.datasets.receiveFiles(message.files, message.first);
         return;
       case 'openFolder':
-        await this.datasets.openFolder(message.name, message.imageSize);
+        await this.datasets.openFolder(message.name, message.imageSize, message.asFlat ?? false);
         return;
       case 'cancelLoad':
         this.datasets.cancel();
@@ -288,8 +289,9 @@ export class SessionHost {
       else labelOf.set(index, label);
     }
     let fromFolder = 0;
-    data.train.labels?.forEach((folderLabel, index) => {
-      const label = classNames.indexOf(data.classNames[folderLabel]);
+    paths.forEach((path, index) => {
+      const folderClass = folderClassOf(path);
+      const label = folderClass === null ? -1 : classNames.indexOf(folderClass);
       if (labelOf.has(index) || label < 0) return;
       labelOf.set(index, label);
       fromFolder += 1;
