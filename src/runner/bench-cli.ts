@@ -287,7 +287,6 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
           r.engineError = errorText(error).replace(/^page\.evaluate: (Error: )?/, '');
           continue;
         }
-        if (r.engine) io.err(`    backend: ${r.engine.backendChoice}`);
         if (!args.appLoop) continue;
         io.err(`  ${method} on ${backend}, in the app…`);
         try {

@@ -19,7 +19,7 @@ import type { DatasetSplits } from '../engine/dataset';
 import { DEFAULT_EVALUATION } from '../engine/evaluation';
 import { RunSession } from '../engine/run-session';
 import type { StepRecord, StepPhaseTimes } from '../engine/trainer';
-import { describeChoice, type BackendInfo, type BackendName } from '../worker/backend-labels';
+import type { BackendInfo, BackendName } from '../worker/backend-labels';
 import { countKernels, type KernelCounts } from './kernel-counter';
 
 export interface EngineBenchJob {
@@ -31,8 +31,6 @@ export interface EngineBenchJob {
 export interface EngineBenchResult {
   backend: BackendName;
   adapter: string | null;
-  /** How the backend (and WebAssembly's thread count) was chosen, with what was timed for it. */
-  backendChoice: string;
   /** Compiling kernels on the throwaway warm-up step (0 on the CPU backend). */
   warmUpMs: number;
   timedSteps: number;
@@ -137,7 +135,6 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     return {
       backend: backend.name,
       adapter: backend.adapter,
-      backendChoice: describeChoice(backend),
       warmUpMs,
       timedSteps,
       msPerStep,

@@ -45,18 +45,6 @@ describe('the backend remembered per device and configuration', () => {
     expect(backendRequest('wasm', available, config)).toEqual({ kind: 'use', name: 'wasm' });
   });
 
-  it('keeps WebAssembly with the thread count it was measured at, and reads a name stored without one', () => {
-    const items = stubStorage();
-    rememberChoice({ ...choice('wasm', 'measured'), threads: 2 }, available, config);
-    expect(backendRequest('fastest', available, config)).toEqual({ kind: 'fastest', remembered: 'wasm', threads: 2 });
-    const [key] = [...items.keys()];
-    expect(items.get(key)).toBe('wasm:2');
-    items.set(key, 'wasm');
-    expect(backendRequest('fastest', available, config)).toEqual({ kind: 'fastest', remembered: 'wasm' });
-    items.set(key, 'wasm:0');
-    expect(backendRequest('fastest', available, config)).toEqual({ kind: 'fastest', remembered: 'wasm' });
-  });
-
   it('ignores a stored name that is no backend, and storage that refuses means measuring again', () => {
     const items = stubStorage();
     rememberChoice(choice('webgpu', 'measured'), available, config);

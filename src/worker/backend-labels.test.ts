@@ -39,18 +39,6 @@ describe('the backend choice', () => {
     });
     expect(text).toBe('WebGPU (google swiftshader) 2.8 s/step · WebAssembly 92 ms/step · CPU: slower than WebAssembly: not measured → WebAssembly');
     expect(describeChoice({ name: 'webgl', adapter: null, choice: 'remembered', fallbackReasons: [], measurements: [] })).toBe('WebGL (measured before on this device)');
-    const threads = describeChoice({
-      name: 'wasm',
-      adapter: '2 threads, SIMD',
-      threads: 2,
-      choice: 'measured',
-      fallbackReasons: [],
-      measurements: [
-        { name: 'wasm', adapter: '1 thread, SIMD', msPerStep: 290, note: null, threads: 1 },
-        { name: 'wasm', adapter: '2 threads, SIMD', msPerStep: 250, note: null, threads: 2 },
-      ],
-    });
-    expect(threads).toBe('WebAssembly (1 thread, SIMD) 290 ms/step · WebAssembly (2 threads, SIMD) 250 ms/step → WebAssembly (2 threads)');
   });
 
   it('is remembered per device and per step-shaping setting, not per live setting', () => {

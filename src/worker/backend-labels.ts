@@ -20,16 +20,12 @@ export interface BackendMeasurement {
   msPerStep: number | null;
   /** Why it was not measured or cannot be used; null when measured. */
   note: string | null;
-  /** WebAssembly's XNNPACK threads, where this measurement is of one thread count. */
-  threads?: number;
 }
 
 export interface BackendInfo {
   name: BackendName;
-  /** GPU adapter description where the backend reports one; WebAssembly's threads and SIMD. */
+  /** GPU adapter description where the backend reports one. */
   adapter: string | null;
-  /** WebAssembly's XNNPACK threads (chosen with the backend). */
-  threads?: number;
   /**
    * How this backend came to be used: 'measured' (fastest of those timed on this run's configuration),
    * 'remembered' (measured on an earlier start of the same configuration on this device), 'requested'
@@ -44,7 +40,7 @@ export interface BackendInfo {
 }
 
 /** How a start asks for its backend: a fixed one, or the fastest (with the choice remembered for this configuration, if any). */
-export type BackendRequest = { kind: 'use'; name: BackendName } | { kind: 'fastest'; remembered: BackendName | null; threads?: number };
+export type BackendRequest = { kind: 'use'; name: BackendName } | { kind: 'fastest'; remembered: BackendName | null };
 
 /** Adapters that emulate a GPU on the CPU (Chromium's SwiftShader, Mesa's llvmpipe, Windows' WARP). */
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|softpipe|software|basic render|warp/i;
@@ -78,8 +74,7 @@ export function describeChoice(info: BackendInfo): string {
     return m.msPerStep !== null ? `${name} ${seconds(m.msPerStep)}` : `${name}: ${m.note}`;
   });
   const reason = { measured: '', remembered: ' (measured before on this device)', requested: ' (as asked)', only: '', default: '' }[info.choice];
-  const chosen = info.threads === undefined ? backendLabel(info.name) : `${backendLabel(info.name)} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
-  return `${parts.join(' · ')}${parts.length > 0 ? ' → ' : ''}${chosen}${reason}`;
+  return `${parts.join(' · ')}${parts.length > 0 ? ' → ' : ''}${backendLabel(info.name)}${reason}`;
 }
 
 /**

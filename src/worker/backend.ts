@@ -7,24 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../kernels/wasm-kernels';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import { Trainer } from '../engine/trainer';
 import { memoryCap } from './memory-cap';
-import { WASM_MAX_THREADS } from './wasm-threads';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
-/**
- * Each backend is timed over at least TIMED_STEPS steps and TIMED_MS (at most MOST_TIMED_STEPS), after
- * untimed ones: GPU kernels compile and WebAssembly operators are set up on the first step, and the
- * engine's JavaScript is still being optimised on the next.
- */
+/** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
 const TIMED_STEPS = 2;
-const TIMED_MS = 250;
-const MOST_TIMED_STEPS = 20;
 
 async function webgpuAdapter(): Promise<{ adapter: string | null; problem: string | null }> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
@@ -56,38 +49,11 @@ async function initialise(name: BackendName): Promise<{ adapter: string | null; 
     }
     if (!(await tf.setBackend(name))) return { adapter, problem: 'the backend failed to initialise' };
     await tf.ready();
-    if (name === 'wasm') adapter = wasmAdapter(getThreadsCount());
+    if (name === 'wasm') adapter = `${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}, ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}`;
     return { adapter: name === 'webgl' ? webglRenderer() : adapter, problem: null };
   } catch (error) {
     return { adapter: null, problem: error instanceof Error ? error.message : String(error) };
   }
-}
-
-function wasmAdapter(threads: number): string {
-  return `${threads} thread${threads === 1 ? '' : 's'}, ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}`;
-}
-
-/** The XNNPACK thread pool's size on the running WebAssembly backend. */
-function wasmThreads(): number {
-  return (tf.backend() as BackendWasm).wasm.tfjs.getThreadsCount();
-}
-
-/**
- * tfjs can only replace XNNPACK's thread pool, never free one, and its build has a fixed number of
- * workers for threads, so a pool of more than one thread is made at most once per worker; a pool of
- * one thread has no workers and costs nothing to make again.
- */
-let threadPoolMade = false;
-
-function switchWasmThreads(threads: number): void {
-  if (wasmThreads() === threads || (threads > 1 && threadPoolMade)) return;
-  (tf.backend() as BackendWasm).wasm.tfjs.initWithThreadsCount(threads);
-  if (threads > 1) threadPoolMade = true;
-}
-
-/** Thread counts worth timing on the running WebAssembly backend: one and every core, while no pool of threads has been made. */
-function wasmThreadCandidates(): number[] {
-  return !threadPoolMade && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') && WASM_MAX_THREADS > 1 ? [1, WASM_MAX_THREADS] : [wasmThreads()];
 }
 
 /** Every backend of the app, started once each: what this browser offers. */
@@ -115,118 +81,43 @@ export async function defaultBackend(backends: readonly BackendMeasurement[], re
   return { name: chosen.name, adapter: chosen.adapter, choice: asked ? 'requested' : 'default', measurements: [], fallbackReasons };
 }
 
-async function meanStepMs(trainer: Trainer, untimedSteps: number): Promise<number> {
-  for (let i = 0; i < untimedSteps; i++) {
-    trainer.step();
-    await trainer.flush();
-  }
-  const start = performance.now();
-  let steps = 0;
-  while (steps < TIMED_STEPS || (steps < MOST_TIMED_STEPS && performance.now() - start < TIMED_MS)) {
-    trainer.step();
-    await trainer.flush();
-    steps++;
-  }
-  return (performance.now() - start) / steps;
-}
-
-/**
- * Milliseconds per step of `config` on the current backend, once per entry of `threadCounts` (a
- * WebAssembly thread count, or undefined to keep the backend as it is). One trainer for them all, so
- * that the first is not the only one timed while everything warms up.
- */
-async function timeSteps(config: TrainConfig, data: DatasetSplits, threadCounts: (number | undefined)[]): Promise<number[]> {
-  const mostSteps = 1 + threadCounts.length * (2 + MOST_TIMED_STEPS);
-  const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, mostSteps) }, data);
+/** Milliseconds per step of `config` on the current backend: the mean of a few, after an untimed one. */
+async function timeSteps(config: TrainConfig, data: DatasetSplits): Promise<number> {
+  const trainer = new Trainer({ ...config, totalSteps: Math.max(config.totalSteps, TIMED_STEPS + 1) }, data);
   try {
-    const times: number[] = [];
-    for (const [i, threads] of threadCounts.entries()) {
-      if (threads !== undefined) switchWasmThreads(threads);
-      // The first needs one step more: it makes the operators the others reuse.
-      times.push(await meanStepMs(trainer, i === 0 ? 2 : 1));
+    trainer.step();
+    await trainer.flush();
+    const start = performance.now();
+    for (let i = 0; i < TIMED_STEPS; i++) {
+      trainer.step();
+      await trainer.flush();
     }
-    return times;
+    return (performance.now() - start) / TIMED_STEPS;
   } finally {
     trainer.dispose();
   }
 }
 
-/** A backend as it will train: WebAssembly with its thread count, with its adapter saying so. */
-function variants(b: BackendMeasurement): BackendMeasurement[] {
-  if (b.name !== 'wasm') return [b];
-  return wasmThreadCandidates().map((threads) => ({ ...b, adapter: wasmAdapter(threads), threads }));
-}
-
-/** Starts `b`, at its thread count on WebAssembly. */
-async function start(b: BackendMeasurement): Promise<void> {
-  if (!(await tf.setBackend(b.name))) throw new Error(`${backendLabel(b.name)} did not start`);
-  if (b.threads !== undefined) switchWasmThreads(b.threads);
-}
-
-/** Times each of `candidates` (the passed-over ones, with a note, are listed as they are); the fastest is started. */
-async function fastestOf(candidates: BackendMeasurement[], config: TrainConfig, data: DatasetSplits): Promise<{ fastest: BackendMeasurement | null; measurements: BackendMeasurement[] }> {
-  const measurements: BackendMeasurement[] = [];
-  // WebAssembly's thread counts are timed together, on one trainer, when the first comes up.
-  const threadings = candidates.filter((b) => b.note === null && b.threads !== undefined);
-  for (const b of candidates) {
-    if (b.note) {
-      measurements.push(b);
-      continue;
-    }
-    if (b.threads !== undefined && b !== threadings[0]) continue;
-    const group = b.threads !== undefined ? threadings : [b];
-    try {
-      if (!(await tf.setBackend(b.name))) throw new Error('it did not start');
-      const times = await timeSteps(config, data, group.map((g) => g.threads));
-      measurements.push(...group.map((g, i) => ({ ...g, msPerStep: times[i] })));
-    } catch (error) {
-      measurements.push(...group.map((g) => ({ ...g, note: `failed: ${error instanceof Error ? error.message : String(error)}` })));
-    }
-  }
-  const timed = measurements.filter((m) => m.msPerStep !== null);
-  const fastest = timed.reduce<BackendMeasurement | null>((best, m) => (best === null || m.msPerStep! < best.msPerStep! ? m : best), null);
-  if (fastest) await start(fastest);
-  return { fastest, measurements };
-}
-
 /**
  * Sets the backend a run of `config` trains on and says why: the requested one; the one remembered
  * for this configuration; the only candidate left once emulated GPUs and the tfjs CPU backend are
- * passed over (untimed); or the fastest of the candidates, timed here. WebAssembly counts as one
- * candidate per thread count (one thread, every core) while it can still have either, also when it
- * was asked for by name. What could not be used, or was passed over unmeasured, is
- * listed with the reason.
+ * passed over (untimed); or the fastest of the candidates, timed here. What could not be used, or was
+ * passed over unmeasured, is listed with the reason.
  */
 export async function chooseBackend(request: BackendRequest, backends: readonly BackendMeasurement[], config: TrainConfig, data: DatasetSplits): Promise<BackendInfo> {
   const available = usable(backends);
   const unavailable = backends.filter((b) => b.note !== null);
   const fallbackReasons = unavailable.map((b) => `${backendLabel(b.name)} ${b.note}`);
-  const use = (b: BackendMeasurement, choice: BackendInfo['choice'], measurements: BackendMeasurement[]): BackendInfo => ({
-    name: b.name,
-    adapter: b.name === 'wasm' ? wasmAdapter(wasmThreads()) : b.adapter,
-    ...(b.name === 'wasm' ? { threads: wasmThreads() } : {}),
-    choice,
-    measurements,
-    fallbackReasons,
-  });
+  const use = (b: BackendMeasurement, choice: BackendInfo['choice'], measurements: BackendMeasurement[]): BackendInfo => ({ name: b.name, adapter: b.adapter, choice, measurements, fallbackReasons });
   const wanted = request.kind === 'use' ? request.name : request.remembered;
   const found = wanted ? available.find((b) => b.name === wanted) : undefined;
   if (request.kind === 'use') {
     if (!found) throw new Error(`${backendLabel(request.name)} is not available in this browser: ${backends.find((b) => b.name === request.name)?.note ?? 'unknown backend'}.`);
     await tf.setBackend(found.name);
-    const threadings = variants(found);
-    if (threadings.length === 1) {
-      await start(threadings[0]);
-      return use(found, 'requested', []);
-    }
-    const { fastest, measurements } = await fastestOf(threadings, config, data);
-    if (!fastest) throw new Error(`${backendLabel(found.name)} could not train this configuration: ${measurements.map((m) => m.note).join('; ')}`);
-    return use(fastest, 'requested', measurements);
+    return use(found, 'requested', []);
   }
   if (found) {
     await tf.setBackend(found.name);
-    const remembered = request.threads !== undefined && request.threads <= WASM_MAX_THREADS ? request.threads : undefined;
-    await start({ ...found, ...(remembered !== undefined ? { threads: remembered } : {}) });
     return use(found, 'remembered', []);
   }
   const hasWasm = available.some((b) => b.name === 'wasm');
@@ -235,26 +126,33 @@ export async function chooseBackend(request: BackendRequest, backends: readonly 
     if (b.name === 'cpu' && hasWasm) return 'the same cores without SIMD kernels, slower than WebAssembly: not measured';
     return null;
   };
-  // Each backend (WebAssembly once per thread count) with why it is passed over (null: a candidate to time).
-  const sorted: BackendMeasurement[] = [];
-  for (const b of available) {
-    const note = passedOver(b);
-    if (note !== null) sorted.push({ ...b, note });
-    else if (b.name === 'wasm' && (await tf.setBackend('wasm'))) sorted.push(...variants(b));
-    else sorted.push(b);
-  }
+  // Each backend with why it is passed over (null: a candidate to time).
+  const sorted = available.map((b) => ({ ...b, note: passedOver(b) }));
   const candidates = sorted.filter((b) => b.note === null);
   if (candidates.length === 1) {
     // Nothing to compare it with: timing would only delay the first step.
     const only = candidates[0];
-    await start(only);
+    await tf.setBackend(only.name);
     return use(only, 'only', sorted.map((b) => (b === only ? { ...b, note: 'the only candidate: not timed' } : b)));
   }
-  const { fastest, measurements } = await fastestOf(sorted, config, data);
-  const chosen = fastest ?? available.find((b) => b.name === 'cpu');
-  if (!chosen) throw new Error(`No backend could train this configuration: ${measurements.map((m) => `${backendLabel(m.name)} ${m.note}`).join('; ')}`);
-  if (!fastest) await start(chosen);
-  return use(chosen, 'measured', measurements);
+  const measurements: BackendMeasurement[] = [];
+  for (const b of sorted) {
+    if (b.note) {
+      measurements.push(b);
+      continue;
+    }
+    try {
+      if (!(await tf.setBackend(b.name))) throw new Error('it did not start');
+      measurements.push({ ...b, msPerStep: await timeSteps(config, data) });
+    } catch (error) {
+      measurements.push({ ...b, note: `failed: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+  const timed = measurements.filter((m) => m.msPerStep !== null);
+  const fastest = timed.reduce<BackendMeasurement | null>((best, m) => (best === null || m.msPerStep! < best.msPerStep! ? m : best), null) ?? available.find((b) => b.name === 'cpu');
+  if (!fastest) throw new Error(`No backend could train this configuration: ${measurements.map((m) => `${backendLabel(m.name)} ${m.note}`).join('; ')}`);
+  await tf.setBackend(fastest.name);
+  return use(fastest, 'measured', measurements);
 }
 
 /** The WebGPU device the current backend trains on, or null on another backend. */
