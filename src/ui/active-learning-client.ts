@@ -1,5 +1,6 @@
 /** The Active learning tab's link to its own training worker: one simulated experiment at a time. */
 import { requestedBackend } from '../worker/backend-labels';
+import { unrememberedBackendRequest } from './backend-memory';
 import { useAppStore } from './store';
 import { WorkerConnection } from './worker-connection';
 
@@ -29,7 +30,7 @@ export function startActiveLearning(): void {
       ...settings,
       dataset: { kind: 'builtin', id: dataset },
       // The fastest backend is measured on MoBYv2AL's own configuration in the worker.
-      backend: backendSetting === 'fastest' ? { kind: 'fastest', remembered: null } : { kind: 'use', name: backendSetting },
+      backend: unrememberedBackendRequest(backendSetting),
     },
   });
 }

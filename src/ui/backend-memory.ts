@@ -20,6 +20,11 @@ export function backendRequest(setting: BackendName | 'fastest', available: read
   return { kind: 'fastest', remembered: BACKEND_ORDER.find((name) => name === remembered) ?? null };
 }
 
+/** The user's fixed choice, or the fastest measured afresh (for work whose configuration the worker builds: active learning). */
+export function unrememberedBackendRequest(setting: BackendName | 'fastest'): BackendRequest {
+  return setting === 'fastest' ? { kind: 'fastest', remembered: null } : { kind: 'use', name: setting };
+}
+
 /** Keeps a measured choice for the configuration it was measured on. */
 export function rememberChoice(info: BackendInfo, available: readonly BackendMeasurement[], config: TrainConfig): void {
   if (info.choice !== 'measured') return;

@@ -19,6 +19,7 @@ import {
 } from '../storage/labelling-project';
 import { RunsDatabase } from '../storage/runs-db';
 import { activeLearningWorker, startActiveLearningWorker } from './active-learning-client';
+import { unrememberedBackendRequest } from './backend-memory';
 import { downloadFile } from './download';
 import { useAppStore } from './store';
 
@@ -113,27 +114,25 @@ export function nameClasses(text: string): void {
   keep(renamed, `Classes: ${renamed.classNames.join(', ') || 'none'}.`);
 }
 
-export function labelImage(path: string, className: string): void {
+/** Applies an edit to the open project: kept and saved when it changes something; otherwise its note says why not. */
+function edit(change: (project: LabellingProject) => { project: LabellingProject; note: string }): void {
   const project = labelling().project;
   if (!project) return;
-  const { project: labelled, note } = giveLabel(project, path, className);
-  if (labelled === project) actions().setLabellingNote(note);
-  else keep(labelled, note);
+  const { project: changed, note } = change(project);
+  if (changed === project) actions().setLabellingNote(note);
+  else keep(changed, note);
+}
+
+export function labelImage(path: string, className: string): void {
+  edit((project) => giveLabel(project, path, className));
 }
 
 export function skipSuggestion(path: string): void {
-  const project = labelling().project;
-  if (!project) return;
-  const { project: skipped, note } = skipImage(project, path);
-  if (skipped === project) actions().setLabellingNote(note);
-  else keep(skipped, note);
+  edit((project) => skipImage(project, path));
 }
 
 export function unlabelImage(path: string): void {
-  const project = labelling().project;
-  if (!project) return;
-  const { project: changed, note } = removeLabel(project, path);
-  if (changed !== project) keep(changed, note);
+  edit((project) => removeLabel(project, path));
 }
 
 export function downloadLabels(): void {
@@ -170,7 +169,7 @@ export function runLabellingCycle(): void {
       seed,
       imageSize,
       batchSize,
-      backend: backendSetting === 'fastest' ? { kind: 'fastest', remembered: null } : { kind: 'use', name: backendSetting },
+      backend: unrememberedBackendRequest(backendSetting),
     },
   });
 }
