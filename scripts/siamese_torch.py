@@ -306,7 +306,10 @@ def warmup_cosine_lr(step, total_steps, base_lr, warmup_steps, final_lr=0.0):
 class Method(torch.nn.Module):
     """A method's networks as one module: forward(v1, v2, extra) is the loss, so DistributedDataParallel
     can wrap it whole. `extra` holds the batch's per-image inputs besides the views: "indices" (dataset
-    index, NPID), "labels" (class, SupCon) and "rotations" ([n, 2] quarter turns of each view, RotNet).
+    index, NPID), "labels" (class, SupCon, MoBYv2AL; None on MoBYv2AL's unlabelled batches), "rotations"
+    ([n, 2] quarter turns of each view, RotNet) and "weak_view" (MoBYv2AL's labelled batches), and one
+    per-step input shared by the whole batch: "negatives" (the `negatives_per_step` bank rows NPID
+    scores against, drawn by the caller).
     `params` are the trainable AppParams in the app's order; `encoder` is the online backbone the kNN
     monitor and the exported encoder use. State that is neither parameter nor BatchNorm statistic
     (queues, memory banks, running matrices) is kept in buffers listed by `state_buffers`, in the order
@@ -315,6 +318,9 @@ class Method(torch.nn.Module):
 
     state_buffers = ()
     resizable_state = ()
+    negatives_per_step = 0
+    # Trained on labelled and unlabelled batches in turn (MoBYv2AL): some parameters get no gradient on some steps.
+    semi_supervised = False
 
     def app_tensors(self):
         """Every parameter and buffer of every network, each once, in the app's module order, then the method's state."""
@@ -662,11 +668,14 @@ class SupCon(SingleEncoder):
 
 
 class Npid(SingleEncoder):
-    """methods/npid.ts (full softmax over the bank): a memory bank of one unit feature per image; the
-    loss is cross-entropy of ẑ·bankᵀ / T with the image's own row as the class; after the step the
-    rows of the batch's images move towards their new features (momentum) and are re-normalised. Only
-    the first view is used. Across processes the features and indices are gathered, so every process
-    updates the same bank the same way."""
+    """methods/npid.ts: a memory bank of one unit feature per image; the loss is cross-entropy of
+    ẑ·bankᵀ / T with the image's own row as the class (the full softmax), or with `negatives` > 0
+    InfoNCE of ẑ against its own row and the step's sampled rows (extra["negatives"], one draw shared by
+    the batch, as the app draws it); after the step the rows of the batch's images move towards their
+    new features (momentum) and are re-normalised. Only the first view is used. Across processes the
+    features and indices are gathered, so every process updates the same bank the same way, and every
+    process scores against the same sampled rows (the caller draws them from one generator seeded alike
+    on every process), so G processes share one draw per global batch as one process does."""
 
     state_buffers = ("bank",)
     resizable_state = ("state/0",)
@@ -676,6 +685,7 @@ class Npid(SingleEncoder):
         if not dataset_size:
             raise InputError("NPID's memory bank needs the number of training images")
         self.register_buffer("bank", random_unit_rows(dataset_size, config["projector"]["out"]))
+        self.negatives_per_step = int(self.options["negatives"])
         self.pending = None
 
     def forward(self, v1, v2, extra=None):
@@ -684,6 +694,10 @@ class Npid(SingleEncoder):
         indices = extra["indices"]
         z = F.normalize(self.net(v1), dim=-1)
         self.pending = (z.detach(), indices)
+        if self.negatives_per_step > 0:
+            if extra.get("negatives") is None:
+                raise InputError(f"NPID with {self.negatives_per_step} sampled negatives needs the step's bank rows (extra[\"negatives\"])")
+            return info_nce_loss(z, self.bank[indices], self.bank[extra["negatives"]], self.config["temperature"], self.matmul)
         logits = self.matmul(z, self.bank) / self.config["temperature"]
         return F.cross_entropy(logits, indices)
 
@@ -698,6 +712,49 @@ class Npid(SingleEncoder):
         rows = indices[last]
         m = self.options["bankMomentum"]
         self.bank[rows] = F.normalize(self.bank[rows] * m + features[last] * (1 - m), dim=-1)
+
+
+class MobyV2Al(Moby):
+    """methods/mobyv2al.ts: MoBY plus a linear task classifier on the online backbone's features. A
+    labelled batch's loss is the classifier's cross-entropy on its weak view plus mobyWeight × MoBY's
+    loss on the two strong views; an unlabelled batch's (labels None, no weak view) is the MoBY term
+    alone. With mobyWeight 0 only labelled batches are trained, by cross-entropy alone, and nothing is
+    enqueued; the target still follows the online encoder. The classifier's rows follow the classes of
+    the image folder (`resizable_state`)."""
+
+    semi_supervised = True
+    resizable_state = ("classifier/kernel", "classifier/bias")
+    # mobyv2al.ts WEAK_VIEW: the classifier's view, a random crop (scale 0.5–1) and a horizontal flip.
+    weak_view = {
+        "crop": {"scale": [0.5, 1], "ratio": [3 / 4, 4 / 3]}, "flipProbability": 0.5, "colorJitter": None,
+        "grayscaleProbability": 0, "blur": None, "solarizeProbability": 0,
+    }
+
+    def __init__(self, config, matmul, num_classes):
+        super().__init__(config, matmul)
+        self.moby_weight = config["options"]["mobyWeight"]
+        self.labels_only = self.moby_weight == 0
+        feature_dim = config["backbone"]["widths"][-1]
+        self.classifier = Dense("classifier", feature_dim, max(num_classes, 1), True, matmul)
+        self.parts["classifier"] = self.classifier
+        self.params = self.params + self.classifier.app_params()
+
+    def networks(self):
+        return super().networks() + [self.classifier]
+
+    def forward(self, v1, v2, extra=None):
+        weak = extra.get("weak_view") if extra else None
+        classification = None
+        if weak is not None:
+            if extra.get("labels") is None:
+                raise InputError("MoBYv2AL's labelled batch needs the images' labels")
+            classification = F.cross_entropy(self.classifier(self.online.backbone(weak)), extra["labels"])
+        if self.labels_only:
+            if classification is None:
+                raise InputError("MoBYv2AL with MoBY weight 0 trains on labelled batches only, and this batch has no labels")
+            return classification
+        self_supervised = self.moby_weight * super().forward(v1, v2, extra)
+        return self_supervised if classification is None else classification + self_supervised
 
 
 class UniGrad(Method):
@@ -789,16 +846,23 @@ class Rotation(Method):
 METHOD_CLASSES = {
     "byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg,
     "mocov2": MocoV2, "supcon": SupCon, "npid": Npid, "moby": Moby, "unigrad": UniGrad, "rotation": Rotation,
+    "mobyv2al": MobyV2Al,
 }
 METHODS = tuple(METHOD_CLASSES)
 
 
-def build_method(config, matmul=F.linear, dataset_size=None):
-    """The method's networks for an app TrainConfig, in training mode; `dataset_size` sizes NPID's memory bank."""
+def build_method(config, matmul=F.linear, dataset_size=None, num_classes=1):
+    """The method's networks for an app TrainConfig, in training mode; `dataset_size` sizes NPID's
+    memory bank, `num_classes` MoBYv2AL's classifier."""
     method = config.get("method")
     if method not in METHOD_CLASSES:
         raise InputError(f'method "{method}" is not reproduced in PyTorch; choose one of {", ".join(METHODS)}')
-    model = Npid(config, matmul, dataset_size) if method == "npid" else METHOD_CLASSES[method](config, matmul)
+    if method == "npid":
+        model = Npid(config, matmul, dataset_size)
+    elif method == "mobyv2al":
+        model = MobyV2Al(config, matmul, num_classes)
+    else:
+        model = METHOD_CLASSES[method](config, matmul)
     model.train()
     return model
 

@@ -41,6 +41,7 @@ def parse_args(argv):
     parser.add_argument("--embed", metavar="IMAGES", help="write the encoder's features (evaluation mode) of a safetensors tensor \"images\" [n, 3, h, w] in [0, 1] to --embed-out, then exit")
     parser.add_argument("--embed-out", metavar="FILE", help="where --embed writes its \"features\" tensor (safetensors)")
     parser.add_argument("--data", help="training images: an image folder (one subfolder per class, or any subfolders)")
+    parser.add_argument("--labelled", metavar="LIST", help="MoBYv2AL: a text file naming the labelled images, one path a line relative to --data (their class folder is their label); the others are the unlabelled pool. Default: every image is labelled")
     parser.add_argument("--val", help="held-out labelled image folder for the kNN monitor (k = 200, σ = 0.1)")
     parser.add_argument("--fixed-batch", action="store_true", help="train on the exported batch's two views instead of --data (checks the distributed setup)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the config's totalSteps)")
@@ -75,14 +76,22 @@ def parity_batch():
     if "rotations" in tensors:
         # The app draws view 1's turns, then view 2's: [2n] → [n, 2].
         extra["rotations"] = tensors["rotations"].long().reshape(2, n).T.contiguous()
+    if "negatives" in tensors:
+        extra["negatives"] = tensors["negatives"].long()
+    if "weakView" in tensors:
+        extra["weak_view"] = tensors["weakView"]
     return tensors["view1"], tensors["view2"], extra
+
+
+# Inputs of Method.forward's `extra` that belong to the step, not to an image: every process gets them whole.
+PER_STEP_INPUTS = ("negatives",)
 
 
 def check_parity(config, weights):
     """The exported batch through the PyTorch port: loss and every gradient norm against the app's."""
     reference = parity_reference()
     v1, v2, extra = parity_batch()
-    model = build_method(config, dataset_size=reference["datasetSize"])
+    model = build_method(config, dataset_size=reference["datasetSize"], num_classes=reference["numClasses"])
     load_app_state(model, weights)
     loss = model(v1, v2, extra)
     loss.backward()
@@ -109,7 +118,8 @@ def check_parity(config, weights):
 @torch.no_grad()
 def embed(config, weights, images_path, out_path):
     """The online encoder's features of the given images, as the app's embedding view computes them."""
-    model = build_method(config, dataset_size=parity_reference()["datasetSize"])
+    reference = parity_reference()
+    model = build_method(config, dataset_size=reference["datasetSize"], num_classes=reference["numClasses"])
     if weights is not None:
         load_app_state(model, weights)
     model.eval()
@@ -160,6 +170,60 @@ def image_folder_loader(path, size, local_batch, rank, world, seed, workers):
     sampler = torch.utils.data.distributed.DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=local_batch, sampler=sampler, drop_last=True, num_workers=workers)
     return dataset, sampler, loader
+
+
+def labelled_indices(dataset, path):
+    """Dataset indices of the labelled images: those `path` lists (one path a line, relative to the
+    image folder), or every image when there is no list."""
+    folder = dataset.dataset
+    if path is None:
+        return list(range(len(folder)))
+    wanted = [line.strip() for line in open(path) if line.strip()]
+    position = {os.path.normpath(os.path.relpath(file, folder.root)): i for i, (file, _) in enumerate(folder.samples)}
+    unknown = [name for name in wanted if os.path.normpath(name) not in position]
+    if unknown:
+        raise InputError(f"{path} names {len(unknown)} images not in {folder.root}, e.g. {unknown[0]}")
+    return sorted({position[os.path.normpath(name)] for name in wanted})
+
+
+def index_stream(pool, local, rank, world, gen):
+    """This process's share of each global batch of `pool` (dataset indices) in random order, a new
+    permutation each pass, so a pool smaller than a batch repeats its images (as the app's labelled
+    batches do); `gen` is seeded alike on every process. Yields (passes begun, indices)."""
+    pool = torch.tensor(pool)
+    order, cursor, passes = pool[:0], 0, 0
+    while True:
+        batch = []
+        while len(batch) < local * world:
+            if cursor >= len(order):
+                order, cursor, passes = pool[torch.randperm(len(pool), generator=gen)], 0, passes + 1
+            take = min(local * world - len(batch), len(order) - cursor)
+            batch += order[cursor:cursor + take].tolist()
+            cursor += take
+        yield passes - 1, batch[rank * local:(rank + 1) * local]
+
+
+def semi_supervised_batches(dataset, labelled, labels_only, local, rank, world, seed):
+    """The app's alternation for a partly labelled set (trainer.ts labelledBatchDue): a labelled batch
+    on every even step (every step when the pool is empty or the run trains on labels alone), a batch
+    of the unlabelled pool otherwise. Yields (pool passes, uint8 images, labels or None, indices)."""
+    labelled_set = set(labelled)
+    pool = [i for i in range(len(dataset)) if i not in labelled_set]
+    if labels_only and not labelled:
+        raise InputError("MoBYv2AL with MoBY weight 0 trains on the labelled images alone, and none are labelled")
+    labelled_stream = index_stream(labelled, local, rank, world, torch.Generator().manual_seed(seed * 7919 + 1)) if labelled else None
+    pool_stream = index_stream(pool, local, rank, world, torch.Generator().manual_seed(seed * 7919 + 2)) if pool else None
+    epoch, step = 0, 0
+    while True:
+        is_labelled = labelled_stream is not None and (labels_only or pool_stream is None or step % 2 == 0)
+        passes, share = next(labelled_stream if is_labelled else pool_stream)
+        if not is_labelled or pool_stream is None:
+            epoch = passes
+        items = [dataset[i] for i in share]
+        images = torch.stack([image for image, _, _ in items])
+        labels = torch.tensor([label for _, label, _ in items]) if is_labelled else None
+        yield epoch, images, labels, torch.tensor(share)
+        step += 1
 
 
 def batches(sampler, loader, start_epoch):
@@ -256,11 +320,12 @@ def train(args, config, weights):
     # One seed for the network, the data order and the schedules; augmentations differ per process.
     torch.manual_seed(config["seed"])
     if args.fixed_batch:
-        dataset_size = parity_reference()["datasetSize"]
+        reference = parity_reference()
+        dataset_size, num_classes = reference["datasetSize"], reference["numClasses"]
     else:
         dataset, sampler, loader = image_folder_loader(args.data, config["imageSize"], local, rank, world, config["seed"], args.workers)
-        dataset_size = len(dataset)
-    model = build_method(config, dataset_size=dataset_size)
+        dataset_size, num_classes = len(dataset), len(dataset.dataset.classes)
+    model = build_method(config, dataset_size=dataset_size, num_classes=num_classes)
     fresh = []
     if weights is not None:
         fresh = load_app_state(model, weights)
@@ -273,7 +338,12 @@ def train(args, config, weights):
         load_optimizer_state(optimizer, saved["optimizer"])
         step, epoch = saved["step"], saved["epoch"] + 1
     augment_gen = torch.Generator().manual_seed(config["seed"] * 104729 + 2 + 7919 * rank + step)
-    wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False) if world > 1 else model
+    # Seeded alike on every process: one draw of NPID's negatives per global batch, as one process draws per batch.
+    negatives_gen = torch.Generator().manual_seed(config["seed"] * 15485863 + 5 + step)
+    # A semi-supervised method's classifier (or its MoBY networks) sit out some steps: DDP must not wait for their gradients.
+    wrapped = torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False, find_unused_parameters=model.semi_supervised,
+    ) if world > 1 else model
 
     if args.fixed_batch:
         v1, v2, extra = parity_batch()
@@ -281,13 +351,21 @@ def train(args, config, weights):
         if count % world:
             raise InputError(f"the exported batch of {count} does not split evenly over {world} processes")
         part = slice(rank * count // world, (rank + 1) * count // world)
-        fixed = (v1[part].to(device), v2[part].to(device), {name: t[part].to(device) for name, t in extra.items()})
+        fixed = (v1[part].to(device), v2[part].to(device), {name: (t if name in PER_STEP_INPUTS else t[part]).to(device) for name, t in extra.items()})
         stream = None
+    elif model.semi_supervised:
+        labelled = labelled_indices(dataset, args.labelled)
+        start_labelled = {"labelledImages": len(labelled), "unlabelledImages": dataset_size - len(labelled)}
+        stream = semi_supervised_batches(dataset, labelled, model.labels_only, local, rank, world, config["seed"] + step)
     else:
+        if args.labelled:
+            raise InputError(f"--labelled is for a method trained on a partly labelled set (MoBYv2AL), not {config['method']}")
         stream = batches(sampler, loader, epoch)
     start = {"start": True, "method": config["method"], "processes": world, "device": str(device), "batchPerProcess": local, "fromStep": step, "steps": total_steps}
+    if not args.fixed_batch and model.semi_supervised:
+        start.update(start_labelled)
     if fresh:
-        # NPID's bank has a row per image: weights from another image folder cannot fill it.
+        # NPID's bank has a row per image, MoBYv2AL's classifier one per class: weights from another image folder cannot fill them.
         start["freshState"] = fresh
     log(rank, start)
 
@@ -302,13 +380,21 @@ def train(args, config, weights):
             v1 = standardize(augment_batch(raw, config["augmentations"][0], config["imageSize"], augment_gen)).to(device)
             v2 = standardize(augment_batch(raw, config["augmentations"][1], config["imageSize"], augment_gen)).to(device)
             rotations = torch.randint(0, ROTATIONS, (images.shape[0], 2), generator=augment_gen)
-            extra = {"indices": indices.to(device), "labels": labels.to(device), "rotations": rotations.to(device)}
+            extra = {"indices": indices.to(device), "labels": labels.to(device) if labels is not None else None, "rotations": rotations.to(device)}
+            if model.semi_supervised and labels is not None:
+                extra["weak_view"] = standardize(augment_batch(raw, model.weak_view, config["imageSize"], augment_gen)).to(device)
+            if model.negatives_per_step:
+                extra["negatives"] = torch.randint(0, dataset_size, (model.negatives_per_step,), generator=negatives_gen).to(device)
         lr = warmup_cosine_lr(step, config["totalSteps"], config["learningRate"], config["warmupSteps"])
         set_learning_rate(optimizer, lr)
         with amp:
             loss = wrapped(v1, v2, extra)
         optimizer.zero_grad(set_to_none=True)
         loss.float().backward()
+        # A parameter the step did not use steps with a zero gradient, as the app's (momentum and weight decay still act).
+        for p in model.params:
+            if p.tensor.grad is None:
+                p.tensor.grad = torch.zeros_like(p.tensor)
         optimizer.step()
         model.after_step(step)
         step += 1

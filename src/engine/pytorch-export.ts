@@ -13,10 +13,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, standardize } from './augment';
 import type { TrainConfig } from './config';
-import { shapesDataset } from '../data/shapes';
+import { SHAPE_CLASSES, shapesDataset } from '../data/shapes';
 import { disposeInstance } from './methods/instance';
 import { defaultOptions } from './methods/options';
 import { getMethod } from './methods/registry';
+import { drawNegatives } from './methods/npid';
 import { drawRotations } from './methods/rotation';
 import type { MethodInstance } from './methods/types';
 import { Rng } from './random';
@@ -35,11 +36,11 @@ const PORTED_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   vicreg: ['invarianceWeight', 'varianceWeight', 'covarianceWeight'],
   mocov2: ['queueSize', 'symmetric'],
   supcon: ['form'],
-  // Not `negatives`: the rows it samples each step come from the app's generator.
-  npid: ['bankMomentum'],
+  npid: ['bankMomentum', 'negatives'],
   moby: ['queueSize'],
   unigrad: ['lambda', 'rho'],
   rotation: [],
+  mobyv2al: ['queueSize', 'mobyWeight'],
 };
 export const PYTORCH_PROJECT_METHODS: readonly string[] = Object.keys(PORTED_OPTIONS);
 
@@ -92,6 +93,8 @@ export interface ParityReference {
   gradientFloor: number;
   /** Training images the method's per-image state was built for (rows of NPID's memory bank). */
   datasetSize: number;
+  /** Classes the method's task classifier was built for (MoBYv2AL); 1 where it has none. */
+  numClasses: number;
 }
 
 /** The method's state variables under the names the weights give them. */
@@ -111,18 +114,27 @@ export function methodWeights(method: MethodInstance): Promise<NamedArray[]> {
 
 /**
  * The method's networks for `config`, initialised from `rng` (the seed's generator by default), for
- * `datasetSize` training images; the caller disposes it.
+ * `datasetSize` training images and `numClasses` classes; the caller disposes it.
  */
-function bareMethod(config: TrainConfig, datasetSize: number, rng = new Rng(config.seed)): MethodInstance {
-  return getMethod(config.method).create({ config, rng, datasetSize, numClasses: 1 });
+function bareMethod(config: TrainConfig, datasetSize: number, numClasses: number, rng = new Rng(config.seed)): MethodInstance {
+  return getMethod(config.method).create({ config, rng, datasetSize, numClasses });
+}
+
+/** A task classifier's weight (MoBYv2AL's), PyTorch layout [classes, features]. */
+const CLASSIFIER_KERNEL = 'classifier/kernel';
+
+/** The classes `weights`' task classifier was built for; 1 where there is none. */
+export function classCountOf(weights: readonly NamedArray[]): number {
+  return weights.find((w) => w.name === CLASSIFIER_KERNEL)?.shape[0] ?? 1;
 }
 
 /**
  * The method's freshly initialised weights for `config`. With no dataset yet, per-image state is
- * sized for one batch (the smallest dataset a run takes); train.py sizes it to its image folder.
+ * sized for one batch (the smallest dataset a run takes) and a task classifier for the built-in
+ * shapes' classes; train.py sizes both to its image folder.
  */
-export async function initialWeights(config: TrainConfig, datasetSize = config.batchSize): Promise<NamedArray[]> {
-  const method = bareMethod(config, datasetSize);
+export async function initialWeights(config: TrainConfig, datasetSize = config.batchSize, numClasses = SHAPE_CLASSES.length): Promise<NamedArray[]> {
+  const method = bareMethod(config, datasetSize, numClasses);
   try {
     return await methodWeights(method);
   } finally {
@@ -132,7 +144,7 @@ export async function initialWeights(config: TrainConfig, datasetSize = config.b
 
 /** A freshly built method of `config` for `datasetSize` images holding `weights` (state included); the caller disposes it. */
 export function methodWithWeights(config: TrainConfig, weights: readonly NamedArray[], datasetSize: number, rng?: Rng): MethodInstance {
-  const method = bareMethod(config, datasetSize, rng);
+  const method = bareMethod(config, datasetSize, classCountOf(weights), rng);
   try {
     loadTorchState(methodTensors(method), weights);
   } catch (error) {
@@ -143,8 +155,22 @@ export function methodWithWeights(config: TrainConfig, weights: readonly NamedAr
 }
 
 /**
+ * What a step of the method draws from its generator, replayed from the generator's state before the
+ * step: RotNet's quarter turns of every image of both views, NPID's sampled negatives (bank rows).
+ */
+function replayedDraws(config: TrainConfig, rngBefore: number, batchSize: number, datasetSize: number): NamedArray[] {
+  const replay = new Rng(config.seed);
+  replay.setState(rngBefore);
+  if (config.method === 'rotation') return [{ name: 'rotations', shape: [2 * batchSize], data: drawRotations(replay, 2 * batchSize) }];
+  const negatives = config.method === 'npid' ? Number(config.options.negatives ?? 0) : 0;
+  if (negatives > 0) return [{ name: 'negatives', shape: [negatives], data: drawNegatives(replay, negatives, datasetSize) }];
+  return [];
+}
+
+/**
  * The fixed batch (two augmented, standardised views of built-in shapes, NCHW, with each image's
- * dataset index and class, and for RotNet the quarter turns the method drew) and the app's loss and
+ * dataset index and class, what the method draws (see replayedDraws), and for a method trained on
+ * labelled images (MoBYv2AL) their weak view, every image labelled) and the app's loss and
  * gradient norms on it, computed on a copy of the weights so the run's own BatchNorm statistics and
  * state do not move. `datasetSize` is the number of images the weights' per-image state was built for.
  */
@@ -155,17 +181,20 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
   const method = methodWithWeights(config, weights, datasetSize, methodRng);
   try {
     const rng = new Rng(config.seed);
-    const views = tf.tidy(() => {
-      const raw = tf.tensor4d(images.pixels, [batchSize, config.imageSize, config.imageSize, 3]).div(255) as tf.Tensor4D;
-      return config.augmentations.map((view) => standardize(augmentBatch(raw, view, config.imageSize, rng))) as [tf.Tensor4D, tf.Tensor4D];
-    });
+    const semiSupervised = getMethod(config.method).semiSupervised;
+    const raw = tf.tidy(() => tf.tensor4d(images.pixels, [batchSize, config.imageSize, config.imageSize, 3]).div(255) as tf.Tensor4D);
+    const views = tf.tidy(() => config.augmentations.map((view) => standardize(augmentBatch(raw, view, config.imageSize, rng))) as [tf.Tensor4D, tf.Tensor4D]);
+    const weakView = semiSupervised ? tf.tidy(() => standardize(augmentBatch(raw, semiSupervised.weakView, config.imageSize, rng))) : undefined;
     const indexArray = Int32Array.from({ length: batchSize }, (_, i) => i);
     const indices = tf.tensor1d(indexArray, 'int32');
-    const labels = tf.tensor1d(images.labels ?? new Int32Array(batchSize), 'int32');
+    // Classes the method's classifier knows (the shapes' own where it has one for them).
+    const numClasses = classCountOf(weights);
+    const classOf = images.labels ?? new Int32Array(batchSize);
+    const labels = tf.tensor1d(semiSupervised ? classOf.map((label) => label % numClasses) : classOf, 'int32');
     const schedule = { step: 0, tau: config.tau, temperature: config.temperature };
-    // What the method draws in its loss (RotNet's quarter turns) is replayed from the generator's state before it.
     const rngBefore = methodRng.getState();
-    const { value, grads } = tf.variableGrads(() => method.computeLoss({ views, indices, labels }, schedule).loss, method.params.map((p) => p.variable));
+    const inputs = { views, indices, labels, ...(weakView ? { weakView } : {}) };
+    const { value, grads } = tf.variableGrads(() => method.computeLoss(inputs, schedule).loss, method.params.map((p) => p.variable));
     const norms = tf.tidy(() => method.params.map((p) => (grads[p.variable.name] ? tf.norm(grads[p.variable.name]) : tf.scalar(0))));
     const loss = (await value.data())[0];
     const gradientNorms: Record<string, number> = {};
@@ -173,13 +202,14 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
     const nchw = views.map((v) => tf.transpose(v, [0, 3, 1, 2]));
     const viewArrays: NamedArray[] = await Promise.all(nchw.map(async (v, i) => ({ name: `view${i + 1}`, shape: v.shape.slice(), data: (await v.data()) as Float32Array })));
     viewArrays.push({ name: 'indices', shape: [batchSize], data: indexArray }, { name: 'labels', shape: [batchSize], data: (await labels.data()) as Int32Array });
-    if (config.method === 'rotation') {
-      const replay = new Rng(config.seed);
-      replay.setState(rngBefore);
-      viewArrays.push({ name: 'rotations', shape: [2 * batchSize], data: drawRotations(replay, 2 * batchSize) });
+    viewArrays.push(...replayedDraws(config, rngBefore, batchSize, datasetSize));
+    if (weakView) {
+      const weakNchw = tf.transpose(weakView, [0, 3, 1, 2]);
+      viewArrays.push({ name: 'weakView', shape: weakNchw.shape.slice(), data: (await weakNchw.data()) as Float32Array });
+      weakNchw.dispose();
     }
-    [value, indices, labels, ...views, ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
-    return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR, datasetSize } };
+    [value, raw, indices, labels, ...views, ...(weakView ? [weakView] : []), ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
+    return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR, datasetSize, numClasses } };
   } finally {
     disposeInstance(method);
   }

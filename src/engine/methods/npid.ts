@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { standardView, type ViewAugmentation } from '../augment';
 import { infoNCELoss, l2Normalize, npidLoss } from '../losses';
 import { variableFrom } from '../nn';
+import type { Rng } from '../random';
 import { readOptions, type MethodOptionSpecs } from './options';
 import { classroomAugmentations, createProjectedEncoder, meanPositiveLogit, methodPresets, pullPushTerms, randomUnitRows } from './shared';
 import type { MethodDefinition } from './types';
@@ -56,6 +57,11 @@ const defaults = methodPresets('npid', OPTIONS, {
   }),
 });
 
+/** The `count` bank rows scored as negatives in one step, drawn uniformly from `rng` (an image's own row may come up too). */
+export function drawNegatives(rng: Rng, count: number, datasetSize: number): Int32Array {
+  return Int32Array.from({ length: count }, () => rng.int(datasetSize));
+}
+
 export const npid: MethodDefinition = {
   id: 'npid',
   label: 'NPID (memory bank)',
@@ -72,8 +78,6 @@ export const npid: MethodDefinition = {
     const encoder = createProjectedEncoder(config, rng, 'npid');
     const bank = variableFrom(randomUnitRows(rng, datasetSize, config.projector.out), false);
     const { bankMomentum: momentum, negatives } = readOptions(OPTIONS, config);
-    /** The rows scored against, besides each image's own: drawn uniformly (an image's own row may come up too). */
-    const drawNegatives = () => tf.tensor1d(Array.from({ length: negatives }, () => rng.int(datasetSize)), 'int32');
     return {
       encoder: encoder.backbone,
       params: encoder.module.params,
@@ -84,7 +88,7 @@ export const npid: MethodDefinition = {
         const { features, embedding: z } = encoder.encodeFirstView(inputs);
         const normalised = l2Normalize(z);
         const ownEntries = tf.gather(bank, indices) as tf.Tensor2D;
-        const loss = negatives > 0 ? infoNCELoss(normalised, ownEntries, tf.gather(bank, drawNegatives()), temperature) : npidLoss(normalised, bank, indices, temperature);
+        const loss = negatives > 0 ? infoNCELoss(normalised, ownEntries, tf.gather(bank, tf.tensor1d(drawNegatives(rng, negatives, datasetSize), 'int32')), temperature) : npidLoss(normalised, bank, indices, temperature);
         const positive = meanPositiveLogit(normalised, ownEntries, temperature);
         return { loss, terms: pullPushTerms(loss, positive), embedding: z, features, carry: [normalised], anatomy: { target: ownEntries, coefficient: 1 / temperature, implicitNegative: false } };
       },
