@@ -402,6 +402,8 @@ def train(args, config, weights):
         if not math.isfinite(loss_value):
             raise RuntimeError(f"the loss became {loss_value} at step {step}; lower the learning rate")
         record = {"step": step, "loss": loss_value, "learningRate": lr}
+        if stream is not None and model.semi_supervised:
+            record["labelledBatch"] = "weak_view" in extra
         if config.get("tauSchedule"):
             record["tau"] = cosine_tau(config["tau"], step - 1, config["totalSteps"])
         if args.val and ((args.eval_every and step % args.eval_every == 0) or step == total_steps):

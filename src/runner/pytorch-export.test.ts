@@ -84,21 +84,28 @@ function tinyImageFolder(root: string, split: 'train' | 'test', perClass: number
  * Options of the tiny runs beyond tinyConfig's: key queues shorter than two batches, so the second
  * step's loss depends on which keys the first step enqueued (gathered from both processes in rank order).
  */
-const TINY_OPTIONS: Readonly<Record<string, Record<string, number>>> = { mocov2: { queueSize: 12 }, moby: { queueSize: 12 } };
+const TINY_OPTIONS: Readonly<Record<string, Record<string, number>>> = { mocov2: { queueSize: 12 }, moby: { queueSize: 12 }, mobyv2al: { queueSize: 12 } };
+
+/** Each ported method in its tiny form, and the forms an option switches to a different loss. */
+const CASES = [
+  ...PYTORCH_PROJECT_METHODS.map((id) => ({ key: id, id, label: getMethod(id).label, options: TINY_OPTIONS[id] ?? {} })),
+  // Fewer negatives than the bank has rows, so the draw decides the loss.
+  { key: 'npid-negatives', id: 'npid', label: 'NPID (sampled negatives)', options: { negatives: 5 } },
+];
 
 /**
  * How far the second fixed-batch step may differ between one process and two, where not 1e-5. MoBY's
  * projector bias sits before the predictor's BatchNorm, so its gradient is float32 noise whose sign
  * differs between the two runs, and AdamW turns that noise into a full-size step of that bias.
  */
-const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4 };
+const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4, mobyv2al: 1e-4 };
 
 /**
- * Methods whose image-folder run (one process, two, resume, weights back into the app) is tested. MoBY
+ * Cases whose image-folder run (one process, two, resume, weights back into the app) is tested. MoBY
  * and UniGrad take MoCo v2's path there (no per-image inputs, state of a fixed size); their parity
  * and two-process checks on the fixed batch cover what differs.
  */
-const FOLDER_RUN_METHODS = ['byol', 'simclr', 'simsiam', 'barlow', 'vicreg', 'mocov2', 'supcon', 'npid', 'rotation'];
+const FOLDER_RUN_METHODS = ['byol', 'simclr', 'simsiam', 'barlow', 'vicreg', 'mocov2', 'supcon', 'npid', 'npid-negatives', 'rotation', 'mobyv2al'];
 const TINY_FOLDER_IMAGES = 3 * 6;
 
 /** Raw images in [0, 1]: NHWC for the app, NCHW for PyTorch. */
@@ -140,15 +147,15 @@ function maxRelativeError(a: Float32Array, b: Float32Array): number {
 describe('PyTorch export refuses what it cannot reproduce', () => {
   it('names the method that has no port, and an option form the port does not implement', () => {
     expect(pytorchExportProblem(getMethod('jigsaw').defaults('classroom'))).toMatch(
-      /Jigsaw puzzle has no PyTorch port yet; the PyTorch project covers BYOL, SimCLR, SimSiam, Barlow Twins, VICReg, MoCo v2, SupCon \(uses labels\), NPID \(memory bank\), MoBY, UniGrad, Rotation prediction \(RotNet\)\./,
+      /Jigsaw puzzle has no PyTorch port yet; the PyTorch project covers BYOL, SimCLR, SimSiam, Barlow Twins, VICReg, MoCo v2, SupCon \(uses labels\), NPID \(memory bank\), MoBY, UniGrad, Rotation prediction \(RotNet\), MoBYv2AL\./,
     );
     for (const method of METHODS.filter((m) => !PYTORCH_PROJECT_METHODS.includes(m.id))) {
       expect(pytorchExportProblem(method.defaults('classroom'))).toMatch(new RegExp(`has no PyTorch port yet`));
     }
     const momentumBranch = { ...getMethod('simclr').defaults('classroom'), options: { targetBranch: 2 } };
     expect(pytorchExportProblem(momentumBranch)).toMatch(/default form only; reset targetBranch/);
-    // NPID's sampled negatives come from the app's generator: not reproducible, so refused.
-    expect(pytorchExportProblem({ ...getMethod('npid').defaults('classroom'), options: { bankMomentum: 0.5, negatives: 64 } })).toMatch(/NPID \(memory bank\) implements its default form only; reset negatives/);
+    // NPID's sampled negatives are replayed into the parity batch and drawn by train.py.
+    expect(pytorchExportProblem({ ...getMethod('npid').defaults('classroom'), options: { bankMomentum: 0.5, negatives: 64 } })).toBeNull();
     for (const id of PYTORCH_PROJECT_METHODS) expect(pytorchExportProblem(getMethod(id).defaults('reference'))).toBeNull();
     // Options the port reads are free to change.
     expect(pytorchExportProblem({ ...getMethod('barlow').defaults('classroom'), options: { lambda: 0.01, scale: 1, targetBranch: 0 } })).toBeNull();
@@ -187,13 +194,13 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
     expect(parity).toMatchObject({ passed: true, failures: [] });
   });
 
-  describe.each(PYTORCH_PROJECT_METHODS.map((id) => [getMethod(id).label, id] as const))('%s', (_label, id) => {
+  describe.each(CASES)('$label', ({ key, id, options }) => {
     const tiny = tinyConfig(id);
-    const config: TrainConfig = { ...tiny, batchSize: 8, totalSteps: 20, options: { ...tiny.options, ...TINY_OPTIONS[id] } };
+    const config: TrainConfig = { ...tiny, batchSize: 8, totalSteps: 20, options: { ...tiny.options, ...options } };
     let dir = '';
     let weights: NamedArray[] = [];
     beforeAll(async () => {
-      dir = join(root, id);
+      dir = join(root, key);
       weights = await initialWeights(config);
       await writePytorchProject(dir, config, weights, 0);
     });
@@ -210,7 +217,7 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
     });
 
     it('--check-parity fails when the app\'s numbers and the port disagree', async () => {
-      const broken = join(root, `${id}-broken`);
+      const broken = join(root, `${key}-broken`);
       await writePytorchProject(broken, config, weights, 0);
       const parity = JSON.parse(readFileSync(join(broken, 'parity.json'), 'utf8')) as { loss: number };
       writeFileSync(join(broken, 'parity.json'), JSON.stringify({ ...parity, loss: parity.loss * (1 + 1e-3) }));
@@ -241,9 +248,9 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       expect(single[1]).not.toBe(single[0]);
     }, TORCHRUN_TEST_MS);
 
-    if (!FOLDER_RUN_METHODS.includes(id)) return;
+    if (!FOLDER_RUN_METHODS.includes(key)) return;
     it.skipIf(noImages !== null || noTorchrun !== null)(`trains two steps on an image folder, on one process and on two, and the app reads its weights back${noImages ? ` (skipped: ${noImages})` : ''}`, async () => {
-      const images = join(root, `${id}-images`);
+      const images = join(root, `${key}-images`);
       const train = tinyImageFolder(images, 'train', TINY_FOLDER_IMAGES / 3);
       const val = tinyImageFolder(images, 'test', 3);
       const single = records(await python(['train.py', '--data', train, '--val', val, '--steps', '2', '--workers', '0', '--out', 'runs/single'], dir));
@@ -279,6 +286,26 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       // Training moved the weights: the exported starting weights embed differently.
       expect(maxRelativeError(await appEmbedding(config, weights, config.batchSize, nhwc), torchFeatures)).toBeGreaterThan(1e-3);
       nhwc.dispose();
+    }, TORCHRUN_TEST_MS);
+
+    if (key !== 'mobyv2al') return;
+    it.skipIf(noImages !== null || noTorchrun !== null)(`--labelled names the labelled images; the others are the unlabelled pool, trained in turn${noImages ? ` (skipped: ${noImages})` : ''}`, async () => {
+      const train = tinyImageFolder(join(root, 'partly-labelled'), 'train', TINY_FOLDER_IMAGES / 3);
+      const [cats, ships] = ['cat', 'ship'].map((name) => readdirSync(join(train, name)).sort());
+      const list = join(root, 'labelled.txt');
+      writeFileSync(list, `cat/${cats[0]}\ncat/${cats[1]}\nship/${ships[0]}\n`);
+      for (const processes of [[], TORCHRUN]) {
+        const run = records(await python([...processes, 'train.py', '--data', train, '--labelled', list, '--steps', '3', '--workers', '0', '--out', 'runs/partly'], dir));
+        expect(run.find((r) => r.start)).toMatchObject({ labelledImages: 3, unlabelledImages: TINY_FOLDER_IMAGES - 3 });
+        const steps = run.filter((r) => typeof r.step === 'number');
+        // As the app's trainer: a labelled batch first, then the pool's, in turn.
+        expect(steps.map((r) => r.labelledBatch)).toEqual([true, false, true]);
+        expect(steps.every((r) => Number.isFinite(r.loss))).toBe(true);
+      }
+      writeFileSync(list, 'cat/missing.png\n');
+      const bad = await python(['train.py', '--data', train, '--labelled', list, '--steps', '1', '--workers', '0'], dir);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/names 1 images not in .*, e\.g\. cat\/missing\.png/);
     }, TORCHRUN_TEST_MS);
   });
 });
