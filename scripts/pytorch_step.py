@@ -8,12 +8,18 @@ optimizer step, EMA of the target.
 
 Input (file path as the only argument, or stdin), one JSON object:
   {"config": <TrainConfig>, "steps": N, "warmupSteps": W, "threads": T,
-   "method": "byol" | "simclr",          (optional; defaults to config.method and must match it)
+   "method": "byol" | "simclr" | …,      (optional; defaults to config.method and must match it; any
+                                          method siamese_torch.py ports)
    "matmul": "onednn" | "blas",          (optional, default "onednn"; see dense_matmul)
    "images": "path/to/uint8.npy",        (optional [count, size, size, 3] uint8; default random pixels)
    "malloc": "keep" | "default",         (optional, default "keep"; see keep_freed_memory)
    "memoryFormat": "channels_last" | "contiguous",  (optional, default "channels_last"; see build)
-   "datasetSize": 5000}                  (optional, number of random images to draw batches from)
+   "datasetSize": 5000,                  (optional, number of random images to draw batches from)
+   "classes": 10}                        (optional, classes of the random labels SupCon and MoBYv2AL train on)
+Each step also gets the per-image inputs the method reads, as the app's trainer gives them: dataset
+indices (NPID's bank has a row per image of the pool), a random class per pool image, RotNet's
+quarter turns, NPID's sampled negatives, and MoBYv2AL's weak view (every batch labelled, as an app
+run on a labelled dataset without active learning).
 The TrainConfig sits under "config" because its own `warmupSteps` (learning-rate warm-up) and
 `method` would clash with the run's options. The environment's OMP_WAIT_POLICY (PASSIVE unless
 set) goes to OpenMP; see below.
@@ -48,7 +54,7 @@ except ImportError as error:  # reported, not raised: a machine without PyTorch 
     sys.exit(0)
 
 # The networks and methods live in one module with the exported PyTorch project's; it sits next to this script.
-from siamese_torch import METHODS, InputError, augment_batch, build_method, create_optimizer, dense_matmul, standardize  # noqa: E402
+from siamese_torch import ROTATIONS, METHODS, InputError, augment_batch, build_method, create_optimizer, dense_matmul, standardize  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Input, the step, timing.
@@ -112,11 +118,11 @@ def positive_int(request, key, default, minimum):
     return value
 
 
-def build(config, method, matmul_kind, memory_format):
+def build(config, method, matmul_kind, memory_format, dataset_size, classes):
     """The method's networks in training mode. Channels-last (NHWC, the app's own layout) lets oneDNN
     convolve without reordering every activation to its blocked layout and back, which NCHW needs."""
     matmul = dense_matmul(matmul_kind)
-    model = build_method(config, matmul)
+    model = build_method(config, matmul, dataset_size=dataset_size, num_classes=classes)
     # Converts in place: the Parameter objects the method and optimizer hold stay the same.
     return model.to(memory_format=memory_format)
 
@@ -136,21 +142,40 @@ def shapes_report(model, method):
     }
 
 
-def time_steps(model, config, request, memory_format):
-    steps = positive_int(request, "steps", 20, 1)
-    warmup = positive_int(request, "warmupSteps", 3, 0)
-    batch, size = config["batchSize"], config["imageSize"]
-    seed = config.get("seed", 1)
-    torch.manual_seed(seed)
-    data_gen = torch.Generator().manual_seed(seed * 7919 + 1)
-    augment_gen = torch.Generator().manual_seed(seed * 104729 + 2)
+def image_pool(request, config, data_gen):
+    """The uint8 NCHW images batches are drawn from: the request's .npy, else random pixels."""
+    size = config["imageSize"]
     if request.get("images"):
         pool = load_npy_uint8(request["images"])
         if pool.shape[2] != size:
             raise InputError(f'{request["images"]} holds {pool.shape[2]} px images; the config trains on {size} px (the app loads data at that size)')
-    else:
-        count = positive_int(request, "datasetSize", 5000, batch)
-        pool = torch.randint(0, 256, (count, 3, size, size), dtype=torch.uint8, generator=data_gen)
+        return pool
+    count = positive_int(request, "datasetSize", 5000, config["batchSize"])
+    return torch.randint(0, 256, (count, 3, size, size), dtype=torch.uint8, generator=data_gen)
+
+
+def step_inputs(model, raw, indices, pool_labels, augment_gen, size, memory_format):
+    """Method.forward's `extra` for a batch: what the app's trainer and the method's own draws give it."""
+    n = indices.shape[0]
+    extra = {
+        "indices": indices,
+        "labels": pool_labels.index_select(0, indices),
+        "rotations": torch.randint(0, ROTATIONS, (n, 2), generator=augment_gen),
+    }
+    if model.negatives_per_step:
+        extra["negatives"] = torch.randint(0, pool_labels.shape[0], (model.negatives_per_step,), generator=augment_gen)
+    if model.semi_supervised:
+        extra["weak_view"] = standardize(augment_batch(raw, model.weak_view, size, augment_gen)).contiguous(memory_format=memory_format)
+    return extra
+
+
+def time_steps(model, config, request, memory_format, pool, data_gen, classes):
+    steps = positive_int(request, "steps", 20, 1)
+    warmup = positive_int(request, "warmupSteps", 3, 0)
+    batch, size = config["batchSize"], config["imageSize"]
+    seed = config.get("seed", 1)
+    augment_gen = torch.Generator().manual_seed(seed * 104729 + 2)
+    pool_labels = torch.randint(0, classes, (pool.shape[0],), generator=data_gen)
     optimizer = create_optimizer(config, model.params)
     views = config["augmentations"]
 
@@ -165,8 +190,9 @@ def time_steps(model, config, request, memory_format):
         raw = pool.index_select(0, indices).float().div_(255)
         v1 = standardize(augment_batch(raw, views[0], size, augment_gen)).contiguous(memory_format=memory_format)
         v2 = standardize(augment_batch(raw, views[1], size, augment_gen)).contiguous(memory_format=memory_format)
+        extra = step_inputs(model, raw, indices, pool_labels, augment_gen, size, memory_format)
         t_augment = time.perf_counter()
-        loss = model(v1, v2)
+        loss = model(v1, v2, extra)
         t_forward = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -218,12 +244,18 @@ def main(argv):
         raise InputError(f'memoryFormat must be "channels_last" or "contiguous", got {format_name!r}')
     memory_format = memory_formats[format_name]
     torch.set_num_threads(threads)
-    model = build(config, method, matmul_kind, memory_format)
+    classes = positive_int(request, "classes", 10, 1)
+    seed = config.get("seed", 1)
+    torch.manual_seed(seed)
     if "--check-shapes" in argv:
+        model = build(config, method, matmul_kind, memory_format, positive_int(request, "datasetSize", 5000, 1), classes)
         print(json.dumps(shapes_report(model, method)))
         return
+    data_gen = torch.Generator().manual_seed(seed * 7919 + 1)
+    pool = image_pool(request, config, data_gen)
+    model = build(config, method, matmul_kind, memory_format, pool.shape[0], classes)
     report = shapes_report(model, method)
-    timing = time_steps(model, config, request, memory_format)
+    timing = time_steps(model, config, request, memory_format, pool, data_gen, classes)
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

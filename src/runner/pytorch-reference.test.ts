@@ -7,7 +7,8 @@ import { disposeInstance } from '../engine/methods/instance';
 import { getMethod } from '../engine/methods/registry';
 import { BACKBONE_PRESETS } from '../engine/presets';
 import { Rng } from '../engine/random';
-import { measurePytorchStep, pytorchParameterShapes, type PytorchShapes } from './pytorch-reference';
+import { tinyConfig } from '../engine/testing/tiny';
+import { measurePytorchStep, PYTORCH_METHODS, pytorchParameterShapes, type PytorchShapes } from './pytorch-reference';
 
 const tinyByol = getMethod('byol').defaults('classroom');
 const resnet8Byol: TrainConfig = { ...tinyByol, backbone: BACKBONE_PRESETS['resnet-8'], imageSize: 32 };
@@ -15,8 +16,8 @@ const tinySimclr = getMethod('simclr').defaults('classroom');
 const resnet18Byol: TrainConfig = { ...getMethod('byol').defaults('reference'), batchSize: 128 };
 
 /** The app's trainable parameters for `config`: name, role and shape, in order. */
-function appParameters(config: TrainConfig): { name: string; role: string; shape: number[] }[] {
-  const method = getMethod(config.method).create({ config, rng: new Rng(config.seed), datasetSize: 1, numClasses: 1 });
+function appParameters(config: TrainConfig, numClasses = 1): { name: string; role: string; shape: number[] }[] {
+  const method = getMethod(config.method).create({ config, rng: new Rng(config.seed), datasetSize: 1, numClasses });
   try {
     return method.params.map((p) => ({ name: p.name, role: p.role, shape: p.variable.shape }));
   } finally {
@@ -70,7 +71,7 @@ describe('PyTorch reference without PyTorch', () => {
     process.env.PYTHON = join(tmpdir(), 'no-such-python-here');
     await expect(measurePytorchStep(tinyByol, { method: 'byol', steps: 0, warmupSteps: 0 })).rejects.toThrow(/steps must be a whole number/);
     await expect(measurePytorchStep(tinyByol, { method: 'simclr', steps: 1, warmupSteps: 0 })).rejects.toThrow(/config is for "byol"/);
-    await expect(pytorchParameterShapes(getMethod('vicreg').defaults('classroom'))).rejects.toThrow(/byol and simclr only/);
+    await expect(pytorchParameterShapes(getMethod('jigsaw').defaults('classroom'))).rejects.toThrow(/rebuilds byol, simclr, .* only, not "jigsaw"/);
   });
 });
 
@@ -123,6 +124,18 @@ describe.skipIf(skipReason !== null)(`PyTorch reference${skipReason ? ` (skipped
     expect(Object.keys(result.paramsPerModule)).toEqual(['backbone', 'projector']);
     expect(result.params).toBe(appParameters(tinySimclr).reduce((n, p) => n + count(p.shape), 0));
   });
+
+  // Key queues shorter than the script's pool, and NPID with sampled negatives: each method gets the per-image inputs it reads.
+  it.each(PYTORCH_METHODS.map((id) => [id, tinyConfig(id, { options: { ...tinyConfig(id).options, ...(id === 'npid' ? { negatives: 16 } : {}), ...(id.startsWith('mo') ? { queueSize: 64 } : {}) } })] as const))(
+    'times a step of %s, with the per-image inputs the method reads',
+    async (id, config) => {
+      const result = await measurePytorchStep(config, { method: id, steps: 1, warmupSteps: 0, threads: 1 });
+      if ('skipped' in result) throw new Error(`unexpectedly skipped: ${result.skipped}`);
+      expect(result.msPerStep).toBeGreaterThan(0);
+      // The script's random labels have 10 classes, which size MoBYv2AL's classifier.
+      expect(result.params).toBe(appParameters(config, 10).reduce((n, p) => n + count(p.shape), 0));
+    },
+  );
 
   it('rejects with the script\'s message when the script fails', async () => {
     const broken = { ...tinyByol, backbone: { kind: 'transformer' } } as unknown as TrainConfig;

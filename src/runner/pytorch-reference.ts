@@ -9,15 +9,16 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../engine/config';
+import { PYTORCH_PROJECT_METHODS } from '../engine/pytorch-export';
 
 export const PYTORCH_STEP_SCRIPT = fileURLToPath(new URL('../../scripts/pytorch_step.py', import.meta.url));
 
 /** Debian's python3-torch lives here; the first `python3` on PATH may be another interpreter. */
 const DEFAULT_PYTHON = '/usr/bin/python3';
 
-/** The methods the script rebuilds. */
-export const PYTORCH_METHODS = ['byol', 'simclr'] as const;
-export type PytorchMethod = (typeof PYTORCH_METHODS)[number];
+/** The methods the script rebuilds: every method siamese_torch.py ports (the exported project's). */
+export const PYTORCH_METHODS: readonly string[] = PYTORCH_PROJECT_METHODS;
+export type PytorchMethod = string;
 
 export interface PytorchStepOptions {
   method: PytorchMethod;
@@ -121,7 +122,7 @@ export async function pytorchParameterShapes(config: TrainConfig): Promise<Pytor
 
 function checkMethod(config: TrainConfig, method: string): void {
   if (!(PYTORCH_METHODS as readonly string[]).includes(method)) {
-    throw new Error(`The PyTorch reference rebuilds ${PYTORCH_METHODS.join(' and ')} only, not "${method}".`);
+    throw new Error(`The PyTorch reference rebuilds ${PYTORCH_METHODS.join(', ')} only, not "${method}".`);
   }
   if (config.method !== method) throw new Error(`The config is for "${config.method}" but "${method}" was asked for.`);
 }
