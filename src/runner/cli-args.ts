@@ -413,11 +413,13 @@ export const EXPORT_USAGE = `Usage: npm run export -- --method <id> --pytorch <f
 
   --pytorch <folder>     where to write the PyTorch project (train.py, siamese_torch.py, config.json,
                          weights.safetensors, the parity batch, README.md); created if missing
-  --method <id>          byol, simclr, simsiam, barlow, vicreg, mocov2, supcon, npid, moby, unigrad or
-                         rotation (other methods have no PyTorch port yet)
+  --method <id>          byol, simclr, simsiam, barlow, vicreg, mocov2, supcon, npid, moby, unigrad,
+                         rotation or mobyv2al (other methods have no PyTorch port yet)
   --preset <name>        classroom (default, as the app) or reference
-  --run <file>           start from these weights: a weights.safetensors written by the app's export or
-                         by train.py; the run's own settings (in the file) replace --method and --preset
+  --run <file>           start from a run: a weights.safetensors (the app's or train.py's), the zip the
+                         app downloads for a run (Export → PyTorch project), or a folder holding a
+                         weights.safetensors (that zip unzipped, train.py's --out); the run's own
+                         settings (in the file) replace --method and --preset
   --encoder <name>       ${Object.keys(BACKBONE_PRESETS).join(', ')}
   --image-size <px>      --batch <n>  --lr <x>  --tau <x>  --temperature <x>  --seed <n>  --steps <n>
   --tau-schedule <on|off>  --options <a=x,b=y>   as for npm run train`;

@@ -1,16 +1,17 @@
 /**
  * `npm run export -- --method <id> --pytorch <folder>`: writes the run as a PyTorch project (see
  * src/engine/pytorch-export.ts). The starting weights are the method's initial ones for the seed,
- * or those of `--run <weights.safetensors>` (the app's export or train.py's output) with the
- * settings stored in that file. Returns the exit code: 0 written, 1 refused or failed, 2 a usage mistake.
+ * or those of `--run <file>` (see readRunFile) with the settings stored in it. Returns the exit
+ * code: 0 written, 1 refused or failed, 2 a usage mistake.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../engine/config';
 import { getMethod } from '../engine/methods/registry';
 import { buildPytorchProject, initialWeights, pytorchExportProblem, type PytorchSources } from '../engine/pytorch-export';
 import { decodeSafetensors, type NamedArray } from '../engine/safetensors';
+import { unzipStored } from '../ui/zip';
 import { buildConfig, EXPORT_USAGE, parseCommandLine, parseExportArgs, type CliOutput } from './cli-args';
 import { nodeBackend } from './node-backend';
 
@@ -29,8 +30,40 @@ export function readPytorchSources(): PytorchSources {
  * A weights file's tensors, and the run's settings, step and number of training images (the rows of
  * a memory bank) from its metadata; a file without the last is taken to be from one batch of images.
  */
-export function readWeightsFile(path: string): { config: TrainConfig; step: number; datasetSize: number; weights: NamedArray[] } {
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path));
+export function readWeightsFile(path: string): SavedRun {
+  return savedRunOf(readFileSync(path), path);
+}
+
+export interface SavedRun {
+  config: TrainConfig;
+  step: number;
+  datasetSize: number;
+  weights: NamedArray[];
+}
+
+const WEIGHTS_FILE = 'weights.safetensors';
+const ZIP_SIGNATURE = [0x50, 0x4b, 0x03, 0x04];
+
+/**
+ * The run a file or folder holds: a weights.safetensors (the app's weights or train.py's output), the
+ * zip the app downloads for a run (Export → PyTorch project, of the current run or of a saved run
+ * reopened from the Runs panel: the app writes no other file with a run's weights), or a folder
+ * with a weights.safetensors in it (that zip unzipped, or train.py's --out folder).
+ */
+export function readRunFile(path: string): SavedRun {
+  if (statSync(path).isDirectory()) return readWeightsFile(join(path, WEIGHTS_FILE));
+  const bytes = readFileSync(path);
+  if (!ZIP_SIGNATURE.every((byte, i) => bytes[i] === byte)) return savedRunOf(bytes, path);
+  // The project's own weights: the shallowest weights.safetensors in the archive.
+  const found = unzipStored(bytes)
+    .filter((entry) => basename(entry.path) === WEIGHTS_FILE)
+    .sort((a, b) => a.path.split('/').length - b.path.split('/').length)[0];
+  if (!found) throw new Error(`${path} is a zip archive without a ${WEIGHTS_FILE}; give the PyTorch project the app downloads.`);
+  return savedRunOf(found.data, `${path}:${found.path}`);
+}
+
+function savedRunOf(bytes: Uint8Array, path: string): SavedRun {
+  const { tensors, metadata } = decodeSafetensors(bytes);
   if (!metadata.config) throw new Error(`${path} carries no run settings (metadata "config"); it was not written by the app or train.py.`);
   const config = JSON.parse(metadata.config) as TrainConfig;
   return { config, step: Number(metadata.step ?? 0), datasetSize: Number(metadata.datasetSize ?? config.batchSize), weights: tensors };
@@ -52,7 +85,7 @@ export async function exportCli(argv: string[], io: CliOutput): Promise<number> 
   if (typeof args === 'number') return args;
   try {
     await nodeBackend('cpu');
-    const saved = args.run ? readWeightsFile(args.run) : null;
+    const saved = args.run ? readRunFile(args.run) : null;
     const config = saved ? saved.config : buildConfig(args);
     const problem = pytorchExportProblem(config);
     if (problem) {

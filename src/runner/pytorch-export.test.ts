@@ -10,10 +10,12 @@ import { standardize } from '../engine/augment';
 import type { TrainConfig } from '../engine/config';
 import { disposeInstance } from '../engine/methods/instance';
 import { getMethod, METHODS } from '../engine/methods/registry';
-import { initialWeights, methodWithWeights, PYTORCH_PROJECT_METHODS, pytorchExportProblem } from '../engine/pytorch-export';
+import { buildPytorchProject, initialWeights, methodWithWeights, PYTORCH_PROJECT_METHODS, pytorchExportProblem } from '../engine/pytorch-export';
+import { runFileBaseName } from '../engine/run-names';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from '../engine/safetensors';
 import { tinyConfig } from '../engine/testing/tiny';
-import { exportCli, readWeightsFile, writePytorchProject } from './export-cli';
+import { pytorchProjectZip, unzipStored } from '../ui/zip';
+import { exportCli, readPytorchSources, readWeightsFile, writePytorchProject } from './export-cli';
 
 const PYTHON = process.env.PYTHON || '/usr/bin/python3';
 const CIFAR_MINI = fileURLToPath(new URL('../../../shared/data/cifar10-mini', import.meta.url));
@@ -170,6 +172,54 @@ describe('PyTorch export refuses what it cannot reproduce', () => {
     expect(existsSync(dir)).toBe(false);
     expect(await exportCli(['--pytorch', dir], { out: () => {}, err: (line) => err.push(line) })).toBe(2);
     expect(err.at(-1)).toMatch(/--method <id> is required/);
+  });
+});
+
+describe('npm run export --run takes a run saved in the browser', () => {
+  // A run the app trained for 7 steps on 20 images: NPID's bank has a row per image, and the weights are not the seed's initial ones.
+  const tiny = tinyConfig('npid');
+  const config: TrainConfig = { ...tiny, batchSize: 8, options: { ...tiny.options, negatives: 3 } };
+  const step = 7;
+  const datasetSize = 20;
+
+  it('from the PyTorch project zip the app downloads, from that zip unzipped, and from its weights file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'export-run-'));
+    const weights = await initialWeights({ ...config, seed: config.seed + 1 }, datasetSize);
+    // What the worker's exportPytorch builds and the Export panel downloads.
+    const archive = pytorchProjectZip(runFileBaseName(config, step), await buildPytorchProject(config, weights, step, datasetSize, readPytorchSources()));
+    const zipPath = join(root, archive.fileName);
+    writeFileSync(zipPath, archive.data);
+    const unzipped = join(root, 'unzipped');
+    for (const entry of unzipStored(archive.data)) {
+      mkdirSync(join(unzipped, entry.path, '..'), { recursive: true });
+      writeFileSync(join(unzipped, entry.path), entry.data);
+    }
+    const projectFolder = join(unzipped, `${runFileBaseName(config, step)}-pytorch`);
+    const saved = readWeightsFile(join(projectFolder, 'weights.safetensors'));
+    expect(saved).toMatchObject({ step, datasetSize, config: { method: 'npid', options: { negatives: 3 } } });
+    for (const [i, source] of [zipPath, projectFolder, join(projectFolder, 'weights.safetensors')].entries()) {
+      const out = join(root, `again-${i}`);
+      const err: string[] = [];
+      expect(await exportCli(['--run', source, '--pytorch', out], { out: () => {}, err: (line) => err.push(line) }), err.join('\n')).toBe(0);
+      const again = readWeightsFile(join(out, 'weights.safetensors'));
+      expect(again.config).toEqual(saved.config);
+      expect(again.step).toBe(step);
+      expect(again.datasetSize).toBe(datasetSize);
+      expect(again.weights.map((w) => [w.name, w.shape, Array.from(w.data)])).toEqual(weights.map((w) => [w.name, w.shape, Array.from(w.data)]));
+      expect(JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'))).toMatchObject({ datasetSize });
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('says why a file holds no run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'export-run-'));
+    const zipPath = join(root, 'other.zip');
+    writeFileSync(zipPath, pytorchProjectZip('other', [{ path: 'notes.txt', data: 'no weights here' }]).data);
+    const err: string[] = [];
+    expect(await exportCli(['--run', zipPath, '--pytorch', join(root, 'out')], { out: () => {}, err: (line) => err.push(line) })).toBe(1);
+    expect(err.at(-1)).toMatch(/other\.zip is a zip archive without a weights\.safetensors/);
+    expect(existsSync(join(root, 'out'))).toBe(false);
+    rmSync(root, { recursive: true, force: true });
   });
 });
 

@@ -101,3 +101,40 @@ export function zipStored(entries: ZipEntry[]): Uint8Array {
   u16(0);
   return out;
 }
+
+/** The app's PyTorch project download: the project's files in one folder named after the run, stored. */
+export function pytorchProjectZip(baseName: string, files: readonly ZipEntry[]): { fileName: string; data: Uint8Array } {
+  const folder = `${baseName}-pytorch`;
+  return { fileName: `${folder}.zip`, data: zipStored(files.map((f) => ({ path: `${folder}/${f.path}`, data: f.data }))) };
+}
+
+/**
+ * The files of a zip archive of stored entries, such as zipStored writes, read through its central
+ * directory. A compressed entry (an archive made again by another tool) is refused with the reason.
+ */
+export function unzipStored(archive: Uint8Array): { path: string; data: Uint8Array }[] {
+  const view = new DataView(archive.buffer, archive.byteOffset, archive.byteLength);
+  let end = archive.length - END_RECORD;
+  // The end record sits before an archive comment of up to 65,535 bytes.
+  while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end -= 1;
+  if (end < 0 || archive.length - end - END_RECORD > 0xffff) throw new Error('It is not a zip archive (no end of central directory).');
+  const count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  const decoder = new TextDecoder();
+  const entries: { path: string; data: Uint8Array }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (view.getUint32(at, true) !== 0x02014b50) throw new Error('The zip archive\'s central directory is damaged.');
+    const method = view.getUint16(at + 10, true);
+    const size = view.getUint32(at + 20, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const skip = nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    const local = view.getUint32(at + 42, true);
+    const path = decoder.decode(archive.subarray(at + CENTRAL_HEADER, at + CENTRAL_HEADER + nameLength));
+    at += CENTRAL_HEADER + skip;
+    if (path.endsWith('/')) continue;
+    if (method !== 0) throw new Error(`${path} is compressed in the archive (method ${method}); unzip it and give the folder instead.`);
+    const start = local + LOCAL_HEADER + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    entries.push({ path, data: archive.subarray(start, start + size) });
+  }
+  return entries;
+}

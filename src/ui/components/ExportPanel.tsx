@@ -4,7 +4,7 @@ import { downloadFile } from '../download';
 import { embeddingsToProjectorTsv, metricsToCsv, metricsToJson } from '../export';
 import { useAppStore } from '../store';
 import { training } from '../worker-client';
-import { zipStored } from '../zip';
+import { pytorchProjectZip } from '../zip';
 
 /** Downloads of the current run: the trained encoder as a LayersModel, the metric history, the held-out embeddings. */
 export function ExportPanel() {
@@ -55,9 +55,9 @@ export function ExportPanel() {
   const downloadPytorch = () =>
     withWorker('Preparing the PyTorch project…', async () => {
       const { baseName, files } = await training.exportPytorch();
-      const folder = `${baseName}-pytorch`;
-      downloadFile(`${folder}.zip`, zipStored(files.map((f) => ({ path: `${folder}/${f.path}`, data: f.data }))) as BlobPart, 'application/zip');
-      return `Saved ${folder}.zip: unzip it and run python3 train.py --check-parity first (its README has the commands).`;
+      const archive = pytorchProjectZip(baseName, files);
+      downloadFile(archive.fileName, archive.data as BlobPart, 'application/zip');
+      return `Saved ${archive.fileName}: unzip it and run python3 train.py --check-parity first (its README has the commands).`;
     });
 
   const importWeights = (file: File) =>
