@@ -672,10 +672,12 @@ class Npid(SingleEncoder):
     ẑ·bankᵀ / T with the image's own row as the class (the full softmax), or with `negatives` > 0
     InfoNCE of ẑ against its own row and the step's sampled rows (extra["negatives"], one draw shared by
     the batch, as the app draws it); after the step the rows of the batch's images move towards their
-    new features (momentum) and are re-normalised. Only the first view is used. Across processes the
-    features and indices are gathered, so every process updates the same bank the same way, and every
-    process scores against the same sampled rows (the caller draws them from one generator seeded alike
-    on every process), so G processes share one draw per global batch as one process does."""
+    new features (momentum) and are re-normalised. Only the first view is used. Across processes it
+    follows lemniscate.pytorch's DataParallel run (NCEAverage once on the gathered batch: one draw of
+    negatives and one bank update for the global batch), not its DistributedDataParallel branch, where
+    every process keeps and updates a bank of its own: the features and indices are gathered, so every
+    process updates the same bank the same way, and every process scores against the same sampled rows
+    (the caller draws them from one generator seeded alike on every process)."""
 
     state_buffers = ("bank",)
     resizable_state = ("state/0",)

@@ -97,7 +97,7 @@ const CASES = [
 
 /**
  * How far the second fixed-batch step may differ between one process and two, where not 1e-5. MoBY's
- * projector bias sits before the predictor's BatchNorm, so its gradient is float32 noise whose sign
+ * (and MoBYv2AL's, the same networks) projector bias sits before the predictor's BatchNorm, so its gradient is float32 noise whose sign
  * differs between the two runs, and AdamW turns that noise into a full-size step of that bias.
  */
 const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4, mobyv2al: 1e-4 };
