@@ -203,17 +203,18 @@ def index_stream(pool, local, rank, world, gen):
         yield passes - 1, batch[rank * local:(rank + 1) * local]
 
 
-def semi_supervised_batches(dataset, labelled, labels_only, local, rank, world, seed):
+def semi_supervised_batches(dataset, labelled, labels_only, local, rank, world, seed, step):
     """The app's alternation for a partly labelled set (trainer.ts labelledBatchDue): a labelled batch
     on every even step (every step when the pool is empty or the run trains on labels alone), a batch
-    of the unlabelled pool otherwise. Yields (pool passes, uint8 images, labels or None, indices)."""
+    of the unlabelled pool otherwise, from `step` on. Yields (pool passes, uint8 images, labels or
+    None, indices)."""
     labelled_set = set(labelled)
     pool = [i for i in range(len(dataset)) if i not in labelled_set]
     if labels_only and not labelled:
         raise InputError("MoBYv2AL with MoBY weight 0 trains on the labelled images alone, and none are labelled")
     labelled_stream = index_stream(labelled, local, rank, world, torch.Generator().manual_seed(seed * 7919 + 1)) if labelled else None
     pool_stream = index_stream(pool, local, rank, world, torch.Generator().manual_seed(seed * 7919 + 2)) if pool else None
-    epoch, step = 0, 0
+    epoch = 0
     while True:
         is_labelled = labelled_stream is not None and (labels_only or pool_stream is None or step % 2 == 0)
         passes, share = next(labelled_stream if is_labelled else pool_stream)
@@ -356,7 +357,7 @@ def train(args, config, weights):
     elif model.semi_supervised:
         labelled = labelled_indices(dataset, args.labelled)
         start_labelled = {"labelledImages": len(labelled), "unlabelledImages": dataset_size - len(labelled)}
-        stream = semi_supervised_batches(dataset, labelled, model.labels_only, local, rank, world, config["seed"] + step)
+        stream = semi_supervised_batches(dataset, labelled, model.labels_only, local, rank, world, config["seed"] + step, step)
     else:
         if args.labelled:
             raise InputError(f"--labelled is for a method trained on a partly labelled set (MoBYv2AL), not {config['method']}")

@@ -352,6 +352,9 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
         expect(steps.map((r) => r.labelledBatch)).toEqual([true, false, true]);
         expect(steps.every((r) => Number.isFinite(r.loss))).toBe(true);
       }
+      // A resumed run keeps the turn of the step it resumes at.
+      const resumed = records(await python(['train.py', '--data', train, '--labelled', list, '--steps', '4', '--workers', '0', '--out', 'runs/partly', '--resume', 'runs/partly/checkpoint.pt'], dir));
+      expect(resumed.filter((r) => typeof r.step === 'number').map((r) => [r.step, r.labelledBatch])).toEqual([[4, false]]);
       writeFileSync(list, 'cat/missing.png\n');
       const bad = await python(['train.py', '--data', train, '--labelled', list, '--steps', '1', '--workers', '0'], dir);
       expect(bad.code).toBe(2);
