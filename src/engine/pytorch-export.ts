@@ -18,6 +18,10 @@ import { disposeInstance } from './methods/instance';
 import { defaultOptions } from './methods/options';
 import { getMethod } from './methods/registry';
 import { drawRotations } from './methods/rotation';
+import { drawContextPairs, neighbourCell } from './methods/context';
+import { drawPuzzles, permutationSet } from './methods/jigsaw';
+import { readOptions } from './methods/options';
+import { CENTRE_CELL, GRID_CELLS, cellCorner, patchGrid, type PatchGrid } from './methods/patch-grid';
 import type { MethodInstance } from './methods/types';
 import { Rng } from './random';
 import { encodeSafetensors, type NamedArray } from './safetensors';
@@ -40,6 +44,10 @@ const PORTED_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   moby: ['queueSize'],
   unigrad: ['lambda', 'rho'],
   rotation: [],
+  context: [],
+  jigsaw: ['permutations'],
+  exemplar: [],
+  inpainting: [],
 };
 export const PYTORCH_PROJECT_METHODS: readonly string[] = Object.keys(PORTED_OPTIONS);
 
@@ -143,8 +151,19 @@ export function methodWithWeights(config: TrainConfig, weights: readonly NamedAr
 }
 
 /**
+ * ‖values‖ summed in float64: tf.norm sums the squares in float32, which for a gradient of half a
+ * million entries (the jigsaw's 1000-way classifier) is off by more than the parity tolerance.
+ */
+function euclideanNorm(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v * v;
+  return Math.sqrt(sum);
+}
+
+/**
  * The fixed batch (two augmented, standardised views of built-in shapes, NCHW, with each image's
- * dataset index and class, and for RotNet the quarter turns the method drew) and the app's loss and
+ * dataset index and class, and what the method drew in its loss: RotNet's quarter turns, the patch
+ * tasks' neighbours, permutations and offsets) and the app's loss and
  * gradient norms on it, computed on a copy of the weights so the run's own BatchNorm statistics and
  * state do not move. `datasetSize` is the number of images the weights' per-image state was built for.
  */
@@ -163,13 +182,15 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
     const indices = tf.tensor1d(indexArray, 'int32');
     const labels = tf.tensor1d(images.labels ?? new Int32Array(batchSize), 'int32');
     const schedule = { step: 0, tau: config.tau, temperature: config.temperature };
-    // What the method draws in its loss (RotNet's quarter turns) is replayed from the generator's state before it.
+    // What the method draws in its loss (RotNet's quarter turns, the patch tasks' patches) is replayed from the generator's state before it.
     const rngBefore = methodRng.getState();
     const { value, grads } = tf.variableGrads(() => method.computeLoss({ views, indices, labels }, schedule).loss, method.params.map((p) => p.variable));
-    const norms = tf.tidy(() => method.params.map((p) => (grads[p.variable.name] ? tf.norm(grads[p.variable.name]) : tf.scalar(0))));
     const loss = (await value.data())[0];
     const gradientNorms: Record<string, number> = {};
-    for (const [i, norm] of norms.entries()) gradientNorms[method.params[i].name] = (await norm.data())[0];
+    for (const p of method.params) {
+      const grad = grads[p.variable.name];
+      gradientNorms[p.name] = grad ? euclideanNorm((await grad.data()) as Float32Array) : 0;
+    }
     const nchw = views.map((v) => tf.transpose(v, [0, 3, 1, 2]));
     const viewArrays: NamedArray[] = await Promise.all(nchw.map(async (v, i) => ({ name: `view${i + 1}`, shape: v.shape.slice(), data: (await v.data()) as Float32Array })));
     viewArrays.push({ name: 'indices', shape: [batchSize], data: indexArray }, { name: 'labels', shape: [batchSize], data: (await labels.data()) as Int32Array });
@@ -178,11 +199,64 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
       replay.setState(rngBefore);
       viewArrays.push({ name: 'rotations', shape: [2 * batchSize], data: drawRotations(replay, 2 * batchSize) });
     }
-    [value, indices, labels, ...views, ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
+    const patchReplay = new Rng(config.seed);
+    patchReplay.setState(rngBefore);
+    viewArrays.push(...patchTaskDraws(config, patchReplay, batchSize));
+    [value, indices, labels, ...views, ...nchw, ...Object.values(grads)].forEach((t) => t.dispose());
     return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR, datasetSize } };
   } finally {
     disposeInstance(method);
   }
+}
+
+/**
+ * [view, image, ...rest] (the app draws view 1's images, then view 2's) → [image, view, ...rest]:
+ * per image first, so train.py splits the draws over processes as it splits the images.
+ */
+function byImage(name: string, values: Int32Array, images: number, rest: readonly number[]): NamedArray {
+  const size = rest.reduce((a, b) => a * b, 1);
+  const data = new Int32Array(values.length);
+  for (let view = 0; view < 2; view++) {
+    for (let image = 0; image < images; image++) data.set(values.subarray((view * images + image) * size, (view * images + image + 1) * size), (image * 2 + view) * size);
+  }
+  return { name: `draw/${name}`, shape: [images, 2, ...rest], data };
+}
+
+/** (dy, dx) by which patch `at` of `corners` ((row, column) pairs) was moved from the corner of `cell`. */
+function offsetOf(grid: PatchGrid, corners: Int32Array, at: number, cell: number): [number, number] {
+  const [top, left] = cellCorner(grid, cell, 0, 0);
+  return [corners[2 * at] - top, corners[2 * at + 1] - left];
+}
+
+/**
+ * The patch tasks' draws in their loss, replayed from `replay` (the method's generator as it stood
+ * before the loss), as train.py's `extra` takes them: context prediction's neighbour (0–7) and the
+ * offsets (dy, dx) of its centre and neighbour patch; the jigsaw's permutation (index into the run's
+ * set) and the offsets of each grid cell's tile. Other methods draw nothing there.
+ */
+function patchTaskDraws(config: TrainConfig, replay: Rng, images: number): NamedArray[] {
+  if (config.method === 'context') {
+    const grid = patchGrid(config.imageSize);
+    const { positions, corners } = drawContextPairs(replay, grid, 2 * images);
+    const offsets = new Int32Array(corners.length);
+    for (let i = 0; i < 2 * images; i++) {
+      offsets.set(offsetOf(grid, corners, 2 * i, CENTRE_CELL), 4 * i);
+      offsets.set(offsetOf(grid, corners, 2 * i + 1, neighbourCell(positions[i])), 4 * i + 2);
+    }
+    return [byImage('positions', positions, images, []), byImage('offsets', offsets, images, [2, 2])];
+  }
+  if (config.method === 'jigsaw') {
+    const grid = patchGrid(config.imageSize);
+    const permutations = permutationSet(readOptions(getMethod('jigsaw').options, config).permutations, config.seed);
+    const { labels, corners } = drawPuzzles(replay, grid, permutations, 2 * images);
+    const offsets = new Int32Array(corners.length);
+    for (let i = 0; i < 2 * images; i++) {
+      // Corners come in shuffled order (slot t holds cell permutation[t]); offsets are kept by cell.
+      permutations[labels[i]].forEach((cell, slot) => offsets.set(offsetOf(grid, corners, i * GRID_CELLS + slot, cell), 2 * (i * GRID_CELLS + cell)));
+    }
+    return [byImage('puzzles', labels, images, []), byImage('offsets', offsets, images, [GRID_CELLS, 2])];
+  }
+  return [];
 }
 
 /** The metadata a weights file carries so that it describes itself: the run's config, step and number of training images. */
