@@ -413,8 +413,9 @@ export const EXPORT_USAGE = `Usage: npm run export -- --method <id> --pytorch <f
 
   --pytorch <folder>     where to write the PyTorch project (train.py, siamese_torch.py, config.json,
                          weights.safetensors, the parity batch, README.md); created if missing
-  --method <id>          byol, simclr, simsiam, barlow, vicreg, mocov2, supcon, npid, moby, unigrad or
-                         rotation (other methods have no PyTorch port yet)
+  --method <id>          byol, simclr, simsiam, barlow, vicreg, mocov2, supcon, npid, moby, unigrad,
+                         rotation, context, jigsaw, exemplar or inpainting (other methods have no
+                         PyTorch port yet)
   --preset <name>        classroom (default, as the app) or reference
   --run <file>           start from these weights: a weights.safetensors written by the app's export or
                          by train.py; the run's own settings (in the file) replace --method and --preset
