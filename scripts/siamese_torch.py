@@ -3,6 +3,8 @@
 One module shared by the benchmark's reference step (scripts/pytorch_step.py) and the PyTorch project
 the app exports (train.py copies it next to itself). Only PyTorch and the standard library are used.
 """
+import collections
+import itertools
 import json
 import math
 import struct
@@ -307,14 +309,15 @@ class Method(torch.nn.Module):
     """A method's networks as one module: forward(v1, v2, extra) is the loss, so DistributedDataParallel
     can wrap it whole. `extra` holds the batch's per-image inputs besides the views: "indices" (dataset
     index, NPID), "labels" (class, SupCon, MoBYv2AL; None on MoBYv2AL's unlabelled batches), "rotations"
-    ([n, 2] quarter turns of each view, RotNet) and "weak_view" (MoBYv2AL's labelled batches), and one
-    per-step input shared by the whole batch: "negatives" (the `negatives_per_step` bank rows NPID
+    ([n, 2] quarter turns of each view, RotNet), "weak_view" (MoBYv2AL's labelled batches) and what a
+    method draws besides (`random_inputs`: the patch tasks' neighbours, permutations and offsets), and
+    one per-step input shared by the whole batch: "negatives" (the `negatives_per_step` bank rows NPID
     scores against, drawn by the caller).
     `params` are the trainable AppParams in the app's order; `encoder` is the online backbone the kNN
     monitor and the exported encoder use. State that is neither parameter nor BatchNorm statistic
     (queues, memory banks, running matrices) is kept in buffers listed by `state_buffers`, in the order
     of the app's MethodInstance.state, and travels in the weights as "state/0", "state/1", …;
-    `resizable_state` names those whose rows follow the dataset (NPID's bank)."""
+    `resizable_state` names the tensors whose rows follow the dataset (NPID's bank, Exemplar CNN's classifier)."""
 
     state_buffers = ()
     resizable_state = ()
@@ -337,6 +340,10 @@ class Method(torch.nn.Module):
 
     def after_step(self, step):
         pass
+
+    def random_inputs(self, n, gen):
+        """The method's own random draws for n images in training, as `extra` entries (the app draws them in its loss)."""
+        return {}
 
 
 def momentum_tau(config, step):
@@ -845,11 +852,274 @@ class Rotation(Method):
         return F.cross_entropy(logits, torch.cat([turns[:, 0], turns[:, 1]]))
 
 
+# ---------------------------------------------------------------------------------------------
+# Pretext tasks on patches and holes: context prediction, the jigsaw puzzle (both cut a 3×3 grid,
+# patch-grid.ts), Exemplar CNN and inpainting. What the app draws from its generator in the loss
+# (neighbours, permutations, offsets) comes in `extra`: the app's own draws in --check-parity, draws
+# from train.py's per-process generator (`random_inputs`) in training.
+# ---------------------------------------------------------------------------------------------
+
+GRID_CELLS, CENTRE_CELL, NEIGHBOURS = 9, 4, 8
+PatchGrid = collections.namedtuple("PatchGrid", "patch pitch jitter origin")
+
+
+def patch_grid(image_size):
+    """patch-grid.ts patchGrid: a quarter-side patch, a pixel of jitter per 32 px, cells as far apart as fits, centred."""
+    patch, jitter = image_size // 4, image_size // 32
+    pitch = (image_size - patch - 2 * jitter) // 2
+    if patch < 2 or pitch <= patch:
+        raise InputError(f"A 3×3 grid of patches with gaps between them needs images of at least 8 px, got {image_size} px.")
+    return PatchGrid(patch, pitch, jitter, (image_size - patch - 2 * pitch) // 2)
+
+
+def smallest_input_size(backbone):
+    """backbones.ts smallestInputSize: the ConvNet halves its map between stages."""
+    return 2 ** (len(backbone["widths"]) - 1) if backbone["kind"] == "convnet" else 1
+
+
+def cell_corners(grid, cells, offsets):
+    """patch-grid.ts cellCorner for tensors: cells [...], offsets [..., 2] (dy, dx) → corners [..., 2] (row, column)."""
+    unjittered = torch.stack([cells // 3, cells % 3], -1) * grid.pitch + grid.origin
+    return unjittered + offsets
+
+
+def draw_offsets(grid, shape, gen):
+    """patch-grid.ts drawJitter for a tensor of patches: uniform in [−jitter, jitter] per axis."""
+    return torch.randint(-grid.jitter, grid.jitter + 1, tuple(shape) + (2,), generator=gen)
+
+
+def cut_patches(images, corners, patch, out_size):
+    """patch-grid.ts cutPatches on NCHW: corners [n, k, 2] → [n·k, C, out, out], image 0's k patches
+    first, each enlarged by nearest neighbour (source pixel ⌊i·patch/out⌋) to out_size."""
+    n, _, height, width = images.shape
+    top, left = corners[..., 0], corners[..., 1]
+    if (top < 0).any() or (left < 0).any() or (top + patch > height).any() or (left + patch > width).any():
+        raise InputError(f"a patch leaves the {height}×{width} image")
+    source = torch.arange(out_size, device=images.device) * patch // out_size
+    rows = (top[..., None] + source)[..., :, None]
+    cols = (left[..., None] + source)[..., None, :]
+    image = torch.arange(n, device=images.device)[:, None, None, None]
+    # Advanced indices around a slice put their dimensions first: [n, k, out, out, C].
+    patches = images[image, :, rows, cols]
+    return patches.permute(0, 1, 4, 2, 3).reshape(-1, images.shape[1], out_size, out_size)
+
+
+def both_views(x):
+    """[n, 2, ...] per image and view → [2n, ...], view 1's images then view 2's (the app's order)."""
+    return torch.cat([x[:, 0], x[:, 1]])
+
+
+class PatchTask(Method):
+    """An encoder and per-patch projector (the papers' fc6) named under `prefix`, and a classifier over
+    `pieces` projections side by side (fc7: one hidden layer as wide as its input, fc8: `classes`)."""
+
+    def __init__(self, config, matmul, prefix, pieces, classes):
+        super().__init__()
+        self.config = config
+        self.grid = patch_grid(config["imageSize"])
+        self.out_size = max(self.grid.patch, smallest_input_size(config["backbone"]))
+        self.backbone, feature_dim = create_backbone(config["backbone"], f"{prefix}/backbone")
+        self.projector = create_mlp(config["projector"], feature_dim, f"{prefix}/projector", matmul)
+        width = pieces * config["projector"]["out"]
+        self.classifier = create_mlp({"hidden": [width], "out": classes}, width, f"{prefix}/classifier", matmul)
+        self.encoder = self.backbone
+        self.parts = {"backbone": self.backbone, "projector": self.projector, "classifier": self.classifier}
+        self.params = self.backbone.app_params() + self.projector.app_params() + self.classifier.app_params()
+
+    def networks(self):
+        return [self.backbone, self.projector, self.classifier]
+
+    def classify(self, patches, count):
+        """Logits of `count` examples from their patches, each example's patches in consecutive rows."""
+        projected = self.projector(self.backbone(patches))
+        return self.classifier(projected.reshape(count, -1))
+
+
+def require(extra, names, what):
+    if extra is None or any(extra.get(name) is None for name in names):
+        raise InputError(f"{what} needs {' and '.join(names)} of each image")
+
+
+class ContextPrediction(PatchTask):
+    """methods/context.ts: the centre patch and one of its eight neighbours through the encoder and
+    projector, the pair side by side into a classifier that names the neighbour. extra: "positions"
+    [n, 2] (neighbour 0–7 of each view's image) and "offsets" [n, 2, 2, 2] (view, centre/neighbour, dy/dx)."""
+
+    def __init__(self, config, matmul):
+        super().__init__(config, matmul, "context", 2, NEIGHBOURS)
+
+    def random_inputs(self, n, gen):
+        return {"positions": torch.randint(0, NEIGHBOURS, (n, 2), generator=gen), "offsets": draw_offsets(self.grid, (n, 2, 2), gen)}
+
+    def forward(self, v1, v2, extra=None):
+        require(extra, ("positions", "offsets"), "context prediction")
+        positions = both_views(extra["positions"])
+        neighbours = positions + (positions >= CENTRE_CELL).long()  # context.ts neighbourCell: skip the centre
+        cells = torch.stack([torch.full_like(positions, CENTRE_CELL), neighbours], 1)
+        corners = cell_corners(self.grid, cells, both_views(extra["offsets"]))
+        patches = cut_patches(torch.cat([v1, v2]), corners, self.grid.patch, self.out_size)
+        return F.cross_entropy(self.classify(patches, positions.shape[0]), positions)
+
+
+class AppRng:
+    """random.ts Rng (mulberry32), for what the app draws from the run's seed outside the training
+    stream: the first permutation of the jigsaw's set."""
+
+    MASK = 0xFFFFFFFF
+
+    def __init__(self, seed):
+        self.state = (((seed ^ 0x9E3779B9) & self.MASK) * 0x85EBCA6B & self.MASK) or 1
+
+    def next(self):
+        m = self.MASK
+        self.state = t = (self.state + 0x6D2B79F5) & m
+        t = ((t ^ (t >> 15)) * (t | 1)) & m
+        t = (t ^ ((t + ((t ^ (t >> 7)) * (t | 61))) & m)) & m
+        return ((t ^ (t >> 14)) & m) / 4294967296
+
+    def int(self, n):
+        return math.floor(self.next() * n)
+
+
+def maximal_hamming_permutations(count, seed):
+    """jigsaw.ts maximalHammingPermutations (the paper's Algorithm 1): the first permutation of the
+    nine cells drawn from the seed's generator, each next the one with the largest summed Hamming
+    distance to those chosen, i.e. the fewest summed matches (the first such in lexicographic order).
+    Returns [count, 9] long: slot t of permutation p holds cell [p, t]."""
+    orderings = torch.tensor(list(itertools.permutations(range(GRID_CELLS))), dtype=torch.long)
+    total = orderings.shape[0]
+    if not 1 <= count <= total:
+        raise InputError(f"A permutation set holds 1 to {total} permutations, asked for {count}.")
+    # same_place[slot][cell]: the orderings that put `cell` in `slot`.
+    same_place = [torch.sort(orderings[:, slot], stable=True)[1].reshape(GRID_CELLS, -1) for slot in range(GRID_CELLS)]
+    matches = torch.zeros(total, dtype=torch.long)
+    chosen = torch.zeros(total, dtype=torch.bool)
+    picked = []
+    following = AppRng(seed).int(total)
+    while len(picked) < count:
+        chosen[following] = True
+        picked.append(following)
+        for slot, cell in enumerate(orderings[following].tolist()):
+            matches[same_place[slot][cell]] += 1
+        # argmin returns the first of equal minima.
+        following = int(torch.argmin(matches.masked_fill(chosen, total * GRID_CELLS)))
+    return orderings[picked]
+
+
+class Jigsaw(PatchTask):
+    """methods/jigsaw.ts: nine tiles, each moved by its own offset and normalised on its own, through the
+    encoder and projector in the order a permutation of the run's set shuffles them; a classifier on the
+    nine projections side by side names the permutation. extra: "puzzles" [n, 2] (the permutation of each
+    view's image) and "offsets" [n, 2, 9, 2] (view, grid cell, dy/dx)."""
+
+    def __init__(self, config, matmul):
+        count = int(config["options"]["permutations"])
+        super().__init__(config, matmul, "jigsaw", GRID_CELLS, count)
+        self.register_buffer("permutations", maximal_hamming_permutations(count, config["seed"]), persistent=False)
+
+    def random_inputs(self, n, gen):
+        return {"puzzles": torch.randint(0, self.permutations.shape[0], (n, 2), generator=gen), "offsets": draw_offsets(self.grid, (n, 2, GRID_CELLS), gen)}
+
+    def forward(self, v1, v2, extra=None):
+        require(extra, ("puzzles", "offsets"), "the jigsaw puzzle")
+        puzzles = both_views(extra["puzzles"])
+        cells = self.permutations[puzzles]  # slot t holds the tile of cell permutation[t]
+        offsets = both_views(extra["offsets"]).gather(1, cells[..., None].expand(-1, -1, 2))
+        tiles = cut_patches(torch.cat([v1, v2]), cell_corners(self.grid, cells, offsets), self.grid.patch, self.out_size)
+        # jigsaw.ts normalizeEachTile: zero mean, unit (biased) variance over each tile's pixels and channels.
+        mean = tiles.mean(dim=(1, 2, 3), keepdim=True)
+        variance = ((tiles - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True)
+        tiles = (tiles - mean) / torch.sqrt(variance + 1e-5)
+        return F.cross_entropy(self.classify(tiles, puzzles.shape[0]), puzzles)
+
+
+class Exemplar(SingleEncoder):
+    """methods/exemplar.ts: every training image its own class; a linear classifier with a row per image
+    on the projections of both views names the image (its dataset index). The classifier's rows follow
+    the dataset: weights of another image folder leave them fresh, as NPID's bank."""
+
+    resizable_state = ("exemplar/classifier/fc0/kernel", "exemplar/classifier/fc0/bias")
+
+    def __init__(self, config, matmul, dataset_size):
+        super().__init__(config, matmul, "exemplar")
+        if not dataset_size:
+            raise InputError("Exemplar CNN's classifier needs the number of training images")
+        self.classifier = create_mlp({"hidden": [], "out": dataset_size}, config["projector"]["out"], "exemplar/classifier", matmul)
+        self.heads = [self.classifier]
+        self.parts["classifier"] = self.classifier
+        self.params = self.params + self.classifier.app_params()
+
+    def forward(self, v1, v2, extra=None):
+        require(extra, ("indices",), "Exemplar CNN")
+        indices = extra["indices"]
+        logits = self.classifier(torch.cat([self.net(v1), self.net(v2)]))
+        return F.cross_entropy(logits, torch.cat([indices, indices]))
+
+
+def centre_hole(image_size):
+    """inpainting.ts centreHole: (top-left, side) of the centre square of half the image's side."""
+    size = image_size // 2
+    return (image_size - size) // 2, size
+
+
+def upsample2():
+    """nn.ts upsample2: each pixel repeated 2×2."""
+    return Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class Inpainting(Method):
+    """methods/inpainting.ts (context encoder): the centre hole set to 0, the encoder and bottleneck on
+    the rest, a decoder (BN, ReLU, linear to a small map as wide as the features, two doublings with
+    3×3 convolutions) paints a map whose top-left hole-sized square is compared with the hole (MSE)."""
+
+    def __init__(self, config, matmul):
+        super().__init__()
+        self.start, self.size = centre_hole(config["imageSize"])
+        if self.size < 1:
+            raise InputError(f"Inpainting needs images of at least 2 px, got {config['imageSize']} px.")
+        self.backbone, width = create_backbone(config["backbone"], "inpainting/backbone")
+        self.bottleneck = create_mlp(config["projector"], width, "inpainting/bottleneck", matmul)
+        code = config["projector"]["out"]
+        side = math.ceil(self.size / 4)
+        self.decoder = Sequence([
+            BatchNorm("inpainting/decoder/bn_code", code, spatial=False),
+            relu(),
+            Dense("inpainting/decoder/fc", code, side * side * width, False, matmul),
+            BatchNorm("inpainting/decoder/bn0", side * side * width, spatial=False),
+            relu(),
+            # nn.ts reshapeToMap makes an NHWC map of the vector; NCHW from there.
+            Lambda(lambda x: x.reshape(x.shape[0], side, side, width).permute(0, 3, 1, 2)),
+            upsample2(),
+            Conv("inpainting/decoder/conv1", width, width, 3),
+            BatchNorm("inpainting/decoder/bn1", width, spatial=True),
+            relu(),
+            upsample2(),
+            Conv("inpainting/decoder/conv2", width, 3, 3),
+        ])
+        self.encoder = self.backbone
+        self.parts = {"backbone": self.backbone, "bottleneck": self.bottleneck, "decoder": self.decoder}
+        self.params = self.backbone.app_params() + self.bottleneck.app_params() + self.decoder.app_params()
+
+    def networks(self):
+        return [self.backbone, self.bottleneck, self.decoder]
+
+    def forward(self, v1, v2, extra=None):
+        images = torch.cat([v1, v2])
+        hole = slice(self.start, self.start + self.size)
+        keep = torch.ones_like(images[:1, :1])
+        keep[..., hole, hole] = 0
+        painted = self.decoder(self.bottleneck(self.backbone(images * keep)))
+        return ((painted[..., :self.size, :self.size] - images[..., hole, hole]) ** 2).mean()
+
+
 METHOD_CLASSES = {
     "byol": Byol, "simclr": SimClr, "simsiam": SimSiam, "barlow": BarlowTwins, "vicreg": Vicreg,
     "mocov2": MocoV2, "supcon": SupCon, "npid": Npid, "moby": Moby, "unigrad": UniGrad, "rotation": Rotation,
     "mobyv2al": MobyV2Al,
+    "context": ContextPrediction, "jigsaw": Jigsaw, "exemplar": Exemplar, "inpainting": Inpainting,
 }
+# Methods whose networks or state have a row per training image.
+DATASET_SIZED = ("npid", "exemplar")
 METHODS = tuple(METHOD_CLASSES)
 
 
@@ -859,8 +1129,8 @@ def build_method(config, matmul=F.linear, dataset_size=None, num_classes=1):
     method = config.get("method")
     if method not in METHOD_CLASSES:
         raise InputError(f'method "{method}" is not reproduced in PyTorch; choose one of {", ".join(METHODS)}')
-    if method == "npid":
-        model = Npid(config, matmul, dataset_size)
+    if method in DATASET_SIZED:
+        model = METHOD_CLASSES[method](config, matmul, dataset_size)
     elif method == "mobyv2al":
         model = MobyV2Al(config, matmul, num_classes)
     else:

@@ -15,10 +15,13 @@ import { augmentBatch, standardize } from './augment';
 import type { TrainConfig } from './config';
 import { SHAPE_CLASSES, shapesDataset } from '../data/shapes';
 import { disposeInstance } from './methods/instance';
-import { defaultOptions } from './methods/options';
+import { defaultOptions, readOptions } from './methods/options';
 import { getMethod } from './methods/registry';
 import { drawNegatives } from './methods/npid';
 import { drawRotations } from './methods/rotation';
+import { drawContextPairs, neighbourCell } from './methods/context';
+import { drawPuzzles, permutationSet } from './methods/jigsaw';
+import { CENTRE_CELL, GRID_CELLS, cellCorner, patchGrid, type PatchGrid } from './methods/patch-grid';
 import type { MethodInstance } from './methods/types';
 import { Rng } from './random';
 import { encodeSafetensors, type NamedArray } from './safetensors';
@@ -41,6 +44,10 @@ const PORTED_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   unigrad: ['lambda', 'rho'],
   rotation: [],
   mobyv2al: ['queueSize', 'mobyWeight'],
+  context: [],
+  jigsaw: ['permutations'],
+  exemplar: [],
+  inpainting: [],
 };
 export const PYTORCH_PROJECT_METHODS: readonly string[] = Object.keys(PORTED_OPTIONS);
 
@@ -156,7 +163,8 @@ export function methodWithWeights(config: TrainConfig, weights: readonly NamedAr
 
 /**
  * What a step of the method draws from its generator, replayed from the generator's state before the
- * step: RotNet's quarter turns of every image of both views, NPID's sampled negatives (bank rows).
+ * step: RotNet's quarter turns of every image of both views, NPID's sampled negatives (bank rows), the
+ * patch tasks' neighbours, permutations and offsets (patchTaskDraws).
  */
 function replayedDraws(config: TrainConfig, rngBefore: number, batchSize: number, datasetSize: number): NamedArray[] {
   const replay = new Rng(config.seed);
@@ -164,7 +172,17 @@ function replayedDraws(config: TrainConfig, rngBefore: number, batchSize: number
   if (config.method === 'rotation') return [{ name: 'rotations', shape: [2 * batchSize], data: drawRotations(replay, 2 * batchSize) }];
   const negatives = config.method === 'npid' ? Number(config.options.negatives ?? 0) : 0;
   if (negatives > 0) return [{ name: 'negatives', shape: [negatives], data: drawNegatives(replay, negatives, datasetSize) }];
-  return [];
+  return patchTaskDraws(config, replay, batchSize);
+}
+
+/**
+ * ‖values‖ summed in float64: tf.norm sums the squares in float32, which for a gradient of half a
+ * million entries (the jigsaw's 1000-way classifier) is off by more than the parity tolerance.
+ */
+function euclideanNorm(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v * v;
+  return Math.sqrt(sum);
 }
 
 /**
@@ -195,10 +213,12 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
     const rngBefore = methodRng.getState();
     const inputs = { views, indices, labels, ...(weakView ? { weakView } : {}) };
     const { value, grads } = tf.variableGrads(() => method.computeLoss(inputs, schedule).loss, method.params.map((p) => p.variable));
-    const norms = tf.tidy(() => method.params.map((p) => (grads[p.variable.name] ? tf.norm(grads[p.variable.name]) : tf.scalar(0))));
     const loss = (await value.data())[0];
     const gradientNorms: Record<string, number> = {};
-    for (const [i, norm] of norms.entries()) gradientNorms[method.params[i].name] = (await norm.data())[0];
+    for (const p of method.params) {
+      const grad = grads[p.variable.name];
+      gradientNorms[p.name] = grad ? euclideanNorm((await grad.data()) as Float32Array) : 0;
+    }
     const nchw = views.map((v) => tf.transpose(v, [0, 3, 1, 2]));
     const viewArrays: NamedArray[] = await Promise.all(nchw.map(async (v, i) => ({ name: `view${i + 1}`, shape: v.shape.slice(), data: (await v.data()) as Float32Array })));
     viewArrays.push({ name: 'indices', shape: [batchSize], data: indexArray }, { name: 'labels', shape: [batchSize], data: (await labels.data()) as Int32Array });
@@ -208,11 +228,61 @@ export async function parityBatch(config: TrainConfig, weights: readonly NamedAr
       viewArrays.push({ name: 'weakView', shape: weakNchw.shape.slice(), data: (await weakNchw.data()) as Float32Array });
       weakNchw.dispose();
     }
-    [value, raw, indices, labels, ...views, ...(weakView ? [weakView] : []), ...nchw, ...norms, ...Object.values(grads)].forEach((t) => t.dispose());
+    [value, raw, indices, labels, ...views, ...(weakView ? [weakView] : []), ...nchw, ...Object.values(grads)].forEach((t) => t.dispose());
     return { views: viewArrays, reference: { loss, gradientNorms, batchSize, tolerance: PARITY_TOLERANCE, gradientFloor: PARITY_GRADIENT_FLOOR, datasetSize, numClasses } };
   } finally {
     disposeInstance(method);
   }
+}
+
+/**
+ * [view, image, ...rest] (the app draws view 1's images, then view 2's) → [image, view, ...rest]:
+ * per image first, so train.py splits the draws over processes as it splits the images.
+ */
+function byImage(name: string, values: Int32Array, images: number, rest: readonly number[]): NamedArray {
+  const size = rest.reduce((a, b) => a * b, 1);
+  const data = new Int32Array(values.length);
+  for (let view = 0; view < 2; view++) {
+    for (let image = 0; image < images; image++) data.set(values.subarray((view * images + image) * size, (view * images + image + 1) * size), (image * 2 + view) * size);
+  }
+  return { name: `draw/${name}`, shape: [images, 2, ...rest], data };
+}
+
+/** (dy, dx) by which patch `at` of `corners` ((row, column) pairs) was moved from the corner of `cell`. */
+function offsetOf(grid: PatchGrid, corners: Int32Array, at: number, cell: number): [number, number] {
+  const [top, left] = cellCorner(grid, cell, 0, 0);
+  return [corners[2 * at] - top, corners[2 * at + 1] - left];
+}
+
+/**
+ * The patch tasks' draws in their loss, replayed from `replay` (the method's generator as it stood
+ * before the loss), as train.py's `extra` takes them: context prediction's neighbour (0–7) and the
+ * offsets (dy, dx) of its centre and neighbour patch; the jigsaw's permutation (index into the run's
+ * set) and the offsets of each grid cell's tile. Other methods draw nothing there.
+ */
+function patchTaskDraws(config: TrainConfig, replay: Rng, images: number): NamedArray[] {
+  if (config.method === 'context') {
+    const grid = patchGrid(config.imageSize);
+    const { positions, corners } = drawContextPairs(replay, grid, 2 * images);
+    const offsets = new Int32Array(corners.length);
+    for (let i = 0; i < 2 * images; i++) {
+      offsets.set(offsetOf(grid, corners, 2 * i, CENTRE_CELL), 4 * i);
+      offsets.set(offsetOf(grid, corners, 2 * i + 1, neighbourCell(positions[i])), 4 * i + 2);
+    }
+    return [byImage('positions', positions, images, []), byImage('offsets', offsets, images, [2, 2])];
+  }
+  if (config.method === 'jigsaw') {
+    const grid = patchGrid(config.imageSize);
+    const permutations = permutationSet(readOptions(getMethod('jigsaw').options, config).permutations, config.seed);
+    const { labels, corners } = drawPuzzles(replay, grid, permutations, 2 * images);
+    const offsets = new Int32Array(corners.length);
+    for (let i = 0; i < 2 * images; i++) {
+      // Corners come in shuffled order (slot t holds cell permutation[t]); offsets are kept by cell.
+      permutations[labels[i]].forEach((cell, slot) => offsets.set(offsetOf(grid, corners, i * GRID_CELLS + slot, cell), 2 * (i * GRID_CELLS + cell)));
+    }
+    return [byImage('puzzles', labels, images, []), byImage('offsets', offsets, images, [GRID_CELLS, 2])];
+  }
+  return [];
 }
 
 /** The metadata a weights file carries so that it describes itself: the run's config, step and number of training images. */

@@ -414,7 +414,8 @@ export const EXPORT_USAGE = `Usage: npm run export -- --method <id> --pytorch <f
   --pytorch <folder>     where to write the PyTorch project (train.py, siamese_torch.py, config.json,
                          weights.safetensors, the parity batch, README.md); created if missing
   --method <id>          byol, simclr, simsiam, barlow, vicreg, mocov2, supcon, npid, moby, unigrad,
-                         rotation or mobyv2al (other methods have no PyTorch port yet)
+                         rotation, context, jigsaw, exemplar, inpainting or mobyv2al (other
+                         methods have no PyTorch port yet)
   --preset <name>        classroom (default, as the app) or reference
   --run <file>           start from a run: a weights.safetensors (the app's or train.py's), the zip the
                          app downloads for a run (Export → PyTorch project), or a folder holding a

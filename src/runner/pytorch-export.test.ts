@@ -9,6 +9,7 @@ import { shapesDataset } from '../data/shapes';
 import { standardize } from '../engine/augment';
 import type { TrainConfig } from '../engine/config';
 import { disposeInstance } from '../engine/methods/instance';
+import { permutationSet } from '../engine/methods/jigsaw';
 import { getMethod, METHODS } from '../engine/methods/registry';
 import { buildPytorchProject, initialWeights, methodWithWeights, PYTORCH_PROJECT_METHODS, pytorchExportProblem } from '../engine/pytorch-export';
 import { runFileBaseName } from '../engine/run-names';
@@ -18,6 +19,7 @@ import { pytorchProjectZip, unzipStored } from '../ui/zip';
 import { exportCli, readPytorchSources, readWeightsFile, writePytorchProject } from './export-cli';
 
 const PYTHON = process.env.PYTHON || '/usr/bin/python3';
+const SCRIPTS = fileURLToPath(new URL('../../scripts', import.meta.url));
 const CIFAR_MINI = fileURLToPath(new URL('../../../shared/data/cifar10-mini', import.meta.url));
 /** One thread per process: the DDP runs start three Pythons on a shared machine. */
 /** Each Python start imports torch (seconds on a busy machine); torchrun starts three. */
@@ -86,7 +88,7 @@ function tinyImageFolder(root: string, split: 'train' | 'test', perClass: number
  * Options of the tiny runs beyond tinyConfig's: key queues shorter than two batches, so the second
  * step's loss depends on which keys the first step enqueued (gathered from both processes in rank order).
  */
-const TINY_OPTIONS: Readonly<Record<string, Record<string, number>>> = { mocov2: { queueSize: 12 }, moby: { queueSize: 12 }, mobyv2al: { queueSize: 12 } };
+const TINY_OPTIONS: Readonly<Record<string, Record<string, number>>> = { mocov2: { queueSize: 12 }, moby: { queueSize: 12 }, mobyv2al: { queueSize: 12 }, jigsaw: { permutations: 100 } };
 
 /** Each ported method in its tiny form, and the forms an option switches to a different loss. */
 const CASES = [
@@ -94,6 +96,13 @@ const CASES = [
   // Fewer negatives than the bank has rows, so the draw decides the loss.
   { key: 'npid-negatives', id: 'npid', label: 'NPID (sampled negatives)', options: { negatives: 5 } },
 ];
+
+/**
+ * The patch tasks on 32 px images: their grid then moves each patch by up to a pixel (none at 16 px),
+ * so parity checks the replayed offsets too. Their per-patch cost is that of 16 px images (8 px patches
+ * either way, the tiny ConvNet's smallest input).
+ */
+const TINY_OVERRIDES: Readonly<Record<string, Partial<TrainConfig>>> = { context: { imageSize: 32 }, jigsaw: { imageSize: 32 } };
 
 /**
  * How far the second fixed-batch step may differ between one process and two, where not 1e-5. MoBY's
@@ -107,7 +116,7 @@ const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4, mo
  * and UniGrad take MoCo v2's path there (no per-image inputs, state of a fixed size); their parity
  * and two-process checks on the fixed batch cover what differs.
  */
-const FOLDER_RUN_METHODS = ['byol', 'simclr', 'simsiam', 'barlow', 'vicreg', 'mocov2', 'supcon', 'npid', 'npid-negatives', 'rotation', 'mobyv2al'];
+const FOLDER_RUN_METHODS = ['byol', 'simclr', 'simsiam', 'barlow', 'vicreg', 'mocov2', 'supcon', 'npid', 'npid-negatives', 'rotation', 'mobyv2al', 'context', 'jigsaw', 'exemplar', 'inpainting'];
 const TINY_FOLDER_IMAGES = 3 * 6;
 
 /** Raw images in [0, 1]: NHWC for the app, NCHW for PyTorch. */
@@ -147,13 +156,8 @@ function maxRelativeError(a: Float32Array, b: Float32Array): number {
 }
 
 describe('PyTorch export refuses what it cannot reproduce', () => {
-  it('names the method that has no port, and an option form the port does not implement', () => {
-    expect(pytorchExportProblem(getMethod('jigsaw').defaults('classroom'))).toMatch(
-      /Jigsaw puzzle has no PyTorch port yet; the PyTorch project covers BYOL, SimCLR, SimSiam, Barlow Twins, VICReg, MoCo v2, SupCon \(uses labels\), NPID \(memory bank\), MoBY, UniGrad, Rotation prediction \(RotNet\), MoBYv2AL\./,
-    );
-    for (const method of METHODS.filter((m) => !PYTORCH_PROJECT_METHODS.includes(m.id))) {
-      expect(pytorchExportProblem(method.defaults('classroom'))).toMatch(new RegExp(`has no PyTorch port yet`));
-    }
+  it('every method has a port; an option form the port does not implement is named', () => {
+    expect([...PYTORCH_PROJECT_METHODS].sort()).toEqual(METHODS.map((m) => m.id).sort());
     const momentumBranch = { ...getMethod('simclr').defaults('classroom'), options: { targetBranch: 2 } };
     expect(pytorchExportProblem(momentumBranch)).toMatch(/default form only; reset targetBranch/);
     // NPID's sampled negatives are replayed into the parity batch and drawn by train.py.
@@ -166,9 +170,9 @@ describe('PyTorch export refuses what it cannot reproduce', () => {
   it('npm run export says why and writes nothing', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'export-refused-')), 'project');
     const err: string[] = [];
-    const code = await exportCli(['--method', 'jigsaw', '--pytorch', dir], { out: () => {}, err: (line) => err.push(line) });
+    const code = await exportCli(['--method', 'simclr', '--options', 'targetBranch=2', '--pytorch', dir], { out: () => {}, err: (line) => err.push(line) });
     expect(code).toBe(1);
-    expect(err.join('\n')).toMatch(/Not exported: Jigsaw puzzle has no PyTorch port yet/);
+    expect(err.join('\n')).toMatch(/Not exported: The PyTorch port of SimCLR implements its default form only; reset targetBranch to export\./);
     expect(existsSync(dir)).toBe(false);
     expect(await exportCli(['--pytorch', dir], { out: () => {}, err: (line) => err.push(line) })).toBe(2);
     expect(err.at(-1)).toMatch(/--method <id> is required/);
@@ -244,9 +248,16 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
     expect(parity).toMatchObject({ passed: true, failures: [] });
   });
 
+  it('the jigsaw\'s permutation set in PyTorch is the app\'s: the same 1000 permutations from the same seed', async () => {
+    const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(SCRIPTS)}); import siamese_torch; print(json.dumps(siamese_torch.maximal_hamming_permutations(1000, 11).tolist()))`;
+    const run = await python(['-c', code], root);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(permutationSet(1000, 11).map((permutation) => Array.from(permutation)));
+  });
+
   describe.each(CASES)('$label', ({ key, id, options }) => {
     const tiny = tinyConfig(id);
-    const config: TrainConfig = { ...tiny, batchSize: 8, totalSteps: 20, options: { ...tiny.options, ...options } };
+    const config: TrainConfig = { ...tiny, batchSize: 8, totalSteps: 20, ...TINY_OVERRIDES[id], options: { ...tiny.options, ...options } };
     let dir = '';
     let weights: NamedArray[] = [];
     beforeAll(async () => {
