@@ -201,6 +201,27 @@ describe('ready-made experiments', () => {
     }
   });
 
+  it('every experiment with an untrained reference starts all its runs from the first run\'s untrained encoder (the step-0 line stands for every run)', () => {
+    const data = tinyData(128, 8);
+    const encoderValues = (trainer: Trainer) => [...trainer.method.encoder.params, ...trainer.method.encoder.buffers].map((p) => Array.from(p.variable.dataSync()));
+    const withReference = experiments.filter((e) => e.untrainedReference);
+    expect(withReference.map((e) => e.id)).toEqual(['byol-tau', 'pretext-vs-contrastive', 'collapse']);
+    for (const experiment of withReference) {
+      const first = new Trainer(experiment.runs[0].config, data);
+      const reference = encoderValues(first);
+      first.dispose();
+      for (const run of experiment.runs.slice(1)) {
+        const trainer = new Trainer(run.config, data);
+        expect(encoderValues(trainer), `${experiment.id}: ${run.name}`).toEqual(reference);
+        trainer.dispose();
+      }
+      // The comparison can fail: another seed draws another encoder.
+      const reseeded = new Trainer({ ...experiment.runs[1].config, seed: experiment.runs[1].config.seed + 1 }, data);
+      expect(encoderValues(reseeded)).not.toEqual(reference);
+      reseeded.dispose();
+    }
+  });
+
   it('show only what the catalog allows: no face-off with one method, no BYOL ablations without BYOL', () => {
     const only = (id: string) => registryCatalog.filter((m) => m.id === id);
     expect(experimentsFor(only('byol')).map((e) => e.id)).toEqual(['byol-tau', 'batch-size', 'augmentations']);

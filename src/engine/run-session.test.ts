@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { TrainConfig } from './config';
 import { DEFAULT_EVALUATION, type EvaluationSettings } from './evaluation-settings';
+import { Evaluator } from './evaluation';
 import { METHODS } from './methods/registry';
 import { ActiveClock, RunSession, type RunSpec, type SessionEvaluation, type SessionOptions, type SessionReport } from './run-session';
 import { tinyConfig, tinyData } from './testing/tiny';
@@ -177,6 +178,66 @@ describe('RunSession', () => {
     await none.session.train();
     expect(none.evaluations).toEqual([]);
     await none.session.dispose();
+  });
+
+  it('untrainedReference: the first run\'s untrained encoder is evaluated at step 0, before any step, as a fresh trainer of its config scores', async () => {
+    const data = smallData();
+    const configs = [smallConfig({ totalSteps: 4, tau: 0.9 }), smallConfig({ totalSteps: 4, learningRate: 0.02 })];
+    const events: string[] = [];
+    const evaluations: SessionEvaluation[] = [];
+    const session = new RunSession(specs(...configs), data, { evaluation: noBudget(2), reportEverySteps: 1, untrainedReference: true }, {
+      report: (r) => events.push(...r.runs.flatMap((u) => u.records.map((x) => `${u.runId} step ${x.step}`))),
+      evaluation: (e) => {
+        evaluations.push(e);
+        events.push(`${e.runId} evaluation at ${e.result.step}`);
+      },
+    });
+    await session.train();
+    await session.dispose();
+    expect(events[0]).toBe('run0 evaluation at 0');
+    expect(events.filter((e) => e.endsWith('evaluation at 0'))).toEqual(['run0 evaluation at 0']);
+    // The runs' own cadence is untouched: the first after step 1, every 2 steps, and the last.
+    for (const runId of ['run0', 'run1']) expect(evaluations.filter((e) => e.runId === runId && e.result.step > 0).map((e) => e.result.step)).toEqual([1, 2, 4]);
+
+    const fresh = new Trainer(configs[0], data);
+    const independent = new Evaluator(fresh, noBudget(2));
+    const expected = await independent.evaluate();
+    independent.dispose();
+    fresh.dispose();
+    expect(expected.step).toBe(0);
+    expect(expected.knnAccuracy).not.toBeNull();
+    expect(evaluations[0].result.knnAccuracy).toBe(expected.knnAccuracy);
+    expect(evaluations[0].result.effectiveRank).toBeCloseTo(expected.effectiveRank, 4);
+    expect(evaluations[0].result.perClassAccuracy).toEqual(expected.perClassAccuracy);
+    // Trained weights score otherwise, so the equality above tells the untrained encoder apart.
+    const trained = new Trainer(configs[0], data);
+    for (let s = 0; s < 4; s++) trained.step();
+    await trained.flush();
+    const afterTraining = new Evaluator(trained, noBudget(2));
+    expect((await afterTraining.evaluate()).effectiveRank).not.toBeCloseTo(expected.effectiveRank, 4);
+    afterTraining.dispose();
+    trained.dispose();
+  });
+
+  it('without untrainedReference no evaluation comes at step 0; with it, none when there is no evaluation', async () => {
+    const plain = recordedSession(specs(smallConfig({ totalSteps: 3 })), { evaluation: noBudget(2) });
+    await plain.session.train();
+    expect(plain.evaluations.map((e) => e.result.step)).toEqual([1, 2, 3]);
+    await plain.session.dispose();
+
+    const unevaluated = recordedSession(specs(smallConfig({ totalSteps: 3 })), { evaluation: null, untrainedReference: true });
+    await unevaluated.session.train();
+    expect(unevaluated.evaluations).toEqual([]);
+    await unevaluated.session.dispose();
+  });
+
+  it('untrainedReference: stepping once also evaluates step 0 first, and only once', async () => {
+    const { session, evaluations } = recordedSession(specs(smallConfig({ totalSteps: 4 })), { evaluation: noBudget(3), reportEverySteps: 1, untrainedReference: true });
+    await session.stepOnce();
+    await session.stepOnce();
+    await session.train();
+    expect(evaluations.map((e) => e.result.step)).toEqual([0, 1, 3, 4]);
+    await session.dispose();
   });
 
   it('a tiny time budget holds regular evaluations back, but not requested or final ones', async () => {

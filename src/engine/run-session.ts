@@ -43,6 +43,13 @@ export interface SessionOptions {
   gradientsEvery?: number;
   /** The labelled images of semi-supervised runs (active learning); see `TrainerOptions.labelled`. */
   labelled?: LabelledImages;
+  /**
+   * Before the first step, evaluate the first run's untrained encoder and report it as the evaluation
+   * of step 0 (Compare's reference line; its runs share that encoder). The runs' own evaluations keep
+   * their cadence, the first after step 1. Left out: the first evaluation comes after step 1, so the
+   * Train tab shows its first step at once.
+   */
+  untrainedReference?: boolean;
 }
 
 export type RunStatus = 'training' | 'finished' | 'diverged';
@@ -186,6 +193,8 @@ export class RunSession {
   private inFlight = 0;
   private pauseRequested = false;
   private disposed = false;
+  /** The step-0 evaluation asked for by `untrainedReference` is still to come. */
+  private untrainedPending: boolean;
   /** Images all runs had trained on and the session time at the last report. */
   private lastReport = { images: 0, milliseconds: 0 };
 
@@ -199,6 +208,7 @@ export class RunSession {
     if (new Set(specs.map((s) => s.id)).size !== specs.length) throw new Error('Every run needs its own id.');
     if (!(Number.isInteger(options.reportEverySteps) && options.reportEverySteps >= 1)) throw new Error('Report at least every 1 step.');
     this.timeEvery = Math.max(1, options.timeEvery ?? 10);
+    this.untrainedPending = options.untrainedReference === true;
     // One copy of the training images on the device, shared by every run and the evaluation bank.
     this.images = new DeviceImages(data.train);
     const runs: SessionRun[] = [];
@@ -290,6 +300,7 @@ export class RunSession {
     this.pauseRequested = false;
     this.clock.start();
     try {
+      await this.evaluateUntrained();
       while (!this.pauseRequested && !this.disposed) {
         const run = this.nextRun();
         if (!run || (untilSteps !== undefined && run.trainer.steps >= untilSteps)) break;
@@ -321,6 +332,7 @@ export class RunSession {
     const run = this.nextRun();
     if (!run) return;
     await this.whileActive(async () => {
+      await this.evaluateUntrained();
       await this.advance(run);
       await this.report();
       await this.evaluateDue();
@@ -482,6 +494,21 @@ export class RunSession {
     });
     this.listener.report({ runs, elapsedSeconds: now / 1000, imagesPerSecond: seconds > 0 ? (images - this.lastReport.images) / seconds : 0 });
     this.lastReport = { images, milliseconds: now };
+  }
+
+  /**
+   * The step-0 evaluation of `untrainedReference`, once, before the first run's first step (a session
+   * restored from a checkpoint has no untrained encoder left to show). It leaves the run's schedule as
+   * it was: its first evaluation of its own still comes after step 1.
+   */
+  private async evaluateUntrained(): Promise<void> {
+    if (!this.untrainedPending) return;
+    this.untrainedPending = false;
+    const run = this.runs[0];
+    if (!run.evaluator || run.trainer.steps > 0 || this.disposed) return;
+    const evaluation = await this.evaluateRun(run);
+    run.lastEvaluatedStep = null;
+    if (!this.disposed) this.listener.evaluation(evaluation);
   }
 
   /** Evaluates every run whose evaluation is due, after reading back its steps (a diverged run is not evaluated). */
