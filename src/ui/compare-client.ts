@@ -69,6 +69,8 @@ export const comparing = {
       // The Train tab's protocol (k, σ, bank and held-out sizes); no time budget, so every run is evaluated at the same steps.
       evaluation: { ...evaluationSettings, maxTimeShare: 1 },
       evaluationsPerRun: compare.evaluations,
+      // The summary's reference line: the untrained encoder every run of the experiment starts from, at step 0.
+      untrainedReference: compare.experiment?.untrainedReference === true,
       checkpoints: false,
     });
   },

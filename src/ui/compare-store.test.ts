@@ -5,7 +5,7 @@ import { methodCatalog } from '../engine/methods/catalog';
 import type { RunReport } from '../engine/run-session';
 import type { StepRecord } from '../engine/trainer';
 import type { FromWorker, MethodSummary } from '../worker/protocol';
-import { commonValue, summarise } from './compare-store';
+import { commonValue, summarise, untrainedReference } from './compare-store';
 import { useAppStore } from './store';
 
 const catalog: MethodSummary[] = methodCatalog();
@@ -103,6 +103,31 @@ describe('the Compare slice of the store', () => {
     expect(summary.loss).toBeCloseTo(lossesA.slice(-10).reduce((s, x) => s + x, 0) / 10, 12);
     expect([summary.knn, summary.bestKnn]).toEqual([0.3, 0.4]);
     expect(summarise(results[b])).toEqual({ loss: 3, featureStd: 0.05, knn: null, bestKnn: null });
+  });
+
+  it('the untrained reference is the step-0 evaluation, kept apart from the runs\' kNN points, never a later one, and only for experiments that show it', () => {
+    const evaluation = (runId: string, step: number, knnAccuracy: number): FromWorker => ({ type: 'evaluation', runId, result: { step, knnAccuracy } as EvaluationResult, elapsedSeconds: 1, costShare: 0.1 });
+    const experiments = experimentsFor(catalog);
+    const withLine = experiments.find((e) => e.untrainedReference)!;
+    actions().loadExperiment(withLine);
+    const [first, second] = actions().begin().map((r) => r.id);
+    // Before step 0's evaluation arrives, later ones do not stand in for it.
+    actions().receive(evaluation(first, 1, 0.31));
+    expect(untrainedReference(store().compare)).toBeNull();
+    actions().receive(evaluation(first, 0, 0.25));
+    actions().receive(evaluation(second, 1, 0.33));
+    expect(untrainedReference(store().compare)).toEqual({ accuracy: 0.25, label: 'untrained (step 0)' });
+    expect(store().compare.results[first].knn.map((p) => p.step)).toEqual([1]);
+    expect(summarise(store().compare.results[first]).bestKnn).toBe(0.31);
+    // A new start clears it.
+    actions().begin();
+    expect(untrainedReference(store().compare)).toBeNull();
+
+    const withoutLine = experiments.find((e) => !e.untrainedReference)!;
+    actions().loadExperiment(withoutLine);
+    const [run] = actions().begin().map((r) => r.id);
+    actions().receive(evaluation(run, 0, 0.25));
+    expect(untrainedReference(store().compare)).toBeNull();
   });
 
   it('legend toggles hide and show a run', () => {

@@ -87,6 +87,11 @@ export interface CompareState {
   /** What the worker is training: the draft as it was at Start. */
   active: { runs: CompareRunDraft[]; experiment: ExperimentInfo | null } | null;
   results: Record<string, CompareRunResult>;
+  /**
+   * kNN accuracy of the first run's untrained encoder, evaluated at step 0 before any run trained
+   * (only experiments with `untrainedReference` ask for it); kept apart from the runs' own kNN points.
+   */
+  untrainedKnn: number | null;
   runState: RunState;
   message: string | null;
   backend: BackendInfo | null;
@@ -142,6 +147,7 @@ const initialState: CompareState = {
   experiment: null,
   active: null,
   results: {},
+  untrainedKnn: null,
   runState: 'idle',
   message: null,
   backend: null,
@@ -235,6 +241,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
         patch({
           active: { runs, experiment },
           results: Object.fromEntries(runs.map((r) => [r.id, emptyResult()])),
+          untrainedKnn: null,
           hidden: [],
           datasetSummary: null,
           imagesPerSecond: 0,
@@ -294,6 +301,8 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
             const { runId, result } = message;
             const { step, knnAccuracy: accuracy } = result;
             if (accuracy === null) return;
+            // Step 0 comes only from the untrained reference: the runs' own curves start after step 1.
+            if (step === 0) return patch({ untrainedKnn: accuracy });
             patch((c) => {
               const previous = c.results[runId];
               const batch = c.active?.runs.find((r) => r.id === runId)?.config.batchSize;
@@ -338,7 +347,7 @@ export function createCompareSlice(set: StoreApi<AppState>['setState'], get: () 
         patch({ xAxis });
       },
       clearResults() {
-        patch({ active: null, results: {}, hidden: [], datasetSummary: null, datasetLoad: null, imagesPerSecond: 0, message: null });
+        patch({ active: null, results: {}, untrainedKnn: null, hidden: [], datasetSummary: null, datasetLoad: null, imagesPerSecond: 0, message: null });
       },
     },
   };
@@ -349,6 +358,16 @@ export function commonValue<T>(runs: CompareRunDraft[], pick: (config: TrainConf
   if (runs.length === 0) return undefined;
   const first = JSON.stringify(pick(runs[0].config));
   return runs.every((r) => JSON.stringify(pick(r.config)) === first) ? pick(runs[0].config) : undefined;
+}
+
+/**
+ * The summary chart's reference line: the untrained encoder's kNN at step 0, for an experiment that
+ * shows one. Never a later evaluation: until step 0's arrives there is no line. Every run of such an
+ * experiment starts from that encoder (experiments.test.ts checks it), so it is every run's start.
+ */
+export function untrainedReference(compare: Pick<CompareState, 'active' | 'untrainedKnn'>): { accuracy: number; label: string } | null {
+  if (!compare.active?.experiment?.untrainedReference || compare.untrainedKnn === null) return null;
+  return { accuracy: compare.untrainedKnn, label: 'untrained (step 0)' };
 }
 
 /** A run's headline numbers for the table. */

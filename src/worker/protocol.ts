@@ -155,6 +155,8 @@ export type ToWorker =
       evaluation: EvaluationSettings | null;
       /** Compare: about this many evaluations per run, whatever its length (replaces the interval). */
       evaluationsPerRun?: number;
+      /** Compare's experiments with a reference line: evaluate the first run's untrained encoder at step 0, before the first step. */
+      untrainedReference?: boolean;
       /** Send the first run's checkpoints to the page (the Train tab keeps them in IndexedDB). */
       checkpoints: boolean;
     }

@@ -120,6 +120,21 @@ describe('the training worker protocol (session host)', () => {
     await send({ type: 'reset' });
   });
 
+  it('a comparison that asks for the untrained reference gets the first run\'s step-0 evaluation before any progress, the runs\' cadence unchanged', async () => {
+    const { posted, send, of, until, state } = connectedHost();
+    await send({ type: 'init', backend: 'cpu' });
+    const simclr = of('catalog')[0].methods.find((m) => m.id === 'simclr')!;
+    const runs = [0.5, 0.1].map((temperature, i) => ({ id: `run${i}`, name: `τ ${temperature}`, config: tiny(simclr.defaults.classroom, { totalSteps: 4, temperature }) }));
+    await send({ type: 'start', runs, dataset: QUICK_SHAPES, backend: CPU, evaluation: { ...DEFAULT_EVALUATION, maxTimeShare: 1 }, evaluationsPerRun: 2, untrainedReference: true, checkpoints: false });
+    await until(() => state() === 'finished', 'the comparison to finish');
+    const reference = posted.findIndex((m) => m.type === 'evaluation');
+    expect(posted[reference]).toMatchObject({ runId: 'run0', result: { step: 0 } });
+    expect(posted.findIndex((m) => m.type === 'progress')).toBeGreaterThan(reference);
+    expect(of('evaluation').filter((e) => e.result.step === 0)).toHaveLength(1);
+    for (const run of runs) expect(of('evaluation').filter((e) => e.runId === run.id && e.result.step > 0).map((e) => e.result.step)).toEqual([1, 2, 4]);
+    await send({ type: 'reset' });
+  });
+
   it('runs a simulated active-learning experiment: one cycle message per cycle and series, then finished; refuses an impossible plan', async () => {
     const { send, of, state } = connectedHost();
     await send({ type: 'init', backend: 'cpu' });

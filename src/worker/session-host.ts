@@ -19,7 +19,7 @@ import { methodCatalog } from '../engine/methods/catalog';
 import { buildPytorchProject, loadRunWeights, methodWeights, pytorchExportProblem } from '../engine/pytorch-export';
 import { decodeSafetensors } from '../engine/safetensors';
 import { getMethod } from '../engine/methods/registry';
-import { RunSession, type RunSpec } from '../engine/run-session';
+import { RunSession, type RunSpec, type SessionOptions } from '../engine/run-session';
 import { runFileBaseName } from '../engine/run-names';
 import { backendMemoryLimit, chooseBackend, defaultBackend, destroyGpuDevice, probeBackends, watchGpuDevice } from './backend';
 import { capMemory, isAllocationFailure } from './memory-cap';
@@ -98,7 +98,7 @@ export class SessionHost {
         await this.backendReady;
         return;
       case 'start':
-        await this.start(message.runs, message.dataset, message.backend, message.evaluation, message.evaluationsPerRun, message.checkpoints);
+        await this.start(message);
         return;
       case 'pause':
         this.session?.pause();
@@ -199,7 +199,7 @@ export class SessionHost {
     return this.backendReady ?? this.dispatch({ type: 'init' });
   }
 
-  private async start(runs: RunSpec[], source: DatasetSource, backend: BackendRequest, evaluation: EvaluationSettings | null, evaluationsPerRun: number | undefined, checkpoints: boolean): Promise<void> {
+  private async start({ runs, dataset: source, backend, evaluation, evaluationsPerRun, untrainedReference, checkpoints }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     await this.ready();
     await this.estimating;
     await this.stopAndDispose();
@@ -211,7 +211,7 @@ export class SessionHost {
     if (!data || generation !== this.generation) return;
     await this.useBackend(backend, runs[0].config, data);
     if (generation !== this.generation) return;
-    const session = this.createSession(runs, data, evaluation, evaluationsPerRun);
+    const session = this.createSession(runs, data, evaluation, { evaluationsPerRun, untrainedReference });
     this.checkpoints = checkpoints;
     this.lastCheckpointStep = 0;
     if ((await this.warmUp(session)) && generation === this.generation) {
@@ -370,11 +370,11 @@ export class SessionHost {
     }
   }
 
-  private createSession(runs: RunSpec[], data: DatasetSplits, evaluation: EvaluationSettings | null, evaluationsPerRun?: number): RunSession {
+  private createSession(runs: RunSpec[], data: DatasetSplits, evaluation: EvaluationSettings | null, compare: Pick<SessionOptions, 'evaluationsPerRun' | 'untrainedReference'> = {}): RunSession {
     const session = new RunSession(
       runs,
       data,
-      { evaluation, evaluationsPerRun, reportEverySteps: MAX_STEPS_PER_REPORT, reportIntervalMs: REPORT_INTERVAL_MS, betweenSteps: yieldToMessages, gradientsEvery: evaluation?.gradientsEvery ?? 0 },
+      { evaluation, ...compare, reportEverySteps: MAX_STEPS_PER_REPORT, reportIntervalMs: REPORT_INTERVAL_MS, betweenSteps: yieldToMessages, gradientsEvery: evaluation?.gradientsEvery ?? 0 },
       {
         report: (report) => {
           if (this.session !== session) return;

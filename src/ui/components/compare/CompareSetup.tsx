@@ -65,7 +65,7 @@ export function CompareSetup() {
           {pickError}
         </p>
       ) : null}
-      <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the first after step 1 and the last at the final step; 0 for none." onCommit={actions.setEvaluations} />
+      <NumberField label="kNN evaluations per run" value={evaluations} integer min={0} max={50} hint="Evenly spaced, the first after step 1 and the last at the final step; 0 for none. An experiment with a reference line also measures the untrained encoder, at step 0." onCommit={actions.setEvaluations} />
       <p className="panel-note" aria-label="Evaluation protocol">
         kNN as in the Train tab's evaluation settings: k = {evaluation.k}, σ = {evaluation.sigma}, a bank of up to {evaluation.maxBankImages.toLocaleString('en-US')} training images and up to{' '}
         {evaluation.maxHeldOutImages.toLocaleString('en-US')} held-out images, the same for every run.

@@ -1,4 +1,5 @@
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { untrainedReference } from '../../compare-store';
 import { useAppStore } from '../../store';
 
 const asPercent = (v: number) => `${Math.round(v * 100)}%`;
@@ -10,6 +11,7 @@ const asPercent = (v: number) => `${Math.round(v * 100)}%`;
 export function SweepSummary() {
   const active = useAppStore((s) => s.compare.active);
   const results = useAppStore((s) => s.compare.results);
+  const untrainedKnn = useAppStore((s) => s.compare.untrainedKnn);
   if (!active?.experiment || active.runs.some((r) => !r.sweep)) return null;
   const { axis } = active.experiment;
   const values = [...new Set(active.runs.map((r) => r.sweep!.value))];
@@ -27,11 +29,9 @@ export function SweepSummary() {
   const ordered = values.every((v) => Number.isFinite(Number(v)));
   const finished = active.runs.every((r) => results[r.id]?.status !== 'training');
   const title = `Final kNN accuracy against ${axis}`;
-  // Every run of an experiment starts from the same encoder (one seed); its first evaluation, after one
-  // warm-up step, stands for the untrained network.
-  const firstKnn = active.experiment.untrainedReference ? results[active.runs[0].id]?.knn?.[0]?.accuracy : undefined;
+  const untrained = untrainedReference({ active, untrainedKnn });
   const reference =
-    firstKnn === undefined ? null : <ReferenceLine y={firstKnn} stroke="#6b7280" strokeDasharray="6 4" label={{ value: `untrained (after step 1): ${asPercent(firstKnn)}`, position: 'insideTopLeft', fontSize: 11 }} />;
+    untrained === null ? null : <ReferenceLine y={untrained.accuracy} stroke="#6b7280" strokeDasharray="6 4" label={{ value: `${untrained.label}: ${asPercent(untrained.accuracy)}`, position: 'insideTopLeft', fontSize: 11 }} />;
 
   const common = (
     <>
