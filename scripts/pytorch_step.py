@@ -166,6 +166,7 @@ def step_inputs(model, raw, indices, pool_labels, augment_gen, size, memory_form
         extra["negatives"] = torch.randint(0, pool_labels.shape[0], (model.negatives_per_step,), generator=augment_gen)
     if model.semi_supervised:
         extra["weak_view"] = standardize(augment_batch(raw, model.weak_view, size, augment_gen)).contiguous(memory_format=memory_format)
+    extra.update(model.random_inputs(n, augment_gen))
     return extra
 
 

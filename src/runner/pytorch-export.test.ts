@@ -111,12 +111,6 @@ const TINY_OVERRIDES: Readonly<Record<string, Partial<TrainConfig>>> = { context
  */
 const SECOND_STEP_TOLERANCE: Readonly<Record<string, number>> = { moby: 1e-4, mobyv2al: 1e-4 };
 
-/**
- * Cases whose image-folder run (one process, two, resume, weights back into the app) is tested. MoBY
- * and UniGrad take MoCo v2's path there (no per-image inputs, state of a fixed size); their parity
- * and two-process checks on the fixed batch cover what differs.
- */
-const FOLDER_RUN_METHODS = ['byol', 'simclr', 'simsiam', 'barlow', 'vicreg', 'mocov2', 'supcon', 'npid', 'npid-negatives', 'rotation', 'mobyv2al', 'context', 'jigsaw', 'exemplar', 'inpainting'];
 const TINY_FOLDER_IMAGES = 3 * 6;
 
 /** Raw images in [0, 1]: NHWC for the app, NCHW for PyTorch. */
@@ -309,7 +303,6 @@ describe.skipIf(noTorch !== null)(`PyTorch project${noTorch ? ` (skipped: ${noTo
       expect(single[1]).not.toBe(single[0]);
     }, TORCHRUN_TEST_MS);
 
-    if (!FOLDER_RUN_METHODS.includes(key)) return;
     it.skipIf(noImages !== null || noTorchrun !== null)(`trains two steps on an image folder, on one process and on two, and the app reads its weights back${noImages ? ` (skipped: ${noImages})` : ''}`, async () => {
       const images = join(root, `${key}-images`);
       const train = tinyImageFolder(images, 'train', TINY_FOLDER_IMAGES / 3);

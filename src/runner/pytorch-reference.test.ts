@@ -16,8 +16,8 @@ const tinySimclr = getMethod('simclr').defaults('classroom');
 const resnet18Byol: TrainConfig = { ...getMethod('byol').defaults('reference'), batchSize: 128 };
 
 /** The app's trainable parameters for `config`: name, role and shape, in order. */
-function appParameters(config: TrainConfig, numClasses = 1): { name: string; role: string; shape: number[] }[] {
-  const method = getMethod(config.method).create({ config, rng: new Rng(config.seed), datasetSize: 1, numClasses });
+function appParameters(config: TrainConfig, numClasses = 1, datasetSize = 1): { name: string; role: string; shape: number[] }[] {
+  const method = getMethod(config.method).create({ config, rng: new Rng(config.seed), datasetSize, numClasses });
   try {
     return method.params.map((p) => ({ name: p.name, role: p.role, shape: p.variable.shape }));
   } finally {
@@ -71,7 +71,7 @@ describe('PyTorch reference without PyTorch', () => {
     process.env.PYTHON = join(tmpdir(), 'no-such-python-here');
     await expect(measurePytorchStep(tinyByol, { method: 'byol', steps: 0, warmupSteps: 0 })).rejects.toThrow(/steps must be a whole number/);
     await expect(measurePytorchStep(tinyByol, { method: 'simclr', steps: 1, warmupSteps: 0 })).rejects.toThrow(/config is for "byol"/);
-    await expect(pytorchParameterShapes(getMethod('jigsaw').defaults('classroom'))).rejects.toThrow(/rebuilds byol, simclr, .* only, not "jigsaw"/);
+    await expect(pytorchParameterShapes({ ...tinyByol, method: 'transformer-dino' })).rejects.toThrow(/rebuilds byol, simclr, .* only, not "transformer-dino"/);
   });
 });
 
@@ -132,8 +132,9 @@ describe.skipIf(skipReason !== null)(`PyTorch reference${skipReason ? ` (skipped
       const result = await measurePytorchStep(config, { method: id, steps: 1, warmupSteps: 0, threads: 1 });
       if ('skipped' in result) throw new Error(`unexpectedly skipped: ${result.skipped}`);
       expect(result.msPerStep).toBeGreaterThan(0);
-      // The script's random labels have 10 classes, which size MoBYv2AL's classifier.
-      expect(result.params).toBe(appParameters(config, 10).reduce((n, p) => n + count(p.shape), 0));
+      // The script's random labels have 10 classes, which size MoBYv2AL's classifier; its pool of random
+      // images (5,000 without an images file) sizes Exemplar CNN's, a row per image.
+      expect(result.params).toBe(appParameters(config, 10, 5000).reduce((n, p) => n + count(p.shape), 0));
     },
   );
 
