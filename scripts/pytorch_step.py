@@ -54,7 +54,7 @@ except ImportError as error:  # reported, not raised: a machine without PyTorch 
     sys.exit(0)
 
 # The networks and methods live in one module with the exported PyTorch project's; it sits next to this script.
-from siamese_torch import ROTATIONS, METHODS, InputError, augment_batch, build_method, create_optimizer, dense_matmul, standardize  # noqa: E402
+from siamese_torch import METHODS, InputError, augment_batch, build_method, create_optimizer, dense_matmul, standardize  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Input, the step, timing.
@@ -160,7 +160,6 @@ def step_inputs(model, raw, indices, pool_labels, augment_gen, size, memory_form
     extra = {
         "indices": indices,
         "labels": pool_labels.index_select(0, indices),
-        "rotations": torch.randint(0, ROTATIONS, (n, 2), generator=augment_gen),
     }
     if model.negatives_per_step:
         extra["negatives"] = torch.randint(0, pool_labels.shape[0], (model.negatives_per_step,), generator=augment_gen)

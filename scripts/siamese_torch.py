@@ -843,6 +843,9 @@ class Rotation(Method):
     def networks(self):
         return [self.backbone, self.classifier]
 
+    def random_inputs(self, n, gen):
+        return {"rotations": torch.randint(0, ROTATIONS, (n, 2), generator=gen)}
+
     def forward(self, v1, v2, extra=None):
         if extra is None or extra.get("rotations") is None:
             raise InputError("rotation prediction needs each view's quarter turns")

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from siamese_torch import (  # noqa: E402
-    ROTATIONS, InputError, app_state_dict, augment_batch, build_method, cosine_tau, create_optimizer, load_app_state,
+    InputError, app_state_dict, augment_batch, build_method, cosine_tau, create_optimizer, load_app_state,
     load_safetensors, save_safetensors, standardize, warmup_cosine_lr,
 )
 
@@ -383,8 +383,7 @@ def train(args, config, weights):
             raw = images.float().div_(255)
             v1 = standardize(augment_batch(raw, config["augmentations"][0], config["imageSize"], augment_gen)).to(device)
             v2 = standardize(augment_batch(raw, config["augmentations"][1], config["imageSize"], augment_gen)).to(device)
-            rotations = torch.randint(0, ROTATIONS, (images.shape[0], 2), generator=augment_gen)
-            extra = {"indices": indices.to(device), "labels": labels.to(device) if labels is not None else None, "rotations": rotations.to(device)}
+            extra = {"indices": indices.to(device), "labels": labels.to(device) if labels is not None else None}
             if model.semi_supervised and labels is not None:
                 extra["weak_view"] = standardize(augment_batch(raw, model.weak_view, config["imageSize"], augment_gen)).to(device)
             if model.negatives_per_step:
