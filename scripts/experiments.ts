@@ -3,7 +3,7 @@
  * docs/experiments.md. Results go to <out>/results-<shard>.jsonl, one line per finished run; a run
  * already there is skipped, so a stopped job picks up where it was.
  *
- *   npx tsx scripts/experiments.ts --data builtin:shapes --seeds 1,2,3 [--scale 0.5] [--only id,id (in this order)]
+ *   npx tsx scripts/experiments.ts --data builtin:silhouettes --seeds 1,2,3 [--scale 0.5] [--only id,id (in this order)]
  *                                  [--backend wasm|cpu] [--shard i/n] [--out folder]
  *   npx tsx scripts/experiments.ts --table [--out folder]
  */
@@ -20,7 +20,7 @@ import { DEFAULT_EVALUATION } from '../src/engine/evaluation-settings';
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string', default: 'builtin:shapes' },
+    data: { type: 'string', default: 'builtin:silhouettes' },
     seeds: { type: 'string', default: '1,2,3' },
     scale: { type: 'string', default: '1' },
     only: { type: 'string' },

@@ -10,7 +10,7 @@ import { Rng } from '../engine/random';
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross', 'ring', 'star'] as const;
 
 /** Inside-test for each shape in its own frame: unit radius, centred at the origin. */
-const INSIDE: Record<(typeof SHAPE_CLASSES)[number], (x: number, y: number) => boolean> = {
+export const INSIDE: Record<(typeof SHAPE_CLASSES)[number], (x: number, y: number) => boolean> = {
   circle: (x, y) => x * x + y * y <= 1,
   square: (x, y) => Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8,
   // Equilateral: inside the three half-planes whose outward normals point down, up-right and up-left.
@@ -27,7 +27,7 @@ const INSIDE: Record<(typeof SHAPE_CLASSES)[number], (x: number, y: number) => b
   },
 };
 
-function hslToRgb(h: number, s: number, l: number): [number, number, number] {
+export function hslToRgb(h: number, s: number, l: number): [number, number, number] {
   const a = s * Math.min(l, 1 - l);
   const f = (n: number) => {
     const k = (n + h * 12) % 12;

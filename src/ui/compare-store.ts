@@ -18,6 +18,8 @@ export const RUN_COLOURS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c
 
 /** The data every run of a comparison trains on: a built-in set, or the folder picked last (in either tab). */
 export const COMPARE_DATASETS: { value: string; label: string; source: DatasetSource }[] = [
+  // First: the ready-made experiments' data (docs/experiments.md says why).
+  { value: 'silhouettes', label: 'Shape silhouettes: 1,200 train, 300 held out', source: { kind: 'builtin', id: 'silhouettes' } },
   { value: 'shapes', label: 'Coloured shapes: 1,200 train, 300 held out', source: { kind: 'builtin', id: 'shapes' } },
   { value: 'shapes-quick', label: 'Shapes, quick: 240 train, 60 held out', source: { kind: 'builtin', id: 'shapes-quick' } },
   { value: 'mnist', label: 'MNIST digits: 8,000 train, 2,000 held out', source: { kind: 'builtin', id: 'mnist' } },

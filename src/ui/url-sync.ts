@@ -11,7 +11,7 @@ import { datasets } from './worker-client';
 import { decodeConfigQuery, encodeConfigQuery, OTHER_PARAMETERS, type UrlDefaults } from './url-state';
 
 /** The datasets a link can name: a user's own folder cannot travel with it. */
-const BUILTIN_DATASETS: BuiltinDatasetId[] = ['shapes', 'mnist'];
+const BUILTIN_DATASETS: BuiltinDatasetId[] = ['shapes', 'silhouettes', 'mnist'];
 
 function urlDefaults(methods: MethodSummary[]): UrlDefaults {
   return {

@@ -7,7 +7,7 @@ import type { PickedFile } from '../data/folder-loader';
 import type { HeldOutEmbeddings } from '../engine/evaluation';
 import type { BackendRequest } from '../worker/backend-labels';
 import type { ProjectFile } from '../engine/pytorch-export';
-import type { DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
+import type { BuiltinDatasetId, DatasetSource, EncoderFiles, PreviewRequest, ToWorker } from '../worker/protocol';
 import { backendRequest } from './backend-memory';
 import { prepareResume, recordInterruption, recordNewRun, recordWorkerMessage, stopRecording } from './run-keeper';
 import { describeInterruption, useAppStore, type RunInterruption } from './store';
@@ -141,10 +141,17 @@ export const training = {
   },
 };
 
+const BUILTIN_NAMES: Record<BuiltinDatasetId, string> = {
+  shapes: 'coloured shapes',
+  'shapes-quick': 'coloured shapes',
+  silhouettes: 'shape silhouettes',
+  mnist: 'MNIST digits',
+};
+
 /** Datasets live in the worker: the page sends sources and files, and receives reports and previews. */
 export const datasets = {
   load(source: DatasetSource, imageSize: number) {
-    const name = source.kind === 'builtin' ? (source.id === 'mnist' ? 'MNIST digits' : 'coloured shapes') : source.name;
+    const name = source.kind === 'builtin' ? BUILTIN_NAMES[source.id] : source.name;
     useAppStore.getState().beginDatasetLoad(`Loading ${name} at ${imageSize} px`);
     send({ type: 'loadDataset', source, imageSize });
   },

@@ -8,6 +8,7 @@ import { LoadCancelled, loadImageFolder, type ImageDecoder, type PickedFile } fr
 import { MNIST_ASSET_FILE, isGzip, mnistDataset, parseMnistAsset } from '../data/mnist';
 import type { DatasetReport } from '../data/report';
 import { shapesDataset } from '../data/shapes';
+import { silhouettesDataset } from '../data/silhouettes';
 import type { DatasetSplits } from '../engine/dataset';
 import type { DatasetSource, FromWorker } from './protocol';
 
@@ -127,6 +128,11 @@ export class WorkerDatasets {
 
   private async load(source: DatasetSource, imageSize: number, signal: AbortSignal): Promise<{ data: DatasetSplits; report: DatasetReport; trainPaths: string[] | null }> {
     const started = performance.now();
+    if (source.kind === 'builtin' && source.id === 'silhouettes') {
+      this.post({ type: 'loadProgress', progress: { done: 0, total: 0, label: `Generating shape silhouettes at ${imageSize} px` } });
+      const data = silhouettesDataset({ size: imageSize });
+      return { data, report: builtinReport(data, performance.now() - started, ['Class = shape; the silhouette is dark or light over a colour mosaic; every shape has the same area.']), trainPaths: null };
+    }
     if (source.kind === 'builtin' && source.id !== 'mnist') {
       this.post({ type: 'loadProgress', progress: { done: 0, total: 0, label: `Generating coloured shapes at ${imageSize} px` } });
       const counts = source.id === 'shapes-quick' ? QUICK_SHAPES : {};

@@ -94,7 +94,7 @@ export interface ActiveLearningPoint {
   reveals: number;
 }
 
-export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'mnist';
+export type BuiltinDatasetId = 'shapes' | 'shapes-quick' | 'silhouettes' | 'mnist';
 
 /** A built-in set, or the folder last opened (its files stay in the worker until replaced). */
 export type DatasetSource = { kind: 'builtin'; id: BuiltinDatasetId } | { kind: 'folder'; name: string };

@@ -9,6 +9,7 @@ import { FolderPickButton } from './FolderPickButton';
 
 const BUILTINS: { id: BuiltinDatasetId; label: string; hint: string }[] = [
   { id: 'shapes', label: 'Coloured shapes', hint: '6 shapes; colour and texture are nuisances' },
+  { id: 'silhouettes', label: 'Shape silhouettes', hint: 'the 6 shapes, dark or light, over a colour mosaic' },
   { id: 'mnist', label: 'MNIST digits', hint: '10,000 handwritten digits' },
 ];
 
