@@ -37,7 +37,7 @@ export interface Experiment {
   /** What to watch in the charts and the table. */
   lookFor: string;
   /**
-   * What its runs gave on this app's built-in data (docs/experiments.md: three seeds on the shapes),
+   * What its runs gave on this app's built-in data (docs/experiments.md: three seeds on the shape silhouettes),
    * said plainly, noise included.
    */
   measured: string;
@@ -55,7 +55,7 @@ export interface Experiment {
 
 /** Evaluations per run of every experiment: enough points for a kNN curve, cheap next to training. */
 const EVALUATIONS = 6;
-/** Images each run of the batch-size sweep trains on: 200 steps at batch 128 (about 21 epochs of the shapes). */
+/** Images each run of the batch-size sweep trains on: 200 steps at batch 128 (about 21 epochs of the 1,200 built-in images). */
 const BATCH_SWEEP_IMAGES = 200 * 128;
 
 function classroom(catalog: readonly CatalogMethod[], id: string): { label: string; config: TrainConfig } | null {
@@ -139,7 +139,7 @@ function augmentationExperiment(catalog: readonly CatalogMethod[]): Experiment |
     title: 'Which augmentations matter?',
     question: 'What happens to the learned features when colour jitter is removed, or when only random crops (and flips) are left?',
     lookFor:
-      'In the coloured shapes the class is the shape and colour is a nuisance. Without colour jitter both views keep their colours, so matching them by colour alone is enough: ' +
+      'In the shape silhouettes the class is the shape and the colours around it are a nuisance. Without colour jitter both views keep their colours, so matching them by colour alone is enough: ' +
       'expect features that know colour better than shape, and a lower kNN accuracy; with crops alone, lower still.',
     paper: 'BYOL (Grill et al., 2020, Fig. 3b, ImageNet): removing augmentations hurts both, SimCLR far more than BYOL; with random crops alone SimCLR loses about twice as many points of linear accuracy as BYOL.',
     measured: 'Partly. On the shapes at full length (three seeds) removing colour jitter lowers SimCLR in every seed (24.4% → 19.8%), as in the paper, but not BYOL (21.3% → 21.8%); crops alone lower neither. No recipe beats the untrained encoder (23.3%) by more than the spread between seeds.',
