@@ -1,5 +1,6 @@
 /**
- * Browser checks (kernel-checks.ts) of the fused updates webgpu-updates.ts registers: each runs the
+ * Browser checks (kernel-checks.ts) of the fused updates webgpu-updates.ts registers, and of the small
+ * constants webgpu-constants.ts keeps on the GPU. The updates' checks run the
  * engine's own code (optimizers, EMA, BatchNorm, the ReLU gradient), which takes the fused kernel where
  * the backend has it and its composite otherwise, and compares the two. Tensors of more than 1,000
  * values are in every case, so that the composite runs on the GPU and not only on tfjs's CPU hand-off.
@@ -106,7 +107,31 @@ async function reluGradient(): Promise<Values> {
   return values;
 }
 
+/**
+ * Ops taking small constants (scalars, −0, NaN, three-value vectors), run twice with tensors disposed
+ * and new outputs allocated in between: a shared constant buffer must never be reused for an output.
+ */
+async function smallConstants(): Promise<Values> {
+  const values: Values = {};
+  for (const round of [0, 1]) {
+    const x = tf.randomNormal([4, 300], 0, 1, 'float32', 11);
+    const rgb = tf.randomUniform([2, 5, 5, 3], 0, 1, 'float32', 12);
+    const results = tf.tidy(() => ({
+      scaled: tf.add(tf.mul(x, 0.5), 0.5),
+      negativeZero: tf.mul(tf.abs(x), -0),
+      nan: tf.add(x, NaN),
+      integers: tf.add(tf.range(0, 1200, 1, 'int32'), tf.scalar(7, 'int32')),
+      channels: tf.div(tf.sub(rgb, tf.tensor1d([0.485, 0.456, 0.406])), tf.tensor1d([0.229, 0.224, 0.225])),
+      compared: tf.where(tf.greaterEqual(x, 0.5), tf.sub(1, x), x),
+    }));
+    for (const [label, t] of Object.entries(results)) values[`round ${round} ${label}`] = await t.data();
+    tf.dispose([x, rgb, ...Object.values(results)]);
+  }
+  return values;
+}
+
 export const UPDATE_CHECKS: KernelCheck[] = [
+  { name: 'Small constants shared on the GPU, against the CPU backend', backends: ['webgpu'], kernels: [], reference: 'cpu', tolerance: 0, run: smallConstants },
   ...OPTIMIZERS.map(([label, config]): KernelCheck => ({
     name: `${label}: weights and state over four steps`,
     backends: ['webgpu'],

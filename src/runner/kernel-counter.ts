@@ -9,8 +9,10 @@
  * dispatchWorkgroups, also the ones of kernels that record their own pipelines rather than going
  * through tfjs's runWebGPUProgram; a kernel may dispatch several, a reshape none); on WebGL every
  * program run (runWebGLProgram, one draw each). Uploads: tensors whose values were on the CPU and
- * were copied into a GPU buffer or texture (the backend's uploadToGPU with CPU values). The uniform
- * block every dispatch carries (shapes, scalar attributes), written by the queue, is not an upload.
+ * were copied into a GPU buffer or texture (the backend's uploadToGPU with CPU values), except a small
+ * constant that took a buffer already holding its values (webgpu-constants.ts); filling that buffer the
+ * first time is one. The uniform block every dispatch carries (shapes, scalar attributes), written by
+ * the queue, is not an upload.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -30,6 +32,23 @@ function wrap(target: Record<string, unknown>, name: string, count: (args: unkno
   target[name] = function (this: unknown, ...args: unknown[]) {
     count(args);
     return (original as Method).apply(this, args as never[]);
+  };
+  return () => {
+    if (own) target[name] = original;
+    else delete target[name];
+  };
+}
+
+/** As wrap, with `count` returning what to do after the call (it sees the state before and after). */
+function wrapAfter(target: Record<string, unknown>, name: string, count: (args: unknown[]) => () => void): (() => void) | null {
+  const original = target[name];
+  if (typeof original !== 'function') return null;
+  const own = Object.prototype.hasOwnProperty.call(target, name);
+  target[name] = function (this: unknown, ...args: unknown[]) {
+    const after = count(args);
+    const result = (original as Method).apply(this, args as never[]);
+    after();
+    return result;
   };
   return () => {
     if (own) target[name] = original;
@@ -65,9 +84,13 @@ export async function countKernels<T>(work: () => Promise<T>): Promise<{ result:
   const tensorData = backend.tensorMap ?? backend.texData;
   if ((isWebGPU || isWebGL) && tensorData && typeof backend.uploadToGPU === 'function') {
     counts.uploads = 0;
-    restores.push(wrap(backend, 'uploadToGPU', ([dataId]) => {
+    restores.push(wrapAfter(backend, 'uploadToGPU', ([dataId]) => {
       const entry = tensorData.get(dataId);
-      if (entry && entry.values != null && entry.resource == null && entry.texture == null) counts.uploads = (counts.uploads ?? 0) + 1;
+      const fromCpu = entry != null && entry.values != null && entry.resource == null && entry.texture == null;
+      // Counted once the upload is done: a small constant may have taken a buffer already on the GPU.
+      return () => {
+        if (fromCpu && entry.constant !== 'shared') counts.uploads = (counts.uploads ?? 0) + 1;
+      };
     }));
   }
   try {
@@ -81,4 +104,6 @@ interface CpuValues {
   values?: unknown;
   resource?: unknown;
   texture?: unknown;
+  /** Set by webgpu-constants.ts: 'shared' where the upload took a constant's buffer already on the GPU. */
+  constant?: 'shared' | 'new';
 }
