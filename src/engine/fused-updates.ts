@@ -1,6 +1,6 @@
 /**
- * Fused updates: kernels a backend may register (wasm-kernels.ts does, for wasm) so that a step's
- * element-wise bookkeeping takes one kernel where the composite of tfjs ops takes a chain of small
+ * Fused updates: kernels a backend may register (wasm-kernels.ts does for wasm, webgpu-updates.ts for
+ * WebGPU) so that a step's element-wise bookkeeping takes one kernel where the composite of tfjs ops takes a chain of small
  * ones per tensor; on a backend bound by its per-kernel overhead that chain is a large share of a
  * step. optimizers.ts, ema.ts and nn.ts use each where the current backend registers it
  * (`backendHas`) and their composites elsewhere. Each computes, operation by operation in float32,

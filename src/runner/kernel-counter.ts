@@ -1,9 +1,18 @@
 /**
  * Counts what one step costs the device in calls, for the benchmark: tfjs kernels (ops, any
- * backend), GPU programs actually dispatched (WebGPU compute dispatches, WebGL draws; a kernel may
- * run several, a reshape none) and host→GPU uploads of CPU-side values (e.g. a JS number turned
- * into a scalar tensor). It wraps tfjs internals for the duration of `work` only; where an
- * internal is missing (another tfjs version) that count is null rather than wrong.
+ * backend), GPU programs actually dispatched and host→GPU uploads of CPU-side values (e.g. a JS
+ * number turned into a scalar tensor). It wraps internals for the duration of `work` only; where an
+ * internal is missing (another tfjs version, a browser without WebGPU) that count is null rather than
+ * wrong.
+ *
+ * GPU programs: on WebGPU every compute dispatch recorded on any pass (GPUComputePassEncoder's
+ * dispatchWorkgroups, also the ones of kernels that record their own pipelines rather than going
+ * through tfjs's runWebGPUProgram; a kernel may dispatch several, a reshape none); on WebGL every
+ * program run (runWebGLProgram, one draw each). Uploads: tensors whose values were on the CPU and
+ * were copied into a GPU buffer or texture (the backend's uploadToGPU with CPU values), except a small
+ * constant that took a buffer already holding its values (webgpu-constants.ts); filling that buffer the
+ * first time is one. The uniform block every dispatch carries (shapes, scalar attributes), written by
+ * the queue, is not an upload.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -30,26 +39,59 @@ function wrap(target: Record<string, unknown>, name: string, count: (args: unkno
   };
 }
 
+/** As wrap, with `count` returning what to do after the call (it sees the state before and after). */
+function wrapAfter(target: Record<string, unknown>, name: string, count: (args: unknown[]) => () => void): (() => void) | null {
+  const original = target[name];
+  if (typeof original !== 'function') return null;
+  const own = Object.prototype.hasOwnProperty.call(target, name);
+  target[name] = function (this: unknown, ...args: unknown[]) {
+    const after = count(args);
+    const result = (original as Method).apply(this, args as never[]);
+    after();
+    return result;
+  };
+  return () => {
+    if (own) target[name] = original;
+    else delete target[name];
+  };
+}
+
+/** The compute pass encoder's prototype, where this context has WebGPU. */
+function computePassPrototype(): Record<string, unknown> | null {
+  const encoder = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder;
+  return encoder?.prototype ?? null;
+}
+
 export async function countKernels<T>(work: () => Promise<T>): Promise<{ result: T; counts: KernelCounts }> {
   const engine = tf.engine() as unknown as Record<string, unknown>;
   const backend = tf.backend() as unknown as Record<string, unknown> & { tensorMap?: Map<unknown, CpuValues>; texData?: Map<unknown, CpuValues> };
   const counts: KernelCounts = { kernels: 0, gpuPrograms: null, uploads: null };
   const restores: ((() => void) | null)[] = [];
+  const countProgram = () => (counts.gpuPrograms = (counts.gpuPrograms ?? 0) + 1);
   restores.push(wrap(engine, 'runKernelFunc', ([params]) => {
     if ((params as { kernelName?: string }).kernelName != null) counts.kernels += 1;
   }));
-  const programMethod = ['runWebGPUProgram', 'runWebGLProgram'].find((name) => typeof backend[name] === 'function');
-  if (programMethod) {
+  const passes = computePassPrototype();
+  const isWebGPU = typeof backend.runWebGPUProgram === 'function';
+  const isWebGL = typeof backend.runWebGLProgram === 'function';
+  if (isWebGPU && passes) {
     counts.gpuPrograms = 0;
-    restores.push(wrap(backend, programMethod, () => (counts.gpuPrograms = (counts.gpuPrograms ?? 0) + 1)));
-    const tensorData = backend.tensorMap ?? backend.texData;
-    if (tensorData && typeof backend.uploadToGPU === 'function') {
-      counts.uploads = 0;
-      restores.push(wrap(backend, 'uploadToGPU', ([dataId]) => {
-        const entry = tensorData.get(dataId);
-        if (entry && entry.values != null && entry.resource == null && entry.texture == null) counts.uploads = (counts.uploads ?? 0) + 1;
-      }));
-    }
+    restores.push(wrap(passes, 'dispatchWorkgroups', countProgram), wrap(passes, 'dispatchWorkgroupsIndirect', countProgram));
+  } else if (isWebGL) {
+    counts.gpuPrograms = 0;
+    restores.push(wrap(backend, 'runWebGLProgram', countProgram));
+  }
+  const tensorData = backend.tensorMap ?? backend.texData;
+  if ((isWebGPU || isWebGL) && tensorData && typeof backend.uploadToGPU === 'function') {
+    counts.uploads = 0;
+    restores.push(wrapAfter(backend, 'uploadToGPU', ([dataId]) => {
+      const entry = tensorData.get(dataId);
+      const fromCpu = entry != null && entry.values != null && entry.resource == null && entry.texture == null;
+      // Counted once the upload is done: a small constant may have taken a buffer already on the GPU.
+      return () => {
+        if (fromCpu && entry.constant !== 'shared') counts.uploads = (counts.uploads ?? 0) + 1;
+      };
+    }));
   }
   try {
     return { result: await work(), counts };
@@ -62,4 +104,6 @@ interface CpuValues {
   values?: unknown;
   resource?: unknown;
   texture?: unknown;
+  /** Set by webgpu-constants.ts: 'shared' where the upload took a constant's buffer already on the GPU. */
+  constant?: 'shared' | 'new';
 }

@@ -9,12 +9,17 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../kernels/wasm-kernels';
+import { keepSmallConstantsOnGpu } from '../kernels/webgpu-constants';
+import { registerWebGPUKernels } from '../kernels/webgpu-kernels';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
 import { Trainer } from '../engine/trainer';
 import { memoryCap } from './memory-cap';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
+
+registerWebGPUKernels();
+keepSmallConstantsOnGpu();
 
 /** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
 const TIMED_STEPS = 2;
