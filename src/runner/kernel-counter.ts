@@ -38,7 +38,8 @@ export async function countKernels<T>(work: () => Promise<T>): Promise<{ result:
   restores.push(wrap(engine, 'runKernelFunc', ([params]) => {
     if ((params as { kernelName?: string }).kernelName != null) counts.kernels += 1;
   }));
-  const programMethod = ['runWebGPUProgram', 'runWebGLProgram'].find((name) => typeof backend[name] === 'function');
+  // WebGPU: recordAndSubmit, the one dispatch of each tfjs program and of each kernel that records its own pipelines (webgpu-conv-bn.ts).
+  const programMethod = ['recordAndSubmit', 'runWebGPUProgram', 'runWebGLProgram'].find((name) => typeof backend[name] === 'function');
   if (programMethod) {
     counts.gpuPrograms = 0;
     restores.push(wrap(backend, programMethod, () => (counts.gpuPrograms = (counts.gpuPrograms ?? 0) + 1)));

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../kernels/wasm-kernels';
+import { registerWebGPUKernels } from '../kernels/webgpu-kernels';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { TrainConfig } from '../engine/config';
 import type { DatasetSplits } from '../engine/dataset';
@@ -46,6 +47,7 @@ async function initialise(name: BackendName): Promise<{ adapter: string | null; 
       const probe = await webgpuAdapter();
       if (probe.problem) return probe;
       adapter = probe.adapter;
+      registerWebGPUKernels();
     }
     if (!(await tf.setBackend(name))) return { adapter, problem: 'the backend failed to initialise' };
     await tf.ready();
