@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
+import { updateGroups as checkedGroups } from './update-groups';
 import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -474,22 +475,9 @@ function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   return [dx, dScale, dOffset];
 }
 
-/**
- * The inputs of a fused update (contracts in fused-updates.ts), `groups` lists of equal length whose
- * i-th tensors match in size; refuses anything else with a message that names the kernel.
- */
+/** The inputs of a fused update as `groups` matching lists (see update-groups.ts). */
 function updateGroups(kernel: string, inputs: tf.TensorInfo[], groups: number): tf.TensorInfo[][] {
-  if (inputs.length % groups !== 0) throw new Error(`${kernel}: ${inputs.length} inputs are not ${groups} lists of equal length.`);
-  const n = inputs.length / groups;
-  const lists = Array.from({ length: groups }, (_, k) => inputs.slice(k * n, (k + 1) * n));
-  for (let i = 0; i < n; i++) {
-    const size = tf.util.sizeFromShape(lists[0][i].shape);
-    for (const list of lists) {
-      if (list[i].dtype !== 'float32') throw new Error(`${kernel} on wasm supports float32 only, got ${list[i].dtype}.`);
-      if (tf.util.sizeFromShape(list[i].shape) !== size) throw new Error(`${kernel}: tensor ${i} has ${size} values in one list and ${tf.util.sizeFromShape(list[i].shape)} in another.`);
-    }
-  }
-  return lists;
+  return checkedGroups(kernel, inputs, groups, 'wasm');
 }
 
 /** A new float32 buffer shaped as `like`: fused updates never write into their inputs (see fused-updates.ts). */

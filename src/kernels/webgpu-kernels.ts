@@ -1,9 +1,27 @@
 /**
- * The custom kernels of the tfjs WebGPU backend, registered once per process or worker where that
- * backend is set up (worker/backend.ts).
+ * Training kernels for tfjs's WebGPU backend: what a step would otherwise run as chains of small
+ * dispatches. Each file registered here names its kernels; kernel-checks.ts checks them in the browser
+ * (Node has no WebGPU) against the composites or the stock kernels they replace.
  */
-import { registerWebGPUConvBatchNormKernels } from './webgpu-conv-bn';
+import * as tf from '@tensorflow/tfjs';
+import { WEBGPU_UPDATE_KERNELS } from './webgpu-updates';
 
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+
+/** The stock kernels replaced here by name, null for the fused ones tfjs lacks (the checks run them to compare). */
+export const replacedWebGPUKernels = new Map<string, tf.KernelConfig | null>();
+
+function install(kernels: Record<string, KernelFunc>): void {
+  for (const [name, kernelFunc] of Object.entries(kernels)) {
+    const stock = tf.getKernel(name, 'webgpu') ?? null;
+    replacedWebGPUKernels.set(name, stock);
+    if (stock) tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', setupFunc: stock?.setupFunc, kernelFunc });
+  }
+}
+
+/** Registers the kernels for 'webgpu', once per process or worker (kernels are global). */
 export function registerWebGPUKernels(): void {
-  registerWebGPUConvBatchNormKernels();
+  if (replacedWebGPUKernels.size > 0) return;
+  install(WEBGPU_UPDATE_KERNELS);
 }

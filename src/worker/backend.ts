@@ -17,6 +17,8 @@ import { Trainer } from '../engine/trainer';
 import { memoryCap } from './memory-cap';
 import { BACKEND_ORDER, backendLabel, isEmulatedAdapter, type BackendInfo, type BackendMeasurement, type BackendName, type BackendRequest } from './backend-labels';
 
+registerWebGPUKernels();
+
 /** Timed steps per backend, after an untimed one (GPU kernels compile, WebAssembly operators are set up). */
 const TIMED_STEPS = 2;
 
@@ -47,7 +49,6 @@ async function initialise(name: BackendName): Promise<{ adapter: string | null; 
       const probe = await webgpuAdapter();
       if (probe.problem) return probe;
       adapter = probe.adapter;
-      registerWebGPUKernels();
     }
     if (!(await tf.setBackend(name))) return { adapter, problem: 'the backend failed to initialise' };
     await tf.ready();
