@@ -2,9 +2,12 @@
 /**
  * The headless page's worker: picks the backend as the app's worker does (by measurement on the
  * job's configuration, or exactly the one asked for), then runs the runner's training, the
- * benchmark's engine measurements or its k-center timing, posting every record as it comes.
+ * benchmark's engine measurements, its k-center timing or the custom kernels' checks, posting every
+ * record as it comes.
  */
+import * as tf from '@tensorflow/tfjs';
 import '../worker/wasm-setup';
+import { runKernelChecks } from '../kernels/kernel-checks';
 import { benchEngine } from '../runner/bench-engine';
 import { benchKCenter } from '../runner/kcenter-bench';
 import { runTraining } from '../runner/run';
@@ -18,6 +21,13 @@ function post(message: FromHeadless): void {
 }
 
 async function run(job: HeadlessJob): Promise<void> {
+  if (job.kind === 'kernel-check') {
+    const backend = (await probeBackends()).find((b) => b.name === job.backend);
+    if (!backend || backend.note) throw new Error(`${job.backend} is not available here: ${backend?.note ?? 'unknown backend'}`);
+    await tf.setBackend(job.backend);
+    post({ type: 'kernel-check', results: await runKernelChecks(job.only) });
+    return;
+  }
   const data = await fetchDataset(job.dataset);
   const config = job.kind === 'train' ? job.plan.config : job.kind === 'bench' ? job.bench.config : job.config;
   const info = await chooseBackend(job.backend ? { kind: 'use', name: job.backend } : { kind: 'fastest', remembered: null }, await probeBackends(), config, data);

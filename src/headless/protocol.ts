@@ -4,6 +4,7 @@
  * to the page as raw pixel blobs, so every backend trains on byte-identical data.
  */
 import type { DatasetSplits, ImageSet } from '../engine/dataset';
+import type { KernelCheckResult } from '../kernels/kernel-checks';
 import type { TrainConfig } from '../engine/config';
 import type { EngineBenchJob, EngineBenchResult } from '../runner/bench-engine';
 import type { KCenterBenchJob, KCenterBenchResult } from '../runner/kcenter-bench';
@@ -30,12 +31,15 @@ export type HeadlessJob =
   | { kind: 'train'; plan: RunPlan; backend: BackendName | null; dataset: DatasetManifest }
   | { kind: 'bench'; bench: EngineBenchJob; backend: BackendName; dataset: DatasetManifest }
   /** config: the run whose training would come first (WebAssembly's threads are chosen on it). */
-  | { kind: 'kcenter'; kcenter: KCenterBenchJob; config: TrainConfig; backend: BackendName; dataset: DatasetManifest };
+  | { kind: 'kcenter'; kcenter: KCenterBenchJob; config: TrainConfig; backend: BackendName; dataset: DatasetManifest }
+  /** The custom kernels' checks (src/kernels/kernel-checks.ts) on `backend`; `only` names the checks to run (default: all). */
+  | { kind: 'kernel-check'; backend: BackendName; only?: string[] };
 
 export type FromHeadless =
   | { type: 'record'; record: RunRecord }
   | { type: 'bench'; result: EngineBenchResult }
   | { type: 'kcenter'; result: KCenterBenchResult }
+  | { type: 'kernel-check'; results: KernelCheckResult[] }
   | { type: 'error'; message: string }
   | { type: 'done' };
 
