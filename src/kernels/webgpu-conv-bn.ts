@@ -6,19 +6,20 @@
  * tfjs's own Conv2DBackpropFilter gives each weight one thread that loops over every output
  * position serially; here a workgroup computes a 32 × 32 tile of the weight gradient over one slice
  * of the positions (an implicit im2col product through workgroup memory), and the slices' partial
- * tiles are summed by a second dispatch. The BatchNorm kernels reduce each channel over workgroups of
- * rows (each workgroup a two-pass mean and centred sum of squares, combined exactly afterwards), so a
- * layer is one to three dispatches each way rather than about twenty. A tfjs program has one output;
- * these kernels have several, so they record their own WGSL pipelines on the backend's command
- * encoder through its recordAndSubmit (the same uniforms, batching and timers as tfjs's programs).
+ * tiles are summed by a second dispatch. tfjs's Conv2DBackpropInput takes its naive program unless
+ * WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE is off; the replacement always runs its matrix-product program
+ * (Conv2DDerInputMMProgram). The BatchNorm kernels reduce each channel over workgroups of rows (each
+ * workgroup a two-pass mean and centred sum of squares, combined exactly afterwards), so a layer is
+ * one to three dispatches each way rather than about twenty. A tfjs program has one output; these
+ * kernels have several, so they record their own WGSL pipelines on the backend's command encoder
+ * through its recordAndSubmit (the same uniforms, submit batching and timers as tfjs's programs).
  *
- * registerWebGPUConvBatchNormKernels() registers them for the backend 'webgpu', replacing tfjs's
- * Conv2DBackpropFilter (kept in replacedWebGPUKernels for the checks) and making the tiled input
- * gradient the default (WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE off). The checks against the stock kernels
- * and the composite BatchNorm run in Chromium: webgpu-conv-bn-checks.ts.
+ * webgpu-kernels.ts registers WEBGPU_CONV_BN_KERNELS; webgpu-conv-bn-checks.ts checks them in the
+ * browser against the stock kernels and the composite BatchNorm.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { Conv2DDerInputMMProgram } from '@tensorflow/tfjs-backend-webgpu/dist/conv_backprop_mm_webgpu.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -527,57 +528,58 @@ interface ConvGradAttrs {
   filterShape: Shape4;
 }
 
-function conv2dBackpropFilter(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const backend = args.backend as unknown as Recorder;
-    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const attrs = args.attrs as unknown as ConvGradAttrs;
-    if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return stock(args);
-    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-    const taps = info.filterHeight * info.filterWidth * info.inChannels;
-    const positions = info.batchSize * info.outHeight * info.outWidth;
-    const tiles = Math.ceil(info.outChannels / TILE) * Math.ceil(taps / TILE);
-    const slicePositions = positionsPerSlice(positions, tiles);
-    const slices = Math.ceil(positions / slicePositions);
-    const values = [
-      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterWidth,
-      info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, taps, positions, slicePositions, slices,
-    ];
-    const dispatch: [number, number, number] = [Math.ceil(info.outChannels / TILE), Math.ceil(taps / TILE), slices];
-    const dw = output(backend, [...attrs.filterShape]);
-    if (slices === 1) {
-      record(backend, filterTiles(), [dw, x, dy], values, dispatch);
-      return dw;
-    }
-    const partial = output(backend, [slices, taps, info.outChannels]);
-    record(backend, filterTiles(), [partial, x, dy], values, dispatch);
-    record(backend, filterSlicesSum(), [dw, partial], values, elementwiseDispatch(taps * info.outChannels));
-    (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
+function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as unknown as Recorder;
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as ConvGradAttrs;
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on webgpu supports NHWC only, got ${attrs.dataFormat}.`);
+  checkFloat(tf.Conv2DBackpropFilter, [x, dy]);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const taps = info.filterHeight * info.filterWidth * info.inChannels;
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  const tiles = Math.ceil(info.outChannels / TILE) * Math.ceil(taps / TILE);
+  const slicePositions = positionsPerSlice(positions, tiles);
+  const slices = Math.ceil(positions / slicePositions);
+  const values = [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, taps, positions, slicePositions, slices,
+  ];
+  const dispatch: [number, number, number] = [Math.ceil(info.outChannels / TILE), Math.ceil(taps / TILE), slices];
+  const dw = output(backend, [...attrs.filterShape]);
+  if (slices === 1) {
+    record(backend, filterTiles(), [dw, x, dy], values, dispatch);
     return dw;
-  };
+  }
+  const partial = output(backend, [slices, taps, info.outChannels]);
+  record(backend, filterTiles(), [partial, x, dy], values, dispatch);
+  record(backend, filterSlicesSum(), [dw, partial], values, elementwiseDispatch(taps * info.outChannels));
+  (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
+  return dw;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registration
-
-/** The stock kernels these replace, for the checks; null where tfjs has none (the engine then runs its composite). */
-export const replacedWebGPUKernels = new Map<string, tf.KernelConfig | null>([
-  [BATCH_NORM_FORWARD, null],
-  [BATCH_NORM_BACKWARD, null],
-]);
-
-let registered = false;
-
-export function registerWebGPUConvBatchNormKernels(): void {
-  if (registered) return;
-  registered = true;
-  // tfjs's matrix-product input gradient (Conv2DDerInputMMProgram) rather than its naive default.
-  tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
-  const stockFilter = tf.getKernel(tf.Conv2DBackpropFilter, 'webgpu');
-  if (!stockFilter) throw new Error('The webgpu backend has no Conv2DBackpropFilter kernel to replace; import @tensorflow/tfjs-backend-webgpu first.');
-  replacedWebGPUKernels.set(tf.Conv2DBackpropFilter, stockFilter);
-  tf.unregisterKernel(tf.Conv2DBackpropFilter, 'webgpu');
-  tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: 'webgpu', kernelFunc: conv2dBackpropFilter(stockFilter.kernelFunc) });
-  tf.registerKernel({ kernelName: BATCH_NORM_FORWARD, backendName: 'webgpu', kernelFunc: batchNormForward as unknown as KernelFunc });
-  tf.registerKernel({ kernelName: BATCH_NORM_BACKWARD, backendName: 'webgpu', kernelFunc: batchNormBackward as unknown as KernelFunc });
+/** tfjs's own input gradient with its matrix-product program (tfjs 4.22's kernels/Conv2DBackpropInput.js, the naive branch left out). */
+function conv2dBackpropInput(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as unknown as WebGPUBackend;
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as Omit<ConvGradAttrs, 'filterShape'> & { inputShape: Shape4 };
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput on webgpu supports NHWC only, got ${attrs.dataFormat}.`);
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const dimensions = [
+    { type: 'int32', data: [info.filterHeight, info.filterWidth] },
+    { type: 'int32', data: [info.filterHeight - 1 - info.padInfo.top, info.filterWidth - 1 - info.padInfo.left] },
+    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+    { type: 'int32', data: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] },
+    { type: 'uint32', data: [info.inHeight * info.inWidth] },
+    { type: 'uint32', data: [info.inChannels] },
+    { type: 'uint32', data: [info.filterHeight * info.filterWidth * info.outChannels] },
+  ];
+  return backend.runWebGPUProgram(new Conv2DDerInputMMProgram(info), [dy, filter], 'float32', dimensions);
 }
+
+/** The kernels webgpu-kernels.ts registers for 'webgpu' (the convolution gradients in place of tfjs's). */
+export const WEBGPU_CONV_BN_KERNELS: Record<string, KernelFunc> = {
+  [tf.Conv2DBackpropFilter]: conv2dBackpropFilter as unknown as KernelFunc,
+  [tf.Conv2DBackpropInput]: conv2dBackpropInput as unknown as KernelFunc,
+  [BATCH_NORM_FORWARD]: batchNormForward as unknown as KernelFunc,
+  [BATCH_NORM_BACKWARD]: batchNormBackward as unknown as KernelFunc,
+};
