@@ -84,7 +84,7 @@ function tauExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
       `τ is held constant (the cosine schedule is off) so each run keeps the τ it names. At τ = 0.999 the target keeps most of its random start (0.999^${base.totalSteps} ≈ ${(0.999 ** base.totalSteps).toFixed(2)} of it after ${base.totalSteps} steps), ` +
       'so it behaves much like τ = 1. The reference line is the untrained encoder, which is what the τ = 1 target is: does learning from it beat it? ' +
       'At τ = 0 watch the collapse std: the target is a copy of the online network and nothing but the predictor stands between it and a constant.',
-    measured: 'Noise. On the shapes, three seeds of the full 300 steps: every τ ended at 21–24% kNN, within the spread between seeds of the untrained encoder (23.3 ± 2.3%); τ = 1 (23.8%) is no lower than 0.99 (21.1%), and τ = 0 did not collapse (collapse std 0.073, as healthy as the others\'). The paper\'s answer does not show on this data at this budget.',
+    measured: 'Partly. On the shape silhouettes, three seeds of 300 steps: a constant random target (τ = 1) still lifts kNN from 30.0% (the untrained encoder) to 41.6 ± 0.5%, the paper\'s surprise; but every τ ends within noise of the others (41.6–43.1%), 0.99 is not the best, and τ = 0 does not collapse (collapse std 0.074, as healthy as the others\').',
     axis: 'τ (target momentum)',
     evaluations: EVALUATIONS,
     untrainedReference: true,
@@ -107,7 +107,7 @@ function batchExperiment(catalog: readonly CatalogMethod[]): Experiment | null {
     lookFor:
       'Every run sees the same number of images (smaller batches take more steps) with the learning rate scaled linearly with the batch size, as in the papers. ' +
       'See whether the final kNN lines of the summary chart agree in miniature: does SimCLR lose more than BYOL as the batch shrinks?',
-    measured: 'Partly. On the shapes at full length (three seeds, 25,600 images per run) SimCLR is the one method here that clears the untrained encoder (23.3%), by 5–8 points at every batch size, but it does not lose as the batch shrinks (30.9% at 16, 28.1% at 128), against the paper; small batches take more steps for the same images. BYOL ends at 21–27%, without order.',
+    measured: 'Not measured on the shape silhouettes yet. On the coloured shapes at full length (three seeds, 25,600 images per run) SimCLR is the one method here that clears the untrained encoder (23.3%), by 5–8 points at every batch size, but it does not lose as the batch shrinks (30.9% at 16, 28.1% at 128), against the paper; small batches take more steps for the same images. BYOL ends at 21–27%, without order.',
     axis: 'batch size',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -142,7 +142,7 @@ function augmentationExperiment(catalog: readonly CatalogMethod[]): Experiment |
       'In the shape silhouettes the class is the shape and the colours around it are a nuisance. Without colour jitter both views keep their colours, so matching them by colour alone is enough: ' +
       'expect features that know colour better than shape, and a lower kNN accuracy; with crops alone, lower still.',
     paper: 'BYOL (Grill et al., 2020, Fig. 3b, ImageNet): removing augmentations hurts both, SimCLR far more than BYOL; with random crops alone SimCLR loses about twice as many points of linear accuracy as BYOL.',
-    measured: 'Partly. On the shapes at full length (three seeds) removing colour jitter lowers SimCLR in every seed (24.4% → 19.8%), as in the paper, but not BYOL (21.3% → 21.8%); crops alone lower neither. No recipe beats the untrained encoder (23.3%) by more than the spread between seeds.',
+    measured: 'Yes. On the shape silhouettes, three seeds of 300 steps: without colour jitter SimCLR falls from 53.0% to 39.1% and with crops alone to 32.1%, near the untrained encoder (30.0 ± 1.2%); BYOL keeps its accuracy without colour jitter (40.9% → 42.4%) and loses 4.5 points with crops alone (36.4%): SimCLR far more hurt than BYOL, as in the paper.',
     axis: 'augmentations',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -193,7 +193,7 @@ function methodsExperiment(catalog: readonly CatalogMethod[]): Experiment | null
       'Each method runs its own classroom recipe (optimizer, learning rate, heads) on the same encoder, image size, seed and number of images. ' +
       'Compare the kNN curves, the collapse std against the healthy 1/√d level, and the images per second: the methods do not cost the same per step.',
     paper: 'SimSiam (Chen & He, 2021, Table 4, ImageNet, 100 epochs, linear accuracy): SimCLR 66.5%, BYOL 66.5%, SimSiam 68.1%: close, once each has its own tuned recipe.',
-    measured: 'Noise. On the shapes at full length (three seeds) SimCLR (24.4%) is above BYOL (21.3%) and SimSiam (21.6%) in every seed, but none of them is clearly above the untrained encoder (23.3 ± 2.3%).',
+    measured: 'On the shape silhouettes, three seeds of 300 steps: all three clearly above the untrained encoder (30.0 ± 1.2%), and SimCLR ahead in every seed (53.0% against BYOL 40.9% and SimSiam 39.0%). At this budget the contrastive loss learns fastest; the papers\' near-tie comes after 100 ImageNet epochs with each method\'s tuned recipe.',
     axis: 'method',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -217,7 +217,7 @@ function pretextExperiment(catalog: readonly CatalogMethod[]): Experiment | null
     paper:
       'On ImageNet linear evaluation the pretext tasks stayed well below the Siamese methods even with large ResNets (Kolesnikov et al., 2019, revisited them), ' +
       'while SimCLR reached 69.3% and BYOL 74.3% with a ResNet-50.',
-    measured: 'Noise. On the shapes at full length (three seeds) every method ends within a few points of the untrained encoder (23.3%): context prediction highest (26.1%), RotNet lowest (20.1%), SimCLR and BYOL between; no ordering of pretext against Siamese methods holds beyond the spread between seeds.',
+    measured: 'Yes. On the shape silhouettes, three seeds of 300 steps: SimCLR (53.0%) and BYOL (40.9%) above every pretext task, which stay within 2–6 points of the untrained encoder (30.0 ± 1.2%): context prediction 35.6%, jigsaw 33.9%, RotNet 31.6%.',
     axis: 'method',
     evaluations: EVALUATIONS,
     untrainedReference: true,
@@ -247,7 +247,7 @@ function momentumExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
       "SimSiam with a momentum encoder is BYOL with SimSiam's heads. docs/experiments.md has what these runs measured. " +
       'Compare the final kNN of each pair, and the gradient anatomy: does the momentum encoder change the balance of pull and push (the effective λ)?',
     paper: 'UniGrad (Tao et al., 2022, ResNet-50, 100 ImageNet epochs): every method gains 1.3–7.3 points of linear accuracy with a momentum encoder.',
-    measured: 'Noise. On the shapes at full length (three seeds) no method gains from the momentum encoder by more than the spread between seeds (SimCLR 25.7% both ways, SimSiam 21.6% → 23.1%, Barlow Twins 24.9% both ways); SimCLR\'s collapse std drops with it (0.086 → 0.070).',
+    measured: 'Mixed, mostly noise. On the shape silhouettes, three seeds of 300 steps: with a momentum encoder SimSiam (39.0% → 43.2 ± 8.9%) and Barlow Twins (40.1% → 43.6%) gain on average, within the spread between seeds, and SimCLR loses (51.6% → 47.3%), its collapse std lower (0.085 → 0.063). UniGrad\'s gains came after 100 ImageNet epochs.',
     axis: 'target branch',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -274,7 +274,7 @@ function mocoMomentumExperiment(catalog: readonly CatalogMethod[]): Experiment |
     lookFor:
       `m is held constant (the cosine schedule is off). The queue holds ${base.options.queueSize} keys, about ${Math.round(base.options.queueSize / base.batchSize)} batches: ` +
       'with a small m those keys come from many different encoders. Compare the final kNN and the loss: a fast-moving key encoder makes the loss noisy.',
-    measured: 'Yes, in direction. On the shapes at full length (three seeds) m = 0 fails as in the paper — 18.2% kNN, collapse std 0.022 against 0.053 at m = 0.99, RankMe 4.7 — and kNN rises with m: 20.8% at 0.9, 24.6% at 0.99, 24.1% at 0.999. Only 0.99 and 0.999 reach the untrained encoder (23.3%), and the steps between neighbouring m values are close to the spread between seeds.',
+    measured: 'Yes. On the shape silhouettes, three seeds of 300 steps: m = 0 fails as in the paper — 33.4% kNN, barely above the untrained encoder (30.0 ± 1.2%), collapse std 0.019 and RankMe 5.9 — and kNN climbs with m: 44.1% at 0.9, 47.9% at 0.99, 46.9% at 0.999 (0.99 and 0.999 within noise of each other).',
     axis: 'm (key encoder momentum)',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -296,7 +296,7 @@ function mocoQueueExperiment(catalog: readonly CatalogMethod[]): Experiment | nu
     lookFor:
       `A run of ${moco.config.totalSteps} steps at batch ${moco.config.batchSize} encodes ${moco.config.totalSteps * moco.config.batchSize} keys, so the largest queue is filled about twice; ` +
       'the queue starts as random unit vectors, which are easy negatives. Compare the final kNN and the loss: a longer queue makes the task harder (the loss starts near log(K + 1)).',
-    measured: 'Noise, against the paper. On the shapes at full length (three seeds) the smallest queue ends highest (K = 64 26.2%, 512 24.9%, 4096 24.3%), all within the spread between seeds of each other and of the untrained encoder; a run this short fills a long queue with keys from an encoder that has since moved.',
+    measured: 'Noise. On the shape silhouettes, three seeds of 300 steps: K = 64, 512 and 4096 end at 47.9%, 47.9% and 47.1%, within the spread between seeds; the paper\'s climb with K, up to 65,536 keys, needs far longer runs than a queue filled in a few steps.',
     axis: 'K (queue size)',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -328,7 +328,7 @@ function negativesExperiment(catalog: readonly CatalogMethod[]): Experiment | nu
     lookFor:
       `K = ${negatives} is what SimCLR gets from a batch of ${shared.batchSize}; NPID draws ${negatives} rows of its bank each step and MoCo keeps a queue of ${negatives} keys per view. ` +
       'All three share SimCLR\'s heads, temperature and augmentations. The bank entry of an image is refreshed only once an epoch; the queue is refreshed every step.',
-    measured: 'Partly. On the shapes at full length (three seeds) the order is the paper\'s in part: the memory bank (NPID, 19.3%) is lowest in every seed, below the batch (SimCLR, 24.4%) and the queue (MoCo, 25.9%), but SimCLR and MoCo are within noise of each other and of the untrained encoder (23.3%).',
+    measured: 'Yes, in part. On the shape silhouettes, three seeds of 300 steps: the memory bank (NPID, 34.0%) is far below the batch (SimCLR, 53.0%) and the queue (MoCo, 48.2%) in every seed, as in the paper\'s Figure 3; SimCLR above MoCo here, where the paper has them together at small K.',
     axis: 'source of negatives',
     evaluations: EVALUATIONS,
     untrainedReference: false,
@@ -360,7 +360,7 @@ function collapseExperiment(catalog: readonly CatalogMethod[]): Experiment | nul
     lookFor:
       'Beside the loss, watch the collapse std (the embedding\'s per-dimension spread; a healthy level is about 1/√d, 0 is collapse) and the features\' RankMe: a collapsed run has a near-perfect loss and a kNN at the untrained level or below. ' +
       'The encoder keeps its own BatchNorm in the run without it in the heads.',
-    measured: 'Partly: in the collapse std and RankMe, not in kNN. On the shapes at full length (three seeds) BYOL without its predictor collapses (collapse std 0.011 against 0.074 as published), BYOL without BatchNorm in its heads nearly so (0.027), SimSiam without stop-gradient is lower (0.033 against 0.044, RankMe 6.5 against 13.0); BYOL at τ = 0 shows no sign of collapse (0.073). kNN does not follow: every run ends within noise of the untrained encoder (23.3%).',
+    measured: 'Partly: in the collapse std and RankMe more than in kNN. On the shape silhouettes, three seeds of 300 steps: BYOL without its predictor collapses (collapse std 0.018 against 0.073 as published) and without BatchNorm in its heads half-way (0.031), yet both keep their kNN (41.1% and 40.7% against 40.9%); SimSiam without stop-gradient loses kNN and rank (34.2% against 39.0%, RankMe 6.0 against 8.8) but not collapse std; BYOL at τ = 0 shows no sign of collapse.',
     axis: 'what is taken away',
     evaluations: EVALUATIONS,
     untrainedReference: true,
