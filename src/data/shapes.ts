@@ -36,6 +36,30 @@ export function hslToRgb(h: number, s: number, l: number): [number, number, numb
   return [f(0), f(8), f(4)];
 }
 
+/** A shape placed in an image: centre and radius in pixels, rotation as its cosine and sine. */
+export interface PlacedShape {
+  inside: (x: number, y: number) => boolean;
+  cx: number;
+  cy: number;
+  radius: number;
+  cos: number;
+  sin: number;
+}
+
+/** The share of pixel (px, py) the shape covers, from 2×2 samples (anti-aliased edges). */
+export function shapeCoverage(shape: PlacedShape, px: number, py: number): number {
+  const { inside, cx, cy, radius, cos, sin } = shape;
+  let coverage = 0;
+  for (let sy = 0; sy < 2; sy++) {
+    for (let sx = 0; sx < 2; sx++) {
+      const dx = (px + (sx + 0.5) / 2 - cx) / radius;
+      const dy = (py + (sy + 0.5) / 2 - cy) / radius;
+      if (inside(cos * dx + sin * dy, -sin * dx + cos * dy)) coverage += 1;
+    }
+  }
+  return coverage / 4;
+}
+
 function renderShape(rng: Rng, shapeIndex: number, size: number, out: Uint8Array, offset: number): void {
   const inside = INSIDE[SHAPE_CLASSES[shapeIndex]];
   const hue = rng.next();
@@ -45,22 +69,12 @@ function renderShape(rng: Rng, shapeIndex: number, size: number, out: Uint8Array
   const cx = rng.uniform(radius, size - radius);
   const cy = rng.uniform(radius, size - radius);
   const rotation = rng.uniform(0, 2 * Math.PI);
-  const cos = Math.cos(rotation);
-  const sin = Math.sin(rotation);
+  const placed = { inside, cx, cy, radius, cos: Math.cos(rotation), sin: Math.sin(rotation) };
   const stripes = rng.bernoulli(0.5) ? rng.uniform(0.5, 1.5) : 0;
   const noise = rng.uniform(0, 0.12);
-  const samples = 2; // 2×2 supersampling for anti-aliased edges
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let coverage = 0;
-      for (let sy = 0; sy < samples; sy++) {
-        for (let sx = 0; sx < samples; sx++) {
-          const dx = (px + (sx + 0.5) / samples - cx) / radius;
-          const dy = (py + (sy + 0.5) / samples - cy) / radius;
-          if (inside(cos * dx + sin * dy, -sin * dx + cos * dy)) coverage += 1;
-        }
-      }
-      coverage /= samples * samples;
+      const coverage = shapeCoverage(placed, px, py);
       const texture = stripes > 0 ? 0.85 + 0.15 * Math.sin((px + py) * stripes) : 1;
       const grain = (rng.next() - 0.5) * noise;
       const pixel = offset + (py * size + px) * 3;

@@ -13,7 +13,7 @@
  */
 import type { DatasetSplits, ImageSet } from '../engine/dataset';
 import { Rng } from '../engine/random';
-import { INSIDE, SHAPE_CLASSES, hslToRgb } from './shapes';
+import { INSIDE, SHAPE_CLASSES, hslToRgb, shapeCoverage } from './shapes';
 
 /** Each shape's area in its own frame (unit radius), integrated numerically on an 800×800 grid. */
 export const SHAPE_AREAS: Record<(typeof SHAPE_CLASSES)[number], number> = {
@@ -45,9 +45,7 @@ function renderSilhouette(rng: Rng, shapeIndex: number, size: number, out: Uint8
   const cx = rng.uniform(margin, size - margin);
   const cy = rng.uniform(margin, size - margin);
   const rotation = rng.uniform(0, 2 * Math.PI);
-  const cos = Math.cos(rotation);
-  const sin = Math.sin(rotation);
-  const samples = 2; // 2×2 supersampling for anti-aliased edges
+  const placed = { inside, cx, cy, radius, cos: Math.cos(rotation), sin: Math.sin(rotation) };
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
       let nearest = cells[0];
@@ -59,15 +57,7 @@ function renderSilhouette(rng: Rng, shapeIndex: number, size: number, out: Uint8
           nearest = cell;
         }
       }
-      let coverage = 0;
-      for (let sy = 0; sy < samples; sy++) {
-        for (let sx = 0; sx < samples; sx++) {
-          const dx = (px + (sx + 0.5) / samples - cx) / radius;
-          const dy = (py + (sy + 0.5) / samples - cy) / radius;
-          if (inside(cos * dx + sin * dy, -sin * dx + cos * dy)) coverage += 1;
-        }
-      }
-      coverage /= samples * samples;
+      const coverage = shapeCoverage(placed, px, py);
       const pixel = offset + (py * size + px) * 3;
       for (let c = 0; c < 3; c++) {
         const value = coverage * foreground[c] + (1 - coverage) * nearest.colour[c];

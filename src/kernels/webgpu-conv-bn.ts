@@ -194,17 +194,7 @@ function forwardReduction(single: boolean, affine: boolean): Shader {
 
 /** The batch statistics from the workgroups' (m, M2): the exact combination of Chan et al., one thread per channel. */
 function forwardStatistics(): Shader {
-  return {
-    key: 'bn-forward-statistics',
-    tensors: ['mean', 'variance', 'invStd', 'partial'],
-    writes: [true, true, true, false],
-    uniforms: BN_UNIFORMS,
-    body: `
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  let channels = u32(u.channels);
-  if (c >= channels) { return; }
+  return perChannel('bn-forward-statistics', ['mean', 'variance', 'invStd'], `
   let rows = u32(u.rows);
   let chunk = u32(u.chunk);
   var total = 0.0;
@@ -218,15 +208,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let v = m2 / f32(rows);
   mean[c] = m;
   variance[c] = v;
-  invStd[c] = inverseSqrt(v + u.epsilon);
+  invStd[c] = inverseSqrt(v + u.epsilon);`);
+}
+
+/** A shader with one thread per channel that combines the workgroups' partial results (`partial`) into `outputs`. */
+function perChannel(key: string, outputs: string[], statements: string): Shader {
+  return {
+    key,
+    tensors: [...outputs, 'partial'],
+    writes: [...outputs.map(() => true), false],
+    uniforms: BN_UNIFORMS,
+    body: `
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let channels = u32(u.channels);
+  if (c >= channels) { return; }${statements}
 }`,
   };
 }
 
-function forwardNormalise(affine: boolean): Shader {
-  const tensors = ['y', 'x', 'mean', 'invStd', ...(affine ? ['scale', 'offset'] : [])];
+/**
+ * A BatchNorm shader with one thread per element of a [rows, channels] tensor: the first tensor is
+ * written, the rest read; `statements` see the element's index `i`, its channel `c` and `inv = invStd[c]`.
+ */
+function perElement(key: string, tensors: string[], statements: string): Shader {
   return {
-    key: `bn-forward-normalise-${affine}`,
+    key,
     tensors,
     writes: tensors.map((_, i) => i === 0),
     uniforms: BN_UNIFORMS,
@@ -238,9 +246,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= u32(u.rows) * channels) { return; }
   let c = i % channels;
   let inv = invStd[c];
-  y[i] = ${affine ? '(x[i] - mean[c]) * (scale[c] * inv) + offset[c]' : '(x[i] - mean[c]) * inv'};
+${statements}
 }`,
   };
+}
+
+function forwardNormalise(affine: boolean): Shader {
+  return perElement(
+    `bn-forward-normalise-${affine}`,
+    ['y', 'x', 'mean', 'invStd', ...(affine ? ['scale', 'offset'] : [])],
+    `  y[i] = ${affine ? '(x[i] - mean[c]) * (scale[c] * inv) + offset[c]' : '(x[i] - mean[c]) * inv'};`,
+  );
 }
 
 /** Up to 65,535 workgroups of 256 threads per dimension: enough (x, y) for `size` threads. */
@@ -343,47 +359,23 @@ function backwardReduction(single: boolean, affine: boolean): Shader {
 }
 
 function backwardSums(): Shader {
-  return {
-    key: 'bn-backward-sums',
-    tensors: ['dScale', 'dOffset', 'partial'],
-    writes: [true, true, false],
-    uniforms: BN_UNIFORMS,
-    body: `
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  let channels = u32(u.channels);
-  if (c >= channels) { return; }
+  return perChannel('bn-backward-sums', ['dScale', 'dOffset'], `
   var s = 0.0;
   var p = 0.0;
   for (var g = 0u; g < u32(u.groups); g = g + 1u) { s = s + partial[(g * channels + c) * 2u]; p = p + partial[(g * channels + c) * 2u + 1u]; }
   dOffset[c] = s;
-  dScale[c] = p;
-}`,
-  };
+  dScale[c] = p;`);
 }
 
 function backwardInput(affine: boolean): Shader {
-  const tensors = ['dx', 'dy', 'x', 'mean', 'invStd', 'dScale', 'dOffset', ...(affine ? ['scale'] : [])];
-  return {
-    key: `bn-backward-input-${affine}`,
-    tensors,
-    writes: tensors.map((_, i) => i === 0),
-    uniforms: BN_UNIFORMS,
-    body: `
-@compute @workgroup_size(256, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.y * groups.x * 256u + gid.x;
-  let channels = u32(u.channels);
-  if (i >= u32(u.rows) * channels) { return; }
-  let c = i % channels;
-  let inv = invStd[c];
-  let gain = ${affine ? 'scale[c]' : '1.0'};
+  return perElement(
+    `bn-backward-input-${affine}`,
+    ['dx', 'dy', 'x', 'mean', 'invStd', 'dScale', 'dOffset', ...(affine ? ['scale'] : [])],
+    `  let gain = ${affine ? 'scale[c]' : '1.0'};
   let count = f32(u.rows);
   let xhat = (x[i] - mean[c]) * inv;
-  dx[i] = (dy[i] * gain - gain * dOffset[c] / count - xhat * (gain * dScale[c] / count)) * inv;
-}`,
-  };
+  dx[i] = (dy[i] * gain - gain * dOffset[c] / count - xhat * (gain * dScale[c] / count)) * inv;`,
+  );
 }
 
 function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
