@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Conv2DDerInputMMProgram } from '@tensorflow/tfjs-backend-webgpu/dist/conv_backprop_mm_webgpu.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
+import { workgroupsFor } from './webgpu-recording';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -259,11 +260,9 @@ function forwardNormalise(affine: boolean): Shader {
   );
 }
 
-/** Up to 65,535 workgroups of 256 threads per dimension: enough (x, y) for `size` threads. */
-function elementwiseDispatch(size: number): [number, number, number] {
-  const groups = Math.ceil(size / 256);
-  const x = Math.min(groups, 32768);
-  return [x, Math.ceil(groups / x), 1];
+/** Workgroups of 256 threads for `size` threads, folded into (x, y) within the device's limit. */
+function elementwiseDispatch(backend: Recorder, size: number): [number, number, number] {
+  return [...workgroupsFor(backend, size), 1];
 }
 
 interface Layout {
@@ -305,7 +304,7 @@ function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   record(backend, forwardReduction(false, affine), [partial, x], values, [tiles, layout.groups, 1]);
   record(backend, forwardStatistics(), [mean, variance, invStd, partial], values, [Math.ceil(layout.channels / 64), 1, 1]);
   (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
-  record(backend, forwardNormalise(affine), [y, x, mean, invStd, ...params], values, elementwiseDispatch(tf.util.sizeFromShape(x.shape)));
+  record(backend, forwardNormalise(affine), [y, x, mean, invStd, ...params], values, elementwiseDispatch(backend, tf.util.sizeFromShape(x.shape)));
   return [y, mean, variance, invStd];
 }
 
@@ -397,7 +396,7 @@ function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   record(backend, backwardReduction(false, affine), [partial, dy, x, mean, invStd], values, [tiles, layout.groups, 1]);
   record(backend, backwardSums(), [dScale, dOffset, partial], values, [Math.ceil(layout.channels / 64), 1, 1]);
   (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
-  record(backend, backwardInput(affine), [dx, dy, x, mean, invStd, dScale, dOffset, ...gain], values, elementwiseDispatch(tf.util.sizeFromShape(x.shape)));
+  record(backend, backwardInput(affine), [dx, dy, x, mean, invStd, dScale, dOffset, ...gain], values, elementwiseDispatch(backend, tf.util.sizeFromShape(x.shape)));
   return [dx, dScale, dOffset];
 }
 
@@ -544,7 +543,7 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   }
   const partial = output(backend, [slices, taps, info.outChannels]);
   record(backend, filterTiles(), [partial, x, dy], values, dispatch);
-  record(backend, filterSlicesSum(), [dw, partial], values, elementwiseDispatch(taps * info.outChannels));
+  record(backend, filterSlicesSum(), [dw, partial], values, elementwiseDispatch(backend, taps * info.outChannels));
   (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
   return dw;
 }

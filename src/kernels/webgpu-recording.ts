@@ -114,7 +114,7 @@ export function dispatch(backend: Backend, d: Dispatch): void {
 }
 
 /** Workgroups for `count` invocations of WORKGROUP_SIZE threads, folded into two dimensions within the device's limit. */
-export function workgroupsFor(backend: Backend, count: number): [number, number] {
+export function workgroupsFor(backend: { device: GPUDevice }, count: number): [number, number] {
   const groups = Math.max(1, Math.ceil(count / WORKGROUP_SIZE));
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
   if (groups <= limit) return [groups, 1];
