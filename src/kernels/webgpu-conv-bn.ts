@@ -11,8 +11,7 @@
  * (Conv2DDerInputMMProgram). The BatchNorm kernels reduce each channel over workgroups of rows (each
  * workgroup a two-pass mean and centred sum of squares, combined exactly afterwards), so a layer is
  * one to three dispatches each way rather than about twenty. A tfjs program has one output; these
- * kernels have several, so they record their own WGSL pipelines on the backend's command encoder
- * through its recordAndSubmit (the same uniforms, submit batching and timers as tfjs's programs).
+ * kernels have several, so they record their own WGSL pipelines with webgpu-recording.ts.
  *
  * webgpu-kernels.ts registers WEBGPU_CONV_BN_KERNELS; webgpu-conv-bn-checks.ts checks them in the
  * browser against the stock kernels and the composite BatchNorm.
@@ -21,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Conv2DDerInputMMProgram } from '@tensorflow/tfjs-backend-webgpu/dist/conv_backprop_mm_webgpu.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
-import { workgroupsFor } from './webgpu-recording';
+import { bufferOf, dispatch, internals, newTensor, release, workgroupsFor, Words, type Backend } from './webgpu-recording';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -34,19 +33,6 @@ interface Uniform {
   value: number;
 }
 
-/** The parts of the backend these kernels use: tfjs internals of 4.x (backend_webgpu.js). */
-interface Recorder {
-  device: GPUDevice;
-  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  uploadToGPU(dataId: tf.DataId): void;
-  recordAndSubmit(program: RecordedProgram, output: tf.TensorInfo, inputs: tf.TensorInfo[], uniforms: { type: string; data: number[] }[]): void;
-}
-
-interface RecordedProgram {
-  pipeline: GPUComputePipeline;
-  dispatch: [number, number, number];
-}
-
 /** One kernel's WGSL: binding i is `tensors[i]`, written where `writes[i]`. */
 interface Shader {
   key: string;
@@ -57,53 +43,30 @@ interface Shader {
   body: string;
 }
 
-const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
-
-/**
- * The uniform block recordAndSubmit writes: NaN and Infinity, then each bound tensor's shape and
- * strides (here every tensor is bound as a flat [size], so a size and a placeholder stride; unused),
- * then the kernel's own scalars.
- */
+/** The kernel's own scalars (binding 0; WGSL wants a struct of at least one member). */
 function uniformStruct(shader: Shader): string {
-  const fields = ['nan: f32', 'infinity: f32'];
-  shader.tensors.forEach((_, i) => fields.push(`size${i}: i32`, `stride${i}: i32`));
-  shader.uniforms.forEach((u) => fields.push(`${u.name}: ${u.type}`));
-  return `struct Uniforms { ${fields.join(', ')} };`;
+  const fields = shader.uniforms.map((u) => `${u.name}: ${u.type}`);
+  return `struct Uniforms { ${fields.length > 0 ? fields.join(', ') : 'unused: u32'} };`;
 }
 
 function source(shader: Shader): string {
-  const bindings = shader.tensors.map((name, i) => `@group(0) @binding(${i}) var<storage, ${shader.writes[i] ? 'read_write' : 'read'}> ${name}: array<f32>;`);
-  return [uniformStruct(shader), ...bindings, `@group(0) @binding(${shader.tensors.length}) var<uniform> u: Uniforms;`, shader.body].join('\n');
+  const bindings = shader.tensors.map((name, i) => `@group(0) @binding(${i + 1}) var<storage, ${shader.writes[i] ? 'read_write' : 'read'}> ${name}: array<f32>;`);
+  return [uniformStruct(shader), '@group(0) @binding(0) var<uniform> u: Uniforms;', ...bindings, shader.body].join('\n');
 }
 
-function pipeline(device: GPUDevice, shader: Shader): GPUComputePipeline {
-  let cache = pipelines.get(device);
-  if (!cache) pipelines.set(device, (cache = new Map()));
-  let found = cache.get(shader.key);
-  if (!found) {
-    const module = device.createShaderModule({ code: source(shader) });
-    found = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    cache.set(shader.key, found);
-  }
-  return found;
-}
+/** WGSL text per shader key: a kernel's shaders are built once, then looked up on every call. */
+const sources = new Map<string, string>();
 
 /**
  * Records one dispatch of `shader` over `tensors` (binding order; the first is written, the others
  * are on the GPU after this), with the kernel's uniform `values` in the order of shader.uniforms.
  */
-function record(backend: Recorder, shader: Shader, tensors: tf.TensorInfo[], values: number[], dispatch: [number, number, number]): void {
-  const flat = tensors.map((t) => {
-    backend.uploadToGPU(t.dataId);
-    return { ...t, shape: [tf.util.sizeFromShape(t.shape)] };
-  });
-  const uniforms = shader.uniforms.map((u, i) => ({ type: u.type === 'f32' ? 'float32' : u.type === 'u32' ? 'uint32' : 'int32', data: [values[i]] }));
-  const program: RecordedProgram = { pipeline: pipeline(backend.device, shader), dispatch };
-  backend.recordAndSubmit(program, flat[0], flat.slice(1), uniforms);
-}
-
-function output(backend: Recorder, shape: number[]): tf.TensorInfo {
-  return backend.makeTensorInfo(shape, 'float32');
+function record(backend: Backend, shader: Shader, tensors: tf.TensorInfo[], values: number[], workgroups: [number, number, number]): void {
+  let code = sources.get(shader.key);
+  if (code === undefined) sources.set(shader.key, (code = source(shader)));
+  const words = new Words();
+  shader.uniforms.forEach((u, i) => (u.type === 'f32' ? words.f32(values[i]) : u.type === 'u32' ? words.u32(values[i]) : words.i32(values[i])));
+  dispatch(backend, { code, parameters: { data: words.buffer() }, buffers: tensors.map((t) => bufferOf(backend, t)), workgroups });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +224,7 @@ function forwardNormalise(affine: boolean): Shader {
 }
 
 /** Workgroups of 256 threads for `size` threads, folded into (x, y) within the device's limit. */
-function elementwiseDispatch(backend: Recorder, size: number): [number, number, number] {
+function elementwiseDispatch(backend: Backend, size: number): [number, number, number] {
   return [...workgroupsFor(backend, size), 1];
 }
 
@@ -284,7 +247,7 @@ function checkFloat(kernel: string, inputs: (tf.TensorInfo | undefined)[]): void
 }
 
 function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
-  const backend = args.backend as unknown as Recorder;
+  const backend = internals(args.backend);
   const { x, scale, offset } = args.inputs as { x: tf.TensorInfo; scale?: tf.TensorInfo; offset?: tf.TensorInfo };
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   checkFloat(BATCH_NORM_FORWARD, [x, scale, offset]);
@@ -292,18 +255,18 @@ function batchNormForward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
   const affine = scale !== undefined;
   const layout = layoutOf(x);
   const values = [layout.rows, layout.channels, layout.chunk, layout.groups, epsilon];
-  const y = output(backend, [...x.shape]);
-  const [mean, variance, invStd] = [0, 1, 2].map(() => output(backend, [layout.channels]));
+  const y = newTensor(backend, [...x.shape]);
+  const [mean, variance, invStd] = [0, 1, 2].map(() => newTensor(backend, [layout.channels]));
   const tiles = Math.ceil(layout.channels / BN_CHANNELS);
   const params = affine ? [scale!, offset!] : [];
   if (layout.groups === 1) {
     record(backend, forwardReduction(true, affine), [y, mean, variance, invStd, x, ...params], values, [tiles, 1, 1]);
     return [y, mean, variance, invStd];
   }
-  const partial = output(backend, [layout.groups, layout.channels, 2]);
+  const partial = newTensor(backend, [layout.groups, layout.channels, 2]);
   record(backend, forwardReduction(false, affine), [partial, x], values, [tiles, layout.groups, 1]);
   record(backend, forwardStatistics(), [mean, variance, invStd, partial], values, [Math.ceil(layout.channels / 64), 1, 1]);
-  (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
+  release(backend, partial);
   record(backend, forwardNormalise(affine), [y, x, mean, invStd, ...params], values, elementwiseDispatch(backend, tf.util.sizeFromShape(x.shape)));
   return [y, mean, variance, invStd];
 }
@@ -378,24 +341,24 @@ function backwardInput(affine: boolean): Shader {
 }
 
 function batchNormBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
-  const backend = args.backend as unknown as Recorder;
+  const backend = internals(args.backend);
   const { dy, x, mean, invStd, scale } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; invStd: tf.TensorInfo; scale?: tf.TensorInfo };
   checkFloat(BATCH_NORM_BACKWARD, [dy, x, mean, invStd, scale]);
   const affine = scale !== undefined;
   const layout = layoutOf(x);
   const values = [layout.rows, layout.channels, layout.chunk, layout.groups, 0];
-  const dx = output(backend, [...dy.shape]);
-  const [dScale, dOffset] = [0, 1].map(() => output(backend, [layout.channels]));
+  const dx = newTensor(backend, [...dy.shape]);
+  const [dScale, dOffset] = [0, 1].map(() => newTensor(backend, [layout.channels]));
   const tiles = Math.ceil(layout.channels / BN_CHANNELS);
   const gain = affine ? [scale!] : [];
   if (layout.groups === 1) {
     record(backend, backwardReduction(true, affine), [dx, dScale, dOffset, dy, x, mean, invStd, ...gain], values, [tiles, 1, 1]);
     return [dx, dScale, dOffset];
   }
-  const partial = output(backend, [layout.groups, layout.channels, 2]);
+  const partial = newTensor(backend, [layout.groups, layout.channels, 2]);
   record(backend, backwardReduction(false, affine), [partial, dy, x, mean, invStd], values, [tiles, layout.groups, 1]);
   record(backend, backwardSums(), [dScale, dOffset, partial], values, [Math.ceil(layout.channels / 64), 1, 1]);
-  (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
+  release(backend, partial);
   record(backend, backwardInput(affine), [dx, dy, x, mean, invStd, dScale, dOffset, ...gain], values, elementwiseDispatch(backend, tf.util.sizeFromShape(x.shape)));
   return [dx, dScale, dOffset];
 }
@@ -520,7 +483,7 @@ interface ConvGradAttrs {
 }
 
 function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
-  const backend = args.backend as unknown as Recorder;
+  const backend = internals(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvGradAttrs;
   if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on webgpu supports NHWC only, got ${attrs.dataFormat}.`);
@@ -536,15 +499,15 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
     info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, taps, positions, slicePositions, slices,
   ];
   const dispatch: [number, number, number] = [Math.ceil(info.outChannels / TILE), Math.ceil(taps / TILE), slices];
-  const dw = output(backend, [...attrs.filterShape]);
+  const dw = newTensor(backend, [...attrs.filterShape]);
   if (slices === 1) {
     record(backend, filterTiles(), [dw, x, dy], values, dispatch);
     return dw;
   }
-  const partial = output(backend, [slices, taps, info.outChannels]);
+  const partial = newTensor(backend, [slices, taps, info.outChannels]);
   record(backend, filterTiles(), [partial, x, dy], values, dispatch);
   record(backend, filterSlicesSum(), [dw, partial], values, elementwiseDispatch(backend, taps * info.outChannels));
-  (args.backend as unknown as WebGPUBackend).disposeData(partial.dataId);
+  release(backend, partial);
   return dw;
 }
 

@@ -90,7 +90,7 @@ export interface Dispatch {
   parameters: { data: ArrayBuffer; storage?: boolean };
   /** Bindings 1, 2, …: the buffers the shader reads and writes. */
   buffers: GPUBuffer[];
-  workgroups: [number, number];
+  workgroups: [number, number] | [number, number, number];
 }
 
 /** Records one dispatch on the backend's compute pass, and submits when the backend would. */
@@ -105,7 +105,7 @@ export function dispatch(backend: Backend, d: Dispatch): void {
   if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
   backend.computePassEncoder.setPipeline(compiled);
   backend.computePassEncoder.setBindGroup(0, bindGroup);
-  backend.computePassEncoder.dispatchWorkgroups(d.workgroups[0], d.workgroups[1]);
+  backend.computePassEncoder.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2] ?? 1);
   backend.dispatchCountInPass += 1;
   if (tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') <= backend.dispatchCountInPass) {
     backend.endComputePassEncoder();
@@ -133,13 +133,18 @@ export function copyFloats(backend: Backend, from: GPUBuffer, fromOffset: number
   backend.commandEncoder!.copyBufferToBuffer(from, fromOffset * 4, to, toOffset * 4, size * 4);
 }
 
-/** A parameter block of 32-bit words: unsigned integers and float32 values in order. */
+/** A parameter block of 32-bit words: unsigned and signed integers and float32 values in order. */
 export class Words {
   private readonly words: number[] = [];
-  private readonly kinds: ('u' | 'f')[] = [];
+  private readonly kinds: ('u' | 'i' | 'f')[] = [];
 
   u32(...values: number[]): this {
     values.forEach((v) => (this.words.push(v), this.kinds.push('u')));
+    return this;
+  }
+
+  i32(...values: number[]): this {
+    values.forEach((v) => (this.words.push(v), this.kinds.push('i')));
     return this;
   }
 
@@ -155,8 +160,9 @@ export class Words {
   buffer(): ArrayBuffer {
     const data = new ArrayBuffer(Math.max(16, Math.ceil(this.words.length / 4) * 16));
     const u = new Uint32Array(data);
+    const signed = new Int32Array(data);
     const f = new Float32Array(data);
-    this.words.forEach((v, i) => (this.kinds[i] === 'u' ? (u[i] = v) : (f[i] = v)));
+    this.words.forEach((v, i) => (this.kinds[i] === 'u' ? (u[i] = v) : this.kinds[i] === 'i' ? (signed[i] = v) : (f[i] = v)));
     return data;
   }
 }
