@@ -8,10 +8,14 @@
  * pass's workgroup has invocations), sizes that are no multiple of a tile, a dimension over several
  * column workgroups, a nearly collapsed batch (every logit near 0, the tiles' log-sum-exp partials
  * all weighing in) and identical views (alignment exactly 0, every positive cosine 1).
+ * The online probe's fused gradients are checked through LinearProbe.trainStep: three steps' losses and
+ * accuracies, then its weights and momentum buffers, on the bench's probe shape and larger ones.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EMBEDDING_STATISTICS, EMBEDDING_STATISTICS_ORDER } from '../engine/fused-metrics';
+import { EMBEDDING_STATISTICS, EMBEDDING_STATISTICS_ORDER, LINEAR_PROBE_GRADIENTS } from '../engine/fused-metrics';
 import { embeddingStatistics } from '../engine/metrics';
+import { LinearProbe } from '../engine/probe';
+import { Rng } from '../engine/random';
 import type { KernelCheck } from './kernel-checks';
 import { validated } from './webgpu-conv-bn-checks';
 
@@ -68,10 +72,55 @@ async function statistics(c: StatisticsCase): Promise<Values> {
   }
 }
 
-export const METRICS_CHECKS: KernelCheck[] = CASES.map((c) => ({
-  name: `Embedding statistics: ${c.name}`,
-  backends: ['webgpu'],
-  kernels: [EMBEDDING_STATISTICS],
-  tolerance: TOLERANCE,
-  run: () => statistics(c),
-}));
+interface ProbeCase {
+  name: string;
+  rows: number;
+  features: number;
+  classes: number;
+}
+
+const PROBE_CASES: ProbeCase[] = [
+  { name: 'the quick bench\'s (batch 16, 32 features, 6 classes)', rows: 16, features: 32, classes: 6 },
+  { name: 'batch 64, 128 features, 10 classes', rows: 64, features: 128, classes: 10 },
+  { name: 'batch 130, 48 features, 7 classes', rows: 130, features: 48, classes: 7 },
+  { name: 'batch 128, 512 features, 100 classes', rows: 128, features: 512, classes: 100 },
+];
+
+/** Three probe steps on fixed non-negative features (as after a ReLU) and labels: each step's loss and accuracy, then the probe's variables. */
+async function probeSteps(c: ProbeCase): Promise<Values> {
+  const probe = new LinearProbe(c.features, c.classes, new Rng(c.rows + c.features));
+  const values: Values = {};
+  try {
+    return await validated(async () => {
+      for (let step = 0; step < 3; step++) {
+        const features = tf.tidy(() => tf.relu(tf.randomNormal([c.rows, c.features], 0, 1, 'float32', 10 * c.rows + step)) as tf.Tensor2D);
+        const labels = tf.tensor1d(Int32Array.from({ length: c.rows }, (_, i) => (i * 7 + step) % c.classes), 'int32');
+        const { loss, accuracy } = tf.tidy(() => probe.trainStep(features, labels));
+        values[`step ${step} loss`] = await loss.data();
+        values[`step ${step} accuracy`] = await accuracy.data();
+        tf.dispose([features, labels, loss, accuracy]);
+      }
+      for (const [i, variable] of probe.variables.entries()) values[`variable ${i} (${variable.shape})`] = await variable.data();
+      return values;
+    });
+  } finally {
+    probe.dispose();
+  }
+}
+
+export const METRICS_CHECKS: KernelCheck[] = [
+  ...CASES.map((c): KernelCheck => ({
+    name: `Embedding statistics: ${c.name}`,
+    backends: ['webgpu'],
+    kernels: [EMBEDDING_STATISTICS],
+    tolerance: TOLERANCE,
+    run: () => statistics(c),
+  })),
+  ...PROBE_CASES.map((c): KernelCheck => ({
+    name: `Linear probe step: ${c.name}`,
+    backends: ['webgpu'],
+    kernels: [LINEAR_PROBE_GRADIENTS],
+    tolerance: TOLERANCE,
+    run: () => probeSteps(c),
+  })),
+];

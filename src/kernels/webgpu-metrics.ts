@@ -10,10 +10,14 @@
  * 3. One workgroup folds the partials into the five numbers.
  * The composites' operations are kept (division by the norm, relu of 2 − 2g, the mean before the
  * centred squares), so the results differ from theirs only by the order of float32 sums.
+ *
+ * LINEAR_PROBE_GRADIENTS in two dispatches: an invocation per row (its logits, their log-sum-exp, its
+ * loss, whether its first largest logit is its label, its logits' gradient (softmax − one-hot) / n),
+ * then an invocation per weight and per bias (a sum over the rows) and one for the two means.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EMBEDDING_STATISTICS, EMBEDDING_STATISTICS_ORDER } from '../engine/fused-metrics';
-import { WORKGROUP_SIZE, Words, bufferOf, dispatch, internals, newTensor, release, workgroupsFor, type Backend } from './webgpu-recording';
+import { EMBEDDING_STATISTICS, EMBEDDING_STATISTICS_ORDER, LINEAR_PROBE_GRADIENTS } from '../engine/fused-metrics';
+import { FLAT_INDEX, WORKGROUP_SIZE, Words, bufferOf, dispatch, internals, newTensor, release, workgroupsFor, type Backend } from './webgpu-recording';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -259,7 +263,120 @@ function embeddingStatistics(args: KernelArgs): tf.TensorInfo {
   return statistics;
 }
 
+const PROBE_PARAMS = `
+struct Params { n: u32, d: u32, classes: u32, width: u32, total: u32, rows: f32, inverseRows: f32 }
+@group(0) @binding(0) var<uniform> params: Params;`;
+
+const PROBE_ROWS_SHADER = `${PROBE_PARAMS}
+@group(0) @binding(1) var<storage, read> features: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<i32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(6) var<storage, read_write> logitGradient: array<f32>;
+@group(0) @binding(7) var<storage, read_write> rowStats: array<f32>;
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = ${FLAT_INDEX};
+  if (i >= params.total) { return; }
+  let row = i * params.classes;
+  var best = 0.0;
+  var predicted = 0u;
+  for (var c = 0u; c < params.classes; c++) {
+    var product = 0.0;
+    for (var k = 0u; k < params.d; k++) { product += features[i * params.d + k] * weight[k * params.classes + c]; }
+    let logit = product + bias[c];
+    logits[row + c] = logit;
+    if (c == 0u || logit > best) {
+      best = logit;
+      predicted = c;
+    }
+  }
+  var total = 0.0;
+  for (var c = 0u; c < params.classes; c++) { total += exp(logits[row + c] - best); }
+  let lse = best + log(total);
+  // A label outside the classes is an all-zero one-hot row, as tf.oneHot makes it: no loss, no target.
+  let label = labels[i];
+  let known = label >= 0 && u32(label) < params.classes;
+  var loss = 0.0;
+  for (var c = 0u; c < params.classes; c++) {
+    let logResult = logits[row + c] - lse;
+    let oneHot = select(0.0, 1.0, known && u32(label) == c);
+    loss -= logResult * oneHot;
+    logitGradient[row + c] = (exp(logResult) - oneHot) * params.inverseRows;
+  }
+  rowStats[2u * i] = loss;
+  rowStats[2u * i + 1u] = select(0.0, 1.0, known && predicted == u32(label));
+}`;
+
+const PROBE_GRADIENTS_SHADER = `${PROBE_PARAMS}
+@group(0) @binding(1) var<storage, read> features: array<f32>;
+@group(0) @binding(2) var<storage, read> logitGradient: array<f32>;
+@group(0) @binding(3) var<storage, read> rowStats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> weightGradient: array<f32>;
+@group(0) @binding(5) var<storage, read_write> biasGradient: array<f32>;
+@group(0) @binding(6) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(7) var<storage, read_write> accuracy: array<f32>;
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = ${FLAT_INDEX};
+  let weights = params.d * params.classes;
+  if (t < weights) {
+    let k = t / params.classes;
+    let c = t % params.classes;
+    var sum = 0.0;
+    for (var i = 0u; i < params.n; i++) { sum += features[i * params.d + k] * logitGradient[i * params.classes + c]; }
+    weightGradient[t] = sum;
+  } else if (t < weights + params.classes) {
+    let c = t - weights;
+    var sum = 0.0;
+    for (var i = 0u; i < params.n; i++) { sum += logitGradient[i * params.classes + c]; }
+    biasGradient[c] = sum;
+  } else if (t == weights + params.classes) {
+    var sums = vec2<f32>(0.0);
+    for (var i = 0u; i < params.n; i++) { sums += vec2<f32>(rowStats[2u * i], rowStats[2u * i + 1u]); }
+    loss[0] = sums.x / params.rows;
+    accuracy[0] = sums.y / params.rows;
+  }
+}`;
+
+function linearProbeGradients(args: KernelArgs): tf.TensorInfo[] {
+  const backend = internals(args.backend);
+  const { features, labels, weight, bias } = args.inputs as Record<string, tf.TensorInfo>;
+  const [n, d] = features.shape;
+  const classes = weight.shape[1];
+  if (features.shape.length !== 2 || labels.shape.length !== 1 || labels.shape[0] !== n || labels.dtype !== 'int32' || weight.shape[0] !== d || bias.shape.length !== 1 || bias.shape[0] !== classes
+    || [features, weight, bias].some((t) => t.dtype !== 'float32')) {
+    throw new Error(`${LINEAR_PROBE_GRADIENTS}: expected float32 features [n, D], int32 labels [n], float32 weight [D, C] and bias [C], got [${features.shape}], [${labels.shape}] ${labels.dtype}, [${weight.shape}], [${bias.shape}].`);
+  }
+  if (n < 1 || classes < 1) throw new Error(`${LINEAR_PROBE_GRADIENTS}: needs at least one row and one class, got ${n} rows and ${classes} classes.`);
+  const logits = newTensor(backend, [n, classes]);
+  const logitGradient = newTensor(backend, [n, classes]);
+  const rowStats = newTensor(backend, [n, 2]);
+  const outputs = [newTensor(backend, []), newTensor(backend, []), newTensor(backend, [d, classes]), newTensor(backend, [classes])];
+  const parameters = (total: number) => ({
+    data: new Words().u32(n, d, classes, workgroupsFor(backend, total)[0], total).f32(n, 1 / n).buffer(),
+  });
+  dispatch(backend, {
+    code: PROBE_ROWS_SHADER,
+    parameters: parameters(n),
+    buffers: [features, labels, weight, bias, logits, logitGradient, rowStats].map((t) => bufferOf(backend, t)),
+    workgroups: workgroupsFor(backend, n),
+  });
+  const gradientInvocations = d * classes + classes + 1;
+  const [loss, accuracy, weightGradient, biasGradient] = outputs;
+  dispatch(backend, {
+    code: PROBE_GRADIENTS_SHADER,
+    parameters: parameters(gradientInvocations),
+    buffers: [features, logitGradient, rowStats, weightGradient, biasGradient, loss, accuracy].map((t) => bufferOf(backend, t)),
+    workgroups: workgroupsFor(backend, gradientInvocations),
+  });
+  release(backend, logits, logitGradient, rowStats);
+  return outputs;
+}
+
 /** The kernels of this file by name, for webgpu-kernels.ts to register. */
 export const WEBGPU_METRICS_KERNELS: Record<string, KernelFunc> = {
   [EMBEDDING_STATISTICS]: embeddingStatistics as KernelFunc,
+  [LINEAR_PROBE_GRADIENTS]: linearProbeGradients as unknown as KernelFunc,
 };
