@@ -6,7 +6,7 @@
  * (`backendHas`) and the composites elsewhere; the composites stay the definition.
  *
  * EMBEDDING_STATISTICS: inputs { z1, z2 } float32 [n, d] (n ≥ 2), no attrs → float32 [5], in the order of
- *   EmbeddingStatistic: featureStd(z1), alignment(z1, z2), uniformity(z1), and the mean cosine of the
+ *   EMBEDDING_STATISTICS_ORDER: featureStd(z1), alignment(z1, z2), uniformity(z1), and the mean cosine of the
  *   matched pairs (i, i) and of the others (i ≠ j) across the views — each as metrics.ts defines it
  *   (rows L2-normalised with the same floor, unbiased std, log-sum-exp over the pairs i < j minus
  *   log(#pairs)). Not differentiable: metrics are read, never trained on.
@@ -21,4 +21,3 @@ export const LINEAR_PROBE_GRADIENTS = 'SiameseLinearProbeGradients';
 
 /** The outputs of EMBEDDING_STATISTICS, by position. */
 export const EMBEDDING_STATISTICS_ORDER = ['featureStd', 'alignment', 'uniformity', 'positiveCosine', 'negativeCosine'] as const;
-export type EmbeddingStatistic = (typeof EMBEDDING_STATISTICS_ORDER)[number];

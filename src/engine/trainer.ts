@@ -313,8 +313,7 @@ export class Trainer {
         gradients = { positive, negative, ratio, unigradCosine, implicitNegative: p.gradients.implicitNegative };
         offset += GRADIENT_ANATOMY_SCALARS;
       }
-      const record: StepRecord = { step: p.step, loss, featureStd, learningRate: p.learningRate, tau: p.tau, terms, epoch: p.epoch, views, probe, gradients };
-      return record;
+      return { step: p.step, loss, featureStd, learningRate: p.learningRate, tau: p.tau, terms, epoch: p.epoch, views, probe, gradients };
     });
   }
 

@@ -41,7 +41,7 @@ struct Params {
 /** The flat workgroup index of a dispatch folded by workgroupsFor. */
 const GROUP = `let group = wid.y * params.width + wid.x;`;
 
-/** WGSL: halves `active` invocations' pairs of `red` until red[0] holds their sum (every invocation runs it). */
+/** WGSL: folds `red` (one value per invocation) in halves until red[0] holds the workgroup's sum; every invocation runs it. */
 function treeSum(red: string): string {
   return `
   for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
@@ -109,7 +109,7 @@ var<workgroup> right2: array<f32, ${TILE * TILE}>;
 var<workgroup> red: array<f32, ${WORKGROUP_SIZE}>;
 var<workgroup> redMax: array<f32, ${WORKGROUP_SIZE}>;
 
-/** z's element (row, k) over its row's norm (norm 0: z1's, 1: z2's), 0 outside the matrix. */
+/** ẑ1 and ẑ2 at (row, k): the element over its row's norm; 0 outside the matrix, the padding of the last tiles. */
 fn unit1(row: u32, k: u32) -> f32 {
   if (row >= params.n || k >= params.d) { return 0.0; }
   return z1[row * params.d + k] / rowStats[row * ${ROW_VALUES}u];
