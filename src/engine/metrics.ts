@@ -4,6 +4,8 @@
  * Everything returns tensors except effectiveRank, whose eigenvalue step runs on the CPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { EMBEDDING_STATISTICS } from './fused-metrics';
+import { backendHas } from './fused-updates';
 import { l2Normalize } from './losses';
 
 /** Test rows scored against the bank at once: bounds the [chunk, bankSize] similarity matrix. */
@@ -96,7 +98,8 @@ export function uniformity(z: tf.Tensor2D): tf.Scalar {
     const gram = tf.matMul(unit, unit, false, true);
     // ‖x − y‖² = 2 − 2x·y for unit rows; clamp the rounding below 0.
     const squaredDistance = tf.relu(tf.sub(2, tf.mul(2, gram)));
-    const upperPairs = tf.sub(tf.linalg.bandPart(tf.ones([n, n]), 0, -1), tf.eye(n)).cast('bool');
+    const { row, column } = pairIndices(n);
+    const upperPairs = tf.less(row, column);
     // log-sum-exp over the pairs (others masked to a huge negative) stays finite even for tiny means.
     const pairLogits = tf.where(upperPairs, tf.mul(-2, squaredDistance), tf.fill([n, n], -1e9));
     const numPairs = (n * (n - 1)) / 2;
@@ -116,10 +119,32 @@ export function meanPositiveNegativeCosine(z1: tf.Tensor2D, z2: tf.Tensor2D): Po
   return tf.tidy(() => {
     const n = z1.shape[0];
     const cosine = tf.matMul(l2Normalize(z1), l2Normalize(z2), false, true);
-    const eye = tf.eye(n);
+    const { row, column } = pairIndices(n);
+    const eye = tf.cast(tf.equal(row, column), 'float32');
     const positive = tf.div(tf.sum(tf.mul(cosine, eye)), n) as tf.Scalar;
     const negative = tf.div(tf.sum(tf.mul(cosine, tf.sub(1, eye))), n * (n - 1)) as tf.Scalar;
     return { positive, negative };
+  });
+}
+
+/**
+ * The row index [n, 1] and column index [1, n] of an n×n matrix, whose comparisons make its masks on the
+ * device: tf.eye, tf.ones and tf.linalg.bandPart each upload an n×n tensor of values.
+ */
+function pairIndices(n: number): { row: tf.Tensor2D; column: tf.Tensor2D } {
+  const index = tf.range(0, n, 1, 'int32');
+  return { row: tf.reshape(index, [n, 1]), column: tf.reshape(index, [1, n]) };
+}
+
+/**
+ * featureStd(z1), alignment(z1, z2), uniformity(z1) and the matched and other pairs' mean cosine, float32 [5]
+ * in the order of fused-metrics.ts: one fused kernel where the backend registers it, these composites elsewhere.
+ */
+export function embeddingStatistics(z1: tf.Tensor2D, z2: tf.Tensor2D): tf.Tensor1D {
+  if (backendHas(EMBEDDING_STATISTICS)) return tf.engine().runKernel(EMBEDDING_STATISTICS, { z1, z2 }) as tf.Tensor1D;
+  return tf.tidy(() => {
+    const cosine = meanPositiveNegativeCosine(z1, z2);
+    return tf.stack([featureStd(z1), alignment(z1, z2), uniformity(z1), cosine.positive, cosine.negative]) as tf.Tensor1D;
   });
 }
 

@@ -5,6 +5,8 @@
  * is one [batch, D] × [D, classes] product per step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { LINEAR_PROBE_GRADIENTS } from './fused-metrics';
+import { backendHas } from './fused-updates';
 import { dense, variables, type Module } from './nn';
 import { createOptimizer, type Optimizer } from './optimizers';
 import type { Rng } from './random';
@@ -31,6 +33,12 @@ export class LinearProbe {
    * before the update. Gradients reach only the probe's own weights. Call inside tf.tidy.
    */
   trainStep(features: tf.Tensor2D, labels: tf.Tensor1D): { loss: tf.Scalar; accuracy: tf.Scalar } {
+    if (backendHas(LINEAR_PROBE_GRADIENTS)) {
+      const [weight, bias] = this.layer.params.map((p) => p.variable);
+      const [loss, accuracy, ...grads] = tf.engine().runKernel(LINEAR_PROBE_GRADIENTS, { features, labels: tf.cast(labels, 'int32'), weight, bias }) as tf.Tensor[];
+      this.optimizer.step(this.layer.params, grads, PROBE_LEARNING_RATE);
+      return { loss: loss as tf.Scalar, accuracy: accuracy as tf.Scalar };
+    }
     const targets = tf.oneHot(tf.cast(labels, 'int32'), this.numClasses);
     // A second [batch, D] × [D, classes] product for the accuracy: cheaper than smuggling logits out of the tape.
     const accuracy = tf.mean(tf.equal(this.predict(features), tf.cast(labels, 'int32')).cast('float32')) as tf.Scalar;

@@ -11,7 +11,7 @@ import type { LiveSettings, TrainConfig } from './config';
 import { DeviceImages, type DatasetSplits } from './dataset';
 import { cosineTau } from './ema';
 import { GRADIENT_ANATOMY_SCALARS, anatomyScalars, anatomyTensors, type GradientAnatomy } from './gradient-anatomy';
-import { alignment, featureStd, meanPositiveNegativeCosine, uniformity } from './metrics';
+import { embeddingStatistics, featureStd } from './metrics';
 import { applyEma, disposeInstance } from './methods/instance';
 import { assertValidOptions } from './methods/options';
 import { getMethod } from './methods/registry';
@@ -102,7 +102,7 @@ interface StepMetrics {
   hasProbe: boolean;
   /** Whether the step measured the gradient anatomy, and whether its method's negative is implicit. */
   gradients: { implicitNegative: boolean } | null;
-  /** [loss, featureStd, ...terms, ...views(4), ...probe(2), ...gradients(4)] still on the device. */
+  /** [loss, ...terms, ...probe(2), featureStd, ...views(4), ...gradients(4)] still on the device. */
   scalars: tf.Tensor1D;
 }
 
@@ -292,35 +292,28 @@ export class Trainer {
     all.dispose();
     let offset = 0;
     return pending.map((p) => {
+      // The layout of StepMetrics.scalars: loss, terms, probe, feature std, views, gradients.
+      const loss = values[offset++];
       const terms: Record<string, number> = {};
-      p.termNames.forEach((name, i) => (terms[name] = values[offset + 2 + i]));
-      const record: StepRecord = {
-        step: p.step,
-        loss: values[offset],
-        featureStd: values[offset + 1],
-        learningRate: p.learningRate,
-        tau: p.tau,
-        terms,
-        epoch: p.epoch,
-        views: null,
-        probe: null,
-        gradients: null,
-      };
-      offset += 2 + p.termNames.length;
-      if (p.hasViews) {
-        record.views = { alignment: values[offset], uniformity: values[offset + 1], positiveCosine: values[offset + 2], negativeCosine: values[offset + 3] };
-        offset += VIEW_METRIC_COUNT;
-      }
+      for (const name of p.termNames) terms[name] = values[offset++];
+      let probe: ProbeStepMetrics | null = null;
       if (p.hasProbe) {
-        record.probe = { loss: values[offset], accuracy: values[offset + 1] };
+        probe = { loss: values[offset], accuracy: values[offset + 1] };
         offset += PROBE_METRIC_COUNT;
       }
+      const featureStd = values[offset++];
+      let views: ViewMetrics | null = null;
+      if (p.hasViews) {
+        views = { alignment: values[offset], uniformity: values[offset + 1], positiveCosine: values[offset + 2], negativeCosine: values[offset + 3] };
+        offset += VIEW_METRIC_COUNT;
+      }
+      let gradients: GradientAnatomy | null = null;
       if (p.gradients) {
         const [positive, negative, ratio, unigradCosine] = values.subarray(offset, offset + GRADIENT_ANATOMY_SCALARS);
-        record.gradients = { positive, negative, ratio, unigradCosine, implicitNegative: p.gradients.implicitNegative };
+        gradients = { positive, negative, ratio, unigradCosine, implicitNegative: p.gradients.implicitNegative };
         offset += GRADIENT_ANATOMY_SCALARS;
       }
-      return record;
+      return { step: p.step, loss, featureStd, learningRate: p.learningRate, tau: p.tau, terms, epoch: p.epoch, views, probe, gradients };
     });
   }
 
@@ -511,27 +504,23 @@ export class Trainer {
   }
 
   /**
-   * What a step reports, stacked on the device: loss, feature std, the loss terms, the view geometry
-   * the online probe (which trains on this batch here) and the gradient anatomy where it was measured.
+   * What a step reports, on the device in one tensor: loss, the loss terms, the online probe (which
+   * trains on this batch here), feature std with the view geometry (one fused kernel where the backend
+   * has it), and the gradient anatomy where it was measured.
    */
   private stepMetrics(value: tf.Scalar, out: LossOutput, labels: tf.Tensor1D | null, embeddingGradient?: tf.Tensor2D): StepMetrics {
-    const parts: tf.Scalar[] = [value, featureStd(out.embedding), ...Object.values(out.terms)];
-    const hasViews = out.secondEmbedding !== undefined;
-    if (hasViews) {
-      const second = out.secondEmbedding as tf.Tensor2D;
-      const cosine = meanPositiveNegativeCosine(out.embedding, second);
-      parts.push(alignment(out.embedding, second), uniformity(out.embedding), cosine.positive, cosine.negative);
-    }
+    const scalars: tf.Scalar[] = [value, ...Object.values(out.terms)];
     const hasProbe = this.probe !== null && out.features !== undefined && labels !== null;
     if (hasProbe) {
       const probe = this.probe!.trainStep(out.features!, labels!);
-      parts.push(probe.loss, probe.accuracy);
+      scalars.push(probe.loss, probe.accuracy);
     }
+    const hasViews = out.secondEmbedding !== undefined;
+    const geometry = hasViews ? embeddingStatistics(out.embedding, out.secondEmbedding as tf.Tensor2D) : tf.reshape(featureStd(out.embedding), [1]);
     const anatomy = embeddingGradient && out.anatomy;
-    const scalars = tf.stack(parts) as tf.Tensor1D;
-    const withGradients = anatomy ? tf.concat([scalars, anatomyScalars(out.embedding, embeddingGradient, anatomy)]) : scalars;
+    const parts = [tf.stack(scalars), geometry, ...(anatomy ? [anatomyScalars(out.embedding, embeddingGradient, anatomy)] : [])];
     const gradients = anatomy ? { implicitNegative: anatomy.implicitNegative } : null;
-    return { scalars: withGradients as tf.Tensor1D, termNames: Object.keys(out.terms), hasViews, hasProbe, gradients };
+    return { scalars: tf.concat(parts) as tf.Tensor1D, termNames: Object.keys(out.terms), hasViews, hasProbe, gradients };
   }
 
   dispose(): void {

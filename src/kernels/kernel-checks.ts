@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CONV_BN_CHECKS } from './webgpu-conv-bn-checks';
+import { METRICS_CHECKS } from './webgpu-metrics-checks';
 import { UPDATE_CHECKS } from './webgpu-update-checks';
 import { replacedWebGPUKernels } from './webgpu-kernels';
 
@@ -53,7 +54,7 @@ export interface KernelCheckResult {
   error: string | null;
 }
 
-export const KERNEL_CHECKS: KernelCheck[] = [...UPDATE_CHECKS, ...CONV_BN_CHECKS];
+export const KERNEL_CHECKS: KernelCheck[] = [...UPDATE_CHECKS, ...CONV_BN_CHECKS, ...METRICS_CHECKS];
 
 /** Compares two arrays: NaN matches NaN at the same place, infinities match themselves; any other disagreement is infinite. */
 export function difference(label: string, actual: ArrayLike<number> | undefined, expected: ArrayLike<number>): OutputDifference {

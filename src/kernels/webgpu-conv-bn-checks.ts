@@ -66,7 +66,7 @@ async function read(named: Record<string, tf.Tensor>): Promise<Values> {
 }
 
 /** `fn`'s values; an error where the device rejected any of its dispatches. */
-async function validated(fn: () => Promise<Values>): Promise<Values> {
+export async function validated(fn: () => Promise<Values>): Promise<Values> {
   const device = (tf.backend() as WebGPUBackend).device;
   device.pushErrorScope('validation');
   let values: Values;

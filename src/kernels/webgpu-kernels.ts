@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { WEBGPU_CONV_BN_KERNELS } from './webgpu-conv-bn';
+import { WEBGPU_METRICS_KERNELS } from './webgpu-metrics';
 import { WEBGPU_UPDATE_KERNELS } from './webgpu-updates';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -26,4 +27,5 @@ export function registerWebGPUKernels(): void {
   if (replacedWebGPUKernels.size > 0) return;
   install(WEBGPU_UPDATE_KERNELS);
   install(WEBGPU_CONV_BN_KERNELS);
+  install(WEBGPU_METRICS_KERNELS);
 }
