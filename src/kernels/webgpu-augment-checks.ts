@@ -2,7 +2,7 @@
  * Browser checks (kernel-checks.ts) of the fused augmentation kernel webgpu-augment.ts registers for
  * WebGPU, against the composite chain of tfjs ops on the same backend, with the same drawn
  * parameters: BYOL's two views, a flip-only view (exact-size path), jitter without hue, grayscale
- * only, and sources larger than the output (resampled), at 16 and 32 px.
+ * only, and sources larger or smaller than the output (resampled), at 16, 28 and 32 px.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
@@ -26,6 +26,8 @@ const CASES: AugmentCase[] = [
   { name: 'BYOL view 2 (blur 0.1, solarise 0.2), 32 px, batch 16', view: standardView({ blur: 0.1, solarize: 0.2 }), count: 16, inSize: 32, outSize: 32 },
   { name: 'standard view, blur 1 and solarise 0.2, 16 px, batch 16', view: standardView({ blur: 1, solarize: 0.2 }), count: 16, inSize: 16, outSize: 16 },
   { name: 'standard view, blur 1 and solarise 0.2, 32 → 16 px, batch 8', view: standardView({ blur: 1, solarize: 0.2 }), count: 8, inSize: 32, outSize: 16 },
+  // 784 pixels: the last stride of a workgroup's 256 invocations is partial.
+  { name: 'standard view, blur 1 and solarise 0.2, 20 → 28 px (upsampled), batch 8', view: standardView({ blur: 1, solarize: 0.2 }), count: 8, inSize: 20, outSize: 28 },
   { name: 'no crop, same size, flips 0.5, 16 px, batch 16', view: { ...IDENTITY_VIEW, flipProbability: 0.5 }, count: 16, inSize: 16, outSize: 16 },
   {
     name: 'crop and jitter without hue, 32 px, batch 8',

@@ -100,7 +100,7 @@ function colour(switches: AugmentSwitches): string {
  * from the output buffer, keeps its results in registers until every invocation has read, then writes.
  */
 function blur(switches: AugmentSwitches): string {
-  const pass = (name: string, neighbour: string, position: string) => `
+  const pass = (store: string, neighbour: string, position: string) => `
       for (var k = 0; k < PIXELS_PER_THREAD; k++) {
         let p = t + k * ${THREADS};
         if (p < PIXELS) {
@@ -117,7 +117,7 @@ function blur(switches: AugmentSwitches): string {
       for (var k = 0; k < PIXELS_PER_THREAD; k++) {
         let p = t + k * ${THREADS};
         if (p < PIXELS) {
-          ${name}
+          ${store}
         }
       }
       storageBarrier();`;
