@@ -1,6 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { EDGE_INSET, IDENTITY_VIEW, augmentBatch, augmentationProblems, sampleCropBox, standardView, type ViewAugmentation } from './augment';
+import {
+  EDGE_INSET,
+  IDENTITY_VIEW,
+  PARAMETER,
+  PARAMETER_COUNT,
+  augmentBatch,
+  augmentComposite,
+  augmentationProblems,
+  drawViewParameters,
+  sampleCropBox,
+  standardView,
+  type ViewAugmentation,
+  type ViewParameters,
+} from './augment';
 import { Rng } from './random';
 
 /** Random images in [0, 1], NHWC. */
@@ -280,6 +293,86 @@ describe('augmentBatch colour and filters', () => {
     const images = randomImages(4, 5, 16);
     const out = run(images, jitterOnly({ probability: 0, brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.4 }), 5, 9);
     expect(maxAbsDifference(out, images.dataSync())).toBeLessThan(1e-6);
+  });
+});
+
+describe('drawViewParameters', () => {
+  const row = (p: ViewParameters, image: number, column: number, width = 1) => Array.from(p.values.subarray(image * PARAMETER_COUNT + column, image * PARAMETER_COUNT + column + width));
+
+  it('draws in the order augmentBatch always has: boxes and flips image by image, then jitter, grayscale, blur, solarise', () => {
+    const recipe = standardView({ blur: 0.5, solarize: 0.3 });
+    const [n, size] = [7, 20];
+    const drawn = drawViewParameters(recipe, n, size, size, 16, new Rng(11));
+    expect(drawn.switches).toEqual({ exactSize: false, flip: true, jitter: true, hue: true, grayscale: true, blur: true, solarize: true });
+
+    const rng = new Rng(11);
+    const f = Math.fround;
+    for (let i = 0; i < n; i++) {
+      const box = sampleCropBox(rng, size, size, recipe.crop!.scale, recipe.crop!.ratio);
+      if (rng.bernoulli(0.5)) [box[1], box[3]] = [box[3], box[1]];
+      expect(row(drawn, i, PARAMETER.box, 4)).toEqual(box.map((v) => f(EDGE_INSET + v * (1 - 2 * EDGE_INSET))));
+      expect(row(drawn, i, PARAMETER.flip)).toEqual([0]);
+    }
+    const jitter = recipe.colorJitter!;
+    for (let i = 0; i < n; i++) {
+      const on = rng.bernoulli(jitter.probability);
+      const factor = (strength: number) => (on ? rng.uniform(1 - strength, 1 + strength) : 1);
+      const factors = [factor(jitter.brightness), factor(jitter.contrast), factor(jitter.saturation)];
+      expect(row(drawn, i, PARAMETER.brightness, 3)).toEqual(factors.map(f));
+      const shift = on ? rng.uniform(-jitter.hue, jitter.hue) : 0;
+      // The hue matrix is the rotation conjugated into YIQ: its trace is the rotation's, 1 + 2 cos 2πθ.
+      const hue = row(drawn, i, PARAMETER.hue, 9);
+      expect(hue[0] + hue[4] + hue[8]).toBeCloseTo(1 + 2 * Math.cos(2 * Math.PI * shift), 5);
+    }
+    for (let i = 0; i < n; i++) expect(row(drawn, i, PARAMETER.grayscale)).toEqual([rng.bernoulli(0.2) ? 1 : 0]);
+    for (let i = 0; i < n; i++) expect(row(drawn, i, PARAMETER.blurSigma)).toEqual([rng.bernoulli(0.5) ? f(rng.uniform(0.1, 2)) : 0]);
+    for (let i = 0; i < n; i++) expect(row(drawn, i, PARAMETER.solarize)).toEqual([rng.bernoulli(0.3) ? 1 : 0]);
+    // Nothing else was drawn: the stream continues where the old draws left it.
+    const after = new Rng(11);
+    drawViewParameters(recipe, n, size, size, 16, after);
+    expect(after.next()).toBe(rng.next());
+  });
+
+  it('draws only flips on the exact-size path, and neutral values for the steps a recipe leaves out', () => {
+    const drawn = drawViewParameters(view({ flipProbability: 0.5 }), 9, 8, 8, 8, new Rng(3));
+    expect(drawn.switches).toEqual({ exactSize: true, flip: true, jitter: false, hue: false, grayscale: false, blur: false, solarize: false });
+    const rng = new Rng(3);
+    for (let i = 0; i < 9; i++) {
+      expect(row(drawn, i, PARAMETER.flip)).toEqual([rng.bernoulli(0.5) ? 1 : 0]);
+      expect(row(drawn, i, PARAMETER.brightness, 3)).toEqual([1, 1, 1]);
+      expect(row(drawn, i, PARAMETER.hue, 9)).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+      expect(row(drawn, i, PARAMETER.grayscale, 3)).toEqual([0, 0, 0]);
+    }
+    const after = new Rng(3);
+    drawViewParameters(view({ flipProbability: 0.5 }), 9, 8, 8, 8, after);
+    expect(after.next()).toBe(rng.next());
+  });
+});
+
+describe('augmentComposite', () => {
+  it('applies each image its own parameters: flip, grayscale and solarise weights as the formulas say', () => {
+    const [n, size] = [3, 5];
+    const images = randomImages(n, size, 21);
+    const drawn = drawViewParameters(view({ flipProbability: 0.5, grayscaleProbability: 0.5, solarizeProbability: 0.5 }), n, size, size, size, new Rng(1));
+    // Image 0: flipped; image 1: grayscale; image 2: solarised.
+    drawn.values.fill(0, 0, n * PARAMETER_COUNT);
+    drawn.values[PARAMETER.flip] = 1;
+    drawn.values[PARAMETER_COUNT + PARAMETER.grayscale] = 1;
+    drawn.values[2 * PARAMETER_COUNT + PARAMETER.solarize] = 1;
+    const out = tf.tidy(() => augmentComposite(images, drawn, size).dataSync());
+    const x = images.dataSync();
+    const at = (b: number, y: number, col: number, c: number) => ((b * size + y) * size + col) * 3 + c;
+    for (let y = 0; y < size; y++) {
+      for (let col = 0; col < size; col++) {
+        const luma = 0.299 * x[at(1, y, col, 0)] + 0.587 * x[at(1, y, col, 1)] + 0.114 * x[at(1, y, col, 2)];
+        for (let c = 0; c < 3; c++) {
+          expect(out[at(0, y, col, c)]).toBe(x[at(0, y, size - 1 - col, c)]);
+          expect(out[at(1, y, col, c)]).toBeCloseTo(luma, 6);
+          const v = x[at(2, y, col, c)];
+          expect(out[at(2, y, col, c)]).toBeCloseTo(v >= 0.5 ? 1 - v : v, 6);
+        }
+      }
+    }
   });
 });
 

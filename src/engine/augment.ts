@@ -1,10 +1,11 @@
 /**
  * Batched augmentations on the device. Parameters (crop boxes, jitter factors, which images get
- * grayscale/blur/solarisation) are drawn per image on the CPU from a seeded generator and uploaded
- * as small tensors; all pixel work is a handful of batched ops, so the cost does not grow with the
- * number of distinct parameter values.
+ * grayscale/blur/solarisation) are drawn per image on the CPU from a seeded generator into one
+ * array; all pixel work is one fused kernel where the backend registers AUGMENT_VIEW, a handful of
+ * batched ops elsewhere, so the cost does not grow with the number of distinct parameter values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendHas } from './fused-updates';
 import type { Rng } from './random';
 
 export interface ViewAugmentation {
@@ -168,88 +169,192 @@ function invert3(m: number[][]): number[][] {
 
 const YIQ_TO_RGB = invert3(RGB_TO_YIQ);
 
+const IDENTITY_3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
 /**
  * Hue rotation by `shift` (fraction of a turn) as a linear map: to YIQ, rotate the (I, Q) chroma
- * plane, back to RGB. Luma and chroma magnitude are kept; a zero shift is the identity. One 3×3
- * matrix per image, in the row-vector convention (pixel · M).
+ * plane, back to RGB. Luma and chroma magnitude are kept; a zero shift is the identity. A 3×3
+ * matrix in the row-vector convention (pixel · M), row-major.
  */
-function hueMatrices(shifts: number[]): tf.Tensor3D {
-  const values = new Float32Array(shifts.length * 9);
-  shifts.forEach((shift, b) => {
-    const c = Math.cos(2 * Math.PI * shift);
-    const s = Math.sin(2 * Math.PI * shift);
-    const rotation = [
-      [1, 0, 0],
-      [0, c, -s],
-      [0, s, c],
-    ];
-    // Column convention: rgb' = YIQ_TO_RGB · rotation · RGB_TO_YIQ · rgb; stored transposed.
-    for (let row = 0; row < 3; row++) {
-      for (let col = 0; col < 3; col++) {
-        let sum = 0;
-        for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) sum += YIQ_TO_RGB[col][k] * rotation[k][l] * RGB_TO_YIQ[l][row];
-        values[b * 9 + row * 3 + col] = sum;
-      }
+function hueMatrix(shift: number): number[] {
+  const c = Math.cos(2 * Math.PI * shift);
+  const s = Math.sin(2 * Math.PI * shift);
+  const rotation = [
+    [1, 0, 0],
+    [0, c, -s],
+    [0, s, c],
+  ];
+  const values: number[] = [];
+  // Column convention: rgb' = YIQ_TO_RGB · rotation · RGB_TO_YIQ · rgb; stored transposed.
+  for (let row = 0; row < 3; row++) {
+    for (let col = 0; col < 3; col++) {
+      let sum = 0;
+      for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) sum += YIQ_TO_RGB[col][k] * rotation[k][l] * RGB_TO_YIQ[l][row];
+      values.push(sum);
     }
-  });
-  return tf.tensor3d(values, [shifts.length, 3, 3]);
+  }
+  return values;
 }
 
 /**
- * Augments a batch of images (NHWC, float in [0, 1]) with `view`, producing `outSize`×`outSize`
- * images still in [0, 1]. Call inside tf.tidy.
+ * AUGMENT_VIEW: one view's whole augmentation chain as one kernel, which a backend may register
+ * (webgpu-augment.ts does for WebGPU) so that a view is one dispatch fed by one upload of its drawn
+ * parameters rather than a chain of small ops fed by several. Inputs { images: [n, H, W, 3] in [0, 1],
+ * parameters: [n, PARAMETER_COUNT] as drawViewParameters lays them out }, attrs AugmentViewAttrs →
+ * the augmented batch [n, outSize, outSize, 3] in [0, 1]. It computes, operation by operation in
+ * float32, what augmentComposite computes.
  */
-export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSize: number, rng: Rng): tf.Tensor4D {
-  const [n, height, width] = images.shape;
-  let x: tf.Tensor;
-  if (!view.crop && height === outSize && width === outSize) {
-    // Geometry is at most a flip: no resampling, so pixels come through exactly.
-    const flips = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.flipProbability) ? 1 : 0)));
-    // A clone, never the input itself, so a caller may dispose what it gets back.
-    x = view.flipProbability > 0 ? tf.add(tf.mul(images, tf.sub(1, flips)), tf.mul(tf.reverse(images, 2), flips)) : tf.clone(images);
+export const AUGMENT_VIEW = 'SiameseAugmentView';
+
+/** The steps a recipe runs at all: each image then takes its own parameters within them. */
+export interface AugmentSwitches {
+  /** No crop and the output size is the input size: pixels pass through (mirrored where flipped), no resampling. */
+  exactSize: boolean;
+  /** On the exact-size path, whether flips are drawn (the crop path folds them into the box). */
+  flip: boolean;
+  jitter: boolean;
+  /** Jitter's hue rotation (part of jitter; off where its range is 0). */
+  hue: boolean;
+  grayscale: boolean;
+  blur: boolean;
+  solarize: boolean;
+}
+
+export interface AugmentViewAttrs {
+  outSize: number;
+  switches: AugmentSwitches;
+}
+
+/**
+ * Column of each per-image parameter in the [n, PARAMETER_COUNT] array: the crop box (inset, the
+ * flip folded in as swapped x1/x2), the exact-size path's flip (0/1), the jitter factors, the 3 × 3
+ * hue matrix (row-vector convention, pixel · M; the identity where hue is off), the grayscale and
+ * solarise weights (0/1) and the blur σ (0: no blur).
+ */
+export const PARAMETER = {
+  box: 0,
+  flip: 4,
+  brightness: 5,
+  contrast: 6,
+  saturation: 7,
+  hue: 8,
+  grayscale: 17,
+  blurSigma: 18,
+  solarize: 19,
+} as const;
+export const PARAMETER_COUNT = 20;
+
+export interface ViewParameters {
+  /** [n, PARAMETER_COUNT], row-major. */
+  values: Float32Array;
+  count: number;
+  switches: AugmentSwitches;
+}
+
+/**
+ * Draws every image's parameters for `view` from `rng`, in the order the augmentation has always
+ * drawn them (boxes and flips image by image, then jitter, grayscale, blur, solarise), so a seed
+ * gives the same views as before the parameters were gathered into one array.
+ */
+export function drawViewParameters(view: ViewAugmentation, count: number, height: number, width: number, outSize: number, rng: Rng): ViewParameters {
+  const values = new Float32Array(count * PARAMETER_COUNT);
+  const set = (image: number, column: number, value: number) => (values[image * PARAMETER_COUNT + column] = value);
+  const jitter = view.colorJitter;
+  const switches: AugmentSwitches = {
+    exactSize: !view.crop && height === outSize && width === outSize,
+    flip: view.flipProbability > 0,
+    jitter: jitter !== null,
+    hue: jitter !== null && jitter.hue > 0,
+    grayscale: view.grayscaleProbability > 0,
+    blur: view.blur !== null && view.blur.probability > 0,
+    solarize: view.solarizeProbability > 0,
+  };
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < 3; c++) set(i, PARAMETER.brightness + c, 1);
+    values.set(IDENTITY_3, i * PARAMETER_COUNT + PARAMETER.hue);
+  }
+
+  if (switches.exactSize) {
+    for (let i = 0; i < count; i++) set(i, PARAMETER.flip, rng.bernoulli(view.flipProbability) ? 1 : 0);
   } else {
-    const boxes: number[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < count; i++) {
       const box = view.crop ? sampleCropBox(rng, height, width, view.crop.scale, view.crop.ratio) : ([0, 0, 1, 1] as [number, number, number, number]);
       // A box whose x1 > x2 samples the crop mirrored: the flip costs nothing extra.
       if (rng.bernoulli(view.flipProbability)) [box[1], box[3]] = [box[3], box[1]];
-      boxes.push(...insetBox(box));
+      values.set(insetBox(box), i * PARAMETER_COUNT + PARAMETER.box);
     }
-    x = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
   }
 
-  if (view.colorJitter) {
-    const jitter = view.colorJitter;
-    const brightness: number[] = [];
-    const contrast: number[] = [];
-    const saturation: number[] = [];
-    const hue: number[] = [];
-    for (let i = 0; i < n; i++) {
+  if (jitter) {
+    for (let i = 0; i < count; i++) {
       const on = rng.bernoulli(jitter.probability);
-      brightness.push(on ? rng.uniform(Math.max(0, 1 - jitter.brightness), 1 + jitter.brightness) : 1);
-      contrast.push(on ? rng.uniform(Math.max(0, 1 - jitter.contrast), 1 + jitter.contrast) : 1);
-      saturation.push(on ? rng.uniform(Math.max(0, 1 - jitter.saturation), 1 + jitter.saturation) : 1);
-      hue.push(on ? rng.uniform(-jitter.hue, jitter.hue) : 0);
+      set(i, PARAMETER.brightness, on ? rng.uniform(Math.max(0, 1 - jitter.brightness), 1 + jitter.brightness) : 1);
+      set(i, PARAMETER.contrast, on ? rng.uniform(Math.max(0, 1 - jitter.contrast), 1 + jitter.contrast) : 1);
+      set(i, PARAMETER.saturation, on ? rng.uniform(Math.max(0, 1 - jitter.saturation), 1 + jitter.saturation) : 1);
+      const shift = on ? rng.uniform(-jitter.hue, jitter.hue) : 0;
+      if (switches.hue) values.set(hueMatrix(shift), i * PARAMETER_COUNT + PARAMETER.hue);
     }
-    x = tf.clipByValue(tf.mul(x, perImage(brightness)), 0, 1);
+  }
+  if (switches.grayscale) {
+    for (let i = 0; i < count; i++) set(i, PARAMETER.grayscale, rng.bernoulli(view.grayscaleProbability) ? 1 : 0);
+  }
+  if (switches.blur) {
+    const blur = view.blur!;
+    for (let i = 0; i < count; i++) set(i, PARAMETER.blurSigma, rng.bernoulli(blur.probability) ? rng.uniform(blur.sigma[0], blur.sigma[1]) : 0);
+  }
+  if (switches.solarize) {
+    for (let i = 0; i < count; i++) set(i, PARAMETER.solarize, rng.bernoulli(view.solarizeProbability) ? 1 : 0);
+  }
+  return { values, count, switches };
+}
+
+/** One parameter of every image, as a [n, 1, 1, 1] tensor that broadcasts over pixels. */
+function parameterColumn(parameters: ViewParameters, column: number): tf.Tensor4D {
+  return perImage(Array.from({ length: parameters.count }, (_, i) => parameters.values[i * PARAMETER_COUNT + column]));
+}
+
+/** Columns [column, column + width) of every image. */
+function parameterColumns(parameters: ViewParameters, column: number, width: number): Float32Array {
+  const out = new Float32Array(parameters.count * width);
+  for (let i = 0; i < parameters.count; i++) out.set(parameters.values.subarray(i * PARAMETER_COUNT + column, i * PARAMETER_COUNT + column + width), i * width);
+  return out;
+}
+
+/**
+ * The augmentation chain as tfjs ops, fed from drawn parameters: what AUGMENT_VIEW computes, and
+ * what runs where the backend lacks it. Call inside tf.tidy.
+ */
+export function augmentComposite(images: tf.Tensor4D, parameters: ViewParameters, outSize: number): tf.Tensor4D {
+  const { count: n, switches } = parameters;
+  let x: tf.Tensor;
+  if (switches.exactSize) {
+    const flips = parameterColumn(parameters, PARAMETER.flip);
+    // A clone, never the input itself, so a caller may dispose what it gets back.
+    x = switches.flip ? tf.add(tf.mul(images, tf.sub(1, flips)), tf.mul(tf.reverse(images, 2), flips)) : tf.clone(images);
+  } else {
+    const boxes = tf.tensor2d(parameterColumns(parameters, PARAMETER.box, 4), [n, 4]);
+    x = tf.image.cropAndResize(images, boxes, tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear');
+  }
+
+  if (switches.jitter) {
+    x = tf.clipByValue(tf.mul(x, parameterColumn(parameters, PARAMETER.brightness)), 0, 1);
     const meanGray = tf.mean(grayscale(x as tf.Tensor4D), [1, 2, 3], true);
-    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, meanGray), perImage(contrast)), meanGray), 0, 1);
+    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, meanGray), parameterColumn(parameters, PARAMETER.contrast)), meanGray), 0, 1);
     const gray = grayscale(x as tf.Tensor4D);
-    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, gray), perImage(saturation)), gray), 0, 1);
-    if (jitter.hue > 0) {
-      const rotated = tf.matMul(tf.reshape(x, [n, outSize * outSize, 3]), hueMatrices(hue));
+    x = tf.clipByValue(tf.add(tf.mul(tf.sub(x, gray), parameterColumn(parameters, PARAMETER.saturation)), gray), 0, 1);
+    if (switches.hue) {
+      const matrices = tf.tensor3d(parameterColumns(parameters, PARAMETER.hue, 9), [n, 3, 3]);
+      const rotated = tf.matMul(tf.reshape(x, [n, outSize * outSize, 3]), matrices);
       x = tf.clipByValue(tf.reshape(rotated, [n, outSize, outSize, 3]), 0, 1);
     }
   }
 
-  if (view.grayscaleProbability > 0) {
-    const weights = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.grayscaleProbability) ? 1 : 0)));
-    x = tf.add(x, tf.mul(tf.sub(grayscale(x as tf.Tensor4D), x), weights));
+  if (switches.grayscale) {
+    x = tf.add(x, tf.mul(tf.sub(grayscale(x as tf.Tensor4D), x), parameterColumn(parameters, PARAMETER.grayscale)));
   }
 
-  if (view.blur && view.blur.probability > 0) {
-    const blur = view.blur;
-    const sigmas = Array.from({ length: n }, () => (rng.bernoulli(blur.probability) ? rng.uniform(blur.sigma[0], blur.sigma[1]) : 0));
+  if (switches.blur) {
+    const sigmas = Array.from({ length: n }, (_, i) => parameters.values[i * PARAMETER_COUNT + PARAMETER.blurSigma]);
     const kernels = gaussianMatrices(sigmas, outSize);
     // Separable blur as two batched matrix products: rows, then columns.
     const rows = tf.reshape(tf.matMul(kernels, tf.reshape(x, [n, outSize, outSize * 3])), [n, outSize, outSize, 3]);
@@ -258,12 +363,28 @@ export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSiz
     x = tf.transpose(tf.reshape(blurred, [n, outSize, 3, outSize]), [0, 1, 3, 2]);
   }
 
-  if (view.solarizeProbability > 0) {
-    const weights = perImage(Array.from({ length: n }, () => (rng.bernoulli(view.solarizeProbability) ? 1 : 0)));
+  if (switches.solarize) {
     const solarized = tf.where(tf.greaterEqual(x, 0.5), tf.sub(1, x), x);
-    x = tf.add(x, tf.mul(tf.sub(solarized, x), weights));
+    x = tf.add(x, tf.mul(tf.sub(solarized, x), parameterColumn(parameters, PARAMETER.solarize)));
   }
   return x as tf.Tensor4D;
+}
+
+/** Applies drawn parameters: AUGMENT_VIEW where the current backend registers it, the composite elsewhere. Call inside tf.tidy. */
+export function applyViewParameters(images: tf.Tensor4D, parameters: ViewParameters, outSize: number): tf.Tensor4D {
+  if (parameters.count === 0 || !backendHas(AUGMENT_VIEW)) return augmentComposite(images, parameters, outSize);
+  const attrs: AugmentViewAttrs = { outSize, switches: parameters.switches };
+  const tensor = tf.tensor2d(parameters.values, [parameters.count, PARAMETER_COUNT]);
+  return tf.engine().runKernel(AUGMENT_VIEW, { images, parameters: tensor }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * Augments a batch of images (NHWC, float in [0, 1]) with `view`, producing `outSize`×`outSize`
+ * images still in [0, 1]. Call inside tf.tidy.
+ */
+export function augmentBatch(images: tf.Tensor4D, view: ViewAugmentation, outSize: number, rng: Rng): tf.Tensor4D {
+  const [n, height, width] = images.shape;
+  return applyViewParameters(images, drawViewParameters(view, n, height, width, outSize, rng), outSize);
 }
 
 /** Standardises [0, 1] images with the per-channel input statistics before the encoder. */

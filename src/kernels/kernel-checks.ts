@@ -9,6 +9,7 @@
  * KERNEL_CHECKS below.
  */
 import * as tf from '@tensorflow/tfjs';
+import { AUGMENT_CHECKS } from './webgpu-augment-checks';
 import { CONV_BN_CHECKS } from './webgpu-conv-bn-checks';
 import { METRICS_CHECKS } from './webgpu-metrics-checks';
 import { UPDATE_CHECKS } from './webgpu-update-checks';
@@ -54,7 +55,7 @@ export interface KernelCheckResult {
   error: string | null;
 }
 
-export const KERNEL_CHECKS: KernelCheck[] = [...UPDATE_CHECKS, ...CONV_BN_CHECKS, ...METRICS_CHECKS];
+export const KERNEL_CHECKS: KernelCheck[] = [...UPDATE_CHECKS, ...CONV_BN_CHECKS, ...METRICS_CHECKS, ...AUGMENT_CHECKS];
 
 /** Compares two arrays: NaN matches NaN at the same place, infinities match themselves; any other disagreement is infinite. */
 export function difference(label: string, actual: ArrayLike<number> | undefined, expected: ArrayLike<number>): OutputDifference {

@@ -4,6 +4,7 @@
  * (Node has no WebGPU) against the composites or the stock kernels they replace.
  */
 import * as tf from '@tensorflow/tfjs';
+import { WEBGPU_AUGMENT_KERNELS } from './webgpu-augment';
 import { WEBGPU_CONV_BN_KERNELS } from './webgpu-conv-bn';
 import { WEBGPU_METRICS_KERNELS } from './webgpu-metrics';
 import { WEBGPU_UPDATE_KERNELS } from './webgpu-updates';
@@ -28,4 +29,5 @@ export function registerWebGPUKernels(): void {
   install(WEBGPU_UPDATE_KERNELS);
   install(WEBGPU_CONV_BN_KERNELS);
   install(WEBGPU_METRICS_KERNELS);
+  install(WEBGPU_AUGMENT_KERNELS);
 }
