@@ -86,23 +86,43 @@ function renderShape(rng: Rng, shapeIndex: number, size: number, out: Uint8Array
   }
 }
 
-export function generateShapeSet(count: number, size: number, seed: number): ImageSet {
+/** Draws one image of class `shapeIndex` into `out` at `offset` (size × size × 3 bytes), from `rng`. */
+export type ShapeRenderer = (rng: Rng, shapeIndex: number, size: number, out: Uint8Array, offset: number) => void;
+
+/** `count` images drawn by `render` from one seeded generator, the classes in turn (balanced labels). */
+export function renderShapeSet(render: ShapeRenderer, count: number, size: number, seed: number): ImageSet {
   const rng = new Rng(seed);
   const pixels = new Uint8Array(count * size * size * 3);
   const labels = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     labels[i] = i % SHAPE_CLASSES.length;
-    renderShape(rng, labels[i], size, pixels, i * size * size * 3);
+    render(rng, labels[i], size, pixels, i * size * size * 3);
   }
   return { count, size, pixels, labels };
 }
 
-export function shapesDataset(options: { trainCount?: number; testCount?: number; size?: number; seed?: number } = {}): DatasetSplits {
+export interface ShapeDatasetOptions {
+  trainCount?: number;
+  testCount?: number;
+  size?: number;
+  seed?: number;
+}
+
+/** A built-in shape dataset: train and test sets drawn by `render` from two seeds. */
+export function renderShapeDataset(name: string, render: ShapeRenderer, options: ShapeDatasetOptions): DatasetSplits {
   const { trainCount = 1200, testCount = 300, size = 32, seed = 2024 } = options;
   return {
-    name: 'Coloured shapes',
+    name,
     classNames: [...SHAPE_CLASSES],
-    train: generateShapeSet(trainCount, size, seed),
-    test: generateShapeSet(testCount, size, seed + 1),
+    train: renderShapeSet(render, trainCount, size, seed),
+    test: renderShapeSet(render, testCount, size, seed + 1),
   };
+}
+
+export function generateShapeSet(count: number, size: number, seed: number): ImageSet {
+  return renderShapeSet(renderShape, count, size, seed);
+}
+
+export function shapesDataset(options: ShapeDatasetOptions = {}): DatasetSplits {
+  return renderShapeDataset('Coloured shapes', renderShape, options);
 }

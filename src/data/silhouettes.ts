@@ -12,8 +12,8 @@
  * docs/data.md has what an untrained encoder and a classroom run reach on it.
  */
 import type { DatasetSplits, ImageSet } from '../engine/dataset';
-import { Rng } from '../engine/random';
-import { INSIDE, SHAPE_CLASSES, hslToRgb, shapeCoverage } from './shapes';
+import type { Rng } from '../engine/random';
+import { INSIDE, SHAPE_CLASSES, hslToRgb, renderShapeDataset, renderShapeSet, shapeCoverage, type ShapeDatasetOptions } from './shapes';
 
 /** Each shape's area in its own frame (unit radius), integrated numerically on an 800×800 grid. */
 export const SHAPE_AREAS: Record<(typeof SHAPE_CLASSES)[number], number> = {
@@ -68,22 +68,9 @@ function renderSilhouette(rng: Rng, shapeIndex: number, size: number, out: Uint8
 }
 
 export function generateSilhouetteSet(count: number, size: number, seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const pixels = new Uint8Array(count * size * size * 3);
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % SHAPE_CLASSES.length;
-    renderSilhouette(rng, labels[i], size, pixels, i * size * size * 3);
-  }
-  return { count, size, pixels, labels };
+  return renderShapeSet(renderSilhouette, count, size, seed);
 }
 
-export function silhouettesDataset(options: { trainCount?: number; testCount?: number; size?: number; seed?: number } = {}): DatasetSplits {
-  const { trainCount = 1200, testCount = 300, size = 32, seed = 2024 } = options;
-  return {
-    name: 'Shape silhouettes',
-    classNames: [...SHAPE_CLASSES],
-    train: generateSilhouetteSet(trainCount, size, seed),
-    test: generateSilhouetteSet(testCount, size, seed + 1),
-  };
+export function silhouettesDataset(options: ShapeDatasetOptions = {}): DatasetSplits {
+  return renderShapeDataset('Shape silhouettes', renderSilhouette, options);
 }
