@@ -1,8 +1,8 @@
 /*
  * Loops for the wasm backend's training kernels (wasm-kernels.ts): the data rearranged around
- * XNNPACK's matrix products (im2col, col2im), reductions over leading axes, the max-pool gradient,
- * a fused training-mode BatchNorm, and the element-wise updates of a step (optimizers, EMA, BatchNorm
- * running statistics, the ReLU gradient). The products themselves stay on XNNPACK; in JavaScript
+ * XNNPACK's matrix products (the shifted grid, im2col, col2im), reductions over leading axes, the
+ * max-pool gradient, a fused training-mode BatchNorm, the element-wise updates of a step (optimizers,
+ * EMA, BatchNorm running statistics, the ReLU gradient) and a view's augmentation. The products themselves stay on XNNPACK; in JavaScript
  * these loops cost more than the products. They run in the tfjs backend's own linear memory (imported),
  * on tensors it allocated: every pointer is a tensor's memory offset.
  *
@@ -75,6 +75,47 @@ void filter_columns(const float *restrict x, float *restrict planes, float *rest
           }
         }
       }
+    }
+  }
+}
+
+/*
+ * The filter gradient of a stride-1 convolution without im2col (wasm-kernels.ts, shiftedFilterGradient):
+ * nb images laid on a grid of rows of W + p values and images of H + p rows, the p extra columns and rows
+ * zero, with `margin` zero positions before and after, so that the input a filter tap reads for every
+ * output position is the grid shifted by one constant offset. grid_planes writes that grid channel-major
+ * ([C][margin + nb·(H+p)·(W+p) + margin], with another margin of zeros before and after the whole), and
+ * grid_rows writes dy position-major on the same grid ([positions][C], zero outside the image), so each
+ * tap's gradient is one product of a shifted view of the planes with the rows. dy's OH × OW output
+ * positions sit at the grid positions of the input pixels with the same coordinates.
+ */
+EXPORT(grid_planes)
+void grid_planes(const float *restrict x, float *restrict out, int nb, int H, int W, int C, int p, int margin) {
+  const int rowLength = W + p;
+  const int grid = margin + nb * (H + p) * rowLength + margin;
+  const int total = C * grid + 2 * margin;
+  for (int i = 0; i < total; i++) out[i] = 0;
+  float *planes = out + margin + margin;
+  for (int b = 0; b < nb; b++) {
+    for (int y = 0; y < H; y++) {
+      const float *in = x + (b * H + y) * W * C;
+      float *row = planes + (b * (H + p) + y) * rowLength;
+      for (int xi = 0; xi < W; xi++)
+        for (int c = 0; c < C; c++) row[c * grid + xi] = in[xi * C + c];
+    }
+  }
+}
+
+EXPORT(grid_rows)
+void grid_rows(const float *restrict dy, float *restrict out, int nb, int OH, int OW, int C, int H, int W, int p, int margin) {
+  const int rowLength = W + p;
+  const int total = (margin + nb * (H + p) * rowLength + margin) * C;
+  for (int i = 0; i < total; i++) out[i] = 0;
+  for (int b = 0; b < nb; b++) {
+    for (int y = 0; y < OH; y++) {
+      const float *in = dy + (b * OH + y) * OW * C;
+      float *row = out + (margin + (b * (H + p) + y) * rowLength) * C;
+      for (int i = 0; i < OW * C; i++) row[i] = in[i];
     }
   }
 }
@@ -300,5 +341,121 @@ void relu_backward(const float *restrict dy, const float *restrict x, float *res
   for (int i = 0; i < n; i++) {
     const float v = x[i];
     dx[i] = dy[i] * (v > 0 ? 1.0f : v != v ? v : 0.0f);
+  }
+}
+
+static float clip01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+static float luma(const float *v) { return v[0] * 0.299f + v[1] * 0.587f + v[2] * 0.114f; }
+
+/*
+ * AUGMENT_VIEW (augment.ts): one view's augmentation chain, image by image, computing step by step in
+ * float32 what augmentComposite computes on this backend: crop-and-resize with the stock kernel's
+ * sample positions (or the exact-size pixel, mirrored where flipped), the colour jitter with a clip
+ * after each step, grayscale, the separable blur (kernels: each image's [S, S] row-normalised Gaussian,
+ * built by the caller) and solarisation. params is [n, 20] as PARAMETER in augment.ts lays it out;
+ * scratch holds one S × S × 3 image.
+ */
+EXPORT(augment_view)
+void augment_view(const float *restrict images, const float *restrict params, const float *restrict kernels, float *restrict out,
+                  float *restrict scratch, int n, int H, int W, int S, int exactSize, int flip, int jitter, int hue, int grayscale, int blur,
+                  int solarize) {
+  const int pixels = S * S;
+  for (int b = 0; b < n; b++) {
+    const float *p = params + b * 20;
+    const float *image = images + b * H * W * 3;
+    float *o = out + b * pixels * 3;
+    if (exactSize) {
+      for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+          const float *source = image + (y * W + x) * 3;
+          float *to = o + (y * S + x) * 3;
+          if (flip) {
+            const float *mirrored = image + (y * W + (S - 1 - x)) * 3;
+            for (int c = 0; c < 3; c++) to[c] = source[c] * (1 - p[4]) + mirrored[c] * p[4];
+          } else {
+            for (int c = 0; c < 3; c++) to[c] = source[c];
+          }
+        }
+    } else {
+      const float y1 = p[0], x1 = p[1], y2 = p[2], x2 = p[3];
+      const float heightM1 = (float)(H - 1), widthM1 = (float)(W - 1);
+      const float heightScale = S > 1 ? (y2 - y1) * heightM1 / (float)(S - 1) : 0;
+      const float widthScale = S > 1 ? (x2 - x1) * widthM1 / (float)(S - 1) : 0;
+      for (int y = 0; y < S; y++) {
+        const float inY = S > 1 ? y1 * heightM1 + (float)y * heightScale : (float)(0.5 * (double)(y1 + y2) * heightM1);
+        for (int x = 0; x < S; x++) {
+          float *to = o + (y * S + x) * 3;
+          const float inX = S > 1 ? x1 * widthM1 + (float)x * widthScale : (float)(0.5 * (double)(x1 + x2) * widthM1);
+          if (inY < 0 || inY > heightM1 || inX < 0 || inX > widthM1) {
+            to[0] = to[1] = to[2] = 0;
+            continue;
+          }
+          const float top = __builtin_floorf(inY), left = __builtin_floorf(inX);
+          const float bottomF = __builtin_ceilf(inY), rightF = __builtin_ceilf(inX);
+          const int t = (int)top, l = (int)left;
+          const int bo = (int)(bottomF < heightM1 ? bottomF : heightM1), r = (int)(rightF < widthM1 ? rightF : widthM1);
+          const float fy = inY - top, fx = inX - left;
+          for (int c = 0; c < 3; c++) {
+            const float topLeft = image[(t * W + l) * 3 + c], topRight = image[(t * W + r) * 3 + c];
+            const float bottomLeft = image[(bo * W + l) * 3 + c], bottomRight = image[(bo * W + r) * 3 + c];
+            const float upper = topLeft + (topRight - topLeft) * fx;
+            const float lower = bottomLeft + (bottomRight - bottomLeft) * fx;
+            to[c] = upper + (lower - upper) * fy;
+          }
+        }
+      }
+    }
+    if (jitter) {
+      double graySum = 0;
+      for (int i = 0; i < pixels; i++) {
+        float *v = o + i * 3;
+        for (int c = 0; c < 3; c++) v[c] = clip01(v[c] * p[5]);
+        graySum += luma(v);
+      }
+      const float meanGray = (float)(graySum / pixels);
+      for (int i = 0; i < pixels; i++) {
+        float *v = o + i * 3;
+        for (int c = 0; c < 3; c++) v[c] = clip01((v[c] - meanGray) * p[6] + meanGray);
+        const float gray = luma(v);
+        for (int c = 0; c < 3; c++) v[c] = clip01((v[c] - gray) * p[7] + gray);
+        if (hue) {
+          const float r = v[0], g = v[1], bl = v[2];
+          for (int c = 0; c < 3; c++) v[c] = clip01(r * p[8 + c] + g * p[11 + c] + bl * p[14 + c]);
+        }
+      }
+    }
+    if (grayscale) {
+      for (int i = 0; i < pixels; i++) {
+        float *v = o + i * 3;
+        const float gray = luma(v);
+        for (int c = 0; c < 3; c++) v[c] = v[c] + (gray - v[c]) * p[17];
+      }
+    }
+    if (blur) {
+      const float *k = kernels + b * pixels;
+      /* Along the height into scratch, then along the width back into the output. */
+      for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+          for (int c = 0; c < 3; c++) {
+            float sum = 0;
+            for (int j = 0; j < S; j++) sum += k[y * S + j] * o[(j * S + x) * 3 + c];
+            scratch[(y * S + x) * 3 + c] = sum;
+          }
+      for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+          for (int c = 0; c < 3; c++) {
+            float sum = 0;
+            for (int j = 0; j < S; j++) sum += scratch[(y * S + j) * 3 + c] * k[x * S + j];
+            o[(y * S + x) * 3 + c] = sum;
+          }
+    }
+    if (solarize) {
+      for (int i = 0; i < pixels * 3; i++) {
+        const float v = o[i];
+        const float solarized = v >= 0.5f ? 1 - v : v;
+        o[i] = v + (solarized - v) * p[19];
+      }
+    }
   }
 }

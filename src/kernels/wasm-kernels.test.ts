@@ -11,6 +11,8 @@ import { disposeModule } from '../engine/testing/reference';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
 import { instantiateHelpers, replacedWasmKernels } from './wasm-kernels';
+import { AUGMENT_CASES } from './webgpu-augment-checks';
+import { AUGMENT_VIEW, augmentBatch } from '../engine/augment';
 import { withStockKernels } from '../engine/testing/stock-kernels';
 
 type Shape4 = [number, number, number, number];
@@ -56,8 +58,9 @@ const convCases: ConvCase[] = [
   // Padding beyond filter − 1: the input gradient cannot be a rotated convolution and takes the columns path.
   { name: 'explicit padding wider than the filter, stride 1', x: [2, 5, 4, 2], filter: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
   { name: 'explicit padding, stride 2', x: [2, 8, 7, 3], filter: [3, 3, 3, 4], stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
-  // Batches whose im2col columns exceed one chunk: several XNNPACK products, summed or scattered per chunk.
-  { name: 'batch over several chunks, stride 1', x: [5, 64, 64, 32], filter: [3, 3, 32, 4], stride: 1, pad: 'same' },
+  // Batches beyond one chunk: several XNNPACK products, summed or scattered per chunk (stride 1: the
+  // filter gradient’s grid of shifted views, one image per chunk here; stride 2: im2col columns).
+  { name: 'batch over several grid chunks, stride 1', x: [2, 72, 72, 64], filter: [3, 3, 64, 2], stride: 1, pad: 'same' },
   { name: 'batch over several chunks, stride 2', x: [5, 80, 80, 64], filter: [3, 3, 64, 4], stride: 2, pad: 'same' },
 ];
 
@@ -138,18 +141,47 @@ function replacedOpCases(): Record<string, () => tf.Tensor> {
   };
 }
 
+describe('the augmentation on wasm', () => {
+  // The same recipes as the WebGPU kernel's browser checks: both BYOL views, resampled sources, exact-size flips, jitter with and without hue, grayscale only.
+  AUGMENT_CASES.forEach((c, i) => {
+    it(`computes what the composite computes: ${c.name}`, async () => {
+      const view = () =>
+        tf.tidy(() => {
+          const images = tf.randomUniform([c.count, c.inSize, c.inSize, 3], 0, 1, 'float32', 100 + i) as tf.Tensor4D;
+          return augmentBatch(images, c.view, c.outSize, new Rng(100 + i)).dataSync() as Float32Array;
+        });
+      const before = tf.memory().numTensors;
+      const [fused, composite] = await on('wasm', () => [view(), withStockKernels('wasm', replacedWasmKernels, view)]);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(fused.length).toBe(c.count * c.outSize * c.outSize * 3);
+      expectClose(fused, composite);
+    });
+  });
+
+  it('runs as one kernel', async () => {
+    const kernels = await on('wasm', async () => {
+      const images = tf.randomUniform([4, 16, 16, 3]) as tf.Tensor4D;
+      const profile = await tf.profile(() => augmentBatch(images, AUGMENT_CASES[0].view, 16, new Rng(1)));
+      tf.dispose([images, profile.result as tf.Tensor]);
+      return profile.kernels.map((k) => k.name);
+    });
+    expect(kernels.filter((name) => name === AUGMENT_VIEW)).toHaveLength(1);
+    expect(kernels).not.toContain('CropAndResize');
+  });
+});
+
 describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
     expect([...replacedWasmKernels.keys()].sort()).toEqual(
       [
         'BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum',
-        BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD,
+        BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD, AUGMENT_VIEW,
       ].sort(),
     );
   });
 
   it('step aside for the stock kernels in tests, the fused ones unregistered, and come back after', () => {
-    const fused = [BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD];
+    const fused = [BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD, AUGMENT_VIEW];
     const registered = () => [...replacedWasmKernels.keys()].map((name) => tf.getKernel(name, 'wasm'));
     const replacements = registered();
     const during = withStockKernels('wasm', replacedWasmKernels, registered);

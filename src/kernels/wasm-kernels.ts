@@ -3,17 +3,20 @@
  * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
  * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first,
  * copies on every Identity and same-dtype Cast, reads a whole tensor out for every Slice, and gets the max-pool gradient of negative or tied
- * windows wrong. Here each convolution gradient is XNNPACK work (a matrix product per chunk of
- * images, or a convolution), and the data rearranged around it (im2col, col2im), the reductions,
- * the max-pool gradient, a fused training-mode BatchNorm (see fused-batchnorm.ts) and the fused
- * updates of a step (optimizers, EMA, BatchNorm running statistics, the ReLU gradient; see
- * fused-updates.ts) are loops of our own in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
+ * windows wrong. Here each convolution gradient is XNNPACK work (matrix products on the backend's
+ * threads: per filter tap on shifted views of one grid for a stride-1 filter gradient, per chunk of
+ * images otherwise; or a convolution), and the data rearranged around it (the grid, im2col, col2im),
+ * the reductions, the max-pool gradient, a fused training-mode BatchNorm (see fused-batchnorm.ts),
+ * the fused updates of a step (optimizers, EMA, BatchNorm running statistics, the ReLU gradient; see
+ * fused-updates.ts) and a view's whole augmentation (AUGMENT_VIEW, augment.ts) are loops of our own
+ * in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
  * module is imported, once per process or worker; wasm-kernels.test.ts checks each against the
  * CPU backend or the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { AUGMENT_VIEW, gaussianKernels, PARAMETER, PARAMETER_COUNT, type AugmentViewAttrs } from '../engine/augment';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
 import { updateGroups as checkedGroups } from './update-groups';
@@ -34,6 +37,8 @@ interface ConvGradAttrs {
 /** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
 export interface Helpers {
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  grid_planes(x: number, out: number, nb: number, h: number, w: number, c: number, p: number, margin: number): void;
+  grid_rows(dy: number, out: number, nb: number, oh: number, ow: number, c: number, h: number, w: number, p: number, margin: number): void;
   add_columns(cols: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   sum_rows(x: number, out: number, totals: number, outer: number, inner: number, scale: number): void;
   batch_norm_forward(x: number, scale: number, offset: number, y: number, mean: number, variance: number, invstd: number, totals: number, coefficients: number, rows: number, c: number, epsilon: number): void;
@@ -45,6 +50,10 @@ export interface Helpers {
   ema_update(target: number, online: number, out: number, n: number, rate: number): void;
   running_average(running: number, batch: number, out: number, n: number, keep: number, rate: number): void;
   relu_backward(dy: number, x: number, dx: number, n: number): void;
+  augment_view(
+    images: number, params: number, kernels: number, out: number, scratch: number, n: number, h: number, w: number, size: number,
+    exactSize: number, flip: number, jitter: number, hue: number, grayscale: number, blur: number, solarize: number,
+  ): void;
 }
 
 /** The backend's module: its memory is `wasmMemory` in the threaded build, the instance's export otherwise. */
@@ -154,6 +163,68 @@ function copyImages(backend: BackendWasm, t: tf.TensorInfo, first: number, count
 }
 
 /**
+ * A [1, rows, columns] tensor over memory another tensor owns, from `byteOffset` on: a view XNNPACK
+ * can read as a product's first operand. Release it with releaseView, which frees nothing.
+ */
+function viewAt(backend: BackendWasm, byteOffset: number, rows: number, columns: number): tf.TensorInfo {
+  return backend.makeOutput([1, rows, columns], 'float32', byteOffset);
+}
+
+function releaseView(backend: BackendWasm, view: tf.TensorInfo): void {
+  const { id } = backend.dataIdMap.get(view.dataId) as unknown as { id: number };
+  (backend.wasm as unknown as { tfjs: { disposeData(id: number): void } }).tfjs.disposeData(id);
+  backend.dataIdMap.delete(view.dataId);
+}
+
+/** Upper bound on the floats of one chunk's planes in shiftedFilterGradient (unless one image needs more). */
+const GRID_CHUNK_FLOATS = 1 << 19;
+
+/**
+ * The filter gradient of a stride-1 convolution whose output is no larger than its input, without
+ * im2col: on a grid where every image row is followed by p zeros and every image by p zero rows
+ * (p the largest padding), the input each filter tap reads for every output position is the grid
+ * shifted by one offset. So each tap's [Cin, Cout] block of dW is one XNNPACK product of a shifted
+ * view of the channel-major grid (grid_planes) with dy laid on the same grid (grid_rows, zero off the
+ * image): no columns are written, the products run on the backend's threads, and all taps share the
+ * one packing of dy. The grid's zeros (padding, and positions with no output) add at most
+ * (1 + p / W)(1 + p / H) times the work.
+ */
+function shiftedFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: Shape4): tf.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, padInfo } = info;
+  const p = Math.max(padInfo.top, padInfo.bottom, padInfo.left, padInfo.right);
+  const rowLength = inWidth + p;
+  const margin = p * rowLength + p;
+  const perImage = (inHeight + p) * rowLength;
+  const chunk = Math.max(1, Math.min(batchSize, Math.floor(GRID_CHUNK_FLOATS / (inChannels * perImage))));
+  const dw = backend.makeOutput([...filterShape], 'float32');
+  const block = inChannels * outChannels;
+  for (let first = 0; first < batchSize; first += chunk) {
+    const count = Math.min(chunk, batchSize - first);
+    const positions = margin + count * perImage + margin;
+    const planes = backend.makeOutput([inChannels * positions + 2 * margin], 'float32');
+    const rows = backend.makeOutput([1, positions, outChannels], 'float32');
+    const run = helpers(backend);
+    run.grid_planes(pointer(backend, x) + first * inHeight * inWidth * inChannels * 4, pointer(backend, planes), count, inHeight, inWidth, inChannels, p, margin);
+    run.grid_rows(pointer(backend, dy) + first * outHeight * outWidth * outChannels * 4, pointer(backend, rows), count, outHeight, outWidth, outChannels, inHeight, inWidth, p, margin);
+    for (let kh = 0; kh < filterHeight; kh++) {
+      for (let kw = 0; kw < filterWidth; kw++) {
+        const offset = (kh - padInfo.top) * rowLength + (kw - padInfo.left);
+        const shifted = viewAt(backend, pointer(backend, planes) + (margin + offset) * 4, inChannels, positions);
+        const product = matMul(backend, shifted, rows);
+        releaseView(backend, shifted);
+        const into = heap(backend, dw).subarray((kh * filterWidth + kw) * block, (kh * filterWidth + kw + 1) * block);
+        const values = heap(backend, product);
+        if (first === 0) into.set(values);
+        else for (let i = 0; i < block; i++) into[i] += values[i];
+        release(backend, product);
+      }
+    }
+    release(backend, planes, rows);
+  }
+  return dw;
+}
+
+/**
  * dW = colsᵀ · dy summed over every output position, one XNNPACK product per chunk of images, the
  * chunks' products summed. The columns are built transposed, [taps × channels, positions], so that
  * the product is untransposed and its packed operand is the (small) dy chunk.
@@ -166,6 +237,7 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only.');
   const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  if (strideHeight === 1 && strideWidth === 1 && outHeight <= inHeight && outWidth <= inWidth) return shiftedFilterGradient(backend, x, dy, info, attrs.filterShape);
   const taps = filterHeight * filterWidth * inChannels;
   const chunk = imagesPerChunk(info);
   const pixelBytes = inHeight * inWidth * inChannels * 4;
@@ -567,6 +639,30 @@ function reluBackward(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   return dx;
 }
 
+/** A view's whole augmentation (AUGMENT_VIEW, augment.ts) in one pass per image; the blur's Gaussians built here as the composite builds them. */
+function augmentView(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { images, parameters } = args.inputs as Inputs;
+  const { outSize, switches } = args.attrs as unknown as AugmentViewAttrs;
+  if (images.dtype !== 'float32' || parameters.dtype !== 'float32') throw new Error('The augmentation on wasm takes float32 images and parameters.');
+  const [count, height, width] = images.shape;
+  const out = backend.makeOutput([count, outSize, outSize, 3], 'float32');
+  const scratch = backend.makeOutput([outSize * outSize * 3], 'float32');
+  const kernels = backend.makeOutput([switches.blur ? count * outSize * outSize : 1], 'float32');
+  if (switches.blur) {
+    const values = heap(backend, parameters);
+    const sigmas = Array.from({ length: count }, (_, i) => values[i * PARAMETER_COUNT + PARAMETER.blurSigma]);
+    heap(backend, kernels).set(gaussianKernels(sigmas, outSize));
+  }
+  const on = (flag: boolean) => (flag ? 1 : 0);
+  helpers(backend).augment_view(
+    pointer(backend, images), pointer(backend, parameters), pointer(backend, kernels), pointer(backend, out), pointer(backend, scratch), count, height, width, outSize,
+    on(switches.exactSize), on(switches.flip), on(switches.jitter), on(switches.hue), on(switches.grayscale), on(switches.blur), on(switches.solarize),
+  );
+  release(backend, scratch, kernels);
+  return out;
+}
+
 const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
   Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
@@ -585,6 +681,7 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
   [EMA_UPDATE]: () => emaUpdate as unknown as KernelFunc,
   [RUNNING_STATISTICS_UPDATE]: () => runningStatisticsUpdate as unknown as KernelFunc,
   [RELU_BACKWARD]: () => reluBackward as KernelFunc,
+  [AUGMENT_VIEW]: () => augmentView as KernelFunc,
 };
 
 /** The stock kernels replaced here by name, null for the fused ones tfjs lacks (the tests run them to compare). */

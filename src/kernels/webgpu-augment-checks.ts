@@ -13,7 +13,7 @@ import type { KernelCheck } from './kernel-checks';
 /** Float32 rounding of a few steps, sums over a row or an image in another order, relative to the largest value (1). */
 const TOLERANCE = 1e-5;
 
-interface AugmentCase {
+export interface AugmentCase {
   name: string;
   view: ViewAugmentation;
   count: number;
@@ -21,7 +21,7 @@ interface AugmentCase {
   outSize: number;
 }
 
-const CASES: AugmentCase[] = [
+export const AUGMENT_CASES: AugmentCase[] = [
   { name: 'BYOL view 1 (blur 1), 32 px, batch 16', view: standardView({ blur: 1 }), count: 16, inSize: 32, outSize: 32 },
   { name: 'BYOL view 2 (blur 0.1, solarise 0.2), 32 px, batch 16', view: standardView({ blur: 0.1, solarize: 0.2 }), count: 16, inSize: 32, outSize: 32 },
   { name: 'standard view, blur 1 and solarise 0.2, 16 px, batch 16', view: standardView({ blur: 1, solarize: 0.2 }), count: 16, inSize: 16, outSize: 16 },
@@ -69,7 +69,7 @@ async function augmented(c: AugmentCase, seed: number): Promise<Record<string, A
   return { view: values };
 }
 
-export const AUGMENT_CHECKS: KernelCheck[] = CASES.map((c, i) => ({
+export const AUGMENT_CHECKS: KernelCheck[] = AUGMENT_CASES.map((c, i) => ({
   name: `fused augmentation vs composite: ${c.name}`,
   backends: ['webgpu'],
   kernels: [AUGMENT_VIEW],
