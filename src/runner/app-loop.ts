@@ -46,7 +46,8 @@ export async function measureAppLoop(
   origin: string,
   backend: BackendName,
   setup: AppLoopSetup,
-  options: { warmSteps: number; measureSteps: number; timeoutMs: number },
+  /** Measured after `warmSteps` steps and `warmUpSeconds` of training, as the bare engine's warm-up. */
+  options: { warmSteps: number; warmUpSeconds: number; measureSteps: number; timeoutMs: number },
 ): Promise<AppLoopResult> {
   const page = await browser.newPage();
   try {
@@ -77,7 +78,7 @@ export async function measureAppLoop(
     await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
     // Sampled in the page: every change of the step counter with the page's timestamp, until enough steps passed.
     const samples = await page.evaluate(
-      ({ warmSteps, measureSteps, timeoutMs }) =>
+      ({ warmSteps, warmUpSeconds, measureSteps, timeoutMs }) =>
         new Promise<{ time: number; step: number }[]>((resolve, reject) => {
           const seen: { time: number; step: number }[] = [];
           const started = performance.now();
@@ -89,7 +90,8 @@ export async function measureAppLoop(
               reject(new Error(`the run stopped (${state}): ${document.querySelector('.status-message')?.textContent ?? ''}`));
               return;
             }
-            if (step >= warmSteps && step !== seen[seen.length - 1]?.step) seen.push({ time: performance.now(), step });
+            const warm = step >= warmSteps && performance.now() - started >= warmUpSeconds * 1000;
+            if (warm && step !== seen[seen.length - 1]?.step) seen.push({ time: performance.now(), step });
             if (seen.length > 0 && seen[seen.length - 1].step - seen[0].step >= measureSteps) {
               clearInterval(timer);
               resolve(seen);

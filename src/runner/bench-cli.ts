@@ -35,6 +35,10 @@ export const BENCH_MODES: Record<BenchModeName, { preset: PresetName; encoder: B
 
 /** Long enough that schedules behave as in a real run and the app never finishes while measured. */
 const BENCH_TOTAL_STEPS = 1000;
+/** Steps whose kernels --kernel-times times one by one. */
+const KERNEL_TIME_STEPS = 2;
+/** Kinds of kernel listed per row by --kernel-times; the rest are summed. */
+const KERNEL_TIME_ROWS = 12;
 const QUICK_METHODS = ['byol', 'simclr'];
 
 export interface BenchRow {
@@ -130,6 +134,7 @@ export function formatBenchTables(rows: BenchRow[]): string {
       fixed(e?.imagesPerSecond),
       fixed(e?.msPerStep, 0),
       fixed(e ? e.warmUpMs / 1000 : null),
+      e ? String(e.warmUpSteps) : '—',
       r.app ? fixed(r.app.imagesPerSecond) : r.appError ? 'error' : '—',
       ratio,
       r.app ? fixed(r.app.longestTaskMs, 0) : '—',
@@ -176,8 +181,8 @@ export function formatBenchTables(rows: BenchRow[]): string {
     ...(r.appError ? [`${r.method} on ${r.backend} (app loop): ${r.appError}`] : []),
   ]);
   return [
-    'Throughput after warm-up (bare engine: step() back to back, one read-back at the end; app: the real page and worker)',
-    table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'app img/s', 'app/bare', 'longest task ms', 'max task CPU ms'], speed),
+    'Throughput after warm-up (bare engine: step() back to back, one read-back at the end; app: the real page and worker; warm-up s: kernel compilation; untimed steps: run before timing, for --warm-up seconds)',
+    table(['method', 'backend', 'steps/s', 'img/s', 'ms/step', 'warm-up s', 'untimed steps', 'app img/s', 'app/bare', 'longest task ms', 'max task CPU ms'], speed),
     '',
     'Time split of a profiled step, ms (share of the profiled step), one sync per phase with its latency taken out; EMA/step: the EMA phase against a real step;',
     'eval: one evaluation with the default settings, every: steps between evaluations at the default cadence and time budget, metrics: their share of run time',
@@ -192,6 +197,25 @@ export function formatBenchTables(rows: BenchRow[]): string {
     'Targets',
     table(['method', 'backend', 'no leaks', 'EMA < 2%', 'app ≥ 90%', 'tasks ≤ 50 ms', 'metrics < 10%'], targets),
     ...(errors.length > 0 ? ['', 'Not measured:', ...errors.map((e) => `  ${e}`)] : []),
+  ].join('\n');
+}
+
+/** Where a step's time goes, per kind of kernel, for the rows that timed their kernels (--kernel-times). */
+export function formatKernelTimes(rows: BenchRow[]): string | null {
+  const timed = rows.filter((r) => r.engine?.kernelTimes);
+  if (timed.length === 0) return null;
+  const lines = timed.flatMap((r) => {
+    const times = r.engine!.kernelTimes!;
+    const total = times.reduce((sum, t) => sum + t.msPerStep, 0);
+    const rest = times.slice(KERNEL_TIME_ROWS);
+    const listed = times.slice(0, KERNEL_TIME_ROWS).map((t) => [r.method, r.backend, t.kernel, fixed(t.msPerStep, 1), fixed(t.callsPerStep, 0), `${fixed((100 * t.msPerStep) / total, 1)}%`]);
+    const others = rest.reduce((sum, t) => sum + t.msPerStep, 0);
+    const restCalls = rest.reduce((sum, t) => sum + t.callsPerStep, 0);
+    return [...listed, [r.method, r.backend, `(${rest.length} other kinds)`, fixed(others, 1), fixed(restCalls, 0), `${fixed((100 * others) / total, 1)}%`], [r.method, r.backend, 'all kernels', fixed(total, 1), fixed(times.reduce((sum, t) => sum + t.callsPerStep, 0), 0), '100.0%']];
+  });
+  return [
+    `Time per kind of kernel, ms per step (mean of ${KERNEL_TIME_STEPS} steps, each kernel timed on its own; real work on WebAssembly and CPU, launches only on a GPU backend)`,
+    table(['method', 'backend', 'kernel', 'ms/step', 'calls/step', 'share'], lines),
   ].join('\n');
 }
 
@@ -214,6 +238,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
   if (typeof args === 'number') return args;
   const mode = BENCH_MODES[args.mode];
   const timedSteps = args.timedSteps ?? mode.timedSteps;
+  const kernelTimeSteps = args.kernelTimes ? KERNEL_TIME_STEPS : 0;
   const methods = args.methods ?? defaultMethods(args.mode);
   const backends = args.backends ?? BACKEND_ORDER;
   const setupOf = (method: string): AppLoopSetup => {
@@ -258,7 +283,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, 'cpu');
         io.err(`  ${method} on cpu (Node)…`);
         try {
-          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, data, await nodeBackend('cpu'));
+          r.engine = await benchEngine({ config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps), kernelTimeSteps, warmUpSeconds: args.warmUpSeconds }, data, await nodeBackend('cpu'));
         } catch (error) {
           r.engineError = errorText(error);
         }
@@ -280,7 +305,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         const r = row(method, backend);
         io.err(`  ${method} on ${backend} (headless Chromium)…`);
         try {
-          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps) }, backend, dataset: session.manifest }, (message) => {
+          await session.run({ kind: 'bench', bench: { config: configOf(method), timedSteps, profiledSteps: Math.min(mode.profiledSteps, timedSteps), kernelTimeSteps, warmUpSeconds: args.warmUpSeconds }, backend, dataset: session.manifest }, (message) => {
             if (message.type === 'bench') r.engine = message.result;
           });
         } catch (error) {
@@ -292,6 +317,7 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
         try {
           r.app = await measureAppLoop(session.browser, session.server.origin, backend, setupOf(method), {
             warmSteps: mode.appWarmSteps,
+            warmUpSeconds: args.warmUpSeconds,
             measureSteps: timedSteps,
             timeoutMs: 10 * 60_000,
           });
@@ -372,6 +398,8 @@ export async function benchCli(argv: string[], io: CliOutput): Promise<number> {
   const file = join(outDir, `bench-${report.mode}-${report.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   io.out(formatBenchTables(rows));
+  const kernelTimes = formatKernelTimes(rows);
+  if (kernelTimes) io.out(`\n${kernelTimes}`);
   if (pytorch.length > 0) io.out(`\n${formatPytorchTable(rows, pytorch)}`);
   if (firstStep) io.out(`\nTrain pressed → step 1 on screen (default setup, fresh page, target ≤ 3 s): ${(firstStep.milliseconds / 1000).toFixed(2)} s; ${firstStep.backendChoice}`);
   else if (firstStepError) io.out(`\nTrain pressed → step 1: not measured (${firstStepError})`);

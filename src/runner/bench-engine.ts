@@ -22,10 +22,28 @@ import type { StepRecord, StepPhaseTimes } from '../engine/trainer';
 import type { BackendInfo, BackendName } from '../worker/backend-labels';
 import { countKernels, type KernelCounts } from './kernel-counter';
 
+/** Untimed steps at most, however short they are (a run must not end before it is measured). */
+const MAX_WARM_UP_STEPS = 200;
+
 export interface EngineBenchJob {
   config: TrainConfig;
   timedSteps: number;
   profiledSteps: number;
+  /** Steps whose kernels are timed one by one (tf.profile), after the profiled ones; 0 for none. */
+  kernelTimeSteps?: number;
+  /**
+   * Untimed steps before the timed ones, for at least this long (at least one step): V8 runs
+   * WebAssembly first as quickly compiled code and tiers the busy functions up while it runs, so the
+   * first tens of steps on that backend are slower than the rest of a run.
+   */
+  warmUpSeconds?: number;
+}
+
+/** Wall time a kind of kernel took per step, on a backend whose kernels run synchronously (CPU, WebAssembly). */
+export interface KernelTime {
+  kernel: string;
+  msPerStep: number;
+  callsPerStep: number;
 }
 
 export interface EngineBenchResult {
@@ -33,6 +51,8 @@ export interface EngineBenchResult {
   adapter: string | null;
   /** Compiling kernels on the throwaway warm-up step (0 on the CPU backend). */
   warmUpMs: number;
+  /** Untimed steps of the measured run before the timed ones (warmUpSeconds). */
+  warmUpSteps: number;
   timedSteps: number;
   msPerStep: number;
   stepsPerSecond: number;
@@ -64,6 +84,8 @@ export interface EngineBenchResult {
   /** Bytes in GPU buffers/textures in use, and allocated including the backend's reuse pool. */
   gpuBytes: number | null;
   gpuBytesAllocated: number | null;
+  /** Per kernel name, slowest first, when kernelTimeSteps asked for them. */
+  kernelTimes: KernelTime[] | null;
 }
 
 function divideCounts(c: KernelCounts, n: number): KernelCounts {
@@ -89,19 +111,22 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
   let records: StepRecord[] = [];
   // Never evaluates on its own (the interval is longer than the run); one evaluation is timed below.
   const evaluation = { ...DEFAULT_EVALUATION, everySteps: 0 };
-  const session = new RunSession([{ id: 'bench', name: config.method, config: { ...config, totalSteps: Math.max(config.totalSteps, timedSteps + profiledSteps + 3) } }], data, { evaluation, reportEverySteps: Number.MAX_SAFE_INTEGER }, {
+  const session = new RunSession([{ id: 'bench', name: config.method, config: { ...config, totalSteps: Math.max(config.totalSteps, MAX_WARM_UP_STEPS + timedSteps + profiledSteps + (job.kernelTimeSteps ?? 0) + 3) } }], data, { evaluation, reportEverySteps: Number.MAX_SAFE_INTEGER }, {
     report: (report) => (records = report.runs[0].records),
     evaluation: () => undefined,
   });
   const { trainer } = session.run();
   try {
     const warmUpMs = await session.warmUp();
-    // One untimed step, then the timed ones (kernels counted on the way: a counter increment per kernel).
-    await session.train(1);
+    // Untimed steps, then the timed ones (kernels counted on the way: a counter increment per kernel).
+    const warmUpStart = performance.now();
+    let warmUpSteps = 0;
+    do await session.train(++warmUpSteps);
+    while (warmUpSteps < MAX_WARM_UP_STEPS && performance.now() - warmUpStart < (job.warmUpSeconds ?? 0) * 1000);
     const tensorsBefore = tf.memory().numTensors;
     const allocatedBefore = gpuMemory().gpuBytesAllocated;
     const start = performance.now();
-    const { counts } = await countKernels(() => session.train(1 + timedSteps));
+    const { counts } = await countKernels(() => session.train(warmUpSteps + timedSteps));
     const elapsed = performance.now() - start;
     const tensorsLeakedPerStep = (tf.memory().numTensors - tensorsBefore) / timedSteps;
     const allocatedAfter = gpuMemory().gpuBytesAllocated;
@@ -124,6 +149,10 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
     }
     await trainer.flush();
     phaseCounts.backward = subtractCounts(phaseCounts.backward, phaseCounts.forward);
+    const kernelTimes = job.kernelTimeSteps ? await timeKernels(job.kernelTimeSteps, async () => {
+          trainer.step();
+          await trainer.flush();
+        }) : null;
 
     // The first evaluation compiles its kernels; the second is timed.
     await session.evaluate();
@@ -136,6 +165,7 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       backend: backend.name,
       adapter: backend.adapter,
       warmUpMs,
+      warmUpSteps,
       timedSteps,
       msPerStep,
       stepsPerSecond: (timedSteps * 1000) / elapsed,
@@ -154,10 +184,33 @@ export async function benchEngine(job: EngineBenchJob, data: DatasetSplits, back
       tensors: memory.numTensors,
       bytes: memory.numBytes,
       ...gpuMemory(),
+      kernelTimes,
     };
   } finally {
     await session.dispose();
   }
+}
+
+/**
+ * Each kernel's wall time summed by name over `steps` steps (tf.profile). Meaningful where kernels run
+ * synchronously (CPU, WebAssembly); on a GPU backend it times the launches, not the work.
+ */
+async function timeKernels(steps: number, step: () => Promise<unknown>): Promise<KernelTime[]> {
+  const totals = new Map<string, { ms: number; calls: number }>();
+  for (let i = 0; i < steps; i++) {
+    const info = await tf.profile(async () => {
+      await step();
+    });
+    for (const k of info.kernels) {
+      const total = totals.get(k.name) ?? { ms: 0, calls: 0 };
+      total.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      total.calls++;
+      totals.set(k.name, total);
+    }
+  }
+  return [...totals]
+    .map(([kernel, t]) => ({ kernel, msPerStep: t.ms / steps, callsPerStep: t.calls / steps }))
+    .sort((a, b) => b.msPerStep - a.msPerStep);
 }
 
 /**

@@ -322,8 +322,15 @@ export interface BenchArgs {
   pytorch: boolean;
   /** Time k-center greedy (active learning's selection) on each browser backend. */
   kCenter: boolean;
+  /** Time each kernel of a few steps (WebAssembly and CPU: where the time goes). */
+  kernelTimes: boolean;
+  /** Seconds of untimed steps before the timed ones. */
+  warmUpSeconds: number;
   help: boolean;
 }
+
+/** Long enough for V8 to have optimised the WebAssembly a step runs (see EngineBenchJob.warmUpSeconds). */
+export const DEFAULT_BENCH_WARM_UP_SECONDS = 20;
 
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
@@ -340,6 +347,10 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --no-pytorch           skip the same step in PyTorch (/usr/bin/python3 with torch, else skipped)
   --no-app-loop          skip the in-app measurement (worker + charts in the real page)
   --no-kcenter           skip timing k-center greedy (500 picks of 10,000) on the browser backends
+  --warm-up <s>          untimed steps for at least this many seconds before the timed ones (default
+                         ${DEFAULT_BENCH_WARM_UP_SECONDS}; at most 200 steps): WebAssembly gets faster while V8 optimises it
+  --kernel-times         also time every kernel of 2 steps and print the slowest kinds (WebAssembly,
+                         CPU; on a GPU backend it times launches, not the work)
   --out <folder>         where the JSON report goes (default bench-results)`;
 
 function benchMode(text: string): BenchModeName {
@@ -360,6 +371,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     'no-app-loop': 'boolean',
     'no-pytorch': 'boolean',
     'no-kcenter': 'boolean',
+    'kernel-times': 'boolean',
+    'warm-up': 'int',
     out: 'string',
     help: 'boolean',
   });
@@ -377,6 +390,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     appLoop: values.get('no-app-loop') !== true,
     pytorch: values.get('no-pytorch') !== true,
     kCenter: values.get('no-kcenter') !== true,
+    kernelTimes: values.get('kernel-times') === true,
+    warmUpSeconds: positive(values, 'warm-up', 0) ?? DEFAULT_BENCH_WARM_UP_SECONDS,
     help: values.get('help') === true,
   };
 }
