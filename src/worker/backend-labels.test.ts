@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getMethod } from '../engine/methods/registry';
-import { choiceKey, describeChoice, isSlowBackend, requestedBackend, wasmThreadCount } from './backend-labels';
+import { choiceKey, describeChoice, isSlowBackend, requestedBackend } from './backend-labels';
 
 describe('isSlowBackend', () => {
   it('recognises tfjs CPU kernels and emulated GPUs, not real GPUs or WebAssembly', () => {
@@ -49,15 +49,5 @@ describe('the backend choice', () => {
     expect(choiceKey(devices, { ...config, batchSize: config.batchSize * 2 })).not.toBe(key);
     expect(choiceKey(devices, { ...config, imageSize: config.imageSize * 2 })).not.toBe(key);
     expect(choiceKey([{ name: 'webgpu', adapter: 'apple' }, devices[1]], config)).not.toBe(key);
-  });
-});
-
-describe('wasmThreadCount', () => {
-  it('gives two threads from two cores, tfjs’s half of the logical cores from four, at most 8', () => {
-    expect([1, 2, 3, 4, 6, 8, 12, 16, 32].map(wasmThreadCount)).toEqual([1, 2, 2, 2, 3, 4, 6, 8, 8]);
-  });
-  it('treats a missing or odd report as one core', () => {
-    expect(wasmThreadCount(0)).toBe(1);
-    expect(wasmThreadCount(2.5)).toBe(2);
   });
 });

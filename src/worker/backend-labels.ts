@@ -85,13 +85,3 @@ export function choiceKey(available: readonly Pick<BackendMeasurement, 'name' | 
   const { method, backbone, projector, predictor, imageSize, batchSize } = config;
   return JSON.stringify({ devices: available.map((b) => [b.name, b.adapter]), method, backbone, projector, predictor, imageSize, batchSize });
 }
-
-/**
- * XNNPACK threads for `logicalCores` (navigator.hardwareConcurrency): tfjs's half of them (one per
- * physical core where each has two), but at least two where there are two cores, capped at the 8
- * workers the threaded build starts.
- */
-export function wasmThreadCount(logicalCores: number): number {
-  const cores = Math.max(1, Math.floor(logicalCores));
-  return Math.min(8, Math.max(Math.min(cores, 2), Math.floor(cores / 2)));
-}
