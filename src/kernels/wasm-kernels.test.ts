@@ -10,7 +10,7 @@ import { Rng } from '../engine/random';
 import { disposeModule } from '../engine/testing/reference';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
-import { instantiateHelpers, replacedWasmKernels } from './wasm-kernels';
+import { instantiateHelpers, replacedWasmKernels, useShiftedFilterGradients } from './wasm-kernels';
 import { AUGMENT_CASES } from './webgpu-augment-checks';
 import { AUGMENT_VIEW, augmentBatch } from '../engine/augment';
 import { withStockKernels } from '../engine/testing/stock-kernels';
@@ -58,9 +58,9 @@ const convCases: ConvCase[] = [
   // Padding beyond filter − 1: the input gradient cannot be a rotated convolution and takes the columns path.
   { name: 'explicit padding wider than the filter, stride 1', x: [2, 5, 4, 2], filter: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
   { name: 'explicit padding, stride 2', x: [2, 8, 7, 3], filter: [3, 3, 3, 4], stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
-  // Batches beyond one chunk: several XNNPACK products, summed or scattered per chunk (stride 1: the
-  // filter gradient’s grid of shifted views, one image per chunk here; stride 2: im2col columns).
-  { name: 'batch over several grid chunks, stride 1', x: [2, 72, 72, 64], filter: [3, 3, 64, 2], stride: 1, pad: 'same' },
+  // Batches beyond one chunk: several XNNPACK products, summed or scattered per chunk (one image per
+  // chunk here, for the stride-1 filter gradient's grid of shifted views and for im2col alike).
+  { name: 'batch over several chunks, stride 1', x: [3, 72, 72, 64], filter: [3, 3, 64, 2], stride: 1, pad: 'same' },
   { name: 'batch over several chunks, stride 2', x: [5, 80, 80, 64], filter: [3, 3, 64, 4], stride: 2, pad: 'same' },
 ];
 
@@ -84,12 +84,17 @@ describe('wasm convolution gradients', () => {
       const tensors = await on('wasm', () => tf.memory().numTensors);
       // The kernels' intermediates are backend data, not tensors: count both.
       const data = tf.engine().backend.numDataIds();
-      const [y, dx, dw] = convolutionAndGradients(c);
-      expectClose(y, reference[0]);
-      expectClose(dx, reference[1]);
-      expectClose(dw, reference[2]);
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(tf.engine().backend.numDataIds()).toBe(data);
+      // Both stride-1 filter gradients: the grid's shifted products and im2col (the other strides take im2col either way).
+      for (const shifted of [true, false]) {
+        useShiftedFilterGradients(shifted);
+        const [y, dx, dw] = convolutionAndGradients(c);
+        expectClose(y, reference[0]);
+        expectClose(dx, reference[1]);
+        expectClose(dw, reference[2]);
+        expect(tf.memory().numTensors).toBe(tensors);
+        expect(tf.engine().backend.numDataIds()).toBe(data);
+      }
+      useShiftedFilterGradients('auto');
     });
   }
 

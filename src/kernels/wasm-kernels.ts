@@ -14,8 +14,7 @@
  * CPU backend or the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { AUGMENT_VIEW, gaussianKernels, PARAMETER, PARAMETER_COUNT, type AugmentViewAttrs } from '../engine/augment';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
@@ -176,6 +175,21 @@ function releaseView(backend: BackendWasm, view: tf.TensorInfo): void {
   backend.dataIdMap.delete(view.dataId);
 }
 
+let shiftedFilterGradients: boolean | 'auto' = 'auto';
+
+/**
+ * Which stride-1 filter gradient runs: the grid's shifted products where XNNPACK has more than one
+ * thread (they are all XNNPACK work, while im2col's columns are written on one thread), im2col on one
+ * thread, where its fewer, larger products are the faster (measured: README, Benchmark). Tests force each.
+ */
+export function useShiftedFilterGradients(choice: boolean | 'auto'): void {
+  shiftedFilterGradients = choice;
+}
+
+function shiftedPays(): boolean {
+  return shiftedFilterGradients === 'auto' ? getThreadsCount() > 1 : shiftedFilterGradients;
+}
+
 /** Upper bound on the floats of one chunk's planes in shiftedFilterGradient (unless one image needs more). */
 const GRID_CHUNK_FLOATS = 1 << 19;
 
@@ -237,7 +251,7 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only.');
   const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
-  if (strideHeight === 1 && strideWidth === 1 && outHeight <= inHeight && outWidth <= inWidth) return shiftedFilterGradient(backend, x, dy, info, attrs.filterShape);
+  if (shiftedPays() && strideHeight === 1 && strideWidth === 1 && outHeight <= inHeight && outWidth <= inWidth) return shiftedFilterGradient(backend, x, dy, info, attrs.filterShape);
   const taps = filterHeight * filterWidth * inChannels;
   const chunk = imagesPerChunk(info);
   const pixelBytes = inHeight * inWidth * inChannels * 4;
