@@ -123,10 +123,15 @@ function insetBox(box: [number, number, number, number]): [number, number, numbe
   return box.map((v) => EDGE_INSET + v * (1 - 2 * EDGE_INSET)) as [number, number, number, number];
 }
 
-/** Row-stochastic Gaussian smoothing matrices [n, size, size], renormalised at the borders (the identity where σ = 0), row-major. */
-export function gaussianKernels(sigmas: ArrayLike<number>, size: number): Float32Array {
-  const values = new Float32Array(sigmas.length * size * size);
-  Array.from(sigmas).forEach((sigma, b) => {
+/**
+ * Each image's blur as a row-stochastic Gaussian smoothing matrix [count, size, size], renormalised at
+ * the borders (the identity where σ = 0), row-major; the σ are read from drawn parameter values
+ * ([count, PARAMETER_COUNT]). AUGMENT_VIEW kernels build theirs with it too.
+ */
+export function blurKernels(parameterValues: ArrayLike<number>, count: number, size: number): Float32Array {
+  const sigmas = Array.from({ length: count }, (_, i) => parameterValues[i * PARAMETER_COUNT + PARAMETER.blurSigma]);
+  const values = new Float32Array(count * size * size);
+  sigmas.forEach((sigma, b) => {
     for (let i = 0; i < size; i++) {
       let total = 0;
       const row = b * size * size + i * size;
@@ -354,8 +359,7 @@ export function augmentComposite(images: tf.Tensor4D, parameters: ViewParameters
   }
 
   if (switches.blur) {
-    const sigmas = Array.from({ length: n }, (_, i) => parameters.values[i * PARAMETER_COUNT + PARAMETER.blurSigma]);
-    const kernels = tf.tensor3d(gaussianKernels(sigmas, outSize), [n, outSize, outSize]);
+    const kernels = tf.tensor3d(blurKernels(parameters.values, n, outSize), [n, outSize, outSize]);
     // Separable blur as two batched matrix products: rows, then columns.
     const rows = tf.reshape(tf.matMul(kernels, tf.reshape(x, [n, outSize, outSize * 3])), [n, outSize, outSize, 3]);
     const columnsFirst = tf.reshape(tf.transpose(rows, [0, 1, 3, 2]), [n, outSize * 3, outSize]);

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { AUGMENT_VIEW, gaussianKernels, PARAMETER, PARAMETER_COUNT, type AugmentViewAttrs } from '../engine/augment';
+import { AUGMENT_VIEW, blurKernels, type AugmentViewAttrs } from '../engine/augment';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
 import { updateGroups as checkedGroups } from './update-groups';
@@ -662,18 +662,14 @@ function augmentView(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   const [count, height, width] = images.shape;
   const out = backend.makeOutput([count, outSize, outSize, 3], 'float32');
   const scratch = backend.makeOutput([outSize * outSize * 3], 'float32');
-  const kernels = backend.makeOutput([switches.blur ? count * outSize * outSize : 1], 'float32');
-  if (switches.blur) {
-    const values = heap(backend, parameters);
-    const sigmas = Array.from({ length: count }, (_, i) => values[i * PARAMETER_COUNT + PARAMETER.blurSigma]);
-    heap(backend, kernels).set(gaussianKernels(sigmas, outSize));
-  }
+  const kernels = switches.blur ? backend.makeOutput([count, outSize, outSize], 'float32') : null;
+  if (kernels) heap(backend, kernels).set(blurKernels(heap(backend, parameters), count, outSize));
   const on = (flag: boolean) => (flag ? 1 : 0);
   helpers(backend).augment_view(
-    pointer(backend, images), pointer(backend, parameters), pointer(backend, kernels), pointer(backend, out), pointer(backend, scratch), count, height, width, outSize,
+    pointer(backend, images), pointer(backend, parameters), kernels ? pointer(backend, kernels) : 0, pointer(backend, out), pointer(backend, scratch), count, height, width, outSize,
     on(switches.exactSize), on(switches.flip), on(switches.jitter), on(switches.hue), on(switches.grayscale), on(switches.blur), on(switches.solarize),
   );
-  release(backend, scratch, kernels);
+  release(backend, scratch, ...(kernels ? [kernels] : []));
   return out;
 }
 

@@ -15,7 +15,7 @@ import { backbonePresetOf, type BackbonePreset } from '../engine/presets';
 import type { StepPhaseTimes } from '../engine/trainer';
 import { BACKEND_ORDER, type BackendName } from '../worker/backend-labels';
 import type { AppLoopResult, AppLoopSetup, FirstStepResult } from './app-loop';
-import { benchEngine, type EngineBenchResult } from './bench-engine';
+import { benchEngine, type EngineBenchResult, type KernelTime } from './bench-engine';
 import { KCENTER_SIZES, type KCenterBenchJob, type KCenterBenchResult } from './kcenter-bench';
 import { BENCH_USAGE, buildConfig, parseBenchArgs, parseCommandLine, type BenchModeName, type CliOutput } from './cli-args';
 import { loadData } from './data-source';
@@ -204,14 +204,18 @@ export function formatBenchTables(rows: BenchRow[]): string {
 export function formatKernelTimes(rows: BenchRow[]): string | null {
   const timed = rows.filter((r) => r.engine?.kernelTimes);
   if (timed.length === 0) return null;
+  const summed = (kernel: string, times: KernelTime[]): KernelTime => ({
+    kernel,
+    msPerStep: times.reduce((sum, t) => sum + t.msPerStep, 0),
+    callsPerStep: times.reduce((sum, t) => sum + t.callsPerStep, 0),
+  });
   const lines = timed.flatMap((r) => {
     const times = r.engine!.kernelTimes!;
-    const total = times.reduce((sum, t) => sum + t.msPerStep, 0);
     const rest = times.slice(KERNEL_TIME_ROWS);
-    const listed = times.slice(0, KERNEL_TIME_ROWS).map((t) => [r.method, r.backend, t.kernel, fixed(t.msPerStep, 1), fixed(t.callsPerStep, 0), `${fixed((100 * t.msPerStep) / total, 1)}%`]);
-    const others = rest.reduce((sum, t) => sum + t.msPerStep, 0);
-    const restCalls = rest.reduce((sum, t) => sum + t.callsPerStep, 0);
-    return [...listed, [r.method, r.backend, `(${rest.length} other kinds)`, fixed(others, 1), fixed(restCalls, 0), `${fixed((100 * others) / total, 1)}%`], [r.method, r.backend, 'all kernels', fixed(total, 1), fixed(times.reduce((sum, t) => sum + t.callsPerStep, 0), 0), '100.0%']];
+    const all = summed('all kernels', times);
+    return [...times.slice(0, KERNEL_TIME_ROWS), summed(`(${rest.length} other kinds)`, rest), all].map((t) => [
+      r.method, r.backend, t.kernel, fixed(t.msPerStep, 1), fixed(t.callsPerStep, 0), `${fixed((100 * t.msPerStep) / all.msPerStep, 1)}%`,
+    ]);
   });
   return [
     `Time per kind of kernel, ms per step (mean of ${KERNEL_TIME_STEPS} steps, each kernel timed on its own; real work on WebAssembly and CPU, launches only on a GPU backend)`,
