@@ -1,15 +1,19 @@
 /*
- * Loops for the wasm backend's training kernels (wasm-kernels.ts): the data rearranged around
- * XNNPACK's matrix products (the shifted grid, im2col, col2im), reductions over leading axes, the
- * max-pool gradient, a fused training-mode BatchNorm, the element-wise updates of a step (optimizers,
- * EMA, BatchNorm running statistics, the ReLU gradient) and a view's augmentation. The products themselves stay on XNNPACK; in JavaScript
- * these loops cost more than the products. They run in the tfjs backend's own linear memory (imported),
- * on tensors it allocated: every pointer is a tensor's memory offset.
+ * Loops for the wasm backend's training kernels (wasm-kernels.ts): convolutions and their gradients
+ * on one thread (a direct convolution over a zero-padded copy of the input, multiply-adds in
+ * registers), the data rearranged around XNNPACK's matrix products where XNNPACK does the
+ * products (the shifted grid, im2col, col2im), reductions over leading axes, the max-pool gradient,
+ * a fused training-mode BatchNorm, the element-wise updates of a step (optimizers, EMA, BatchNorm
+ * running statistics, the ReLU gradient) and a view's augmentation. They run in the tfjs backend's
+ * own linear memory (imported), on tensors it allocated: every pointer is a tensor's memory offset.
  *
- * Built by scripts/build-wasm-helpers.ts (clang, wasm32, SIMD). Constraints of sharing the memory:
+ * Built by scripts/build-wasm-helpers.ts (clang, wasm32, SIMD), once more with relaxed SIMD, where
+ * the convolutions' multiply-adds are fused (RELAXED). Constraints of sharing the memory:
  * no static data and no stack (no arrays or address-taken locals), so the module writes nothing
  * but the buffers it is handed; the build checks this.
  */
+#include <wasm_simd128.h>
+
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 /*
@@ -455,6 +459,176 @@ void augment_view(const float *restrict images, const float *restrict params, co
         const float v = o[i];
         const float solarized = v >= 0.5f ? 1 - v : v;
         o[i] = v + (solarized - v) * p[19];
+      }
+    }
+  }
+}
+
+/*
+ * The convolutions' multiply-add: fused where relaxed SIMD has it (one rounding, as XNNPACK's own
+ * FMA kernels round), a product and a sum otherwise. The only place where operations are fused.
+ */
+#ifdef RELAXED
+#define MADD(a, b, c) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(c)))
+#else
+#define MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
+#endif
+
+/* out [nb, H+top+bottom, W+left+right, C] = x with a zero border. */
+EXPORT(pad_images)
+void pad_images(const float *restrict x, float *restrict out, int nb, int H, int W, int C, int top, int bottom, int left, int right) {
+  const int PW = W + left + right, PH = H + top + bottom;
+  const int rowLen = PW * C;
+  for (int b = 0; b < nb; b++) {
+    for (int y = 0; y < PH; y++) {
+      float *row = out + (b * PH + y) * rowLen;
+      const int iy = y - top;
+      if (iy < 0 || iy >= H) { for (int i = 0; i < rowLen; i++) row[i] = 0; continue; }
+      for (int i = 0; i < left * C; i++) row[i] = 0;
+      const float *in = x + (b * H + iy) * W * C;
+      for (int i = 0; i < W * C; i++) row[left * C + i] = in[i];
+      for (int i = (left + W) * C; i < rowLen; i++) row[i] = 0;
+    }
+  }
+}
+
+/*
+ * Filter [KH, KW, CI, CO] into panels of 8 output channels: [CO/8][KH·KW·CI][8]. rotate: the filter of
+ * the input gradient instead, rotated by 180° with its channel axes swapped (in CO, out CI; CI % 8 == 0).
+ */
+EXPORT(pack_filter)
+void pack_filter(const float *restrict w, float *restrict out, int KH, int KW, int CI, int CO, int rotate) {
+  const int taps = KH * KW;
+  if (!rotate) {
+    for (int j = 0; j < CO; j += 8)
+      for (int t = 0; t < taps; t++)
+        for (int c = 0; c < CI; c++)
+          for (int l = 0; l < 8; l++) out[(j * taps + t * 8) * CI + c * 8 + l + 0] = w[(t * CI + c) * CO + j + l];
+  } else {
+    /* new filter r[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co]; input channels CO, outputs CI. */
+    for (int j = 0; j < CI; j += 8)
+      for (int t = 0; t < taps; t++)
+        for (int c = 0; c < CO; c++)
+          for (int l = 0; l < 8; l++) out[(j * taps + t * 8) * CO + c * 8 + l] = w[((taps - 1 - t) * CI + j + l) * CO + c];
+  }
+}
+
+/*
+ * y [nb, OH, OW, CO] = convolution of the padded images xp [nb, PH, PW, C] with the packed filter
+ * (pack_filter), stride (sh, sw); CO % 8 == 0. Four output pixels of a row × eight output channels
+ * per step, accumulated over every tap and input channel in registers.
+ */
+EXPORT(conv_packed)
+void conv_packed(const float *restrict xp, const float *restrict wp, float *restrict y, int nb, int PH, int PW, int C, int OH, int OW,
+                 int KH, int KW, int sh, int sw, int CO) {
+  const int K = KH * KW * C;
+  for (int b = 0; b < nb; b++) {
+    const float *image = xp + b * PH * PW * C;
+    for (int oy = 0; oy < OH; oy++) {
+      float *out = y + (b * OH + oy) * OW * CO;
+      for (int j = 0; j < CO; j += 8) {
+        const float *panel = wp + j * K;
+        int ox = 0;
+        for (; ox + 4 <= OW; ox += 4) {
+          v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+          const float *bp = panel;
+          for (int kh = 0; kh < KH; kh++) {
+            for (int kw = 0; kw < KW; kw++) {
+              const float *a0 = image + ((oy * sh + kh) * PW + ox * sw + kw) * C;
+              const float *a1 = a0 + sw * C, *a2 = a1 + sw * C, *a3 = a2 + sw * C;
+              for (int c = 0; c < C; c++, bp += 8) {
+                const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+                v128_t a = wasm_v128_load32_splat(a0 + c);
+                c00 = MADD(a, b0, c00); c01 = MADD(a, b1, c01);
+                a = wasm_v128_load32_splat(a1 + c);
+                c10 = MADD(a, b0, c10); c11 = MADD(a, b1, c11);
+                a = wasm_v128_load32_splat(a2 + c);
+                c20 = MADD(a, b0, c20); c21 = MADD(a, b1, c21);
+                a = wasm_v128_load32_splat(a3 + c);
+                c30 = MADD(a, b0, c30); c31 = MADD(a, b1, c31);
+              }
+            }
+          }
+          float *o = out + ox * CO + j;
+          wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01); o += CO;
+          wasm_v128_store(o, c10); wasm_v128_store(o + 4, c11); o += CO;
+          wasm_v128_store(o, c20); wasm_v128_store(o + 4, c21); o += CO;
+          wasm_v128_store(o, c30); wasm_v128_store(o + 4, c31);
+        }
+        for (; ox < OW; ox++) {
+          v128_t c00 = wasm_f32x4_splat(0), c01 = c00;
+          const float *bp = panel;
+          for (int kh = 0; kh < KH; kh++) {
+            for (int kw = 0; kw < KW; kw++) {
+              const float *a0 = image + ((oy * sh + kh) * PW + ox * sw + kw) * C;
+              for (int c = 0; c < C; c++, bp += 8) {
+                const v128_t a = wasm_v128_load32_splat(a0 + c);
+                c00 = MADD(a, wasm_v128_load(bp), c00); c01 = MADD(a, wasm_v128_load(bp + 4), c01);
+              }
+            }
+          }
+          float *o = out + ox * CO + j;
+          wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * dw [KH, KW, C, CO] = Σ over every output position of xp's value under each tap × dy (CO % 8 == 0),
+ * image by image (so both stay in cache), four input channels × eight output channels in registers
+ * over an image's positions.
+ */
+EXPORT(conv_filter_grad)
+void conv_filter_grad(const float *restrict xp, const float *restrict dy, float *restrict dw, int nb, int PH, int PW, int C, int OH, int OW,
+                      int KH, int KW, int sh, int sw, int CO) {
+  const int total = KH * KW * C * CO;
+  for (int i = 0; i < total; i++) dw[i] = 0;
+  for (int b = 0; b < nb; b++) {
+    const float *image = xp + b * PH * PW * C;
+    const float *grad = dy + b * OH * OW * CO;
+    for (int kh = 0; kh < KH; kh++) {
+      for (int kw = 0; kw < KW; kw++) {
+        float *tap = dw + (kh * KW + kw) * C * CO;
+        for (int j = 0; j < CO; j += 8) {
+          int c = 0;
+          for (; c + 4 <= C; c += 4) {
+            float *d = tap + c * CO + j;
+            v128_t c00 = wasm_v128_load(d), c01 = wasm_v128_load(d + 4), c10 = wasm_v128_load(d + CO), c11 = wasm_v128_load(d + CO + 4);
+            v128_t c20 = wasm_v128_load(d + 2 * CO), c21 = wasm_v128_load(d + 2 * CO + 4), c30 = wasm_v128_load(d + 3 * CO), c31 = wasm_v128_load(d + 3 * CO + 4);
+            for (int oy = 0; oy < OH; oy++) {
+              const float *a = image + ((oy * sh + kh) * PW + kw) * C + c;
+              const float *g = grad + oy * OW * CO + j;
+              for (int ox = 0; ox < OW; ox++, a += sw * C, g += CO) {
+                const v128_t b0 = wasm_v128_load(g), b1 = wasm_v128_load(g + 4);
+                v128_t s = wasm_v128_load32_splat(a);
+                c00 = MADD(s, b0, c00); c01 = MADD(s, b1, c01);
+                s = wasm_v128_load32_splat(a + 1);
+                c10 = MADD(s, b0, c10); c11 = MADD(s, b1, c11);
+                s = wasm_v128_load32_splat(a + 2);
+                c20 = MADD(s, b0, c20); c21 = MADD(s, b1, c21);
+                s = wasm_v128_load32_splat(a + 3);
+                c30 = MADD(s, b0, c30); c31 = MADD(s, b1, c31);
+              }
+            }
+            wasm_v128_store(d, c00); wasm_v128_store(d + 4, c01); wasm_v128_store(d + CO, c10); wasm_v128_store(d + CO + 4, c11);
+            wasm_v128_store(d + 2 * CO, c20); wasm_v128_store(d + 2 * CO + 4, c21); wasm_v128_store(d + 3 * CO, c30); wasm_v128_store(d + 3 * CO + 4, c31);
+          }
+          for (; c < C; c++) {
+            float *d = tap + c * CO + j;
+            v128_t c00 = wasm_v128_load(d), c01 = wasm_v128_load(d + 4);
+            for (int oy = 0; oy < OH; oy++) {
+              const float *a = image + ((oy * sh + kh) * PW + kw) * C + c;
+              const float *g = grad + oy * OW * CO + j;
+              for (int ox = 0; ox < OW; ox++, a += sw * C, g += CO) {
+                const v128_t s = wasm_v128_load32_splat(a);
+                c00 = MADD(s, wasm_v128_load(g), c00); c01 = MADD(s, wasm_v128_load(g + 4), c01);
+              }
+            }
+            wasm_v128_store(d, c00); wasm_v128_store(d + 4, c01);
+          }
+        }
       }
     }
   }

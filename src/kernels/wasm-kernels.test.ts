@@ -10,7 +10,7 @@ import { Rng } from '../engine/random';
 import { disposeModule } from '../engine/testing/reference';
 import { tinyConfig, tinyData } from '../engine/testing/tiny';
 import { Trainer } from '../engine/trainer';
-import { instantiateHelpers, replacedWasmKernels, useShiftedFilterGradients } from './wasm-kernels';
+import { instantiateHelpers, relaxedSimdSupported, replacedWasmKernels, useDirectConvolutions, useShiftedFilterGradients } from './wasm-kernels';
 import { AUGMENT_CASES } from './webgpu-augment-checks';
 import { AUGMENT_VIEW, augmentBatch } from '../engine/augment';
 import { withStockKernels } from '../engine/testing/stock-kernels';
@@ -62,6 +62,22 @@ const convCases: ConvCase[] = [
   // chunk here, for the stride-1 filter gradient's grid of shifted views and for im2col alike).
   { name: 'batch over several chunks, stride 1', x: [3, 72, 72, 64], filter: [3, 3, 64, 2], stride: 1, pad: 'same' },
   { name: 'batch over several chunks, stride 2', x: [5, 80, 80, 64], filter: [3, 3, 64, 4], stride: 2, pad: 'same' },
+  // Channels in multiples of 8, which the direct kernels need (output channels; input channels too for the input gradient).
+  { name: 'direct: ResNet stem, 3 → 16 channels', x: [2, 9, 9, 3], filter: [3, 3, 3, 16], stride: 1, pad: 'same' },
+  { name: 'direct: 3×3 same, stride 1, rows not a multiple of 4', x: [2, 7, 6, 8], filter: [3, 3, 8, 8], stride: 1, pad: 'same' },
+  { name: 'direct: 3×3 same, stride 2, odd sizes', x: [2, 9, 7, 16], filter: [3, 3, 16, 24], stride: 2, pad: 'same' },
+  { name: 'direct: 1×1 same, stride 2 (ResNet shortcut)', x: [3, 6, 6, 8], filter: [1, 1, 8, 16], stride: 2, pad: 'same' },
+  { name: 'direct: 3×3 valid, stride 1, input channels not a multiple of 4', x: [2, 8, 9, 6], filter: [3, 3, 6, 8], stride: 1, pad: 'valid' },
+  { name: 'direct: explicit asymmetric padding, stride 1', x: [2, 6, 7, 8], filter: [3, 3, 8, 16], stride: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  { name: 'direct: explicit padding, stride 2', x: [2, 8, 7, 8], filter: [3, 3, 8, 8], stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+  { name: 'direct: a ResNet layer\'s size, 32 × 32 × 16', x: [4, 32, 32, 16], filter: [3, 3, 16, 16], stride: 1, pad: 'same' },
+];
+
+/** Each way the wasm kernels can compute a convolution and its gradients; set before a case, reset after. */
+const CONVOLUTION_PATHS: [string, () => void][] = [
+  ['direct kernels', () => useDirectConvolutions(true)],
+  ['XNNPACK, shifted views for a stride-1 filter gradient', () => (useDirectConvolutions(false), useShiftedFilterGradients(true))],
+  ['XNNPACK, im2col', () => (useDirectConvolutions(false), useShiftedFilterGradients(false))],
 ];
 
 function convolutionAndGradients(c: ConvCase): Float32Array[] {
@@ -84,9 +100,10 @@ describe('wasm convolution gradients', () => {
       const tensors = await on('wasm', () => tf.memory().numTensors);
       // The kernels' intermediates are backend data, not tensors: count both.
       const data = tf.engine().backend.numDataIds();
-      // Both stride-1 filter gradients: the grid's shifted products and im2col (the other strides take im2col either way).
-      for (const shifted of [true, false]) {
-        useShiftedFilterGradients(shifted);
+      // Every path: the direct kernels (where the channels allow; XNNPACK otherwise), and on XNNPACK both
+      // stride-1 filter gradients, the grid's shifted products and im2col (other strides take im2col either way).
+      for (const [, choose] of CONVOLUTION_PATHS) {
+        choose();
         const [y, dx, dw] = convolutionAndGradients(c);
         expectClose(y, reference[0]);
         expectClose(dx, reference[1]);
@@ -94,6 +111,7 @@ describe('wasm convolution gradients', () => {
         expect(tf.memory().numTensors).toBe(tensors);
         expect(tf.engine().backend.numDataIds()).toBe(data);
       }
+      useDirectConvolutions('auto');
       useShiftedFilterGradients('auto');
     });
   }
@@ -179,7 +197,7 @@ describe('wasm kernel replacements', () => {
   it('are installed for every kernel they replace', () => {
     expect([...replacedWasmKernels.keys()].sort()).toEqual(
       [
-        'BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum',
+        'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'Pack', 'Slice', 'Sum',
         BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, ADAMW_UPDATE, MOMENTUM_UPDATE, EMA_UPDATE, RUNNING_STATISTICS_UPDATE, RELU_BACKWARD, AUGMENT_VIEW,
       ].sort(),
     );
@@ -403,6 +421,49 @@ describe('the WebAssembly helpers', () => {
       // Matrix at byte 0, sums at byte 64, double scratch at byte 128.
       helpers.sum_rows(0, 64, 128, 3, 4, 0.5);
       expect(Array.from(floats.subarray(16, 20))).toEqual([55.5, 111, 166.5, 222]);
+    });
+  }
+
+  it('compile with relaxed SIMD here (Node 20 behind the flag src/runner/relaxed-simd.ts sets), so the tests above ran the fused build', () => {
+    expect(relaxedSimdSupported()).toBe(true);
+  });
+
+  // The wasm backend instantiates one build; both must compute the convolution the loops below define.
+  for (const relaxed of [false, true]) {
+    it(`${relaxed ? 'with' : 'without'} relaxed SIMD: a direct convolution and its filter gradient are the sums they stand for`, () => {
+      const [n, h, w, c, k, co] = [2, 5, 6, 3, 3, 8];
+      const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+      const helpers = instantiateHelpers(memory, relaxed);
+      const floats = new Float32Array(memory.buffer);
+      const random = new Rng(7);
+      const x = Float32Array.from({ length: n * h * w * c }, () => random.normal());
+      const filter = Float32Array.from({ length: k * k * c * co }, () => random.normal());
+      const dy = Float32Array.from({ length: n * h * w * co }, () => random.normal());
+      // Float offsets of each buffer in the memory; 'same' padding of 1 on every side.
+      const at = { x: 0, filter: 1024, padded: 2048, packed: 4096, y: 5120, dy: 6144, dw: 7168 };
+      floats.set(x, at.x);
+      floats.set(filter, at.filter);
+      floats.set(dy, at.dy);
+      helpers.pad_images(at.x * 4, at.padded * 4, n, h, w, c, 1, 1, 1, 1);
+      helpers.pack_filter(at.filter * 4, at.packed * 4, k, k, c, co, 0);
+      helpers.conv_packed(at.padded * 4, at.packed * 4, at.y * 4, n, h + 2, w + 2, c, h, w, k, k, 1, 1, co);
+      helpers.conv_filter_grad(at.padded * 4, at.dy * 4, at.dw * 4, n, h + 2, w + 2, c, h, w, k, k, 1, 1, co);
+      const input = (b: number, y: number, xi: number, ci: number) => (y < 0 || y >= h || xi < 0 || xi >= w ? 0 : x[((b * h + y) * w + xi) * c + ci]);
+      const y = new Float32Array(n * h * w * co);
+      const dw = new Float32Array(k * k * c * co);
+      for (let b = 0; b < n; b++)
+        for (let oy = 0; oy < h; oy++)
+          for (let ox = 0; ox < w; ox++)
+            for (let kh = 0; kh < k; kh++)
+              for (let kw = 0; kw < k; kw++)
+                for (let ci = 0; ci < c; ci++)
+                  for (let o = 0; o < co; o++) {
+                    const value = input(b, oy + kh - 1, ox + kw - 1, ci);
+                    y[((b * h + oy) * w + ox) * co + o] += value * filter[((kh * k + kw) * c + ci) * co + o];
+                    dw[((kh * k + kw) * c + ci) * co + o] += value * dy[((b * h + oy) * w + ox) * co + o];
+                  }
+      expectClose(floats.subarray(at.y, at.y + y.length), y);
+      expectClose(floats.subarray(at.dw, at.dw + dw.length), dw);
     });
   }
 });

@@ -19,7 +19,7 @@ import { AUGMENT_VIEW, blurKernels, type AugmentViewAttrs } from '../engine/augm
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from '../engine/fused-batchnorm';
 import { ADAMW_UPDATE, EMA_UPDATE, MOMENTUM_UPDATE, RELU_BACKWARD, RUNNING_STATISTICS_UPDATE, type AdamWUpdateAttrs, type MomentumUpdateAttrs } from '../engine/fused-updates';
 import { updateGroups as checkedGroups } from './update-groups';
-import { PLAIN_MEMORY_MODULE, SHARED_MEMORY_MODULE } from './wasm-helpers.generated';
+import { PLAIN_MEMORY_MODULE, PLAIN_MEMORY_RELAXED_MODULE, SHARED_MEMORY_MODULE, SHARED_MEMORY_RELAXED_MODULE } from './wasm-helpers.generated';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Inputs = Record<string, tf.TensorInfo>;
@@ -35,6 +35,10 @@ interface ConvGradAttrs {
 
 /** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
 export interface Helpers {
+  pad_images(x: number, out: number, nb: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
+  pack_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number, rotate: number): void;
+  conv_packed(xp: number, wp: number, y: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
+  conv_filter_grad(xp: number, dy: number, dw: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   grid_planes(x: number, out: number, nb: number, h: number, w: number, c: number, p: number, margin: number): void;
   grid_rows(dy: number, out: number, nb: number, oh: number, ow: number, c: number, h: number, w: number, p: number, margin: number): void;
@@ -73,15 +77,35 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 }
 
+type MemoryKind = 'plain' | 'shared';
+
+const BUILDS: Record<MemoryKind, { simd: string; relaxed: string }> = {
+  plain: { simd: PLAIN_MEMORY_MODULE, relaxed: PLAIN_MEMORY_RELAXED_MODULE },
+  shared: { simd: SHARED_MEMORY_MODULE, relaxed: SHARED_MEMORY_RELAXED_MODULE },
+};
+
+let relaxedSupported: boolean | undefined;
+
+/** Whether this engine compiles relaxed SIMD (Chrome 114 on; Node 20 behind a flag, set by src/runner/relaxed-simd.ts). */
+export function relaxedSimdSupported(): boolean {
+  return (relaxedSupported ??= WebAssembly.validate(decode(PLAIN_MEMORY_RELAXED_MODULE)));
+}
+
 /**
  * Each build compiled once, when first needed, synchronously: the kernels run in a worker or in Node,
  * where that is allowed at any size. Not by a top-level await: a module worker whose imports are still
  * awaiting drops the messages that arrive meanwhile (the page's first one among them).
  */
-const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
+const compiled = new Map<string, WebAssembly.Module>();
 
-function helperModule(kind: 'plain' | 'shared'): WebAssembly.Module {
-  return (compiled[kind] ??= new WebAssembly.Module(decode(kind === 'plain' ? PLAIN_MEMORY_MODULE : SHARED_MEMORY_MODULE)));
+function helperModule(kind: MemoryKind, relaxed: boolean): WebAssembly.Module {
+  const key = `${kind}/${relaxed}`;
+  let module = compiled.get(key);
+  if (!module) {
+    module = new WebAssembly.Module(decode(relaxed ? BUILDS[kind].relaxed : BUILDS[kind].simd));
+    compiled.set(key, module);
+  }
+  return module;
 }
 
 const instances = new WeakMap<BackendWasm, { helpers: Helpers; memory: WebAssembly.Memory }>();
@@ -93,10 +117,13 @@ function memoryOf(backend: BackendWasm): WebAssembly.Memory {
   return memory;
 }
 
-/** The helper functions working in `memory`: the build for shared memory where it is shared (the threaded backend's). */
-export function instantiateHelpers(memory: WebAssembly.Memory): Helpers {
+/**
+ * The helper functions working in `memory`: the build for shared memory where it is shared (the
+ * threaded backend's), with relaxed SIMD (fused multiply-adds) where the engine compiles it.
+ */
+export function instantiateHelpers(memory: WebAssembly.Memory, relaxed = relaxedSimdSupported()): Helpers {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssembly.Instance(helperModule(shared ? 'shared' : 'plain'), { env: { memory } }).exports as unknown as Helpers;
+  return new WebAssembly.Instance(helperModule(shared ? 'shared' : 'plain', relaxed), { env: { memory } }).exports as unknown as Helpers;
 }
 
 /** The helper module, instantiated on this backend's memory the first time a kernel needs it. */
@@ -238,6 +265,88 @@ function shiftedFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.Te
   return dw;
 }
 
+let directConvolutions: boolean | 'auto' = 'auto';
+
+/**
+ * Whether convolutions and their gradients run as direct convolutions of our own (wasm-helpers.c:
+ * conv_packed, conv_filter_grad) rather than on XNNPACK: where XNNPACK has one thread (auto), as
+ * they are the faster there, with fused multiply-adds where relaxed SIMD is compiled and also
+ * without (measured: README, Benchmark); they run on the calling thread, so XNNPACK's pool wins
+ * from two threads on. Tests force each.
+ */
+export function useDirectConvolutions(choice: boolean | 'auto'): void {
+  directConvolutions = choice;
+}
+
+function directPays(): boolean {
+  return directConvolutions === 'auto' ? getThreadsCount() <= 1 : directConvolutions;
+}
+
+/** The direct kernels write eight output channels at a time. */
+const DIRECT_CHANNEL_BLOCK = 8;
+
+/** NHWC images with a zero border, [top, bottom, left, right]. */
+function paddedImages(backend: BackendWasm, x: tf.TensorInfo, [top, bottom, left, right]: [number, number, number, number]): tf.TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const out = backend.makeOutput([n, h + top + bottom, w + left + right, c], 'float32');
+  helpers(backend).pad_images(pointer(backend, x), pointer(backend, out), n, h, w, c, top, bottom, left, right);
+  return out;
+}
+
+/**
+ * y = the convolution of x [n, H, W, C] with filter [KH, KW, C, CO] (or, rotated, of dy with the
+ * input gradient's filter: [KH, KW, CI, CO] rotated by 180° with its channel axes swapped), stride
+ * (sh, sw), over x padded by `pad`, into [n, OH, OW, outChannels].
+ */
+function directConvolution(
+  backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, rotate: boolean, pad: [number, number, number, number], strides: [number, number], outShape: Shape4,
+): tf.TensorInfo {
+  const [kh, kw, filterIn, filterOut] = filter.shape;
+  const [n, oh, ow, outChannels] = outShape;
+  const channels = x.shape[3];
+  const xp = paddedImages(backend, x, pad);
+  const packed = backend.makeOutput([kh * kw * filterIn * filterOut], 'float32');
+  const y = backend.makeOutput([...outShape], 'float32');
+  const run = helpers(backend);
+  run.pack_filter(pointer(backend, filter), pointer(backend, packed), kh, kw, filterIn, filterOut, rotate ? 1 : 0);
+  const [, ph, pw] = xp.shape;
+  run.conv_packed(pointer(backend, xp), pointer(backend, packed), pointer(backend, y), n, ph, pw, channels, oh, ow, kh, kw, strides[0], strides[1], outChannels);
+  release(backend, xp, packed);
+  return y;
+}
+
+function padding(info: tf.backend_util.Conv2DInfo): [number, number, number, number] {
+  const { top, bottom, left, right } = info.padInfo;
+  return [top, bottom, left, right];
+}
+
+/** The forward convolution: the direct kernel where it pays and applies (NHWC, float32, no dilation, output channels a multiple of 8), XNNPACK otherwise. */
+function conv2d(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x, filter } = args.inputs as Inputs;
+    const attrs = args.attrs as unknown as ConvGradAttrs & { dilations: [number, number] | number };
+    const undilated = attrs.dilations === undefined || [attrs.dilations].flat().every((d) => d === 1);
+    const outChannels = filter.shape[3];
+    if (!directPays() || attrs.dataFormat !== 'NHWC' || !undilated || x.dtype !== 'float32' || filter.dtype !== 'float32' || outChannels % DIRECT_CHANNEL_BLOCK !== 0) return stock(args);
+    const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs);
+    return directConvolution(backend, x, filter, false, padding(info), [info.strideHeight, info.strideWidth], info.outShape as Shape4);
+  };
+}
+
+/** dW summed over every output position by the direct kernel (image by image, in registers). */
+function directFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: Shape4): tf.TensorInfo {
+  const xp = paddedImages(backend, x, padding(info));
+  const [, ph, pw] = xp.shape;
+  const dw = backend.makeOutput([...filterShape], 'float32');
+  helpers(backend).conv_filter_grad(
+    pointer(backend, xp), pointer(backend, dy), pointer(backend, dw),
+    info.batchSize, ph, pw, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.outChannels,
+  );
+  release(backend, xp);
+  return dw;
+}
+
 /**
  * dW = colsᵀ · dy summed over every output position, one XNNPACK product per chunk of images, the
  * chunks' products summed. The columns are built transposed, [taps × channels, positions], so that
@@ -251,6 +360,7 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only.');
   const info = convInfo(x.shape as Shape4, attrs.filterShape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  if (directPays() && info.outChannels % DIRECT_CHANNEL_BLOCK === 0) return directFilterGradient(backend, x, dy, info, attrs.filterShape);
   if (shiftedPays() && strideHeight === 1 && strideWidth === 1 && outHeight <= inHeight && outWidth <= inWidth) return shiftedFilterGradient(backend, x, dy, info, attrs.filterShape);
   const taps = filterHeight * filterWidth * inChannels;
   const chunk = imagesPerChunk(info);
@@ -300,6 +410,10 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
 
 function rotatedConvolution(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { filterHeight, filterWidth, inChannels, outChannels, padInfo } = info;
+  if (directPays() && inChannels % DIRECT_CHANNEL_BLOCK === 0) {
+    const pad: [number, number, number, number] = [filterHeight - 1 - padInfo.top, filterHeight - 1 - padInfo.bottom, filterWidth - 1 - padInfo.left, filterWidth - 1 - padInfo.right];
+    return directConvolution(backend, dy, filter, true, pad, [1, 1], info.inShape as Shape4);
+  }
   const rotated = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   const w = heap(backend, filter);
   const r = heap(backend, rotated);
@@ -674,6 +788,7 @@ function augmentView(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
 }
 
 const REPLACEMENTS: Record<string, (stock: KernelFunc | null) => KernelFunc> = {
+  Conv2D: (stock) => conv2d(stock as KernelFunc),
   Conv2DBackpropFilter: () => conv2dBackpropFilter as KernelFunc,
   Conv2DBackpropInput: (stock) => conv2dBackpropInput(stock as KernelFunc),
   BatchMatMul: (stock) => batchMatMul(stock as KernelFunc),

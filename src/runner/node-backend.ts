@@ -3,6 +3,7 @@
  * faster kernels) or WebAssembly (XNNPACK, SIMD, the engine's training kernels; one thread in Node).
  */
 import * as tf from '@tensorflow/tfjs';
+import './relaxed-simd';
 import '../kernels/wasm-kernels';
 import type { BackendInfo } from '../worker/backend-labels';
 
