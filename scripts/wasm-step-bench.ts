@@ -3,7 +3,7 @@
  * milliseconds per BYOL training step (classroom preset, AdamW, the full step with its metrics) on
  * the wasm backend with wasm-kernels.ts and on the tfjs CPU backend with cpu-kernels.ts, in Node,
  * after a warm-up; then the wasm convolution kernels' GFLOP/s at a 3×3, 32 → 32 channel,
- * 32 × 32, batch-32 layer: a quick check in Node while working on the kernels (`npm run bench` measures
+ * 32 × 32, batch-32 layer, the direct kernels (relaxed SIMD where Node compiles it) and XNNPACK's: a quick check in Node while working on the kernels (`npm run bench` measures
  * the app in Chromium, beside PyTorch).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +13,8 @@ import '../src/engine/cpu-kernels';
 import { getMethod } from '../src/engine/methods/registry';
 import { BACKBONE_PRESETS, type BackbonePreset } from '../src/engine/presets';
 import { Trainer } from '../src/engine/trainer';
-import '../src/kernels/wasm-kernels';
+import '../src/runner/relaxed-simd';
+import { relaxedSimdSupported, useDirectConvolutions } from '../src/kernels/wasm-kernels';
 
 const WARMUP_STEPS = 3;
 const WARMUP_MS = 3000;
@@ -102,5 +103,10 @@ if (backends.includes('wasm') && backends.includes('cpu')) {
 }
 if (backends.includes('wasm')) {
   await tf.setBackend('wasm');
-  for (const [kernel, rate] of Object.entries(convolutionKernels())) process.stdout.write(`wasm ${kernel.padEnd(21)} ${rate.toFixed(1).padStart(6)} GFLOP/s (3×3, 32 → 32, 32 × 32, batch 32; best of 7)\n`);
+  const direct = `direct${relaxedSimdSupported() ? ', relaxed SIMD' : ''}`;
+  for (const [path, choice] of [[direct, true], ['XNNPACK', false]] as const) {
+    useDirectConvolutions(choice);
+    for (const [kernel, rate] of Object.entries(convolutionKernels())) process.stdout.write(`wasm ${kernel.padEnd(21)} ${path.padEnd(21)} ${rate.toFixed(1).padStart(6)} GFLOP/s (3×3, 32 → 32, 32 × 32, batch 32; best of 7)\n`);
+  }
+  useDirectConvolutions('auto');
 }

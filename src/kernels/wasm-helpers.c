@@ -633,3 +633,86 @@ void conv_filter_grad(const float *restrict xp, const float *restrict dy, float 
     }
   }
 }
+
+/*
+ * The input gradient of a convolution of any stride, gathered: dx[b, iy, ix] is the sum, over the taps
+ * (kh, kw) that read it, of dy at output position ((iy + top − kh) / sh, (ix + left − kw) / sw) times
+ * that tap's Wᵀ, for the taps where both divisions are exact. dyp is dy with a zero border of pt rows
+ * above and pl columns to the left, and enough below and to the right, so that every such position
+ * lies inside it; wp is the filter packed rotated (pack_filter), eight input channels per panel.
+ * Four pixels of a row sw apart share their taps and read four neighbouring positions of dy: they
+ * are one step, × eight input channels, in registers.
+ */
+EXPORT(conv_input_grad)
+void conv_input_grad(const float *restrict dyp, const float *restrict wp, float *restrict dx, int nb, int PH, int PW, int CO, int H, int W,
+                     int CI, int KH, int KW, int sh, int sw, int top, int left, int pt, int pl) {
+  const int taps = KH * KW;
+  const int K = taps * CO;
+  for (int b = 0; b < nb; b++) {
+    const float *grad = dyp + b * PH * PW * CO;
+    for (int iy = 0; iy < H; iy++) {
+      float *out = dx + (b * H + iy) * W * CI;
+      for (int j = 0; j < CI; j += 8) {
+        const float *panel = wp + j * K;
+        for (int px = 0; px < sw && px < W; px++) {
+          const int count = (W - px + sw - 1) / sw;
+          int m = 0;
+          for (; m + 4 <= count; m += 4) {
+            const int ix = px + m * sw;
+            v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            for (int kh = 0; kh < KH; kh++) {
+              const int r = iy + top - kh;
+              if (r % sh != 0) continue;
+              const float *row = grad + (r / sh + pt) * PW * CO;
+              for (int kw = 0; kw < KW; kw++) {
+                const int q = ix + left - kw;
+                if (q % sw != 0) continue;
+                const float *a0 = row + (q / sw + pl) * CO;
+                const float *a1 = a0 + CO, *a2 = a1 + CO, *a3 = a2 + CO;
+                const float *bp = panel + (taps - 1 - (kh * KW + kw)) * CO * 8;
+                for (int c = 0; c < CO; c++, bp += 8) {
+                  const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+                  v128_t a = wasm_v128_load32_splat(a0 + c);
+                  c00 = MADD(a, b0, c00); c01 = MADD(a, b1, c01);
+                  a = wasm_v128_load32_splat(a1 + c);
+                  c10 = MADD(a, b0, c10); c11 = MADD(a, b1, c11);
+                  a = wasm_v128_load32_splat(a2 + c);
+                  c20 = MADD(a, b0, c20); c21 = MADD(a, b1, c21);
+                  a = wasm_v128_load32_splat(a3 + c);
+                  c30 = MADD(a, b0, c30); c31 = MADD(a, b1, c31);
+                }
+              }
+            }
+            float *o = out + ix * CI + j;
+            const int step = sw * CI;
+            wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01); o += step;
+            wasm_v128_store(o, c10); wasm_v128_store(o + 4, c11); o += step;
+            wasm_v128_store(o, c20); wasm_v128_store(o + 4, c21); o += step;
+            wasm_v128_store(o, c30); wasm_v128_store(o + 4, c31);
+          }
+          for (; m < count; m++) {
+            const int ix = px + m * sw;
+            v128_t c00 = wasm_f32x4_splat(0), c01 = c00;
+            for (int kh = 0; kh < KH; kh++) {
+              const int r = iy + top - kh;
+              if (r % sh != 0) continue;
+              const float *row = grad + (r / sh + pt) * PW * CO;
+              for (int kw = 0; kw < KW; kw++) {
+                const int q = ix + left - kw;
+                if (q % sw != 0) continue;
+                const float *a0 = row + (q / sw + pl) * CO;
+                const float *bp = panel + (taps - 1 - (kh * KW + kw)) * CO * 8;
+                for (int c = 0; c < CO; c++, bp += 8) {
+                  const v128_t a = wasm_v128_load32_splat(a0 + c);
+                  c00 = MADD(a, wasm_v128_load(bp), c00); c01 = MADD(a, wasm_v128_load(bp + 4), c01);
+                }
+              }
+            }
+            float *o = out + ix * CI + j;
+            wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01);
+          }
+        }
+      }
+    }
+  }
+}

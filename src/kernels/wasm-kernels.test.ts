@@ -70,6 +70,9 @@ const convCases: ConvCase[] = [
   { name: 'direct: 3×3 valid, stride 1, input channels not a multiple of 4', x: [2, 8, 9, 6], filter: [3, 3, 6, 8], stride: 1, pad: 'valid' },
   { name: 'direct: explicit asymmetric padding, stride 1', x: [2, 6, 7, 8], filter: [3, 3, 8, 16], stride: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
   { name: 'direct: explicit padding, stride 2', x: [2, 8, 7, 8], filter: [3, 3, 8, 8], stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+  { name: 'direct: 3×3 valid, stride 2, odd sizes', x: [2, 9, 8, 8], filter: [3, 3, 8, 8], stride: 2, pad: 'valid' },
+  { name: 'direct: explicit padding wider than the filter, stride 1', x: [2, 5, 4, 8], filter: [3, 3, 8, 8], stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
+  { name: 'direct: explicit padding wider than the filter, stride 2', x: [2, 6, 5, 8], filter: [3, 3, 8, 8], stride: 2, pad: [[0, 0], [3, 2], [1, 4], [0, 0]] },
   { name: 'direct: a ResNet layer\'s size, 32 × 32 × 16', x: [4, 32, 32, 16], filter: [3, 3, 16, 16], stride: 1, pad: 'same' },
 ];
 

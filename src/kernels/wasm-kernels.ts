@@ -3,15 +3,17 @@
  * The stock backend has no convolution filter gradient, computes the input gradient with a scalar
  * loop, multiplies transposed matrices in scalar C, reduces over leading axes by transposing first,
  * copies on every Identity and same-dtype Cast, reads a whole tensor out for every Slice, and gets the max-pool gradient of negative or tied
- * windows wrong. Here each convolution gradient is XNNPACK work (matrix products on the backend's
- * threads: per filter tap on shifted views of one grid for a stride-1 filter gradient, per chunk of
- * images otherwise; or a convolution), and the data rearranged around it (the grid, im2col, col2im),
- * the reductions, the max-pool gradient, a fused training-mode BatchNorm (see fused-batchnorm.ts),
- * the fused updates of a step (optimizers, EMA, BatchNorm running statistics, the ReLU gradient; see
- * fused-updates.ts) and a view's whole augmentation (AUGMENT_VIEW, augment.ts) are loops of our own
- * in WebAssembly (wasm-helpers.c), run on the backend's own memory. Registered when this
- * module is imported, once per process or worker; wasm-kernels.test.ts checks each against the
- * CPU backend or the stock kernel.
+ * windows wrong. Here, where XNNPACK has one thread, a convolution and both its gradients are direct
+ * convolutions of our own (multiply-adds in registers over a zero-padded copy, fused where relaxed
+ * SIMD compiles), faster there than XNNPACK's; with more threads each convolution gradient is XNNPACK
+ * work (matrix products on the backend's threads: per filter tap on shifted views of one grid for a
+ * stride-1 filter gradient, per chunk of images otherwise; or a convolution), and the data rearranged
+ * around it (the grid, im2col, col2im). The reductions, the max-pool gradient, a fused training-mode
+ * BatchNorm (see fused-batchnorm.ts), the fused updates of a step (optimizers, EMA, BatchNorm running
+ * statistics, the ReLU gradient; see fused-updates.ts) and a view's whole augmentation (AUGMENT_VIEW,
+ * augment.ts) are loops of our own in WebAssembly (wasm-helpers.c), run on the backend's own memory.
+ * Registered when this module is imported, once per process or worker; wasm-kernels.test.ts checks
+ * each against the CPU backend or the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -38,6 +40,7 @@ export interface Helpers {
   pad_images(x: number, out: number, nb: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
   pack_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number, rotate: number): void;
   conv_packed(xp: number, wp: number, y: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
+  conv_input_grad(dyp: number, wp: number, dx: number, nb: number, ph: number, pw: number, co: number, h: number, w: number, ci: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, pt: number, pl: number): void;
   conv_filter_grad(xp: number, dy: number, dw: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
   filter_columns(x: number, planes: number, cols: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   grid_planes(x: number, out: number, nb: number, h: number, w: number, c: number, p: number, margin: number): void;
@@ -293,22 +296,15 @@ function paddedImages(backend: BackendWasm, x: tf.TensorInfo, [top, bottom, left
   return out;
 }
 
-/**
- * y = the convolution of x [n, H, W, C] with filter [KH, KW, C, CO] (or, rotated, of dy with the
- * input gradient's filter: [KH, KW, CI, CO] rotated by 180° with its channel axes swapped), stride
- * (sh, sw), over x padded by `pad`, into [n, OH, OW, outChannels].
- */
-function directConvolution(
-  backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, rotate: boolean, pad: [number, number, number, number], strides: [number, number], outShape: Shape4,
-): tf.TensorInfo {
-  const [kh, kw, filterIn, filterOut] = filter.shape;
-  const [n, oh, ow, outChannels] = outShape;
-  const channels = x.shape[3];
+/** y = the convolution of x [n, H, W, C] with filter [KH, KW, C, CO], stride (sh, sw), over x padded by `pad`, into outShape [n, OH, OW, CO]. */
+function directConvolution(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, pad: [number, number, number, number], strides: [number, number], outShape: Shape4): tf.TensorInfo {
+  const [kh, kw, channels, outChannels] = filter.shape;
+  const [n, oh, ow] = outShape;
   const xp = paddedImages(backend, x, pad);
-  const packed = backend.makeOutput([kh * kw * filterIn * filterOut], 'float32');
+  const packed = backend.makeOutput([kh * kw * channels * outChannels], 'float32');
   const y = backend.makeOutput([...outShape], 'float32');
   const run = helpers(backend);
-  run.pack_filter(pointer(backend, filter), pointer(backend, packed), kh, kw, filterIn, filterOut, rotate ? 1 : 0);
+  run.pack_filter(pointer(backend, filter), pointer(backend, packed), kh, kw, channels, outChannels, 0);
   const [, ph, pw] = xp.shape;
   run.conv_packed(pointer(backend, xp), pointer(backend, packed), pointer(backend, y), n, ph, pw, channels, oh, ow, kh, kw, strides[0], strides[1], outChannels);
   release(backend, xp, packed);
@@ -330,8 +326,35 @@ function conv2d(stock: KernelFunc): KernelFunc {
     const outChannels = filter.shape[3];
     if (!directPays() || attrs.dataFormat !== 'NHWC' || !undilated || x.dtype !== 'float32' || filter.dtype !== 'float32' || outChannels % DIRECT_CHANNEL_BLOCK !== 0) return stock(args);
     const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs);
-    return directConvolution(backend, x, filter, false, padding(info), [info.strideHeight, info.strideWidth], info.outShape as Shape4);
+    return directConvolution(backend, x, filter, padding(info), [info.strideHeight, info.strideWidth], info.outShape as Shape4);
   };
+}
+
+/**
+ * dx gathered by the direct kernel, any stride: each input pixel sums dy at the output positions whose
+ * taps read it, times the filter's transposed taps. dy gets the zero border that keeps every such
+ * position inside it (rows above and below, columns left and right, in output positions).
+ */
+function directInputGradient(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const before = (taps: number, pad: number, stride: number) => Math.max(0, Math.floor((taps - 1 - pad) / stride));
+  const after = (size: number, pad: number, stride: number, out: number) => Math.max(0, Math.floor((size - 1 + pad) / stride) - out + 1);
+  const border: [number, number, number, number] = [
+    before(filterHeight, padInfo.top, strideHeight), after(inHeight, padInfo.top, strideHeight, outHeight),
+    before(filterWidth, padInfo.left, strideWidth), after(inWidth, padInfo.left, strideWidth, outWidth),
+  ];
+  const dyp = paddedImages(backend, dy, border);
+  const packed = backend.makeOutput([filterHeight * filterWidth * inChannels * outChannels], 'float32');
+  const dx = backend.makeOutput([...info.inShape], 'float32');
+  const run = helpers(backend);
+  run.pack_filter(pointer(backend, filter), pointer(backend, packed), filterHeight, filterWidth, inChannels, outChannels, 1);
+  const [, ph, pw] = dyp.shape;
+  run.conv_input_grad(
+    pointer(backend, dyp), pointer(backend, packed), pointer(backend, dx), batchSize, ph, pw, outChannels, inHeight, inWidth, inChannels,
+    filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left, border[0], border[2],
+  );
+  release(backend, dyp, packed);
+  return dx;
 }
 
 /** dW summed over every output position by the direct kernel (image by image, in registers). */
@@ -390,7 +413,8 @@ function conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
 }
 
 /**
- * The input gradient. Stride 1: a convolution of dy with the filter rotated by 180° and its channel
+ * The input gradient: gathered by the direct kernel where it pays (one thread, input channels a
+ * multiple of 8). On XNNPACK, stride 1: a convolution of dy with the filter rotated by 180° and its channel
  * axes swapped, on XNNPACK. Other strides: cols = dy · Wᵀ, one XNNPACK product per chunk of images,
  * each column then added onto the input value it was read from (col2im).
  */
@@ -401,6 +425,7 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
     const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
     if (attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return stock(args);
     const info = convInfo(attrs.inputShape, filter.shape as Shape4, attrs);
+    if (directPays() && info.inChannels % DIRECT_CHANNEL_BLOCK === 0) return directInputGradient(backend, dy, filter, info);
     const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
     // The rotated convolution pads by filter − 1 − pad, which must not be negative.
     const fitsRotated = padInfo.top < filterHeight && padInfo.bottom < filterHeight && padInfo.left < filterWidth && padInfo.right < filterWidth;
@@ -410,10 +435,6 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
 
 function rotatedConvolution(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { filterHeight, filterWidth, inChannels, outChannels, padInfo } = info;
-  if (directPays() && inChannels % DIRECT_CHANNEL_BLOCK === 0) {
-    const pad: [number, number, number, number] = [filterHeight - 1 - padInfo.top, filterHeight - 1 - padInfo.bottom, filterWidth - 1 - padInfo.left, filterWidth - 1 - padInfo.right];
-    return directConvolution(backend, dy, filter, true, pad, [1, 1], info.inShape as Shape4);
-  }
   const rotated = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   const w = heap(backend, filter);
   const r = heap(backend, rotated);
