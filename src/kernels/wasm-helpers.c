@@ -474,6 +474,39 @@ void augment_view(const float *restrict images, const float *restrict params, co
 #define MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
 #endif
 
+/*
+ * The register block of the convolution kernels: accumulators c00 … c31 for four rows (pixels, or
+ * input channels in the filter gradient) × eight columns. ACCUMULATE_4x8 adds the four values at
+ * a0 … a3, each times the eight at bp; STORE_4x8 writes the four rows, `step` floats apart.
+ */
+#define ZERO_4x8 v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00
+#define ACCUMULATE_4x8(a0, a1, a2, a3, bp)                                            \
+  do {                                                                                \
+    const v128_t b0_ = wasm_v128_load(bp), b1_ = wasm_v128_load((bp) + 4);            \
+    v128_t s_ = wasm_v128_load32_splat(a0);                                           \
+    c00 = MADD(s_, b0_, c00); c01 = MADD(s_, b1_, c01);                               \
+    s_ = wasm_v128_load32_splat(a1);                                                  \
+    c10 = MADD(s_, b0_, c10); c11 = MADD(s_, b1_, c11);                               \
+    s_ = wasm_v128_load32_splat(a2);                                                  \
+    c20 = MADD(s_, b0_, c20); c21 = MADD(s_, b1_, c21);                               \
+    s_ = wasm_v128_load32_splat(a3);                                                  \
+    c30 = MADD(s_, b0_, c30); c31 = MADD(s_, b1_, c31);                               \
+  } while (0)
+#define STORE_4x8(o, step, n)                                                                 \
+  do {                                                                                        \
+    float *row = (o);                                                                         \
+    wasm_v128_store(row, c00); wasm_v128_store(row + 4, c01);                                 \
+    if ((n) > 1) { row += (step); wasm_v128_store(row, c10); wasm_v128_store(row + 4, c11); } \
+    if ((n) > 2) { row += (step); wasm_v128_store(row, c20); wasm_v128_store(row + 4, c21); } \
+    if ((n) > 3) { row += (step); wasm_v128_store(row, c30); wasm_v128_store(row + 4, c31); } \
+  } while (0)
+/* The same for one row: accumulators c00, c01. */
+#define ACCUMULATE_1x8(a0, bp)                                                        \
+  do {                                                                                \
+    const v128_t s_ = wasm_v128_load32_splat(a0);                                     \
+    c00 = MADD(s_, wasm_v128_load(bp), c00); c01 = MADD(s_, wasm_v128_load((bp) + 4), c01);\
+  } while (0)
+
 /* out [nb, H+top+bottom, W+left+right, C] = x with a zero border. */
 EXPORT(pad_images)
 void pad_images(const float *restrict x, float *restrict out, int nb, int H, int W, int C, int top, int bottom, int left, int right) {
@@ -528,47 +561,20 @@ void conv_packed(const float *restrict xp, const float *restrict wp, float *rest
       float *out = y + (b * OH + oy) * OW * CO;
       for (int j = 0; j < CO; j += 8) {
         const float *panel = wp + j * K;
-        int ox = 0;
-        for (; ox + 4 <= OW; ox += 4) {
-          v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int ox = 0; ox < OW; ox += 4) {
+          /* A block of fewer than four pixels reads its last pixel again for the rest and stores only its own. */
+          const int n = OW - ox < 4 ? OW - ox : 4;
+          const int step = sw * C, o1 = n > 1 ? step : 0, o2 = n > 2 ? 2 * step : o1, o3 = n > 3 ? 3 * step : o2;
+          ZERO_4x8;
           const float *bp = panel;
           for (int kh = 0; kh < KH; kh++) {
             for (int kw = 0; kw < KW; kw++) {
               const float *a0 = image + ((oy * sh + kh) * PW + ox * sw + kw) * C;
-              const float *a1 = a0 + sw * C, *a2 = a1 + sw * C, *a3 = a2 + sw * C;
-              for (int c = 0; c < C; c++, bp += 8) {
-                const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-                v128_t a = wasm_v128_load32_splat(a0 + c);
-                c00 = MADD(a, b0, c00); c01 = MADD(a, b1, c01);
-                a = wasm_v128_load32_splat(a1 + c);
-                c10 = MADD(a, b0, c10); c11 = MADD(a, b1, c11);
-                a = wasm_v128_load32_splat(a2 + c);
-                c20 = MADD(a, b0, c20); c21 = MADD(a, b1, c21);
-                a = wasm_v128_load32_splat(a3 + c);
-                c30 = MADD(a, b0, c30); c31 = MADD(a, b1, c31);
-              }
+              const float *a1 = a0 + o1, *a2 = a0 + o2, *a3 = a0 + o3;
+              for (int c = 0; c < C; c++, bp += 8) ACCUMULATE_4x8(a0 + c, a1 + c, a2 + c, a3 + c, bp);
             }
           }
-          float *o = out + ox * CO + j;
-          wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01); o += CO;
-          wasm_v128_store(o, c10); wasm_v128_store(o + 4, c11); o += CO;
-          wasm_v128_store(o, c20); wasm_v128_store(o + 4, c21); o += CO;
-          wasm_v128_store(o, c30); wasm_v128_store(o + 4, c31);
-        }
-        for (; ox < OW; ox++) {
-          v128_t c00 = wasm_f32x4_splat(0), c01 = c00;
-          const float *bp = panel;
-          for (int kh = 0; kh < KH; kh++) {
-            for (int kw = 0; kw < KW; kw++) {
-              const float *a0 = image + ((oy * sh + kh) * PW + ox * sw + kw) * C;
-              for (int c = 0; c < C; c++, bp += 8) {
-                const v128_t a = wasm_v128_load32_splat(a0 + c);
-                c00 = MADD(a, wasm_v128_load(bp), c00); c01 = MADD(a, wasm_v128_load(bp + 4), c01);
-              }
-            }
-          }
-          float *o = out + ox * CO + j;
-          wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01);
+          STORE_4x8(out + ox * CO + j, CO, n);
         }
       }
     }
@@ -601,19 +607,10 @@ void conv_filter_grad(const float *restrict xp, const float *restrict dy, float 
               const float *a = image + ((oy * sh + kh) * PW + kw) * C + c;
               const float *g = grad + oy * OW * CO + j;
               for (int ox = 0; ox < OW; ox++, a += sw * C, g += CO) {
-                const v128_t b0 = wasm_v128_load(g), b1 = wasm_v128_load(g + 4);
-                v128_t s = wasm_v128_load32_splat(a);
-                c00 = MADD(s, b0, c00); c01 = MADD(s, b1, c01);
-                s = wasm_v128_load32_splat(a + 1);
-                c10 = MADD(s, b0, c10); c11 = MADD(s, b1, c11);
-                s = wasm_v128_load32_splat(a + 2);
-                c20 = MADD(s, b0, c20); c21 = MADD(s, b1, c21);
-                s = wasm_v128_load32_splat(a + 3);
-                c30 = MADD(s, b0, c30); c31 = MADD(s, b1, c31);
+                ACCUMULATE_4x8(a, a + 1, a + 2, a + 3, g);
               }
             }
-            wasm_v128_store(d, c00); wasm_v128_store(d + 4, c01); wasm_v128_store(d + CO, c10); wasm_v128_store(d + CO + 4, c11);
-            wasm_v128_store(d + 2 * CO, c20); wasm_v128_store(d + 2 * CO + 4, c21); wasm_v128_store(d + 3 * CO, c30); wasm_v128_store(d + 3 * CO + 4, c31);
+            STORE_4x8(d, CO, 4);
           }
           for (; c < C; c++) {
             float *d = tap + c * CO + j;
@@ -621,10 +618,7 @@ void conv_filter_grad(const float *restrict xp, const float *restrict dy, float 
             for (int oy = 0; oy < OH; oy++) {
               const float *a = image + ((oy * sh + kh) * PW + kw) * C + c;
               const float *g = grad + oy * OW * CO + j;
-              for (int ox = 0; ox < OW; ox++, a += sw * C, g += CO) {
-                const v128_t s = wasm_v128_load32_splat(a);
-                c00 = MADD(s, wasm_v128_load(g), c00); c01 = MADD(s, wasm_v128_load(g + 4), c01);
-              }
+              for (int ox = 0; ox < OW; ox++, a += sw * C, g += CO) ACCUMULATE_1x8(a, g);
             }
             wasm_v128_store(d, c00); wasm_v128_store(d + 4, c01);
           }
@@ -641,7 +635,7 @@ void conv_filter_grad(const float *restrict xp, const float *restrict dy, float 
  * above and pl columns to the left, and enough below and to the right, so that every such position
  * lies inside it; wp is the filter packed rotated (pack_filter), eight input channels per panel.
  * Four pixels of a row sw apart share their taps and read four neighbouring positions of dy: they
- * are one step, × eight input channels, in registers.
+ * are one block, × eight input channels, in registers.
  */
 EXPORT(conv_input_grad)
 void conv_input_grad(const float *restrict dyp, const float *restrict wp, float *restrict dx, int nb, int PH, int PW, int CO, int H, int W,
@@ -656,10 +650,12 @@ void conv_input_grad(const float *restrict dyp, const float *restrict wp, float 
         const float *panel = wp + j * K;
         for (int px = 0; px < sw && px < W; px++) {
           const int count = (W - px + sw - 1) / sw;
-          int m = 0;
-          for (; m + 4 <= count; m += 4) {
+          for (int m = 0; m < count; m += 4) {
+            /* As in conv_packed, a short block repeats its last pixel. */
+            const int n = count - m < 4 ? count - m : 4;
+            const int o1 = n > 1 ? CO : 0, o2 = n > 2 ? 2 * CO : o1, o3 = n > 3 ? 3 * CO : o2;
             const int ix = px + m * sw;
-            v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            ZERO_4x8;
             for (int kh = 0; kh < KH; kh++) {
               const int r = iy + top - kh;
               if (r % sh != 0) continue;
@@ -668,48 +664,12 @@ void conv_input_grad(const float *restrict dyp, const float *restrict wp, float 
                 const int q = ix + left - kw;
                 if (q % sw != 0) continue;
                 const float *a0 = row + (q / sw + pl) * CO;
-                const float *a1 = a0 + CO, *a2 = a1 + CO, *a3 = a2 + CO;
+                const float *a1 = a0 + o1, *a2 = a0 + o2, *a3 = a0 + o3;
                 const float *bp = panel + (taps - 1 - (kh * KW + kw)) * CO * 8;
-                for (int c = 0; c < CO; c++, bp += 8) {
-                  const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-                  v128_t a = wasm_v128_load32_splat(a0 + c);
-                  c00 = MADD(a, b0, c00); c01 = MADD(a, b1, c01);
-                  a = wasm_v128_load32_splat(a1 + c);
-                  c10 = MADD(a, b0, c10); c11 = MADD(a, b1, c11);
-                  a = wasm_v128_load32_splat(a2 + c);
-                  c20 = MADD(a, b0, c20); c21 = MADD(a, b1, c21);
-                  a = wasm_v128_load32_splat(a3 + c);
-                  c30 = MADD(a, b0, c30); c31 = MADD(a, b1, c31);
-                }
+                for (int c = 0; c < CO; c++, bp += 8) ACCUMULATE_4x8(a0 + c, a1 + c, a2 + c, a3 + c, bp);
               }
             }
-            float *o = out + ix * CI + j;
-            const int step = sw * CI;
-            wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01); o += step;
-            wasm_v128_store(o, c10); wasm_v128_store(o + 4, c11); o += step;
-            wasm_v128_store(o, c20); wasm_v128_store(o + 4, c21); o += step;
-            wasm_v128_store(o, c30); wasm_v128_store(o + 4, c31);
-          }
-          for (; m < count; m++) {
-            const int ix = px + m * sw;
-            v128_t c00 = wasm_f32x4_splat(0), c01 = c00;
-            for (int kh = 0; kh < KH; kh++) {
-              const int r = iy + top - kh;
-              if (r % sh != 0) continue;
-              const float *row = grad + (r / sh + pt) * PW * CO;
-              for (int kw = 0; kw < KW; kw++) {
-                const int q = ix + left - kw;
-                if (q % sw != 0) continue;
-                const float *a0 = row + (q / sw + pl) * CO;
-                const float *bp = panel + (taps - 1 - (kh * KW + kw)) * CO * 8;
-                for (int c = 0; c < CO; c++, bp += 8) {
-                  const v128_t a = wasm_v128_load32_splat(a0 + c);
-                  c00 = MADD(a, wasm_v128_load(bp), c00); c01 = MADD(a, wasm_v128_load(bp + 4), c01);
-                }
-              }
-            }
-            float *o = out + ix * CI + j;
-            wasm_v128_store(o, c00); wasm_v128_store(o + 4, c01);
+            STORE_4x8(out + ix * CI + j, sw * CI, n);
           }
         }
       }
