@@ -504,7 +504,8 @@ void augment_view(const float *restrict images, const float *restrict params, co
 #define ACCUMULATE_1x8(a0, bp)                                                        \
   do {                                                                                \
     const v128_t s_ = wasm_v128_load32_splat(a0);                                     \
-    c00 = MADD(s_, wasm_v128_load(bp), c00); c01 = MADD(s_, wasm_v128_load((bp) + 4), c01);\
+    c00 = MADD(s_, wasm_v128_load(bp), c00);                                          \
+    c01 = MADD(s_, wasm_v128_load((bp) + 4), c01);                                    \
   } while (0)
 
 /* out [nb, H+top+bottom, W+left+right, C] = x with a zero border. */
@@ -526,30 +527,29 @@ void pad_images(const float *restrict x, float *restrict out, int nb, int H, int
 }
 
 /*
- * Filter [KH, KW, CI, CO] into panels of 8 output channels: [CO/8][KH·KW·CI][8]. rotate: the filter of
- * the input gradient instead, rotated by 180° with its channel axes swapped (in CO, out CI; CI % 8 == 0).
+ * Filter [KH, KW, CI, CO] into panels of 8 output channels: [CO/8][KH·KW·CI][8]. transpose: panels of
+ * 8 input channels instead, [CI/8][KH·KW·CO][8], for the input gradient (CI % 8 == 0).
  */
 EXPORT(pack_filter)
-void pack_filter(const float *restrict w, float *restrict out, int KH, int KW, int CI, int CO, int rotate) {
+void pack_filter(const float *restrict w, float *restrict out, int KH, int KW, int CI, int CO, int transpose) {
   const int taps = KH * KW;
-  if (!rotate) {
+  if (!transpose) {
     for (int j = 0; j < CO; j += 8)
       for (int t = 0; t < taps; t++)
         for (int c = 0; c < CI; c++)
-          for (int l = 0; l < 8; l++) out[(j * taps + t * 8) * CI + c * 8 + l + 0] = w[(t * CI + c) * CO + j + l];
+          for (int l = 0; l < 8; l++) out[j * taps * CI + (t * CI + c) * 8 + l] = w[(t * CI + c) * CO + j + l];
   } else {
-    /* new filter r[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co]; input channels CO, outputs CI. */
     for (int j = 0; j < CI; j += 8)
       for (int t = 0; t < taps; t++)
         for (int c = 0; c < CO; c++)
-          for (int l = 0; l < 8; l++) out[(j * taps + t * 8) * CO + c * 8 + l] = w[((taps - 1 - t) * CI + j + l) * CO + c];
+          for (int l = 0; l < 8; l++) out[j * taps * CO + (t * CO + c) * 8 + l] = w[(t * CI + j + l) * CO + c];
   }
 }
 
 /*
  * y [nb, OH, OW, CO] = convolution of the padded images xp [nb, PH, PW, C] with the packed filter
  * (pack_filter), stride (sh, sw); CO % 8 == 0. Four output pixels of a row × eight output channels
- * per step, accumulated over every tap and input channel in registers.
+ * per block, accumulated over every tap and input channel in registers.
  */
 EXPORT(conv_packed)
 void conv_packed(const float *restrict xp, const float *restrict wp, float *restrict y, int nb, int PH, int PW, int C, int OH, int OW,
@@ -633,7 +633,7 @@ void conv_filter_grad(const float *restrict xp, const float *restrict dy, float 
  * (kh, kw) that read it, of dy at output position ((iy + top − kh) / sh, (ix + left − kw) / sw) times
  * that tap's Wᵀ, for the taps where both divisions are exact. dyp is dy with a zero border of pt rows
  * above and pl columns to the left, and enough below and to the right, so that every such position
- * lies inside it; wp is the filter packed rotated (pack_filter), eight input channels per panel.
+ * lies inside it; wp is the filter packed transposed (pack_filter), eight input channels per panel.
  * Four pixels of a row sw apart share their taps and read four neighbouring positions of dy: they
  * are one block, × eight input channels, in registers.
  */
@@ -665,7 +665,7 @@ void conv_input_grad(const float *restrict dyp, const float *restrict wp, float 
                 if (q % sw != 0) continue;
                 const float *a0 = row + (q / sw + pl) * CO;
                 const float *a1 = a0 + o1, *a2 = a0 + o2, *a3 = a0 + o3;
-                const float *bp = panel + (taps - 1 - (kh * KW + kw)) * CO * 8;
+                const float *bp = panel + (kh * KW + kw) * CO * 8;
                 for (int c = 0; c < CO; c++, bp += 8) ACCUMULATE_4x8(a0 + c, a1 + c, a2 + c, a3 + c, bp);
               }
             }

@@ -38,7 +38,7 @@ interface ConvGradAttrs {
 /** The functions of wasm-helpers.c; pointers are byte offsets into the backend's memory. */
 export interface Helpers {
   pad_images(x: number, out: number, nb: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
-  pack_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number, rotate: number): void;
+  pack_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number, transpose: number): void;
   conv_packed(xp: number, wp: number, y: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
   conv_input_grad(dyp: number, wp: number, dx: number, nb: number, ph: number, pw: number, co: number, h: number, w: number, ci: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, pt: number, pl: number): void;
   conv_filter_grad(xp: number, dy: number, dw: number, nb: number, ph: number, pw: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, co: number): void;
@@ -272,10 +272,10 @@ let directConvolutions: boolean | 'auto' = 'auto';
 
 /**
  * Whether convolutions and their gradients run as direct convolutions of our own (wasm-helpers.c:
- * conv_packed, conv_filter_grad) rather than on XNNPACK: where XNNPACK has one thread (auto), as
- * they are the faster there, with fused multiply-adds where relaxed SIMD is compiled and also
- * without (measured: README, Benchmark); they run on the calling thread, so XNNPACK's pool wins
- * from two threads on. Tests force each.
+ * conv_packed, conv_filter_grad, conv_input_grad) rather than on XNNPACK: where XNNPACK has one
+ * thread (auto), as they are the faster there, with fused multiply-adds where relaxed SIMD is
+ * compiled and also without (measured: README, Benchmark); they run on the calling thread, so
+ * XNNPACK's pool wins from two threads on. Tests force each.
  */
 export function useDirectConvolutions(choice: boolean | 'auto'): void {
   directConvolutions = choice;
@@ -296,17 +296,19 @@ function paddedImages(backend: BackendWasm, x: tf.TensorInfo, [top, bottom, left
   return out;
 }
 
-/** y = the convolution of x [n, H, W, C] with filter [KH, KW, C, CO], stride (sh, sw), over x padded by `pad`, into outShape [n, OH, OW, CO]. */
-function directConvolution(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, pad: [number, number, number, number], strides: [number, number], outShape: Shape4): tf.TensorInfo {
-  const [kh, kw, channels, outChannels] = filter.shape;
-  const [n, oh, ow] = outShape;
-  const xp = paddedImages(backend, x, pad);
-  const packed = backend.makeOutput([kh * kw * channels * outChannels], 'float32');
-  const y = backend.makeOutput([...outShape], 'float32');
+/** y = the convolution of x [n, H, W, C] with filter [KH, KW, C, CO] that `info` describes, by the direct kernel. */
+function directConvolution(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize, inChannels, outChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const xp = paddedImages(backend, x, padding(info));
+  const packed = backend.makeOutput([filterHeight * filterWidth * inChannels * outChannels], 'float32');
+  const y = backend.makeOutput([...info.outShape], 'float32');
   const run = helpers(backend);
-  run.pack_filter(pointer(backend, filter), pointer(backend, packed), kh, kw, channels, outChannels, 0);
+  run.pack_filter(pointer(backend, filter), pointer(backend, packed), filterHeight, filterWidth, inChannels, outChannels, 0);
   const [, ph, pw] = xp.shape;
-  run.conv_packed(pointer(backend, xp), pointer(backend, packed), pointer(backend, y), n, ph, pw, channels, oh, ow, kh, kw, strides[0], strides[1], outChannels);
+  run.conv_packed(
+    pointer(backend, xp), pointer(backend, packed), pointer(backend, y),
+    batchSize, ph, pw, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, outChannels,
+  );
   release(backend, xp, packed);
   return y;
 }
@@ -325,14 +327,13 @@ function conv2d(stock: KernelFunc): KernelFunc {
     const undilated = attrs.dilations === undefined || [attrs.dilations].flat().every((d) => d === 1);
     const outChannels = filter.shape[3];
     if (!directPays() || attrs.dataFormat !== 'NHWC' || !undilated || x.dtype !== 'float32' || filter.dtype !== 'float32' || outChannels % DIRECT_CHANNEL_BLOCK !== 0) return stock(args);
-    const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs);
-    return directConvolution(backend, x, filter, padding(info), [info.strideHeight, info.strideWidth], info.outShape as Shape4);
+    return directConvolution(backend, x, filter, convInfo(x.shape as Shape4, filter.shape as Shape4, attrs));
   };
 }
 
 /**
  * dx gathered by the direct kernel, any stride: each input pixel sums dy at the output positions whose
- * taps read it, times the filter's transposed taps. dy gets the zero border that keeps every such
+ * taps read it, times those taps of the filter with its channel axes swapped. dy gets the zero border that keeps every such
  * position inside it (rows above and below, columns left and right, in output positions).
  */
 function directInputGradient(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
